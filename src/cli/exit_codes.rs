@@ -1,0 +1,10 @@
+//! The process exit codes, documented in the README. Scripts and CI depend on them.
+
+/// No confirmed finding.
+pub const OK: u8 = 0;
+/// At least one confirmed finding.
+pub const FINDINGS: u8 = 1;
+/// Usage, configuration or spec error.
+pub const USAGE: u8 = 2;
+/// The target or a session could not be used.
+pub const TARGET: u8 = 3;

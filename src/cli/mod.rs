@@ -1,0 +1,76 @@
+//! The command line: clap arguments, one file per subcommand, and the exit-code table.
+
+mod demo;
+pub mod exit_codes;
+
+use clap::{Parser, Subcommand};
+
+/// Cross-tenant authorization fuzzer: proves with evidence whether one user can read or change
+/// another user's data.
+#[derive(Debug, Parser)]
+#[command(name = "tenantfuzz", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the built-in demo API (alone with --serve, or under a full campaign).
+    Demo(demo::DemoArgs),
+}
+
+/// How a command ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report.
+    Clean,
+    /// Confirmed findings.
+    Findings,
+}
+
+/// Why a command failed; each maps to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Usage, configuration or spec error (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The target or a session could not be used (exit 3).
+    #[error("{0}")]
+    Target(String),
+}
+
+impl CliError {
+    /// The exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => exit_codes::USAGE,
+            CliError::Target(_) => exit_codes::TARGET,
+        }
+    }
+}
+
+impl Outcome {
+    /// The exit code for this outcome.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Clean => exit_codes::OK,
+            Outcome::Findings => exit_codes::FINDINGS,
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Target(format!("failed to start the async runtime: {e}")))
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<Outcome, CliError> {
+    match cli.command {
+        Command::Demo(args) => demo::run(args),
+    }
+}

@@ -1,0 +1,170 @@
+//! The demo's router and the in-process server handle.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::http::header;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::config::DemoConfig;
+use super::http::{ApiError, AppState};
+use super::routes::{account, billing, documents, files, workspaces};
+use super::store::Store;
+
+/// Every route of the demo API (the same in both modes).
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(billing::health))
+        .route("/public/pricing", get(billing::pricing))
+        .route("/public/documents/{documentId}", get(documents::public_document))
+        .route("/auth/login", post(account::login))
+        .route("/auth/register", post(account::register))
+        .route("/me", get(account::get_me).patch(account::patch_me))
+        .route("/workspaces", get(workspaces::list_workspaces))
+        .route("/workspaces/{workspaceId}", get(workspaces::get_workspace))
+        .route("/workspaces/{workspaceId}/members", get(workspaces::list_members))
+        .route(
+            "/workspaces/{workspaceId}/projects",
+            get(workspaces::list_projects).post(workspaces::create_project),
+        )
+        .route(
+            "/workspaces/{workspaceId}/projects/{projectId}",
+            get(workspaces::get_project)
+                .patch(workspaces::patch_project)
+                .delete(workspaces::delete_project),
+        )
+        .route(
+            "/workspaces/{workspaceId}/attachments",
+            get(files::list_attachments),
+        )
+        .route(
+            "/projects/{projectId}/documents",
+            get(documents::list_documents).post(documents::create_document),
+        )
+        .route(
+            "/projects/{projectId}/automations",
+            get(workspaces::list_automations).post(workspaces::create_automation),
+        )
+        .route(
+            "/documents/{documentId}",
+            get(documents::get_document)
+                .put(documents::put_document)
+                .delete(documents::delete_document),
+        )
+        .route(
+            "/documents/{documentId}/comments",
+            get(documents::list_comments).post(documents::create_comment),
+        )
+        .route("/comments/{commentId}", delete(documents::delete_comment))
+        .route(
+            "/attachments",
+            get(files::get_attachment)
+                .post(files::create_attachment)
+                .delete(files::delete_attachment),
+        )
+        .route("/reports", post(documents::create_report))
+        .route("/search", get(documents::search))
+        .route("/exports", post(documents::create_export))
+        .route("/exports/{exportId}", get(documents::get_export))
+        .route("/billing/invoices", get(billing::list_invoices))
+        .route("/billing/invoices/{invoiceId}", get(billing::get_invoice))
+        .route("/admin/workspaces", get(account::admin_workspaces))
+        .route("/admin/users/{userId}", delete(account::admin_delete_user))
+        .route("/webhooks/billing", post(billing::billing_webhook))
+        .route("/openapi.yaml", get(spec))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn spec() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/yaml")],
+        super::SPEC_YAML,
+    )
+}
+
+async fn not_found() -> impl IntoResponse {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+}
+
+/// A running demo API. Dropping it without [`DemoServer::shutdown`] aborts the server task.
+pub struct DemoServer {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl DemoServer {
+    /// Starts the demo on `127.0.0.1` with a port chosen by the system.
+    pub async fn start(config: DemoConfig) -> std::io::Result<DemoServer> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Starts the demo on `addr` (use a loopback address).
+    pub async fn start_on(addr: SocketAddr, config: DemoConfig) -> std::io::Result<DemoServer> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState {
+            store: Arc::new(Mutex::new(Store::seeded())),
+            config: Arc::new(config),
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Ok(DemoServer {
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections and waits for the server task to end.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Sending requests: the HTTP client and, later, scope guard, pacing and retries. The only async
+//! code besides the demo server and the runtime's edge.
+
+mod client;
+
+pub use client::http_client;
