@@ -9,3 +9,4 @@ pub mod cli;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod exec;
+pub mod spec;

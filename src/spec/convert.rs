@@ -1,0 +1,723 @@
+//! From a parsed OpenAPI 3.0 / 3.1 document to the internal [`Api`] model: paths and operations,
+//! parameters merged with their path item's, request bodies, responses and links, effective
+//! security, and schemas with every local `$ref` resolved.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::SpecError;
+use super::load::operation_line;
+use super::model::{
+    Api, Link, Location, Method, Operation, Parameter, RequestBody, Response, Schema, SchemaKind,
+    Security, SecurityScheme,
+};
+
+/// How deep inline schemas may nest before the rest is taken as `Any`.
+const MAX_DEPTH: usize = 64;
+
+/// Escapes a JSON pointer token.
+pub(crate) fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+struct Converter<'a> {
+    root: &'a Value,
+    source: &'a str,
+    /// Converted named schemas by `$ref`; `None` while one is being converted (a cycle).
+    schemas: HashMap<String, Option<Arc<Schema>>>,
+}
+
+/// Converts a parsed document. `text` is the original text, for operation line numbers.
+pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, SpecError> {
+    let obj = root.as_object().ok_or_else(|| SpecError::NotOpenApi {
+        source_name: source.to_string(),
+        reason: "the document is not an object".into(),
+    })?;
+    let version = match (obj.get("openapi"), obj.get("swagger")) {
+        (Some(Value::String(v)), _) if v.starts_with("3.0") || v.starts_with("3.1") => v.clone(),
+        (Some(v), _) => {
+            return Err(SpecError::Unsupported {
+                source_name: source.to_string(),
+                version: value_text(v),
+            });
+        }
+        (None, Some(v)) => {
+            return Err(SpecError::Unsupported {
+                source_name: source.to_string(),
+                version: format!("Swagger {}", value_text(v)),
+            });
+        }
+        (None, None) => {
+            return Err(SpecError::NotOpenApi {
+                source_name: source.to_string(),
+                reason: "no 'openapi' field".into(),
+            });
+        }
+    };
+    let mut conv = Converter {
+        root,
+        source,
+        schemas: HashMap::new(),
+    };
+    let global_security = obj.get("security");
+    let mut operations = Vec::new();
+    if let Some(paths) = obj.get("paths") {
+        let paths = paths
+            .as_object()
+            .ok_or_else(|| conv.invalid("/paths", "'paths' must be an object"))?;
+        for (path, item) in paths {
+            let item_ptr = format!("/paths/{}", escape(path));
+            let item = conv.deref(item, &item_ptr)?;
+            let Some(item) = item.as_object() else {
+                return Err(conv.invalid(&item_ptr, "a path item must be an object"));
+            };
+            let shared = conv.parameters(item.get("parameters"), &format!("{item_ptr}/parameters"))?;
+            for method in Method::ALL {
+                let Some(op) = item.get(method.key()) else {
+                    continue;
+                };
+                let pointer = format!("{item_ptr}/{}", method.key());
+                let operation =
+                    conv.operation(method, path, op, &shared, global_security, &pointer, text)?;
+                operations.push(operation);
+            }
+        }
+    }
+    let security_schemes = conv.security_schemes()?;
+    Ok(Api {
+        title: obj
+            .get("info")
+            .and_then(|i| i.get("title"))
+            .and_then(Value::as_str)
+            .unwrap_or("(untitled)")
+            .to_string(),
+        spec_version: version,
+        source: source.to_string(),
+        operations,
+        security_schemes,
+    })
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl<'a> Converter<'a> {
+    fn invalid(&self, pointer: &str, message: impl Into<String>) -> SpecError {
+        SpecError::Invalid {
+            source_name: self.source.to_string(),
+            pointer: pointer.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Follows `$ref`s (local ones only) until a value that is not a reference.
+    fn deref(&self, value: &'a Value, at: &str) -> Result<&'a Value, SpecError> {
+        let mut current = value;
+        for _ in 0..32 {
+            match current.get("$ref").and_then(Value::as_str) {
+                Some(reference) => current = self.lookup(reference, at)?,
+                None => return Ok(current),
+            }
+        }
+        Err(SpecError::BrokenRef {
+            source_name: self.source.to_string(),
+            pointer: at.to_string(),
+            reference: value
+                .get("$ref")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            reason: "the reference chain is cyclic or longer than 32".into(),
+        })
+    }
+
+    fn lookup(&self, reference: &str, at: &str) -> Result<&'a Value, SpecError> {
+        let broken = |reason: &str| SpecError::BrokenRef {
+            source_name: self.source.to_string(),
+            pointer: at.to_string(),
+            reference: reference.to_string(),
+            reason: reason.to_string(),
+        };
+        let Some(fragment) = reference.strip_prefix('#') else {
+            return Err(broken("only local references ('#/...') are supported"));
+        };
+        let decoded = percent_decode(fragment);
+        self.root
+            .pointer(&decoded)
+            .ok_or_else(|| broken("no such location in the document"))
+    }
+
+    fn parameters(
+        &mut self,
+        list: Option<&'a Value>,
+        at: &str,
+    ) -> Result<Vec<Parameter>, SpecError> {
+        let Some(list) = list else {
+            return Ok(Vec::new());
+        };
+        let Some(items) = list.as_array() else {
+            return Err(self.invalid(at, "'parameters' must be an array"));
+        };
+        let mut out = Vec::new();
+        for (i, raw) in items.iter().enumerate() {
+            let ptr = format!("{at}/{i}");
+            let p = self.deref(raw, &ptr)?;
+            let name = p.get("name").and_then(Value::as_str);
+            let location = match p.get("in").and_then(Value::as_str) {
+                Some("path") => Location::Path,
+                Some("query") => Location::Query,
+                Some("header") => Location::Header,
+                Some("cookie") => Location::Cookie,
+                other => {
+                    return Err(self.invalid(
+                        &ptr,
+                        format!("parameter 'in' must be path, query, header or cookie, not {other:?}"),
+                    ));
+                }
+            };
+            let Some(name) = name else {
+                return Err(self.invalid(&ptr, "parameter without a 'name'"));
+            };
+            let schema = if let Some(s) = p.get("schema") {
+                self.schema(s, &format!("{ptr}/schema"), 0)?
+            } else if let Some((_, media)) = p
+                .get("content")
+                .and_then(Value::as_object)
+                .and_then(|c| c.iter().next())
+            {
+                match media.get("schema") {
+                    Some(s) => self.schema(s, &format!("{ptr}/content"), 0)?,
+                    None => Arc::new(Schema::any()),
+                }
+            } else {
+                Arc::new(Schema::of(SchemaKind::String))
+            };
+            out.push(Parameter {
+                name: name.to_string(),
+                location,
+                required: location == Location::Path
+                    || p.get("required").and_then(Value::as_bool).unwrap_or(false),
+                schema,
+            });
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn operation(
+        &mut self,
+        method: Method,
+        path: &str,
+        op: &'a Value,
+        shared: &[Parameter],
+        global_security: Option<&'a Value>,
+        pointer: &str,
+        text: &str,
+    ) -> Result<Operation, SpecError> {
+        let Some(obj) = op.as_object() else {
+            return Err(self.invalid(pointer, "an operation must be an object"));
+        };
+        let own = self.parameters(obj.get("parameters"), &format!("{pointer}/parameters"))?;
+        let mut parameters: Vec<Parameter> = shared
+            .iter()
+            .filter(|s| {
+                !own.iter()
+                    .any(|o| o.name == s.name && o.location == s.location)
+            })
+            .cloned()
+            .collect();
+        parameters.extend(own);
+        // Path parameters the template names but the spec forgot are still path parameters.
+        for name in template_names(path) {
+            if !parameters
+                .iter()
+                .any(|p| p.location == Location::Path && p.name == name)
+            {
+                parameters.push(Parameter {
+                    name,
+                    location: Location::Path,
+                    required: true,
+                    schema: Arc::new(Schema::of(SchemaKind::String)),
+                });
+            }
+        }
+        let body = match obj.get("requestBody") {
+            Some(raw) => self.request_body(raw, &format!("{pointer}/requestBody"))?,
+            None => None,
+        };
+        let mut responses = Vec::new();
+        if let Some(map) = obj.get("responses").and_then(Value::as_object) {
+            for (status, raw) in map {
+                let ptr = format!("{pointer}/responses/{}", escape(status));
+                responses.push(self.response(status, raw, &ptr)?);
+            }
+        }
+        let (security, security_schemes) =
+            effective_security(obj.get("security").or(global_security));
+        let strings = |key: &str| -> Vec<String> {
+            obj.get(key)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(Operation {
+            method,
+            path: path.to_string(),
+            operation_id: obj
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            summary: obj
+                .get("summary")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            tags: strings("tags"),
+            parameters,
+            body,
+            responses,
+            security,
+            security_schemes,
+            pointer: pointer.to_string(),
+            line: operation_line(text, path, method.key()),
+        })
+    }
+
+    fn request_body(&mut self, raw: &'a Value, at: &str) -> Result<Option<RequestBody>, SpecError> {
+        let body = self.deref(raw, at)?;
+        let Some((content_type, media)) = pick_media(body.get("content")) else {
+            return Ok(None);
+        };
+        let schema = match media.get("schema") {
+            Some(s) => self.schema(s, &format!("{at}/content/{}/schema", escape(content_type)), 0)?,
+            None => Arc::new(Schema::any()),
+        };
+        Ok(Some(RequestBody {
+            content_type: content_type.to_string(),
+            required: body
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            schema,
+        }))
+    }
+
+    fn response(&mut self, status: &str, raw: &'a Value, at: &str) -> Result<Response, SpecError> {
+        let resp = self.deref(raw, at)?;
+        let schema = match pick_media(resp.get("content")) {
+            Some((ct, media)) => match media.get("schema") {
+                Some(s) => Some(self.schema(s, &format!("{at}/content/{}/schema", escape(ct)), 0)?),
+                None => None,
+            },
+            None => None,
+        };
+        let headers = resp
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|h| h.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut links = Vec::new();
+        if let Some(map) = resp.get("links").and_then(Value::as_object) {
+            for (name, raw_link) in map {
+                let link = self.deref(raw_link, &format!("{at}/links/{}", escape(name)))?;
+                let Some(operation_id) = link.get("operationId").and_then(Value::as_str) else {
+                    continue;
+                };
+                let parameters = link
+                    .get("parameters")
+                    .and_then(Value::as_object)
+                    .map(|p| {
+                        p.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                links.push(Link {
+                    operation_id: operation_id.to_string(),
+                    parameters,
+                });
+            }
+        }
+        Ok(Response {
+            status: status.to_string(),
+            schema,
+            headers,
+            links,
+        })
+    }
+
+    fn security_schemes(&self) -> Result<Vec<SecurityScheme>, SpecError> {
+        let Some(map) = self
+            .root
+            .pointer("/components/securitySchemes")
+            .and_then(Value::as_object)
+        else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (name, raw) in map {
+            let s = self.deref(raw, &format!("/components/securitySchemes/{}", escape(name)))?;
+            let text = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_string);
+            out.push(SecurityScheme {
+                name: name.clone(),
+                kind: text("type").unwrap_or_default(),
+                scheme: text("scheme").map(|s| s.to_ascii_lowercase()),
+                location: match s.get("in").and_then(Value::as_str) {
+                    Some("header") => Some(Location::Header),
+                    Some("query") => Some(Location::Query),
+                    Some("cookie") => Some(Location::Cookie),
+                    _ => None,
+                },
+                parameter: text("name"),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Converts a schema, resolving references; named schemas are converted once and shared.
+    fn schema(&mut self, raw: &'a Value, at: &str, depth: usize) -> Result<Arc<Schema>, SpecError> {
+        if depth > MAX_DEPTH {
+            return Ok(Arc::new(Schema::any()));
+        }
+        if let Some(reference) = raw.get("$ref").and_then(Value::as_str) {
+            let named = self.named(reference, at, depth)?;
+            // 3.1 allows siblings beside $ref; the ones that matter here are the access flags.
+            let read_only = raw.get("readOnly").and_then(Value::as_bool) == Some(true);
+            let write_only = raw.get("writeOnly").and_then(Value::as_bool) == Some(true);
+            if read_only || write_only {
+                let mut s = (*named).clone();
+                s.read_only |= read_only;
+                s.write_only |= write_only;
+                return Ok(Arc::new(s));
+            }
+            return Ok(named);
+        }
+        let Some(obj) = raw.as_object() else {
+            // `true` / `false` schemas of 3.1, or garbage: nothing to learn.
+            return Ok(Arc::new(Schema::any()));
+        };
+        let mut nullable = obj.get("nullable").and_then(Value::as_bool) == Some(true);
+        let type_name = match obj.get("type") {
+            Some(Value::String(t)) => Some(t.as_str()),
+            Some(Value::Array(types)) => {
+                nullable |= types.iter().any(|t| t == "null");
+                types.iter().filter_map(Value::as_str).find(|t| *t != "null")
+            }
+            _ => None,
+        };
+        let mut kind = match type_name {
+            Some("object") => self.object(obj, at, depth)?,
+            Some("array") => match obj.get("items") {
+                Some(items) => SchemaKind::Array(self.schema(items, &format!("{at}/items"), depth + 1)?),
+                None => SchemaKind::Array(Arc::new(Schema::any())),
+            },
+            Some("string") => SchemaKind::String,
+            Some("integer") => SchemaKind::Integer,
+            Some("number") => SchemaKind::Number,
+            Some("boolean") => SchemaKind::Boolean,
+            _ if obj.contains_key("properties") => self.object(obj, at, depth)?,
+            _ if obj.contains_key("items") => {
+                SchemaKind::Array(self.schema(&obj["items"], &format!("{at}/items"), depth + 1)?)
+            }
+            _ => SchemaKind::Any,
+        };
+        if let Some(Value::Array(parts)) = obj.get("allOf") {
+            let mut merged = Vec::new();
+            for (i, part) in parts.iter().enumerate() {
+                merged.push(self.schema(part, &format!("{at}/allOf/{i}"), depth + 1)?);
+            }
+            kind = merge_all_of(kind, &merged);
+        }
+        for key in ["oneOf", "anyOf"] {
+            if let Some(Value::Array(variants)) = obj.get(key) {
+                if matches!(kind, SchemaKind::Any) {
+                    let mut out = Vec::new();
+                    for (i, v) in variants.iter().enumerate() {
+                        out.push(self.schema(v, &format!("{at}/{key}/{i}"), depth + 1)?);
+                    }
+                    out.retain(|s| !is_null_schema(s));
+                    kind = match out.len() {
+                        0 => SchemaKind::Any,
+                        1 => out[0].kind.clone(),
+                        _ => SchemaKind::OneOf(out),
+                    };
+                }
+            }
+        }
+        let mut schema = Schema::of(kind);
+        schema.nullable = nullable;
+        let flag = |k: &str| obj.get(k).and_then(Value::as_bool) == Some(true);
+        schema.read_only = flag("readOnly");
+        schema.write_only = flag("writeOnly");
+        schema.format = obj.get("format").and_then(Value::as_str).map(str::to_string);
+        schema.pattern = obj.get("pattern").and_then(Value::as_str).map(str::to_string);
+        schema.enum_values = match (obj.get("enum"), obj.get("const")) {
+            (Some(Value::Array(values)), _) => values.iter().filter(|v| !v.is_null()).cloned().collect(),
+            (_, Some(c)) => vec![c.clone()],
+            _ => Vec::new(),
+        };
+        schema.example = obj
+            .get("example")
+            .cloned()
+            .or_else(|| obj.get("examples").and_then(|e| e.get(0)).cloned());
+        schema.default = obj.get("default").cloned();
+        schema.min_length = obj.get("minLength").and_then(Value::as_u64);
+        schema.max_length = obj.get("maxLength").and_then(Value::as_u64);
+        schema.minimum = obj
+            .get("minimum")
+            .and_then(Value::as_f64)
+            .or_else(|| obj.get("exclusiveMinimum").and_then(Value::as_f64));
+        schema.maximum = obj
+            .get("maximum")
+            .and_then(Value::as_f64)
+            .or_else(|| obj.get("exclusiveMaximum").and_then(Value::as_f64));
+        Ok(Arc::new(schema))
+    }
+
+    fn named(&mut self, reference: &str, at: &str, depth: usize) -> Result<Arc<Schema>, SpecError> {
+        let name = reference
+            .rsplit('/')
+            .next()
+            .filter(|_| reference.starts_with("#/components/schemas/") || reference.starts_with("#/definitions/"))
+            .map(|n| percent_decode(n).replace("~1", "/").replace("~0", "~"));
+        match self.schemas.get(reference) {
+            Some(Some(done)) => return Ok(done.clone()),
+            Some(None) => {
+                // A cycle: the schema refers to itself through this reference.
+                let mut cut = Schema::any();
+                cut.name = name;
+                return Ok(Arc::new(cut));
+            }
+            None => {}
+        }
+        let target = self.lookup(reference, at)?;
+        self.schemas.insert(reference.to_string(), None);
+        let converted = self.schema(target, &format!("{at} -> {reference}"), depth + 1)?;
+        let converted = if name.is_some() && converted.name.is_none() {
+            let mut s = (*converted).clone();
+            s.name = name;
+            Arc::new(s)
+        } else {
+            converted
+        };
+        self.schemas
+            .insert(reference.to_string(), Some(converted.clone()));
+        Ok(converted)
+    }
+
+    fn object(
+        &mut self,
+        obj: &'a serde_json::Map<String, Value>,
+        at: &str,
+        depth: usize,
+    ) -> Result<SchemaKind, SpecError> {
+        let mut properties = IndexMap::new();
+        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+            for (name, raw) in props {
+                let s = self.schema(raw, &format!("{at}/properties/{}", escape(name)), depth + 1)?;
+                properties.insert(name.clone(), s);
+            }
+        }
+        let required = obj
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        Ok(SchemaKind::Object {
+            properties,
+            required,
+        })
+    }
+}
+
+fn is_null_schema(s: &Schema) -> bool {
+    s.nullable && matches!(s.kind, SchemaKind::Any)
+}
+
+/// Merges `allOf` members into one object (or takes the single non-object member).
+fn merge_all_of(base: SchemaKind, parts: &[Arc<Schema>]) -> SchemaKind {
+    let mut properties = IndexMap::new();
+    let mut required: Vec<String> = Vec::new();
+    let mut other = None;
+    let mut absorb = |kind: &SchemaKind, other: &mut Option<SchemaKind>| match kind {
+        SchemaKind::Object {
+            properties: p,
+            required: r,
+        } => {
+            for (k, v) in p {
+                properties.insert(k.clone(), v.clone());
+            }
+            for name in r {
+                if !required.contains(name) {
+                    required.push(name.clone());
+                }
+            }
+        }
+        SchemaKind::Any => {}
+        k => *other = Some(k.clone()),
+    };
+    absorb(&base, &mut other);
+    for part in parts {
+        absorb(&part.kind, &mut other);
+    }
+    if properties.is_empty() {
+        if let Some(k) = other {
+            return k;
+        }
+    }
+    SchemaKind::Object {
+        properties,
+        required,
+    }
+}
+
+/// JSON first (`application/json`, then any `+json`), then forms, then whatever is first.
+fn pick_media(content: Option<&Value>) -> Option<(&str, &Value)> {
+    let map = content?.as_object()?;
+    let rank = |ct: &str| {
+        let ct = ct.to_ascii_lowercase();
+        if ct.starts_with("application/json") {
+            0
+        } else if ct.contains("+json") || ct.contains("/json") {
+            1
+        } else if ct.starts_with("application/x-www-form-urlencoded") {
+            2
+        } else if ct.starts_with("*/*") {
+            3
+        } else {
+            4
+        }
+    };
+    map.iter()
+        .min_by_key(|(ct, _)| rank(ct))
+        .map(|(ct, v)| (ct.as_str(), v))
+}
+
+fn effective_security(security: Option<&Value>) -> (Security, Vec<String>) {
+    let Some(Value::Array(requirements)) = security else {
+        return (Security::Unspecified, Vec::new());
+    };
+    let schemes: Vec<String> = requirements
+        .iter()
+        .filter_map(Value::as_object)
+        .flat_map(|r| r.keys().cloned())
+        .collect();
+    let has_empty = requirements
+        .iter()
+        .any(|r| r.as_object().is_some_and(|o| o.is_empty()));
+    if requirements.is_empty() || has_empty {
+        (Security::Public, schemes)
+    } else {
+        (Security::Secured, schemes)
+    }
+}
+
+/// The `{name}`s of a path template, in order.
+pub(crate) fn template_names(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        out.push(rest[start + 1..start + len].to_string());
+        rest = &rest[start + len + 1..];
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load::parse;
+
+    fn api(yaml: &str) -> Result<Api, SpecError> {
+        let v = parse(yaml, "t.yaml")?;
+        convert(&v, yaml, "t.yaml")
+    }
+
+    const BASE: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n";
+
+    #[test]
+    fn resolves_refs_and_marks_read_only() {
+        let a = api(&format!(
+            "{BASE}security: [{{b: []}}]\npaths:\n  /things/{{thingId}}:\n    get:\n      operationId: getThing\n      responses:\n        '200':\n          content:\n            application/json:\n              schema: {{$ref: '#/components/schemas/Thing'}}\n  /health:\n    get:\n      security: []\n      responses: {{'200': {{description: ok}}}}\ncomponents:\n  schemas:\n    Thing:\n      type: object\n      required: [name]\n      properties:\n        id: {{type: string, readOnly: true}}\n        name: {{type: string}}\n        child: {{$ref: '#/components/schemas/Thing'}}\n"
+        ))
+        .expect("loads");
+        assert_eq!(a.operations.len(), 2);
+        let op = &a.operations[0];
+        assert_eq!(op.security, Security::Secured);
+        assert_eq!(op.parameters[0].name, "thingId");
+        assert_eq!(op.line, Some(6));
+        let schema = op.success_schema().expect("schema");
+        assert_eq!(schema.name.as_deref(), Some("Thing"));
+        let props = schema.properties().expect("object");
+        assert!(props["id"].read_only);
+        assert!(schema.requires("name"));
+        // The recursive reference is cut, not expanded forever.
+        assert_eq!(props["child"].kind, SchemaKind::Any);
+        assert_eq!(a.operations[1].security, Security::Public);
+    }
+
+    #[test]
+    fn broken_refs_name_the_reference_and_the_place() {
+        let err = api(&format!(
+            "{BASE}paths:\n  /a:\n    get:\n      responses:\n        '200':\n          content:\n            application/json:\n              schema: {{$ref: '#/components/schemas/Missing'}}\n"
+        ))
+        .expect_err("broken");
+        let msg = err.to_string();
+        assert!(msg.contains("'#/components/schemas/Missing'"), "{msg}");
+        assert!(msg.contains("/paths/~1a/get/responses/200"), "{msg}");
+    }
+
+    #[test]
+    fn openapi_31_type_arrays_and_all_of() {
+        let a = api("openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema:\n              allOf:\n                - {type: object, properties: {x: {type: [string, 'null']}}}\n                - {type: object, required: [y], properties: {y: {type: integer}}}\n      responses: {'201': {description: ok}}\n").expect("loads");
+        let body = a.operations[0].body.as_ref().expect("body");
+        let props = body.schema.properties().expect("merged object");
+        assert!(props["x"].nullable);
+        assert_eq!(props["x"].kind, SchemaKind::String);
+        assert!(body.schema.requires("y"));
+        assert_eq!(a.operations[0].security, Security::Unspecified);
+    }
+
+    #[test]
+    fn swagger_2_is_refused_cleanly() {
+        let err = api("swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths: {}\n").expect_err("2.0");
+        assert!(err.to_string().contains("Swagger 2.0"), "{err}");
+    }
+
+    #[test]
+    fn template_names_in_order() {
+        assert_eq!(template_names("/a/{x}/b/{y_id}"), vec!["x", "y_id"]);
+    }
+}
