@@ -57,7 +57,11 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 }
 
@@ -70,7 +74,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response =
             (self.status, Json(error_body(self.code, &self.message))).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
+        if self.status == StatusCode::UNAUTHORIZED && self.code == "unauthorized" {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"demo\""),
@@ -156,11 +160,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// Query parameters; a query string that does not parse is a 400 with the error shape above.
+pub(crate) struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(QueryParams(value)),
+            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
+        }
+    }
+}
+
 /// Checks a required string field: present, trimmed non-empty, at most `max` characters.
 pub(crate) fn required(field: &str, value: Option<String>, max: usize) -> ApiResult<String> {
     let value = value.ok_or_else(|| ApiError::bad_request(format!("'{field}' is required")))?;
     if value.trim().is_empty() {
-        return Err(ApiError::bad_request(format!("'{field}' must not be empty")));
+        return Err(ApiError::bad_request(format!(
+            "'{field}' must not be empty"
+        )));
     }
     limit(field, value, max)
 }
@@ -176,6 +196,10 @@ pub(crate) fn limit(field: &str, value: String, max: usize) -> ApiResult<String>
 }
 
 /// Checks an optional string field's length when present.
-pub(crate) fn optional(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
+pub(crate) fn optional(
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> ApiResult<Option<String>> {
     value.map(|v| limit(field, v, max)).transpose()
 }

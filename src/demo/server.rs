@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::http::StatusCode;
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
-use axum::http::header;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -22,13 +22,19 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(billing::health))
         .route("/public/pricing", get(billing::pricing))
-        .route("/public/documents/{documentId}", get(documents::public_document))
+        .route(
+            "/public/documents/{documentId}",
+            get(documents::public_document),
+        )
         .route("/auth/login", post(account::login))
         .route("/auth/register", post(account::register))
         .route("/me", get(account::get_me).patch(account::patch_me))
         .route("/workspaces", get(workspaces::list_workspaces))
         .route("/workspaces/{workspaceId}", get(workspaces::get_workspace))
-        .route("/workspaces/{workspaceId}/members", get(workspaces::list_members))
+        .route(
+            "/workspaces/{workspaceId}/members",
+            get(workspaces::list_members),
+        )
         .route(
             "/workspaces/{workspaceId}/projects",
             get(workspaces::list_projects).post(workspaces::create_project),

@@ -206,4 +206,3 @@ pub(crate) async fn admin_delete_user(
     store.memberships.retain(|m| m.user_id != user_id);
     Ok(StatusCode::NO_CONTENT)
 }
-

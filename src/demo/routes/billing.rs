@@ -21,7 +21,7 @@ pub(crate) async fn pricing() -> Json<Value> {
     Json(json!({"plans": [
         {"id": "free", "name": "Free", "priceCents": 0, "features": ["projects", "documents"]},
         {"id": "pro", "name": "Pro", "priceCents": 4900,
-         "features": ["projects", "documents", "automations", "exports"]},
+         "features": ["projects", "documents", "automations"]},
     ]}))
 }
 
@@ -82,8 +82,8 @@ pub fn webhook_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
 }
 
 fn signing_mac(secret: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .expect("HMAC accepts keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(body);

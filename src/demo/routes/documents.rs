@@ -2,21 +2,23 @@
 //! view of published documents.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::workspaces::visible_project;
 use crate::demo::http::{
-    ApiError, ApiResult, AppState, Body, Caller, MaybeCaller, optional, required,
+    ApiError, ApiResult, AppState, Body, Caller, MaybeCaller, QueryParams, optional, required,
 };
 use crate::demo::store::{Document, Export, ExportDocument, Store, now_rfc3339, random_hex};
 
 /// Parses an integer id from the path; anything else is a 400.
 fn int_id(raw: &str, what: &str) -> ApiResult<u64> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request(format!("{what} id must be a positive integer")))
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0 && raw.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| ApiError::bad_request(format!("{what} id must be a positive integer")))
 }
 
 /// A document the caller may see through its workspace, else 404.
@@ -214,7 +216,7 @@ pub(crate) struct SearchQuery {
 pub(crate) async fn search(
     State(state): State<AppState>,
     Caller(user): Caller,
-    Query(query): Query<SearchQuery>,
+    QueryParams(query): QueryParams<SearchQuery>,
 ) -> ApiResult<Json<Value>> {
     let q = required("q", query.q, 100)?;
     let needle = q.to_lowercase();
@@ -222,7 +224,9 @@ pub(crate) async fn search(
     let results: Vec<Value> = store
         .documents
         .values()
-        .filter(|d| state.config.bugs.search_all_tenants || store.is_member(&user.id, &d.workspace_id))
+        .filter(|d| {
+            state.config.bugs.search_all_tenants || store.is_member(&user.id, &d.workspace_id)
+        })
         .filter(|d| {
             d.title.to_lowercase().contains(&needle) || d.body.to_lowercase().contains(&needle)
         })

@@ -1,13 +1,13 @@
 //! Attachments: UUID ids, addressed by the `id` query parameter, listed per workspace.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::demo::http::{ApiError, ApiResult, AppState, Body, Caller, required};
+use crate::demo::http::{ApiError, ApiResult, AppState, Body, Caller, QueryParams, required};
 use crate::demo::store::{Attachment, Store, now_rfc3339};
 
 #[derive(Deserialize)]
@@ -70,7 +70,7 @@ fn visible<'a>(store: &'a Store, user: &str, id: &Uuid) -> ApiResult<&'a Attachm
 pub(crate) async fn get_attachment(
     State(state): State<AppState>,
     Caller(user): Caller,
-    Query(query): Query<IdQuery>,
+    QueryParams(query): QueryParams<IdQuery>,
 ) -> ApiResult<Json<Value>> {
     let id = attachment_id(query)?;
     let store = state.store();
@@ -88,7 +88,7 @@ pub(crate) async fn get_attachment(
 pub(crate) async fn delete_attachment(
     State(state): State<AppState>,
     Caller(user): Caller,
-    Query(query): Query<IdQuery>,
+    QueryParams(query): QueryParams<IdQuery>,
 ) -> ApiResult<StatusCode> {
     let id = attachment_id(query)?;
     let mut store = state.store();

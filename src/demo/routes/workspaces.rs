@@ -182,10 +182,10 @@ pub(crate) async fn delete_project(
 ) -> ApiResult<StatusCode> {
     let mut store = state.store();
     let role = member_of(&store, &user.id, &ws)?;
-    if !store
+    if store
         .projects
         .get(&project)
-        .is_some_and(|p| p.workspace_id == ws)
+        .is_none_or(|p| p.workspace_id != ws)
     {
         return Err(ApiError::not_found("project"));
     }
