@@ -1,11 +1,16 @@
-//! `tenantfuzz demo`: the built-in demo API, alone (`--serve`) or under a campaign.
+//! `tenantfuzz demo`: the built-in demo API, alone (`--serve`) or under a full campaign.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{CliError, Outcome};
-use crate::demo::{ACCOUNTS, DEFAULT_WEBHOOK_SECRET, DemoConfig, DemoServer, Mode, SPEC_PATH};
+use super::{CliError, Outcome, output};
+use crate::campaign::Campaign;
+use crate::config::{CampaignSettings, IdentitySettings, Secret, Settings};
+use crate::demo::{
+    ACCOUNTS, DEFAULT_WEBHOOK_SECRET, DemoConfig, DemoServer, Mode, SPEC_PATH, SPEC_YAML,
+};
 
 /// Arguments of `tenantfuzz demo`.
 #[derive(Debug, Args)]
@@ -19,6 +24,14 @@ pub struct DemoArgs {
     /// Port to listen on with --serve (default: any free port).
     #[arg(long, requires = "serve")]
     pub port: Option<u16>,
+    /// Seed of the campaign (same seed, same findings and steps).
+    #[arg(long, conflicts_with = "serve")]
+    pub seed: Option<u64>,
+    /// Parallel scenarios.
+    #[arg(long, conflicts_with = "serve")]
+    pub concurrency: Option<usize>,
+    #[command(flatten)]
+    pub output: output::OutputArgs,
 }
 
 pub(crate) fn run(args: DemoArgs) -> Result<Outcome, CliError> {
@@ -27,15 +40,95 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, CliError> {
         if args.serve {
             serve(&args).await
         } else {
-            Err(CliError::Usage(
-                "the demo campaign is not implemented yet; run `tenantfuzz demo --serve`".into(),
-            ))
+            campaign(&args).await
         }
     })
 }
 
 fn mode(secure: bool) -> Mode {
-    if secure { Mode::Secure } else { Mode::Vulnerable }
+    if secure {
+        Mode::Secure
+    } else {
+        Mode::Vulnerable
+    }
+}
+
+/// Logs a seeded account in and returns its token.
+async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> Result<String, String> {
+    let response = client
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .map_err(|e| format!("login failed: {e}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| format!("login answer is not JSON: {e}"))?;
+    body["token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("login answered {status} without a token"))
+}
+
+async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
+    let server = DemoServer::start(DemoConfig::new(mode(args.secure)))
+        .await
+        .map_err(|e| CliError::Target(format!("failed to start the demo API: {e}")))?;
+    let base = server.base_url();
+    let client = crate::exec::http_client()
+        .map_err(|e| CliError::Target(format!("failed to build the HTTP client: {e}")))?;
+    let mut identities = Vec::new();
+    // The platform admin may see every tenant by design; the ownership campaign pits tenants.
+    for account in ACCOUNTS.iter().filter(|a| a.workspace.is_some()) {
+        let token = login(&client, &base, account.email, account.password)
+            .await
+            .map_err(|e| CliError::Target(format!("demo account '{}': {e}", account.handle)))?;
+        identities.push(IdentitySettings {
+            name: account.handle.to_string(),
+            tenant: account.workspace.unwrap_or_default().to_lowercase(),
+            role: Some(account.workspace_role.as_str().to_string()),
+            plan: None,
+            headers: vec![(
+                "Authorization".to_string(),
+                Secret::new(format!("Bearer {token}")),
+            )],
+        });
+    }
+    let mut campaign_settings = CampaignSettings::default();
+    if let Some(seed) = args.seed {
+        campaign_settings.seed = seed;
+    }
+    if let Some(c) = args.concurrency {
+        campaign_settings.concurrency = c.max(1);
+    }
+    let settings = Settings {
+        spec: PathBuf::from(SPEC_PATH),
+        base_url: base.clone(),
+        identities,
+        campaign: campaign_settings,
+        id_overrides: Vec::new(),
+        links: Vec::new(),
+        report_json: args.output.report_json.clone(),
+        repro_dir: args.output.repro_dir.clone(),
+    };
+    let api =
+        crate::spec::load_str(SPEC_YAML, SPEC_PATH).map_err(|e| CliError::Usage(e.to_string()))?;
+    let campaign = Campaign::with_api(settings, api).map_err(super::campaign_error)?;
+    eprintln!(
+        "tenantfuzz: demo API ({} mode) at {base}; identities alice (acme), carol (acme), bob (globex), anonymous",
+        if args.secure { "secure" } else { "vulnerable" }
+    );
+    let result = campaign.run().await.map_err(super::campaign_error);
+    let _ = server.shutdown().await;
+    let mut result = result?;
+    output::write_all(&mut result, &campaign, &args.output)
 }
 
 async fn serve(args: &DemoArgs) -> Result<Outcome, CliError> {
@@ -52,28 +145,19 @@ async fn serve(args: &DemoArgs) -> Result<Outcome, CliError> {
     );
     let repo_spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC_PATH);
     if repo_spec.exists() {
-        println!("spec: {} (also at {base}/openapi.yaml)", repo_spec.display());
+        println!(
+            "spec: {} (also at {base}/openapi.yaml)",
+            repo_spec.display()
+        );
     } else {
         println!("spec: {base}/openapi.yaml");
     }
     println!("webhook secret (POST /webhooks/billing): {DEFAULT_WEBHOOK_SECRET}");
     println!("\nseeded accounts (throwaway demo tokens, valid for an hour):");
     for account in ACCOUNTS {
-        let login = client
-            .post(format!("{base}/auth/login"))
-            .json(&serde_json::json!({"email": account.email, "password": account.password}))
-            .send()
+        let token = login(&client, &base, account.email, account.password)
             .await
-            .and_then(|r| r.error_for_status());
-        let token = match login {
-            Ok(response) => response
-                .json::<serde_json::Value>()
-                .await
-                .ok()
-                .and_then(|v| v["token"].as_str().map(str::to_string))
-                .unwrap_or_else(|| "(no token in the login answer)".into()),
-            Err(e) => format!("(login failed: {e})"),
-        };
+            .unwrap_or_else(|e| format!("({e})"));
         println!(
             "  {:<6} {:<22} password {:<22} workspace {:<7} token {token}",
             account.handle,

@@ -1,7 +1,10 @@
 //! The command line: clap arguments, one file per subcommand, and the exit-code table.
 
+#[cfg(feature = "demo")]
 mod demo;
 pub mod exit_codes;
+mod output;
+mod plan;
 
 use clap::{Parser, Subcommand};
 
@@ -18,7 +21,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the built-in demo API (alone with --serve, or under a full campaign).
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
+    /// Print the inferred resource model and attack plan without sending a request.
+    Plan(plan::PlanArgs),
 }
 
 /// How a command ended when it did not fail.
@@ -71,6 +77,18 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args),
+        Command::Plan(args) => plan::run(args),
+    }
+}
+
+/// Maps a campaign error to the CLI's error and exit code.
+pub(crate) fn campaign_error(e: crate::campaign::CampaignError) -> CliError {
+    use crate::campaign::CampaignError;
+    match e {
+        CampaignError::Spec(e) => CliError::Usage(e.to_string()),
+        CampaignError::Config(e) => CliError::Usage(e.to_string()),
+        CampaignError::Target(e) => CliError::Target(e),
     }
 }

@@ -2,5 +2,7 @@
 //! code besides the demo server and the runtime's edge.
 
 mod client;
+mod run;
 
 pub use client::http_client;
+pub use run::{Discovered, Runtime, Target, TargetError};

@@ -74,7 +74,8 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
             let Some(item) = item.as_object() else {
                 return Err(conv.invalid(&item_ptr, "a path item must be an object"));
             };
-            let shared = conv.parameters(item.get("parameters"), &format!("{item_ptr}/parameters"))?;
+            let shared =
+                conv.parameters(item.get("parameters"), &format!("{item_ptr}/parameters"))?;
             for method in Method::ALL {
                 let Some(op) = item.get(method.key()) else {
                     continue;
@@ -178,7 +179,9 @@ impl<'a> Converter<'a> {
                 other => {
                     return Err(self.invalid(
                         &ptr,
-                        format!("parameter 'in' must be path, query, header or cookie, not {other:?}"),
+                        format!(
+                            "parameter 'in' must be path, query, header or cookie, not {other:?}"
+                        ),
                     ));
                 }
             };
@@ -300,7 +303,11 @@ impl<'a> Converter<'a> {
             return Ok(None);
         };
         let schema = match media.get("schema") {
-            Some(s) => self.schema(s, &format!("{at}/content/{}/schema", escape(content_type)), 0)?,
+            Some(s) => self.schema(
+                s,
+                &format!("{at}/content/{}/schema", escape(content_type)),
+                0,
+            )?,
             None => Arc::new(Schema::any()),
         };
         Ok(Some(RequestBody {
@@ -317,7 +324,9 @@ impl<'a> Converter<'a> {
         let resp = self.deref(raw, at)?;
         let schema = match pick_media(resp.get("content")) {
             Some((ct, media)) => match media.get("schema") {
-                Some(s) => Some(self.schema(s, &format!("{at}/content/{}/schema", escape(ct)), 0)?),
+                Some(s) => {
+                    Some(self.schema(s, &format!("{at}/content/{}/schema", escape(ct)), 0)?)
+                }
                 None => None,
             },
             None => None,
@@ -367,7 +376,10 @@ impl<'a> Converter<'a> {
         };
         let mut out = Vec::new();
         for (name, raw) in map {
-            let s = self.deref(raw, &format!("/components/securitySchemes/{}", escape(name)))?;
+            let s = self.deref(
+                raw,
+                &format!("/components/securitySchemes/{}", escape(name)),
+            )?;
             let text = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_string);
             out.push(SecurityScheme {
                 name: name.clone(),
@@ -412,14 +424,19 @@ impl<'a> Converter<'a> {
             Some(Value::String(t)) => Some(t.as_str()),
             Some(Value::Array(types)) => {
                 nullable |= types.iter().any(|t| t == "null");
-                types.iter().filter_map(Value::as_str).find(|t| *t != "null")
+                types
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .find(|t| *t != "null")
             }
             _ => None,
         };
         let mut kind = match type_name {
             Some("object") => self.object(obj, at, depth)?,
             Some("array") => match obj.get("items") {
-                Some(items) => SchemaKind::Array(self.schema(items, &format!("{at}/items"), depth + 1)?),
+                Some(items) => {
+                    SchemaKind::Array(self.schema(items, &format!("{at}/items"), depth + 1)?)
+                }
                 None => SchemaKind::Array(Arc::new(Schema::any())),
             },
             Some("string") => SchemaKind::String,
@@ -460,10 +477,18 @@ impl<'a> Converter<'a> {
         let flag = |k: &str| obj.get(k).and_then(Value::as_bool) == Some(true);
         schema.read_only = flag("readOnly");
         schema.write_only = flag("writeOnly");
-        schema.format = obj.get("format").and_then(Value::as_str).map(str::to_string);
-        schema.pattern = obj.get("pattern").and_then(Value::as_str).map(str::to_string);
+        schema.format = obj
+            .get("format")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        schema.pattern = obj
+            .get("pattern")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         schema.enum_values = match (obj.get("enum"), obj.get("const")) {
-            (Some(Value::Array(values)), _) => values.iter().filter(|v| !v.is_null()).cloned().collect(),
+            (Some(Value::Array(values)), _) => {
+                values.iter().filter(|v| !v.is_null()).cloned().collect()
+            }
             (_, Some(c)) => vec![c.clone()],
             _ => Vec::new(),
         };
@@ -489,7 +514,10 @@ impl<'a> Converter<'a> {
         let name = reference
             .rsplit('/')
             .next()
-            .filter(|_| reference.starts_with("#/components/schemas/") || reference.starts_with("#/definitions/"))
+            .filter(|_| {
+                reference.starts_with("#/components/schemas/")
+                    || reference.starts_with("#/definitions/")
+            })
             .map(|n| percent_decode(n).replace("~1", "/").replace("~0", "~"));
         match self.schemas.get(reference) {
             Some(Some(done)) => return Ok(done.clone()),
@@ -525,14 +553,20 @@ impl<'a> Converter<'a> {
         let mut properties = IndexMap::new();
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
             for (name, raw) in props {
-                let s = self.schema(raw, &format!("{at}/properties/{}", escape(name)), depth + 1)?;
+                let s =
+                    self.schema(raw, &format!("{at}/properties/{}", escape(name)), depth + 1)?;
                 properties.insert(name.clone(), s);
             }
         }
         let required = obj
             .get("required")
             .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(SchemaKind::Object {
             properties,
@@ -712,7 +746,8 @@ mod tests {
 
     #[test]
     fn swagger_2_is_refused_cleanly() {
-        let err = api("swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths: {}\n").expect_err("2.0");
+        let err =
+            api("swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths: {}\n").expect_err("2.0");
         assert!(err.to_string().contains("Swagger 2.0"), "{err}");
     }
 

@@ -7,11 +7,11 @@ mod model;
 
 use std::path::Path;
 
+pub(crate) use convert::{escape, template_names};
 pub use model::{
     Api, Link, Location, Method, Operation, Parameter, RequestBody, Response, Schema, SchemaKind,
     Security, SecurityScheme,
 };
-pub(crate) use convert::{escape, template_names};
 
 /// Why a spec could not be loaded. Every variant names the file and the place in it.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +31,9 @@ pub enum SpecError {
     },
     #[error("{source_name}: not an OpenAPI document: {reason}")]
     NotOpenApi { source_name: String, reason: String },
-    #[error("{source_name}: unsupported spec version '{version}' (tenantfuzz reads OpenAPI 3.0 and 3.1)")]
+    #[error(
+        "{source_name}: unsupported spec version '{version}' (tenantfuzz reads OpenAPI 3.0 and 3.1)"
+    )]
     Unsupported {
         source_name: String,
         version: String,

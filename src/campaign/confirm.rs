@@ -1,0 +1,169 @@
+//! From a violation seen once to a finding: cut the scenario down to the steps the evidence
+//! needs, try deleting each remaining step, then replay the result from scratch until it is
+//! confirmed (every replay reproduces) or found inconclusive. For leaks, the last replay also sends
+//! the attack without credentials: data anyone can read is public, not a finding.
+
+use std::time::Instant;
+
+use crate::exchange::Execution;
+use crate::finding::Violation;
+use crate::oracle::{self, Context};
+use crate::scenario::{Scenario, StepRole};
+
+/// How confirmation and shrinking went for one violation.
+pub(crate) struct Confirmed {
+    pub scenario: Scenario,
+    /// The last execution that reproduced it (or the last one tried).
+    pub execution: Execution,
+    /// The violation as seen in that execution.
+    pub violation: Violation,
+    pub reproduced: u32,
+    pub replays: u32,
+    /// Requests sent on shrinking and confirmation.
+    pub requests: u64,
+    pub shrink_note: Option<String>,
+    /// The leak is readable without credentials: public data.
+    pub public: bool,
+}
+
+/// Limits on confirmation and shrinking.
+pub(crate) struct Bounds {
+    pub confirmations: u32,
+    pub shrink_iterations: u32,
+    pub shrink_time: std::time::Duration,
+}
+
+fn sent(exec: &Execution) -> u64 {
+    exec.steps.iter().filter(|s| s.exchange.is_some()).count() as u64
+}
+
+/// The steps the evidence of `v` stands on: the attack, its read-backs, where its markers came
+/// from, and everything those depend on.
+pub(crate) fn slice(scenario: &Scenario, exec: &Execution, v: &Violation) -> Scenario {
+    let mut roots = vec![v.step];
+    for (i, s) in scenario.steps.iter().enumerate() {
+        if let StepRole::ReadBack { attack, .. } = s.role {
+            if attack == v.step {
+                roots.push(i);
+            }
+        }
+    }
+    for m in &v.markers {
+        if let Some(origin) = exec.origin_of(m) {
+            roots.push(origin);
+        }
+    }
+    let keep = scenario.closure(&roots);
+    scenario.retain(&keep).unwrap_or_else(|| scenario.clone())
+}
+
+fn matching(found: Vec<Violation>, v: &Violation) -> Option<Violation> {
+    found.into_iter().find(|f| f.key() == v.key())
+}
+
+/// The attack step of a sliced scenario (the only one whose key matches).
+fn with_public_control(scenario: &Scenario, attack: usize, anonymous: usize) -> Scenario {
+    let mut s = scenario.clone();
+    let mut probe = s.steps[attack].clone();
+    probe.actor = anonymous;
+    // A read-back role keeps the oracles from judging it as an attack of its own.
+    probe.role = StepRole::ReadBack {
+        attack,
+        phase: crate::scenario::Phase::After,
+    };
+    s.steps.push(probe);
+    s
+}
+
+pub(crate) async fn confirm(
+    run: &crate::exec::Runtime<'_>,
+    ctx: &Context<'_>,
+    scenario: &Scenario,
+    exec: &Execution,
+    v: &Violation,
+    bounds: &Bounds,
+) -> Confirmed {
+    let started = Instant::now();
+    let mut requests = 0;
+    let mut current = slice(scenario, exec, v);
+    let mut shrink_note = None;
+    // Deletion pass: drop any single step the evidence survives without.
+    let mut iterations = 0;
+    let mut i = 0;
+    while i < current.steps.len() {
+        if matches!(current.steps[i].role, StepRole::Attack { .. }) {
+            i += 1;
+            continue;
+        }
+        if iterations >= bounds.shrink_iterations || started.elapsed() >= bounds.shrink_time {
+            shrink_note = Some(format!(
+                "shrinking stopped at its bound after {iterations} candidates; raise campaign.shrink_iterations or campaign.shrink_seconds"
+            ));
+            break;
+        }
+        let keep: Vec<usize> = (0..current.steps.len()).filter(|k| *k != i).collect();
+        let Some(candidate) = current.retain(&keep) else {
+            i += 1;
+            continue;
+        };
+        iterations += 1;
+        let e = run.execute(&candidate).await;
+        requests += sent(&e);
+        if matching(oracle::judge(ctx, &candidate, &e), v).is_some() {
+            current = candidate;
+        } else {
+            i += 1;
+        }
+    }
+    let attack = current
+        .steps
+        .iter()
+        .position(|s| matches!(s.role, StepRole::Attack { .. }) && s.op == v.op)
+        .unwrap_or(0);
+    let leak = matches!(
+        v.kind,
+        crate::finding::Kind::BolaRead | crate::finding::Kind::ListLeak
+    );
+    let mut reproduced = 0;
+    let mut last: Option<(Execution, Violation)> = None;
+    let mut last_exec = None;
+    let mut public = false;
+    for replay in 0..bounds.confirmations {
+        let is_last = replay + 1 == bounds.confirmations;
+        let runnable = if leak && is_last {
+            with_public_control(&current, attack, ctx.anonymous())
+        } else {
+            current.clone()
+        };
+        let mut e = run.execute(&runnable).await;
+        requests += sent(&e);
+        if runnable.steps.len() > current.steps.len() {
+            let control = e.steps.pop();
+            if let Some(ex) = control.and_then(|c| c.exchange) {
+                let victim = ctx.names.iter().position(|n| *n == v.victim).unwrap_or(0);
+                public = !oracle::leaked_markers(ctx, &ex, victim).is_empty();
+            }
+        }
+        match matching(oracle::judge(ctx, &current, &e), v) {
+            Some(found) => {
+                reproduced += 1;
+                last = Some((e, found));
+            }
+            None => last_exec = Some(e),
+        }
+    }
+    let (execution, violation) = match last {
+        Some(pair) => pair,
+        None => (last_exec.unwrap_or_default(), v.clone()),
+    };
+    Confirmed {
+        scenario: current,
+        execution,
+        violation,
+        reproduced,
+        replays: bounds.confirmations,
+        requests,
+        shrink_note,
+        public,
+    }
+}

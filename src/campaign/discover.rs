@@ -1,0 +1,106 @@
+//! Discovery: what each identity already owns, read from its list endpoints before any probe.
+//! An id that identities of different tenants both see is nobody's own and is dropped.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::exchange::Exchange;
+use crate::exec::{Discovered, Target};
+use crate::model::ResourceModel;
+use crate::spec::Api;
+
+/// The result of discovery: owned ids, and every identity's answers (for health checks).
+pub(crate) struct Discovery {
+    pub owned: Discovered,
+    /// identity -> (operation, exchange) of each discovery request it sent.
+    pub answers: BTreeMap<usize, Vec<(usize, Exchange)>>,
+}
+
+pub(crate) async fn discover(
+    api: &Api,
+    model: &ResourceModel,
+    target: &Target,
+    tenants: &[Option<String>],
+) -> Discovery {
+    let mut owned: Discovered = BTreeMap::new();
+    let mut answers: BTreeMap<usize, Vec<(usize, Exchange)>> = BTreeMap::new();
+    let mut ops: Vec<usize> = model.discoveries.iter().map(|d| d.op).collect();
+    ops.sort_unstable();
+    ops.dedup();
+    let identities: Vec<usize> = (0..tenants.len())
+        .filter(|i| tenants[*i].is_some())
+        .collect();
+    let requests = identities
+        .iter()
+        .flat_map(|i| ops.iter().map(move |o| (*i, *o)));
+    let results = futures_util::future::join_all(requests.map(|(identity, op)| async move {
+        let o = &api.operations[op];
+        let url = format!("{}{}", target.base_url(), o.path);
+        (
+            identity,
+            op,
+            target
+                .send(identity, o.method, &url, &[], None, false)
+                .await,
+        )
+    }))
+    .await;
+    // (op, identity, resource) -> ids, before deciding which lists are the caller's own.
+    let mut seen: BTreeMap<(usize, usize, usize), Vec<Value>> = BTreeMap::new();
+    for (identity, op, exchange) in results {
+        if exchange.is_success() {
+            for d in model.discoveries.iter().filter(|d| d.op == op) {
+                let items = exchange
+                    .response_body
+                    .as_ref()
+                    .and_then(|b| {
+                        if d.array_pointer.is_empty() {
+                            Some(b)
+                        } else {
+                            b.pointer(&d.array_pointer)
+                        }
+                    })
+                    .and_then(Value::as_array);
+                for item in items.into_iter().flatten() {
+                    if let Some(id) = item
+                        .get(&d.id_field)
+                        .filter(|v| v.is_string() || v.is_number())
+                    {
+                        let ids = seen.entry((op, identity, d.resource)).or_default();
+                        if !ids.contains(id) {
+                            ids.push(id.clone());
+                        }
+                    }
+                }
+            }
+        }
+        answers.entry(identity).or_default().push((op, exchange));
+    }
+    // A list that shows the same id to two tenants is not scoped to its caller (a global or
+    // admin list, or public data): none of what it shows counts as anyone's own.
+    let global: Vec<usize> = seen
+        .keys()
+        .filter(|(op, a, r)| {
+            seen.iter().any(|((op2, b, r2), ids)| {
+                op2 == op
+                    && r2 == r
+                    && tenants[*a] != tenants[*b]
+                    && ids.iter().any(|id| seen[&(*op, *a, *r)].contains(id))
+            })
+        })
+        .map(|(op, _, _)| *op)
+        .collect();
+    for ((op, identity, resource), ids) in seen {
+        if global.contains(&op) {
+            continue;
+        }
+        let owned_ids = owned.entry((identity, resource)).or_default();
+        for id in ids {
+            if !owned_ids.contains(&id) {
+                owned_ids.push(id);
+            }
+        }
+    }
+    Discovery { owned, answers }
+}

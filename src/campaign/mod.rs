@@ -1,0 +1,9 @@
+//! The campaign: discovery, the systematic phase, confirmation replays, shrinking and
+//! deduplication, from settings to a [`CampaignResult`]. The only place that drives the
+//! executor; reporters read its result and nothing else.
+
+mod confirm;
+mod discover;
+mod run;
+
+pub use run::{Campaign, CampaignError, CampaignResult, Coverage, Stats};

@@ -1,0 +1,447 @@
+//! Running a campaign end to end.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use super::confirm::{Bounds, confirm};
+use super::discover::discover;
+use crate::config::{ConfigError, Settings};
+use crate::exec::{Runtime, Target};
+use crate::finding::{Finding, OperationRef, ReproStep, Status, Vector, Violation, fingerprint};
+use crate::marker::Markers;
+use crate::model::{Overrides, ResourceModel, Slot};
+use crate::oracle::{self, Context};
+use crate::scenario::{Cast, Plan, StepRole, plan};
+use crate::spec::{Api, SpecError};
+
+/// Why a campaign could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The target or an identity's session could not be used.
+    #[error("{0}")]
+    Target(String),
+}
+
+/// Coverage of one operation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    pub method: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
+    pub attacked: bool,
+    pub vectors: Vec<Vector>,
+    /// Attack requests that got an answer that could be judged.
+    pub judged: u64,
+    /// Attack requests that could not be judged (no answer, 5xx, 429, or a step they needed
+    /// failed).
+    pub unjudged: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Counters of a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub requests: u64,
+    pub duration_ms: u64,
+    /// Requests of the systematic phase.
+    pub systematic_requests: u64,
+    /// Requests spent on confirmation and shrinking, all findings together.
+    pub confirmation_requests: u64,
+    pub scenarios: u64,
+}
+
+/// What a campaign found.
+#[derive(Debug, Clone)]
+pub struct CampaignResult {
+    pub base_url: String,
+    pub spec: String,
+    pub identities: Vec<String>,
+    pub findings: Vec<Finding>,
+    pub coverage: Vec<Coverage>,
+    pub stats: Stats,
+    pub operations_total: usize,
+}
+
+impl CampaignResult {
+    /// Confirmed findings.
+    pub fn confirmed(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.status == Status::Confirmed)
+    }
+}
+
+/// A campaign ready to run: settings, the loaded API and its resource model.
+pub struct Campaign {
+    pub settings: Settings,
+    pub api: Api,
+    pub model: ResourceModel,
+}
+
+impl Campaign {
+    /// Loads the spec and infers the model.
+    pub fn new(settings: Settings) -> Result<Campaign, CampaignError> {
+        let api = crate::spec::load(&settings.spec)?;
+        Campaign::with_api(settings, api)
+    }
+
+    /// A campaign over an API already loaded.
+    pub fn with_api(settings: Settings, api: Api) -> Result<Campaign, CampaignError> {
+        let source = settings.spec.display().to_string();
+        let unknown = |what: &str, reference: &str| {
+            CampaignError::Config(ConfigError::Invalid {
+                path: "config".into(),
+                key: what.into(),
+                message: format!("'{reference}' names no operation of {source}"),
+            })
+        };
+        let mut excluded = Vec::new();
+        for reference in &settings.campaign.exclude {
+            excluded.push(
+                api.find(reference)
+                    .ok_or_else(|| unknown("campaign.exclude", reference))?,
+            );
+        }
+        let mut overrides = Overrides::default();
+        for (reference, pointer) in &settings.id_overrides {
+            let op = api
+                .find(reference)
+                .ok_or_else(|| unknown("model.ids", reference))?;
+            overrides.id_pointers.push((op, pointer.clone()));
+        }
+        for link in &settings.links {
+            let op = api
+                .find(&link.operation)
+                .ok_or_else(|| unknown("model.links", &link.operation))?;
+            let slot = parse_slot(&link.parameter).ok_or_else(|| {
+                CampaignError::Config(ConfigError::Invalid {
+                    path: "config".into(),
+                    key: "model.links.parameter".into(),
+                    message: format!(
+                        "'{}' must be path.NAME, query.NAME, header.NAME or body./POINTER",
+                        link.parameter
+                    ),
+                })
+            })?;
+            overrides.links.push((op, slot, link.resource.clone()));
+        }
+        let model = crate::model::infer(&api, &excluded, &overrides);
+        Ok(Campaign {
+            settings,
+            api,
+            model,
+        })
+    }
+
+    /// Identity names in index order, `anonymous` last.
+    pub fn identity_names(&self) -> Vec<String> {
+        self.settings
+            .identities
+            .iter()
+            .map(|i| i.name.clone())
+            .chain(["anonymous".to_string()])
+            .collect()
+    }
+
+    fn tenants(&self) -> Vec<Option<String>> {
+        self.settings
+            .identities
+            .iter()
+            .map(|i| Some(i.tenant.clone()))
+            .chain([None])
+            .collect()
+    }
+
+    /// The systematic plan for a given set of owned resources (none: as `plan` shows it before
+    /// discovery, assuming every identity holds one of each resource nothing creates).
+    pub fn plan(&self, owned: Option<&BTreeSet<(usize, usize)>>) -> Plan {
+        let tenants = self.tenants();
+        let owned = owned.cloned().unwrap_or_else(|| {
+            let mut all = BTreeSet::new();
+            for identity in 0..tenants.len() - 1 {
+                for r in 0..self.model.resources.len() {
+                    if self.model.producer_of(r).is_none() {
+                        all.insert((identity, r));
+                    }
+                }
+            }
+            all
+        });
+        plan(&self.api, &self.model, &Cast { tenants, owned })
+    }
+
+    /// Runs the campaign against the target.
+    pub async fn run(&self) -> Result<CampaignResult, CampaignError> {
+        let started = Instant::now();
+        let c = &self.settings.campaign;
+        let names = self.identity_names();
+        let creds: Vec<(String, Vec<(String, crate::config::Secret)>)> = self
+            .settings
+            .identities
+            .iter()
+            .map(|i| (i.name.clone(), i.headers.clone()))
+            .chain([("anonymous".to_string(), Vec::new())])
+            .collect();
+        let target = Target::new(&self.settings.base_url, &creds, c.request_timeout)
+            .map_err(|e| CampaignError::Target(e.to_string()))?;
+        let tenants = self.tenants();
+        // Discovery doubles as the sessions' health check.
+        let discovery = discover(&self.api, &self.model, &target, &tenants).await;
+        self.check_sessions(&discovery.answers, &names)?;
+        let owned_set: BTreeSet<(usize, usize)> = discovery.owned.keys().copied().collect();
+        let plan = self.plan(Some(&owned_set));
+        let markers = Markers::new();
+        let runtime = Runtime {
+            api: &self.api,
+            model: &self.model,
+            markers: &markers,
+            discovered: &discovery.owned,
+            target: &target,
+        };
+        let ctx = Context {
+            api: &self.api,
+            markers: &markers,
+            names: &names,
+        };
+        // Systematic phase.
+        let executions: Vec<(usize, crate::exchange::Execution)> =
+            futures_util::stream::iter(plan.probes.iter().enumerate())
+                .map(|(i, probe)| {
+                    let runtime = &runtime;
+                    async move { (i, runtime.execute(&probe.scenario).await) }
+                })
+                .buffer_unordered(c.concurrency)
+                .collect()
+                .await;
+        let systematic_requests = target.requests();
+        if executions.iter().all(|(_, e)| {
+            e.steps
+                .iter()
+                .all(|s| s.exchange.as_ref().is_none_or(|x| x.status.is_none()))
+        }) && !executions.is_empty()
+        {
+            return Err(CampaignError::Target(format!(
+                "the target at {} answered no request",
+                self.settings.base_url
+            )));
+        }
+        let mut coverage = self.coverage(&plan, &executions);
+        // Judge, deduplicate, keep the first scenario that showed each violation.
+        let mut first: BTreeMap<_, (usize, Violation)> = BTreeMap::new();
+        let mut ordered = executions;
+        ordered.sort_by_key(|(i, _)| *i);
+        for (i, exec) in &ordered {
+            for v in oracle::judge(&ctx, &plan.probes[*i].scenario, exec) {
+                first.entry(v.key()).or_insert((*i, v));
+            }
+        }
+        let bounds = Bounds {
+            confirmations: c.confirmations,
+            shrink_iterations: c.shrink_iterations,
+            shrink_time: c.shrink_time,
+        };
+        let candidates: Vec<(usize, Violation)> = first.into_values().collect();
+        let confirmed: Vec<_> = futures_util::stream::iter(candidates.iter())
+            .map(|(i, v)| {
+                let (runtime, ctx, bounds, plan, ordered) =
+                    (&runtime, &ctx, &bounds, &plan, &ordered);
+                async move {
+                    let exec = &ordered
+                        .iter()
+                        .find(|(k, _)| k == i)
+                        .expect("every probe ran")
+                        .1;
+                    confirm(runtime, ctx, &plan.probes[*i].scenario, exec, v, bounds).await
+                }
+            })
+            .buffered(c.concurrency)
+            .collect()
+            .await;
+        let mut findings = Vec::new();
+        let mut confirmation_requests = 0;
+        for done in confirmed {
+            confirmation_requests += done.requests;
+            if done.public || done.reproduced == 0 {
+                continue;
+            }
+            findings.push(self.finding(&done, &names));
+        }
+        findings.sort_by(|a, b| {
+            (
+                a.kind,
+                &a.operation.path,
+                &a.operation.method,
+                a.vector,
+                &a.attacker,
+                &a.victim,
+            )
+                .cmp(&(
+                    b.kind,
+                    &b.operation.path,
+                    &b.operation.method,
+                    b.vector,
+                    &b.attacker,
+                    &b.victim,
+                ))
+        });
+        for cov in &mut coverage {
+            cov.vectors.sort();
+            cov.vectors.dedup();
+        }
+        Ok(CampaignResult {
+            base_url: self.settings.base_url.clone(),
+            spec: self.settings.spec.display().to_string(),
+            identities: names,
+            findings,
+            coverage,
+            stats: Stats {
+                requests: target.requests(),
+                duration_ms: started.elapsed().as_millis() as u64,
+                systematic_requests,
+                confirmation_requests,
+                scenarios: plan.probes.len() as u64,
+            },
+            operations_total: self.api.operations.len(),
+        })
+    }
+
+    /// Fails when an identity's session does not work: every discovery request it sent was
+    /// refused (401/403) or got no answer.
+    fn check_sessions(
+        &self,
+        answers: &BTreeMap<usize, Vec<(usize, crate::exchange::Exchange)>>,
+        names: &[String],
+    ) -> Result<(), CampaignError> {
+        for (identity, list) in answers {
+            if list.is_empty() {
+                continue;
+            }
+            if list.iter().all(|(_, e)| e.status.is_none()) {
+                let e = &list[0].1;
+                return Err(CampaignError::Target(format!(
+                    "the target at {} could not be reached: {} ({})",
+                    self.settings.base_url,
+                    e.error.as_deref().unwrap_or("no answer"),
+                    e.url
+                )));
+            }
+            if list
+                .iter()
+                .all(|(_, e)| matches!(e.status, Some(401) | Some(403) | None))
+            {
+                let (op, e) = &list[0];
+                return Err(CampaignError::Target(format!(
+                    "identity '{}' cannot use its session: {} answered {} (check its credentials)",
+                    names[*identity],
+                    self.api.operations[*op].label(),
+                    e.status.unwrap_or(0)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn coverage(
+        &self,
+        plan: &Plan,
+        executions: &[(usize, crate::exchange::Execution)],
+    ) -> Vec<Coverage> {
+        let mut cov: Vec<Coverage> = self
+            .api
+            .operations
+            .iter()
+            .map(|o| Coverage {
+                method: o.method.to_string(),
+                path: o.path.clone(),
+                operation_id: o.operation_id.clone(),
+                attacked: false,
+                vectors: Vec::new(),
+                judged: 0,
+                unjudged: 0,
+                note: None,
+            })
+            .collect();
+        for (i, exec) in executions {
+            for (s, step) in plan.probes[*i].scenario.steps.iter().enumerate() {
+                if let StepRole::Attack { vector, .. } = step.role {
+                    let c = &mut cov[step.op];
+                    c.attacked = true;
+                    c.vectors.push(vector);
+                    match exec.steps.get(s).and_then(|r| r.exchange.as_ref()) {
+                        Some(e) if !e.is_unjudgeable() => c.judged += 1,
+                        _ => c.unjudged += 1,
+                    }
+                }
+            }
+        }
+        for gap in &plan.gaps {
+            cov[gap.op].note = Some(gap.reason.clone());
+        }
+        cov
+    }
+
+    fn finding(&self, done: &super::confirm::Confirmed, names: &[String]) -> Finding {
+        let v = &done.violation;
+        let op = &self.api.operations[v.op];
+        let operation = OperationRef {
+            method: op.method.to_string(),
+            path: op.path.clone(),
+            operation_id: op.operation_id.clone(),
+        };
+        let steps = done
+            .scenario
+            .steps
+            .iter()
+            .zip(&done.execution.steps)
+            .filter_map(|(step, record)| {
+                Some(ReproStep {
+                    identity: names[step.actor].clone(),
+                    role: step.role_label().to_string(),
+                    exchange: record.exchange.clone()?,
+                    captures: record.captures.clone(),
+                })
+            })
+            .collect();
+        Finding {
+            id: fingerprint(v.kind, v.vector, &operation, &v.attacker, &v.victim),
+            kind: v.kind,
+            vector: v.vector,
+            status: if done.reproduced == done.replays {
+                Status::Confirmed
+            } else {
+                Status::Inconclusive
+            },
+            confirmations: done.reproduced,
+            replays: done.replays,
+            operation,
+            attacker: v.attacker.clone(),
+            victim: v.victim.clone(),
+            evidence: v.evidence.clone(),
+            steps,
+            shrink_note: done.shrink_note.clone(),
+            requests_spent: done.requests,
+            reproduction: None,
+        }
+    }
+}
+
+/// `path.NAME`, `query.NAME`, `header.NAME`, `body./pointer`.
+fn parse_slot(text: &str) -> Option<Slot> {
+    let (kind, name) = text.split_once('.')?;
+    Some(match kind {
+        "path" => Slot::Path(name.to_string()),
+        "query" => Slot::Query(name.to_string()),
+        "header" => Slot::Header(name.to_string()),
+        "body" => Slot::Body(name.to_string()),
+        _ => return None,
+    })
+}

@@ -1,0 +1,234 @@
+//! `tenantfuzz plan`: the inferred resource model and the attack plan, without sending anything.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use super::{CliError, Outcome};
+use crate::campaign::Campaign;
+use crate::config::{IdentitySettings, Settings};
+use crate::model::Slot;
+use crate::scenario::StepRole;
+
+/// Arguments of `tenantfuzz plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The config file (identities, exclusions, overrides).
+    #[arg(long, short, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The spec (overrides the config's).
+    #[arg(long, value_name = "PATH")]
+    pub spec: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(crate) fn run(args: PlanArgs) -> Result<Outcome, CliError> {
+    let mut settings = match &args.config {
+        Some(path) => Settings::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => placeholder_settings(),
+    };
+    if let Some(spec) = &args.spec {
+        settings.spec = spec.clone();
+    }
+    if settings.spec.as_os_str().is_empty() {
+        return Err(CliError::Usage(
+            "no spec given: pass --spec PATH or --config FILE".into(),
+        ));
+    }
+    if settings.identities.len() < 2 {
+        settings.identities = placeholder_settings().identities;
+    }
+    let campaign = Campaign::new(settings).map_err(super::campaign_error)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&campaign)).unwrap_or_default()
+        );
+    } else {
+        print!("{}", render(&campaign));
+    }
+    Ok(Outcome::Clean)
+}
+
+/// Two identities in two tenants, for planning without a config.
+fn placeholder_settings() -> Settings {
+    let identity = |name: &str, tenant: &str| IdentitySettings {
+        name: name.into(),
+        tenant: tenant.into(),
+        role: None,
+        plan: None,
+        headers: Vec::new(),
+    };
+    Settings {
+        spec: PathBuf::new(),
+        base_url: String::new(),
+        identities: vec![identity("a", "tenant-a"), identity("b", "tenant-b")],
+        campaign: Default::default(),
+        id_overrides: Vec::new(),
+        links: Vec::new(),
+        report_json: None,
+        repro_dir: None,
+    }
+}
+
+fn slot_text(slot: &Slot) -> String {
+    slot.label()
+}
+
+/// The plan as text.
+pub(crate) fn render(c: &Campaign) -> String {
+    let mut out = String::new();
+    let api = &c.api;
+    let m = &c.model;
+    let op = |i: usize| api.operations[i].label();
+    let _ = writeln!(
+        out,
+        "{} ({} {}, {} operations)",
+        api.title,
+        api.source,
+        api.spec_version,
+        api.operations.len()
+    );
+    let _ = writeln!(out, "\nresources:");
+    for (i, r) in m.resources.iter().enumerate() {
+        let parents: Vec<&str> = r
+            .parents
+            .iter()
+            .map(|p| m.resources[*p].name.as_str())
+            .collect();
+        let producers: Vec<String> = m
+            .producers
+            .iter()
+            .filter(|p| p.resource == i)
+            .map(|p| {
+                let from = p
+                    .id_pointer
+                    .clone()
+                    .unwrap_or_else(|| "Location header".into());
+                format!(
+                    "{} (id at {from}{})",
+                    op(p.op),
+                    if p.derived { ", derived" } else { "" }
+                )
+            })
+            .collect();
+        let discovered: Vec<String> = m
+            .discoveries
+            .iter()
+            .filter(|d| d.resource == i)
+            .map(|d| {
+                format!(
+                    "{} {}",
+                    op(d.op),
+                    if d.array_pointer.is_empty() {
+                        "/".to_string()
+                    } else {
+                        d.array_pointer.clone()
+                    }
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {}{}",
+            r.name,
+            if parents.is_empty() {
+                String::new()
+            } else {
+                format!(" (under {})", parents.join(", "))
+            }
+        );
+        if !producers.is_empty() {
+            let _ = writeln!(out, "    created by   {}", producers.join("; "));
+        }
+        if !discovered.is_empty() {
+            let _ = writeln!(out, "    listed by    {}", discovered.join("; "));
+        }
+        let consumers: Vec<String> = m
+            .consumers
+            .iter()
+            .filter(|x| x.resource == i)
+            .map(|x| format!("{} [{}]", op(x.op), slot_text(&x.slot)))
+            .collect();
+        if !consumers.is_empty() {
+            let _ = writeln!(
+                out,
+                "    taken by     {}",
+                consumers.join("\n                 ")
+            );
+        }
+    }
+    let plan = c.plan(None);
+    let names = c.identity_names();
+    let _ = writeln!(out, "\nattack plan ({} scenarios):", plan.probes.len());
+    let mut lines: Vec<String> = Vec::new();
+    for probe in &plan.probes {
+        for step in &probe.scenario.steps {
+            if let StepRole::Attack {
+                effect,
+                vector,
+                target_resource,
+                ..
+            } = &step.role
+            {
+                let target = target_resource
+                    .map(|r| m.resources[r].name.clone())
+                    .unwrap_or_else(|| "own scope".into());
+                lines.push(format!(
+                    "  {:<55} {:<7} {:<7} {} -> {} ({})",
+                    op(step.op),
+                    format!("{effect:?}").to_lowercase(),
+                    vector.as_str(),
+                    names[step.actor],
+                    names[probe.victim],
+                    target
+                ));
+            }
+        }
+    }
+    lines.sort();
+    lines.dedup();
+    for l in lines {
+        let _ = writeln!(out, "{l}");
+    }
+    let _ = writeln!(out, "\nnot attacked:");
+    for gap in &plan.gaps {
+        let _ = writeln!(out, "  {:<55} {}", op(gap.op), gap.reason);
+    }
+    out
+}
+
+fn to_json(c: &Campaign) -> serde_json::Value {
+    let plan = c.plan(None);
+    let names = c.identity_names();
+    let attacks: Vec<serde_json::Value> = plan
+        .probes
+        .iter()
+        .flat_map(|p| p.scenario.steps.iter().map(move |s| (p, s)))
+        .filter_map(|(p, s)| match &s.role {
+            StepRole::Attack {
+                effect,
+                vector,
+                target_resource,
+                ..
+            } => Some(json!({
+                "operation": c.api.operations[s.op].label(),
+                "effect": effect, "vector": vector,
+                "attacker": names[s.actor], "victim": names[p.victim],
+                "target": target_resource.map(|r| c.model.resources[r].name.clone()),
+            })),
+            _ => None,
+        })
+        .collect();
+    json!({
+        "spec": c.api.source,
+        "operations": c.api.operations.len(),
+        "model": c.model,
+        "attacks": attacks,
+        "not_attacked": plan.gaps.iter().map(|g| json!({"operation": c.api.operations[g.op].label(), "reason": g.reason})).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,76 @@
+//! The config file as written: serde structs that reject unknown keys.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub spec: Option<String>,
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub identities: BTreeMap<String, RawIdentity>,
+    #[serde(default)]
+    pub campaign: RawCampaign,
+    #[serde(default)]
+    pub model: RawModel,
+    #[serde(default)]
+    pub output: RawOutput,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIdentity {
+    pub tenant: String,
+    pub role: Option<String>,
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCampaign {
+    pub seed: Option<u64>,
+    pub cases: Option<u32>,
+    pub concurrency: Option<usize>,
+    pub max_steps: Option<usize>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    pub confirmations: Option<u32>,
+    pub shrink_iterations: Option<u32>,
+    pub shrink_seconds: Option<u64>,
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawModel {
+    #[serde(default)]
+    pub ids: Vec<RawIdOverride>,
+    #[serde(default)]
+    pub links: Vec<RawLink>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIdOverride {
+    pub operation: String,
+    pub pointer: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLink {
+    pub operation: String,
+    pub parameter: String,
+    pub resource: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOutput {
+    pub report_json: Option<String>,
+    pub repro_dir: Option<String>,
+}

@@ -1,0 +1,369 @@
+//! Validated settings, built from the raw file and then overridden by flags.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::raw::RawConfig;
+use super::secret::Secret;
+
+/// Why a config could not be used. Each names the file and, where it can, the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("failed to read config '{path}': {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// One identity that sends requests.
+#[derive(Debug, Clone)]
+pub struct IdentitySettings {
+    pub name: String,
+    /// Identities in the same tenant are never attacked against each other.
+    pub tenant: String,
+    pub role: Option<String>,
+    pub plan: Option<String>,
+    /// Headers sent with every request; values are secrets.
+    pub headers: Vec<(String, Secret)>,
+}
+
+/// An explicit `parameter -> resource` link.
+#[derive(Debug, Clone)]
+pub struct LinkOverride {
+    /// operationId or `METHOD /path`.
+    pub operation: String,
+    /// `path.name`, `query.name`, `header.name` or `body./pointer`.
+    pub parameter: String,
+    pub resource: String,
+}
+
+/// How the campaign runs.
+#[derive(Debug, Clone)]
+pub struct CampaignSettings {
+    pub seed: u64,
+    /// Random scenarios explored after the systematic phase.
+    pub cases: u32,
+    pub concurrency: usize,
+    /// Most steps in an explored scenario.
+    pub max_steps: usize,
+    /// Operations never sent (operationId or `METHOD /path`).
+    pub exclude: Vec<String>,
+    /// Replays a violation must survive to be confirmed.
+    pub confirmations: u32,
+    pub shrink_iterations: u32,
+    pub shrink_time: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for CampaignSettings {
+    fn default() -> Self {
+        CampaignSettings {
+            seed: 0,
+            cases: 64,
+            concurrency: 8,
+            max_steps: 8,
+            exclude: Vec::new(),
+            confirmations: 2,
+            shrink_iterations: 64,
+            shrink_time: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything a campaign needs to know.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub spec: PathBuf,
+    pub base_url: String,
+    pub identities: Vec<IdentitySettings>,
+    pub campaign: CampaignSettings,
+    /// (operation, JSON pointer of the created id).
+    pub id_overrides: Vec<(String, String)>,
+    pub links: Vec<LinkOverride>,
+    pub report_json: Option<PathBuf>,
+    pub repro_dir: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Reads and validates a config file. Relative paths in it are relative to its folder.
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Settings::parse(&text, &path.display().to_string(), base, &|name| {
+            std::env::var(name).ok()
+        })
+    }
+
+    /// Parses config text; `env` looks up environment variables.
+    pub fn parse(
+        text: &str,
+        source: &str,
+        base: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: source.to_string(),
+            message: with_suggestion(e.to_string()),
+        })?;
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            path: source.to_string(),
+            key: key.to_string(),
+            message,
+        };
+        let mut identities = Vec::new();
+        for (name, id) in raw.identities {
+            if name == "anonymous" {
+                return Err(invalid(
+                    "identities.anonymous",
+                    "'anonymous' is built in (no credentials); choose another name".into(),
+                ));
+            }
+            let mut headers = Vec::new();
+            for (header, value) in id.headers {
+                let key = format!("identities.{name}.headers.{header}");
+                let value = interpolate(&value, base, env).map_err(|m| invalid(&key, m))?;
+                headers.push((header, Secret::new(value)));
+            }
+            identities.push(IdentitySettings {
+                name,
+                tenant: id.tenant,
+                role: id.role,
+                plan: id.plan,
+                headers,
+            });
+        }
+        let c = raw.campaign;
+        let defaults = CampaignSettings::default();
+        let campaign = CampaignSettings {
+            seed: c.seed.unwrap_or(defaults.seed),
+            cases: c.cases.unwrap_or(defaults.cases),
+            concurrency: c.concurrency.unwrap_or(defaults.concurrency),
+            max_steps: c.max_steps.unwrap_or(defaults.max_steps),
+            exclude: c.exclude,
+            confirmations: c.confirmations.unwrap_or(defaults.confirmations),
+            shrink_iterations: c.shrink_iterations.unwrap_or(defaults.shrink_iterations),
+            shrink_time: c
+                .shrink_seconds
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.shrink_time),
+            request_timeout: c
+                .timeout_seconds
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.request_timeout),
+        };
+        let settings = Settings {
+            spec: raw.spec.map(|s| base.join(s)).unwrap_or_default(),
+            base_url: raw.base_url.unwrap_or_default(),
+            identities,
+            campaign,
+            id_overrides: raw
+                .model
+                .ids
+                .into_iter()
+                .map(|i| (i.operation, i.pointer))
+                .collect(),
+            links: raw
+                .model
+                .links
+                .into_iter()
+                .map(|l| LinkOverride {
+                    operation: l.operation,
+                    parameter: l.parameter,
+                    resource: l.resource,
+                })
+                .collect(),
+            report_json: raw.output.report_json.map(|p| base.join(p)),
+            repro_dir: raw.output.repro_dir.map(|p| base.join(p)),
+        };
+        Ok(settings)
+    }
+
+    /// Checks what a campaign needs, after flags were applied.
+    pub fn validate(&self, source: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| ConfigError::Invalid {
+            path: source.to_string(),
+            key: key.to_string(),
+            message: message.to_string(),
+        };
+        if self.spec.as_os_str().is_empty() {
+            return Err(invalid("spec", "no spec given (set 'spec' or pass --spec)"));
+        }
+        let url = url::Url::parse(&self.base_url).map_err(|e| {
+            invalid(
+                "base_url",
+                &format!("not a URL ({e}); set 'base_url' or pass --base-url"),
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("base_url", "must be an http or https URL"));
+        }
+        if self.identities.len() < 2 {
+            return Err(invalid(
+                "identities",
+                "at least two identities are needed ([identities.NAME] with tenant and headers)",
+            ));
+        }
+        let first = &self.identities[0].tenant;
+        if self.identities.iter().all(|i| &i.tenant == first) {
+            return Err(invalid(
+                "identities",
+                "all identities are in one tenant; cross-tenant checks need two tenants",
+            ));
+        }
+        if self.campaign.concurrency == 0 {
+            return Err(invalid("campaign.concurrency", "must be at least 1"));
+        }
+        if self.campaign.confirmations == 0 {
+            return Err(invalid("campaign.confirmations", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Replaces `${env:NAME}` and `${file:PATH}` in a value.
+fn interpolate(
+    value: &str,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else {
+            return Err("unclosed '${' in value".into());
+        };
+        let inner = &rest[start + 2..start + len];
+        let replaced = if let Some(name) = inner.strip_prefix("env:") {
+            env(name).ok_or_else(|| format!("environment variable '{name}' is not set"))?
+        } else if let Some(file) = inner.strip_prefix("file:") {
+            let path = base.join(file);
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("failed to read '{}': {e}", path.display()))?
+                .trim_end()
+                .to_string()
+        } else {
+            return Err(format!(
+                "unknown interpolation '${{{inner}}}' (use ${{env:NAME}} or ${{file:PATH}})"
+            ));
+        };
+        out.push_str(&replaced);
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Adds "did you mean" to serde's unknown-field message.
+fn with_suggestion(message: String) -> String {
+    let Some(start) = message.find("unknown field `") else {
+        return message;
+    };
+    let after = &message[start + "unknown field `".len()..];
+    let Some(end) = after.find('`') else {
+        return message;
+    };
+    let unknown = &after[..end];
+    let expected: Vec<&str> = after[end..].split('`').skip(2).step_by(2).collect();
+    let best = expected
+        .iter()
+        .map(|k| (edit_distance(unknown, k), *k))
+        .min()
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3));
+    match best {
+        Some((_, k)) => format!("{}\n  help: did you mean `{k}`?", message.trim_end()),
+        None => message,
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, ConfigError> {
+        Settings::parse(text, "t.toml", Path::new("/cfg"), &|name| {
+            (name == "TOKEN_A").then(|| "secret-a".to_string())
+        })
+    }
+
+    const OK: &str = r#"
+spec = "api.yaml"
+base_url = "http://127.0.0.1:8080"
+[identities.alice]
+tenant = "acme"
+headers = { Authorization = "Bearer ${env:TOKEN_A}" }
+[identities.bob]
+tenant = "globex"
+headers = { X-Api-Key = "plain" }
+[campaign]
+seed = 7
+exclude = ["DELETE /admin/users/{userId}"]
+"#;
+
+    #[test]
+    fn reads_a_full_config() {
+        let s = parse(OK).expect("valid");
+        s.validate("t.toml").expect("complete");
+        assert_eq!(s.spec, Path::new("/cfg/api.yaml"));
+        assert_eq!(s.identities.len(), 2);
+        assert_eq!(s.identities[0].headers[0].1.expose(), "Bearer secret-a");
+        assert_eq!(s.campaign.seed, 7);
+        assert_eq!(s.campaign.exclude.len(), 1);
+        // Secrets stay hidden in Debug output of the whole settings.
+        assert!(!format!("{s:?}").contains("secret-a"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_a_suggestion() {
+        let err = parse(&OK.replace("seed = 7", "sed = 7")).expect_err("unknown key");
+        let msg = err.to_string();
+        assert!(msg.contains("sed"), "{msg}");
+        assert!(msg.contains("did you mean `seed`"), "{msg}");
+    }
+
+    #[test]
+    fn missing_env_names_the_variable_and_key() {
+        let err = parse(&OK.replace("TOKEN_A", "NOPE")).expect_err("missing env");
+        let msg = err.to_string();
+        assert!(msg.contains("NOPE"), "{msg}");
+        assert!(
+            msg.contains("identities.alice.headers.Authorization"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn one_tenant_is_not_enough() {
+        let s = parse(&OK.replace("globex", "acme")).expect("parses");
+        let err = s.validate("t.toml").expect_err("one tenant");
+        assert!(err.to_string().contains("two tenants"), "{err}");
+    }
+}

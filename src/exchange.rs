@@ -1,0 +1,109 @@
+//! Ground-floor data: one recorded request/response pair, as the executor produced it. Headers that
+//! carry credentials are already redacted here; nothing downstream sees a secret.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A recorded request and what came back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    /// Request headers the user set (credential values redacted).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub request_headers: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_body: Option<Value>,
+    /// The status, or `None` when no response came (see `error`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub response_headers: Vec<(String, String)>,
+    /// The response body: JSON when it parsed, else the text.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub response_body: Option<Value>,
+    /// A transport error (timeout, refused connection), when there was no response.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+impl Exchange {
+    /// The response body as text (JSON serialized), empty when there is none.
+    pub fn response_text(&self) -> String {
+        match &self.response_body {
+            None => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        }
+    }
+
+    /// Everything the request carried that a marker could hide in: URL, headers, body.
+    pub fn request_text(&self) -> String {
+        let mut s = self.url.clone();
+        for (k, v) in &self.request_headers {
+            s.push('\n');
+            s.push_str(k);
+            s.push_str(": ");
+            s.push_str(v);
+        }
+        if let Some(body) = &self.request_body {
+            s.push('\n');
+            s.push_str(&body.to_string());
+        }
+        s
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+
+    /// Whether the answer cannot be judged: no response, 5xx, or 429.
+    pub fn is_unjudgeable(&self) -> bool {
+        match self.status {
+            None => true,
+            Some(s) => s >= 500 || s == 429,
+        }
+    }
+
+    /// A response header value (case-insensitive name).
+    pub fn response_header(&self, name: &str) -> Option<&str> {
+        self.response_headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What happened to one step of a scenario when it was executed.
+#[derive(Debug, Clone, Default)]
+pub struct StepRecord {
+    /// The exchange, or `None` when the step was not sent (see `skipped`).
+    pub exchange: Option<Exchange>,
+    /// Why the step was not sent (a step it depends on produced no id).
+    pub skipped: Option<String>,
+    /// The id the step created, when it created something.
+    pub created: Option<Value>,
+    /// Where that id came from: a JSON pointer into the body, or `header:Location`.
+    pub created_from: Option<String>,
+    /// The markers this step's request carried.
+    pub sent_markers: Vec<String>,
+    /// Values in this request taken from earlier responses.
+    pub captures: Vec<crate::finding::Capture>,
+}
+
+/// One execution of a scenario: a record per step, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Execution {
+    pub steps: Vec<StepRecord>,
+}
+
+impl Execution {
+    /// The step whose request first carried `marker`.
+    pub fn origin_of(&self, marker: &str) -> Option<usize> {
+        self.steps
+            .iter()
+            .position(|s| s.sent_markers.iter().any(|m| m == marker))
+    }
+}

@@ -1,0 +1,519 @@
+//! Executing scenarios against the target: resolving symbolic values, sending each step as its
+//! identity, recording exchanges, and taking created ids from responses.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+
+use crate::config::Secret;
+use crate::exchange::{Exchange, Execution, StepRecord};
+use crate::finding::Capture;
+use crate::marker::Markers;
+use crate::model::{ResourceModel, Slot};
+use crate::scenario::{Expr, MarkerFormat, Scenario, Step, StepRole};
+use crate::spec::{Api, Method};
+
+/// The most a response body is read; the rest is cut.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Ids each identity owned before the campaign: (identity, resource) -> ids.
+pub type Discovered = BTreeMap<(usize, usize), Vec<Value>>;
+
+/// Where requests go and who sends them.
+pub struct Target {
+    client: reqwest::Client,
+    base: String,
+    /// Per identity (the last is anonymous): the headers it sends. Values are secrets.
+    credentials: Vec<Vec<(HeaderName, HeaderValue)>>,
+    requests: AtomicU64,
+    retries: u32,
+}
+
+/// Why a target could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("identity '{identity}': header '{header}' is not a valid HTTP header name")]
+    HeaderName { identity: String, header: String },
+    #[error("identity '{identity}': the value of header '{header}' is not valid in HTTP")]
+    HeaderValue { identity: String, header: String },
+    #[error("failed to build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+impl Target {
+    /// A target at `base_url`; `identities` are (name, headers) in identity order, the anonymous
+    /// one last with no headers.
+    pub fn new(
+        base_url: &str,
+        identities: &[(String, Vec<(String, Secret)>)],
+        timeout: Duration,
+    ) -> Result<Target, TargetError> {
+        let mut credentials = Vec::new();
+        for (name, headers) in identities {
+            let mut list = Vec::new();
+            for (header, value) in headers {
+                let hn = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
+                    TargetError::HeaderName {
+                        identity: name.clone(),
+                        header: header.clone(),
+                    }
+                })?;
+                let mut hv = HeaderValue::from_str(value.expose()).map_err(|_| {
+                    TargetError::HeaderValue {
+                        identity: name.clone(),
+                        header: header.clone(),
+                    }
+                })?;
+                hv.set_sensitive(true);
+                list.push((hn, hv));
+            }
+            credentials.push(list);
+        }
+        let client = super::client::client_with_timeout(timeout)?;
+        Ok(Target {
+            client,
+            base: base_url.trim_end_matches('/').to_string(),
+            credentials,
+            requests: AtomicU64::new(0),
+            retries: 2,
+        })
+    }
+
+    /// Requests sent so far (retries included).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends one request as `identity` and records it. Transport errors, 429 and 503 are retried
+    /// a bounded number of times; the last attempt is what is recorded.
+    pub async fn send(
+        &self,
+        identity: usize,
+        method: Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&Value>,
+        form: bool,
+    ) -> Exchange {
+        let mut attempt = 0;
+        loop {
+            let exchange = self
+                .send_once(identity, method, url, headers, body, form)
+                .await;
+            let retry_after = match exchange.status {
+                None => Some(Duration::from_millis(100 << attempt)),
+                Some(429) | Some(503) => Some(
+                    exchange
+                        .response_header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs)
+                        .unwrap_or(Duration::from_millis(200 << attempt))
+                        .min(Duration::from_secs(5)),
+                ),
+                _ => None,
+            };
+            match retry_after {
+                Some(wait) if attempt < self.retries => {
+                    attempt += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                _ => return exchange,
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        identity: usize,
+        method: Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&Value>,
+        form: bool,
+    ) -> Exchange {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let mut request_headers: Vec<(String, String)> = Vec::new();
+        let mut map = HeaderMap::new();
+        if let Some(creds) = self.credentials.get(identity) {
+            for (name, value) in creds {
+                map.insert(name.clone(), value.clone());
+                request_headers.push((name.as_str().to_string(), "***".to_string()));
+            }
+        }
+        for (name, value) in headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                map.insert(n, v);
+                request_headers.push((name.clone(), value.clone()));
+            }
+        }
+        let method_value =
+            reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut builder = self.client.request(method_value, url).headers(map);
+        if let Some(body) = body {
+            builder = if form {
+                builder.form(&flatten_form(body))
+            } else {
+                builder.json(body)
+            };
+        }
+        let mut exchange = Exchange {
+            method: method.as_str().to_string(),
+            url: url.to_string(),
+            request_headers,
+            request_body: body.cloned(),
+            status: None,
+            response_headers: Vec::new(),
+            response_body: None,
+            error: None,
+            duration_ms: 0,
+        };
+        match builder.send().await {
+            Ok(response) => {
+                exchange.status = Some(response.status().as_u16());
+                exchange.response_headers = response
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        let value = if is_secret_header(k.as_str()) {
+                            "***".to_string()
+                        } else {
+                            String::from_utf8_lossy(v.as_bytes()).into_owned()
+                        };
+                        (k.as_str().to_string(), value)
+                    })
+                    .collect();
+                match read_body(response).await {
+                    Ok(bytes) if bytes.is_empty() => {}
+                    Ok(bytes) => {
+                        exchange.response_body =
+                            Some(serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                                Value::String(String::from_utf8_lossy(&bytes).into_owned())
+                            }));
+                    }
+                    Err(e) => exchange.error = Some(format!("failed to read the body: {e}")),
+                }
+            }
+            Err(e) => exchange.error = Some(describe(&e)),
+        }
+        exchange.duration_ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(
+            identity,
+            method = %exchange.method,
+            url = %exchange.url,
+            status = ?exchange.status,
+            error = ?exchange.error,
+            "exchange"
+        );
+        tracing::trace!(request = ?exchange.request_body, response = ?exchange.response_body, "bodies");
+        exchange
+    }
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_BODY.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room <= chunk.len() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// A transport error in words, without the URL's credentials (there are none in URLs we build).
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else {
+        let mut msg = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            source = s.source();
+        }
+        msg
+    }
+}
+
+/// Response headers that carry credentials.
+fn is_secret_header(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "set-cookie" | "authorization" | "proxy-authorization" | "x-csrf-token" | "x-xsrf-token"
+    )
+}
+
+fn flatten_form(body: &Value) -> Vec<(String, String)> {
+    match body {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), value_text(v)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A value as it goes into a path, query or header.
+pub(crate) fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// What an execution needs besides the target.
+pub struct Runtime<'a> {
+    pub api: &'a Api,
+    pub model: &'a ResourceModel,
+    pub markers: &'a Markers,
+    pub discovered: &'a Discovered,
+    pub target: &'a Target,
+}
+
+impl Runtime<'_> {
+    /// Executes a scenario step by step.
+    pub async fn execute(&self, scenario: &Scenario) -> Execution {
+        let mut exec = Execution::default();
+        for step in &scenario.steps {
+            let record = self.execute_step(step, &exec).await;
+            exec.steps.push(record);
+        }
+        exec
+    }
+
+    async fn execute_step(&self, step: &Step, so_far: &Execution) -> StepRecord {
+        let mut record = StepRecord::default();
+        let op = &self.api.operations[step.op];
+        let mut path = op.path.clone();
+        let mut query: Vec<(String, String)> = Vec::new();
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut body: Option<Value> = None;
+        for (slot, expr) in &step.args {
+            let value = match self.resolve(expr, so_far) {
+                Ok((v, capture)) => {
+                    if let Some((from_step, pointer)) = capture {
+                        record.captures.push(Capture {
+                            value: value_text(&v),
+                            from_step,
+                            pointer,
+                        });
+                    }
+                    v
+                }
+                Err(reason) => {
+                    record.skipped = Some(reason);
+                    return record;
+                }
+            };
+            match slot {
+                Slot::Path(name) => {
+                    let encoded = encode_segment(&value_text(&value));
+                    path = path.replace(&format!("{{{name}}}"), &encoded);
+                }
+                Slot::Query(name) => query.push((name.clone(), value_text(&value))),
+                Slot::Header(name) => headers.push((name.clone(), value_text(&value))),
+                Slot::Body(pointer) => set_pointer(body.get_or_insert(Value::Null), pointer, value),
+            }
+        }
+        if body.is_none() && op.body.as_ref().is_some_and(|b| b.required) {
+            body = Some(Value::Object(serde_json::Map::new()));
+        }
+        let mut url = format!("{}{}", self.target.base, path);
+        if !query.is_empty() {
+            let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query.iter())
+                .finish();
+            url.push('?');
+            url.push_str(&encoded);
+        }
+        let form = op.body.as_ref().is_some_and(|b| {
+            b.content_type
+                .starts_with("application/x-www-form-urlencoded")
+        });
+        let exchange = self
+            .target
+            .send(step.actor, op.method, &url, &headers, body.as_ref(), form)
+            .await;
+        record.sent_markers = self
+            .markers
+            .find_all(&exchange.request_text())
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        let creates = matches!(step.role, StepRole::Setup { .. })
+            || matches!(
+                step.role,
+                StepRole::Attack {
+                    effect: crate::scenario::Effect::Create,
+                    ..
+                }
+            );
+        if creates && exchange.is_success() {
+            if let Some((id, from)) = self.created_id(step.op, &exchange) {
+                record.created = Some(id);
+                record.created_from = Some(from);
+            }
+        }
+        record.exchange = Some(exchange);
+        record
+    }
+
+    /// Resolves an expression; the capture says which earlier response it came from.
+    fn resolve(
+        &self,
+        expr: &Expr,
+        so_far: &Execution,
+    ) -> Result<(Value, Option<(usize, String)>), String> {
+        match expr {
+            Expr::Lit(v) => Ok((v.clone(), None)),
+            Expr::Created { step } => {
+                let record = so_far.steps.get(*step);
+                match record.and_then(|r| r.created.clone()) {
+                    Some(id) => Ok((
+                        id,
+                        Some((
+                            *step,
+                            record
+                                .and_then(|r| r.created_from.clone())
+                                .unwrap_or_default(),
+                        )),
+                    )),
+                    None => Err(format!("step {} created nothing", step + 1)),
+                }
+            }
+            Expr::Discovered { identity, resource } => self
+                .discovered
+                .get(&(*identity, *resource))
+                .and_then(|ids| ids.first())
+                .map(|v| (v.clone(), None))
+                .ok_or_else(|| "no pre-existing resource was discovered".to_string()),
+            Expr::Marker { owner, format } => {
+                let m = self.markers.fresh(*owner);
+                let text = match format {
+                    MarkerFormat::Plain => m,
+                    MarkerFormat::Email => format!("{m}@example.com"),
+                    MarkerFormat::Uri => format!("https://example.com/{m}"),
+                };
+                Ok((Value::String(text), None))
+            }
+            Expr::Stem { owner } => Ok((Value::String(self.markers.stem(*owner)), None)),
+        }
+    }
+
+    /// The id a create returned: at the producer's pointer, else `/id`, else the `Location`.
+    fn created_id(&self, op: usize, exchange: &Exchange) -> Option<(Value, String)> {
+        let producer = self.model.producers.iter().find(|p| p.op == op);
+        let body = exchange.response_body.as_ref();
+        let pointers = producer
+            .and_then(|p| p.id_pointer.clone())
+            .into_iter()
+            .chain(["/id".to_string()]);
+        for pointer in pointers {
+            if let Some(v) = body.and_then(|b| b.pointer(&pointer)) {
+                if v.is_string() || v.is_number() {
+                    return Some((v.clone(), pointer));
+                }
+            }
+        }
+        let location = exchange.response_header("location")?;
+        let last = location.trim_end_matches('/').rsplit('/').next()?;
+        let last = last.split(['?', '#']).next()?;
+        (!last.is_empty()).then(|| {
+            (
+                Value::String(last.to_string()),
+                "header:Location".to_string(),
+            )
+        })
+    }
+}
+
+/// Percent-encodes a path segment.
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Sets `value` at a JSON pointer, creating objects (or arrays for numeric tokens) on the way.
+pub(crate) fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
+    if pointer.is_empty() {
+        *root = value;
+        return;
+    }
+    let tokens: Vec<String> = pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let mut current = root;
+    for (i, token) in tokens.iter().enumerate() {
+        let last = i + 1 == tokens.len();
+        let index = token.parse::<usize>().ok();
+        if current.is_null() {
+            *current = if index.is_some() {
+                Value::Array(Vec::new())
+            } else {
+                Value::Object(serde_json::Map::new())
+            };
+        }
+        let slot = match (current, index) {
+            (Value::Array(items), Some(n)) => {
+                while items.len() <= n {
+                    items.push(Value::Null);
+                }
+                &mut items[n]
+            }
+            (Value::Object(map), _) => map.entry(token.clone()).or_insert(Value::Null),
+            _ => return,
+        };
+        if last {
+            *slot = value;
+            return;
+        }
+        current = slot;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pointers_build_nested_bodies() {
+        let mut v = Value::Null;
+        set_pointer(&mut v, "/a/b", json!(1));
+        set_pointer(&mut v, "/ids/0", json!("x"));
+        set_pointer(&mut v, "/a/c~1d", json!(true));
+        assert_eq!(v, json!({"a": {"b": 1, "c/d": true}, "ids": ["x"]}));
+    }
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(encode_segment("a b/c"), "a%20b%2Fc");
+        assert_eq!(encode_segment("ws_12-x.y~"), "ws_12-x.y~");
+    }
+}

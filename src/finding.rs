@@ -1,0 +1,267 @@
+//! Ground-floor data of verdicts: what a check concluded ([`Violation`]), and what a campaign
+//! reports ([`Finding`]). Oracles produce the first, the campaign turns them into the second after
+//! confirmation and shrinking; reporters read both. Nothing here sends or decides anything.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exchange::Exchange;
+
+/// The kind of violation, in the vocabulary of `specs/demo.ground-truth.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    BolaRead,
+    BolaWrite,
+    BolaDelete,
+    ListLeak,
+    Unauthenticated,
+    MassAssignment,
+    Bfla,
+    PlanBypass,
+    WebhookUnsigned,
+    WebhookReplay,
+}
+
+impl Kind {
+    /// The wire name (`bola-read`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::BolaRead => "bola-read",
+            Kind::BolaWrite => "bola-write",
+            Kind::BolaDelete => "bola-delete",
+            Kind::ListLeak => "list-leak",
+            Kind::Unauthenticated => "unauthenticated",
+            Kind::MassAssignment => "mass-assignment",
+            Kind::Bfla => "bfla",
+            Kind::PlanBypass => "plan-bypass",
+            Kind::WebhookUnsigned => "webhook-unsigned",
+            Kind::WebhookReplay => "webhook-replay",
+        }
+    }
+
+    /// A one-line description for people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::BolaRead => "cross-tenant read",
+            Kind::BolaWrite => "cross-tenant write",
+            Kind::BolaDelete => "cross-tenant delete",
+            Kind::ListLeak => "list or search leaks another tenant's data",
+            Kind::Unauthenticated => "data reachable without credentials",
+            Kind::MassAssignment => "mass assignment",
+            Kind::Bfla => "function-level authorization bypass",
+            Kind::PlanBypass => "plan restriction bypass",
+            Kind::WebhookUnsigned => "webhook accepted without a valid signature",
+            Kind::WebhookReplay => "webhook event applied twice",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the attacker put the foreign reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vector {
+    Path,
+    Query,
+    Body,
+    Header,
+    /// The victim's resource as the parent of the attacker's own child (or new child).
+    Parent,
+}
+
+impl Vector {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vector::Path => "path",
+            Vector::Query => "query",
+            Vector::Body => "body",
+            Vector::Header => "header",
+            Vector::Parent => "parent",
+        }
+    }
+}
+
+impl fmt::Display for Vector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The operation a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OperationRef {
+    pub method: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub operation_id: Option<String>,
+}
+
+/// What one oracle concluded from one executed scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub kind: Kind,
+    pub vector: Vector,
+    /// Index of the attacked operation in the API model.
+    pub op: usize,
+    /// The identity that attacked (`anonymous` for no credentials).
+    pub attacker: String,
+    pub victim: String,
+    /// Why this is a violation, in one sentence a person can check.
+    pub evidence: String,
+    /// The index of the attack step in the scenario.
+    pub step: usize,
+    /// The markers that are the evidence (the victim's in a leak, the attacker's in a write, the
+    /// deleted object's in a delete).
+    pub markers: Vec<String>,
+}
+
+impl Violation {
+    /// The deduplication key: (kind, operation, vector, attacker, victim).
+    pub fn key(&self) -> (Kind, usize, Vector, String, String) {
+        (
+            self.kind,
+            self.op,
+            self.vector,
+            self.attacker.clone(),
+            self.victim.clone(),
+        )
+    }
+}
+
+/// Whether a finding held up under replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Reproduced on every confirmation replay.
+    Confirmed,
+    /// Seen, but not reproduced every time.
+    Inconclusive,
+}
+
+/// One step of a finding's minimal reproduction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReproStep {
+    /// Who sends it (an identity name, or `anonymous`).
+    pub identity: String,
+    /// Why it is there: `setup`, `attack`, `control` or `read-back`.
+    pub role: String,
+    /// The exchange as recorded in the last confirming run (credentials redacted).
+    #[serde(flatten)]
+    pub exchange: Exchange,
+    /// Values this step takes from earlier responses: `{placeholder: "step N <json pointer>"}`.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub captures: Vec<Capture>,
+}
+
+/// A value taken from an earlier step's response, for runnable reproductions.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Capture {
+    /// The literal value as sent in this run.
+    pub value: String,
+    /// The 0-based step whose response it came from.
+    pub from_step: usize,
+    /// Where in that response: a JSON pointer, or `header:Location`.
+    pub pointer: String,
+}
+
+/// A reported finding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
+    /// A fingerprint stable across runs and seeds.
+    pub id: String,
+    pub kind: Kind,
+    pub vector: Vector,
+    pub status: Status,
+    /// How many confirmation replays reproduced it.
+    pub confirmations: u32,
+    /// How many replays were attempted.
+    pub replays: u32,
+    pub operation: OperationRef,
+    pub attacker: String,
+    pub victim: String,
+    pub evidence: String,
+    pub steps: Vec<ReproStep>,
+    /// Whether shrinking stopped at a bound before reaching a minimum.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shrink_note: Option<String>,
+    /// Requests spent confirming and shrinking this finding.
+    pub requests_spent: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reproduction: Option<Reproduction>,
+}
+
+/// Where a finding's runnable reproduction was written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reproduction {
+    pub curl: String,
+}
+
+/// A stable fingerprint: FNV-1a of the fields that identify a finding across runs.
+pub fn fingerprint(
+    kind: Kind,
+    vector: Vector,
+    op: &OperationRef,
+    attacker: &str,
+    victim: &str,
+) -> String {
+    let text = format!(
+        "{}|{}|{}|{}|{}|{}",
+        kind.as_str(),
+        vector.as_str(),
+        op.method,
+        op.path,
+        attacker,
+        victim
+    );
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("tfz-{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_stable_and_distinct() {
+        let op = OperationRef {
+            method: "GET".into(),
+            path: "/a/{id}".into(),
+            operation_id: None,
+        };
+        let a = fingerprint(Kind::BolaRead, Vector::Path, &op, "bob", "alice");
+        assert_eq!(
+            a,
+            fingerprint(Kind::BolaRead, Vector::Path, &op, "bob", "alice")
+        );
+        assert_ne!(
+            a,
+            fingerprint(Kind::BolaRead, Vector::Query, &op, "bob", "alice")
+        );
+        assert_ne!(
+            a,
+            fingerprint(Kind::BolaRead, Vector::Path, &op, "alice", "bob")
+        );
+    }
+
+    #[test]
+    fn kinds_round_trip_through_serde() {
+        for kind in [Kind::BolaRead, Kind::ListLeak, Kind::WebhookReplay] {
+            let s = serde_json::to_string(&kind).expect("serializes");
+            assert_eq!(s, format!("\"{}\"", kind.as_str()));
+            let back: Kind = serde_json::from_str(&s).expect("parses");
+            assert_eq!(back, kind);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Markers: unique strings an identity writes into the resources it creates or changes, so that
+//! finding one of them in someone else's response is evidence rather than a guess.
+//!
+//! Shape: `tfz` + a 5-character run tag + one owner character + a 6-character serial, all
+//! lowercase ASCII letters and digits (15 characters), so it survives validation of names and
+//! titles and case-folding search. The run tag is random per campaign, never derived from the
+//! seed: a server that cannot be reset still holds the markers of earlier runs, and those must
+//! never count as evidence. The owner's *stem* (the first 9 characters) is a search term that
+//! matches everything the owner wrote in this run and nothing else.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Total length of a marker.
+pub const MARKER_LEN: usize = 15;
+const PREFIX: &str = "tfz";
+const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Makes and recognises the markers of one campaign run.
+#[derive(Debug)]
+pub struct Markers {
+    run: String,
+    serial: AtomicU64,
+}
+
+impl Markers {
+    /// A marker factory with a random run tag.
+    pub fn new() -> Self {
+        let raw = uuid::Uuid::new_v4().as_u128();
+        Markers::with_run(&encode(raw as u64, 5))
+    }
+
+    /// A marker factory with a given 5-character run tag (tests).
+    pub fn with_run(run: &str) -> Self {
+        Markers {
+            run: run.chars().take(5).collect(),
+            serial: AtomicU64::new(0),
+        }
+    }
+
+    /// The run tag.
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    /// The stem of `owner`'s markers: a search term for all of them.
+    pub fn stem(&self, owner: usize) -> String {
+        format!("{PREFIX}{}{}", self.run, owner_char(owner))
+    }
+
+    /// A fresh marker owned by `owner` (an index: identities first, anonymous last).
+    pub fn fresh(&self, owner: usize) -> String {
+        let n = self.serial.fetch_add(1, Ordering::Relaxed);
+        // Spread serials so consecutive markers differ in more than their last character.
+        let mixed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20;
+        format!("{}{}", self.stem(owner), encode(mixed, 6))
+    }
+
+    /// Every marker of this run in `text`, with its owner index.
+    pub fn find_all(&self, text: &str) -> Vec<(String, usize)> {
+        let head = format!("{PREFIX}{}", self.run);
+        let mut out: Vec<(String, usize)> = Vec::new();
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        while let Some(pos) = text[from..].find(&head) {
+            let start = from + pos;
+            let end = start + MARKER_LEN;
+            from = start + head.len();
+            if end > bytes.len() {
+                break;
+            }
+            let candidate = &text[start..end];
+            if !candidate[head.len()..]
+                .bytes()
+                .all(|b| ALPHABET.contains(&b))
+            {
+                continue;
+            }
+            // A longer alphanumeric run is not our marker (it only starts like one).
+            if bytes.get(end).is_some_and(|b| ALPHABET.contains(b)) {
+                continue;
+            }
+            let owner = owner_index(candidate.as_bytes()[head.len()]);
+            if let Some(owner) = owner {
+                if !out.iter().any(|(m, _)| m == candidate) {
+                    out.push((candidate.to_string(), owner));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Default for Markers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn owner_char(owner: usize) -> char {
+    ALPHABET[owner % ALPHABET.len()] as char
+}
+
+fn owner_index(c: u8) -> Option<usize> {
+    ALPHABET.iter().position(|a| *a == c)
+}
+
+fn encode(mut n: u64, len: usize) -> String {
+    let mut s = String::with_capacity(len);
+    for _ in 0..len {
+        s.push(ALPHABET[(n % 36) as usize] as char);
+        n /= 36;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn fresh_markers_are_unique_and_recognised() {
+        let m = Markers::with_run("r4nd0");
+        let a = m.fresh(0);
+        let b = m.fresh(0);
+        let c = m.fresh(1);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), MARKER_LEN);
+        assert!(a.starts_with(&m.stem(0)));
+        assert!(c.starts_with(&m.stem(1)));
+        let text = format!("{{\"title\":\"{a}\",\"x\":\"--{c}--\",\"y\":\"{b}z\"}}");
+        let found = m.find_all(&text);
+        assert_eq!(found, vec![(a, 0), (c, 1)]);
+    }
+
+    #[test]
+    fn other_runs_are_ignored() {
+        let old = Markers::with_run("old00");
+        let m = Markers::with_run("new00");
+        assert!(m.find_all(&old.fresh(0)).is_empty());
+        // The stem alone (an echoed search term) is not a marker.
+        assert!(m.find_all(&format!("q={}", m.stem(0))).is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_around_a_marker_still_finds_it(prefix in "[^a-z0-9]{0,8}", suffix in "[^a-z0-9]{0,8}") {
+            let m = Markers::with_run("abcde");
+            let mark = m.fresh(2);
+            let found = m.find_all(&format!("{prefix}{mark}{suffix}"));
+            prop_assert_eq!(found, vec![(mark, 2)]);
+        }
+    }
+}

@@ -1,0 +1,517 @@
+//! Inference of the resource model from the API model: which operation creates which resource and
+//! where its id comes back, which parameters of which operations take that id, parent/child
+//! relations, and list operations that reveal ids an identity already owns.
+
+use serde::Serialize;
+
+use super::naming::{
+    is_auth_path, last_literal, normalize, resource_of_id_name, resource_of_path_param,
+    segment_before_param, singular,
+};
+use crate::finding::Vector;
+use crate::spec::{Api, Location, Method, Operation, Schema, SchemaKind};
+
+/// A place in a request where a value goes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(tag = "in", content = "name", rename_all = "lowercase")]
+pub enum Slot {
+    Path(String),
+    Query(String),
+    Header(String),
+    /// A JSON pointer into the body.
+    Body(String),
+}
+
+impl Slot {
+    /// The attack vector of a foreign id placed here.
+    pub fn vector(&self) -> Vector {
+        match self {
+            Slot::Path(_) => Vector::Path,
+            Slot::Query(_) => Vector::Query,
+            Slot::Header(_) => Vector::Header,
+            Slot::Body(_) => Vector::Body,
+        }
+    }
+
+    /// `path projectId`, `body /projectId`.
+    pub fn label(&self) -> String {
+        match self {
+            Slot::Path(n) => format!("path {n}"),
+            Slot::Query(n) => format!("query {n}"),
+            Slot::Header(n) => format!("header {n}"),
+            Slot::Body(p) => format!("body {p}"),
+        }
+    }
+}
+
+/// A kind of resource (`project`, `document`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Resource {
+    pub name: String,
+    /// Resources this one is created under (path parameters and required id fields of its
+    /// producer).
+    pub parents: Vec<usize>,
+}
+
+/// An operation that creates a resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct Producer {
+    pub op: usize,
+    pub resource: usize,
+    /// Where the new id is in the response body (a JSON pointer), when the schema says.
+    pub id_pointer: Option<String>,
+    /// Whether the response documents a `Location` header.
+    pub location_header: bool,
+    /// The slots that take the ids of resources it is created under.
+    pub dependencies: Vec<(Slot, usize)>,
+    /// Its body has no free-text field of its own: it derives from other resources (an export,
+    /// a report job), so it is created after them.
+    pub derived: bool,
+}
+
+/// A slot of an operation that takes the id of a resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct Consumer {
+    pub op: usize,
+    pub slot: Slot,
+    pub resource: usize,
+    /// Found through an OpenAPI link, or a config override, rather than by naming.
+    pub explicit: bool,
+}
+
+/// A list operation that reveals ids of resources its caller already has.
+#[derive(Debug, Clone, Serialize)]
+pub struct Discovery {
+    pub op: usize,
+    pub resource: usize,
+    /// JSON pointer of the array ("" for a top-level array).
+    pub array_pointer: String,
+    /// The id field of each item.
+    pub id_field: String,
+}
+
+/// The inferred resource model.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResourceModel {
+    pub resources: Vec<Resource>,
+    pub producers: Vec<Producer>,
+    pub consumers: Vec<Consumer>,
+    pub discoveries: Vec<Discovery>,
+    /// Operations left out of attacks, with the reason.
+    pub skipped: Vec<(usize, String)>,
+}
+
+/// Explicit knowledge from the config that overrides inference.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// operation index -> JSON pointer of the created id in its response.
+    pub id_pointers: Vec<(usize, String)>,
+    /// (operation index, slot, resource name): this slot takes that resource's id.
+    pub links: Vec<(usize, Slot, String)>,
+}
+
+impl ResourceModel {
+    /// The resource called `name`.
+    pub fn resource(&self, name: &str) -> Option<usize> {
+        self.resources.iter().position(|r| r.name == name)
+    }
+
+    /// The consumers of `op`.
+    pub fn consumers_of(&self, op: usize) -> impl Iterator<Item = &Consumer> {
+        self.consumers.iter().filter(move |c| c.op == op)
+    }
+
+    /// The first producer of `resource`.
+    pub fn producer_of(&self, resource: usize) -> Option<&Producer> {
+        self.producers.iter().find(|p| p.resource == resource)
+    }
+
+    /// Whether `op` was left out.
+    pub fn is_skipped(&self, op: usize) -> bool {
+        self.skipped.iter().any(|(o, _)| *o == op)
+    }
+}
+
+/// Infers the resource model of `api`. `excluded` operations (by index) are skipped.
+pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceModel {
+    let mut b = Builder::default();
+    for (i, op) in api.operations.iter().enumerate() {
+        if excluded.contains(&i) {
+            b.model.skipped.push((i, "excluded by the config".into()));
+        } else if is_auth_path(&op.path) {
+            b.model.skipped.push((
+                i,
+                "authentication plumbing (login, tokens, registration)".into(),
+            ));
+        }
+    }
+    // 1. Producers: a POST into a collection whose answer carries an id.
+    for (i, op) in api.operations.iter().enumerate() {
+        if b.model.is_skipped(i) || op.method != Method::Post {
+            continue;
+        }
+        let Some(collection) = last_literal(&op.path) else {
+            continue;
+        };
+        let name = singular(collection);
+        let schema = op.success_schema();
+        let explicit_pointer = overrides
+            .id_pointers
+            .iter()
+            .find(|(o, _)| *o == i)
+            .map(|(_, p)| p.clone());
+        let id_pointer = explicit_pointer.or_else(|| schema.and_then(|s| id_pointer(s, &name)));
+        let location_header = op.responses.iter().any(|r| {
+            r.status.starts_with('2')
+                && r.headers.iter().any(|h| h.eq_ignore_ascii_case("location"))
+        });
+        if id_pointer.is_none() && !location_header {
+            continue;
+        }
+        let resource = b.resource(&name);
+        let derived = op
+            .body
+            .as_ref()
+            .is_none_or(|body| !has_free_text(&body.schema, 0));
+        b.model.producers.push(Producer {
+            op: i,
+            resource,
+            id_pointer,
+            location_header,
+            dependencies: Vec::new(),
+            derived,
+        });
+    }
+    // 2. Path consumers name resources too (`/workspaces/{workspaceId}`).
+    for (i, op) in api.operations.iter().enumerate() {
+        for p in op
+            .parameters
+            .iter()
+            .filter(|p| p.location == Location::Path)
+        {
+            let before = segment_before_param(&op.path, &p.name);
+            if let Some(name) = resource_of_path_param(&p.name, before) {
+                let resource = b.resource(&name);
+                b.consumer(i, Slot::Path(p.name.clone()), resource, false);
+            }
+        }
+    }
+    // 3. Discoveries: lists that show ids the caller has.
+    for (i, op) in api.operations.iter().enumerate() {
+        if b.model.is_skipped(i) || op.method != Method::Get || !discoverable(op) {
+            continue;
+        }
+        let Some(schema) = op.success_schema() else {
+            continue;
+        };
+        for (pointer, item_name, id_field) in arrays_with_ids(schema, &op.path) {
+            let Some(resource) = b.model.resource(&item_name) else {
+                continue;
+            };
+            b.model.discoveries.push(Discovery {
+                op: i,
+                resource,
+                array_pointer: pointer,
+                id_field,
+            });
+        }
+    }
+    // 4. Query, header and body consumers of known resources.
+    for (i, op) in api.operations.iter().enumerate() {
+        for p in &op.parameters {
+            let slot = match p.location {
+                Location::Query => Slot::Query(p.name.clone()),
+                Location::Header => Slot::Header(p.name.clone()),
+                _ => continue,
+            };
+            let name = resource_of_id_name(&p.name).or_else(|| {
+                super::naming::is_generic_id(&p.name)
+                    .then(|| last_literal(&op.path).map(singular))
+                    .flatten()
+            });
+            if let Some(resource) = name.and_then(|n| b.model.resource(&n)) {
+                b.consumer(i, slot, resource, false);
+            }
+        }
+        if let Some(body) = &op.body {
+            for (pointer, name) in body_id_fields(&body.schema) {
+                if let Some(resource) = b.model.resource(&name) {
+                    b.consumer(i, Slot::Body(pointer), resource, false);
+                }
+            }
+        }
+    }
+    // 5. OpenAPI links and config links are explicit consumers.
+    for (i, op) in api.operations.iter().enumerate() {
+        let Some(producer) = b.model.producers.iter().find(|p| p.op == i).cloned() else {
+            continue;
+        };
+        for response in op.responses.iter().filter(|r| r.status.starts_with('2')) {
+            for link in &response.links {
+                let Some(target) = api.find(&link.operation_id) else {
+                    continue;
+                };
+                for (param, expr) in &link.parameters {
+                    let Some(pointer) = expr.strip_prefix("$response.body#") else {
+                        continue;
+                    };
+                    // The created id goes to the producer's resource; another field of the
+                    // response (`#/workspaceId`) names its own resource.
+                    let is_id = producer.id_pointer.as_deref() == Some(pointer) || pointer == "/id";
+                    let resource = if is_id {
+                        Some(producer.resource)
+                    } else {
+                        pointer
+                            .rsplit('/')
+                            .next()
+                            .and_then(resource_of_id_name)
+                            .and_then(|n| b.model.resource(&n))
+                    };
+                    if let (Some(resource), Some(slot)) =
+                        (resource, slot_named(&api.operations[target], param))
+                    {
+                        b.consumer(target, slot, resource, true);
+                    }
+                }
+            }
+        }
+    }
+    for (op, slot, name) in &overrides.links {
+        let resource = b.resource(name);
+        b.consumer(*op, slot.clone(), resource, true);
+    }
+    // 6. Dependencies of producers, and parents of resources.
+    for pi in 0..b.model.producers.len() {
+        let op_index = b.model.producers[pi].op;
+        let op = &api.operations[op_index];
+        let own = b.model.producers[pi].resource;
+        let deps: Vec<(Slot, usize)> = b
+            .model
+            .consumers_of(op_index)
+            .filter(|c| c.resource != own && is_required(op, &c.slot))
+            .map(|c| (c.slot.clone(), c.resource))
+            .collect();
+        for (_, parent) in &deps {
+            if !b.model.resources[own].parents.contains(parent) {
+                b.model.resources[own].parents.push(*parent);
+            }
+        }
+        b.model.producers[pi].dependencies = deps;
+    }
+    b.model
+}
+
+#[derive(Default)]
+struct Builder {
+    model: ResourceModel,
+}
+
+impl Builder {
+    fn resource(&mut self, name: &str) -> usize {
+        if let Some(i) = self.model.resource(name) {
+            return i;
+        }
+        self.model.resources.push(Resource {
+            name: name.to_string(),
+            parents: Vec::new(),
+        });
+        self.model.resources.len() - 1
+    }
+
+    fn consumer(&mut self, op: usize, slot: Slot, resource: usize, explicit: bool) {
+        if let Some(existing) = self
+            .model
+            .consumers
+            .iter_mut()
+            .find(|c| c.op == op && c.slot == slot)
+        {
+            if explicit {
+                existing.resource = resource;
+                existing.explicit = true;
+            }
+            return;
+        }
+        self.model.consumers.push(Consumer {
+            op,
+            slot,
+            resource,
+            explicit,
+        });
+    }
+}
+
+/// Whether a slot must be filled for the operation to work.
+pub(crate) fn is_required(op: &Operation, slot: &Slot) -> bool {
+    match slot {
+        Slot::Path(_) => true,
+        Slot::Query(n) => op.parameter(Location::Query, n).is_some_and(|p| p.required),
+        Slot::Header(n) => op
+            .parameter(Location::Header, n)
+            .is_some_and(|p| p.required),
+        Slot::Body(pointer) => op.body.as_ref().is_some_and(|b| {
+            let top = pointer
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            b.schema.requires(top)
+        }),
+    }
+}
+
+fn slot_named(op: &Operation, name: &str) -> Option<Slot> {
+    // Link parameter names may be qualified: `path.projectId`.
+    let (loc, bare) = match name.split_once('.') {
+        Some((l, n)) => (Some(l), n),
+        None => (None, name),
+    };
+    let param = op
+        .parameters
+        .iter()
+        .find(|p| p.name == bare && loc.is_none_or(|l| l == p.location.as_str()))?;
+    Some(match param.location {
+        Location::Path => Slot::Path(param.name.clone()),
+        Location::Query => Slot::Query(param.name.clone()),
+        Location::Header => Slot::Header(param.name.clone()),
+        Location::Cookie => return None,
+    })
+}
+
+/// A GET with no path parameters and no required non-id query parameters can list the caller's
+/// own things without knowing anything first.
+fn discoverable(op: &Operation) -> bool {
+    op.parameters.iter().all(|p| match p.location {
+        Location::Path => false,
+        _ => !p.required,
+    })
+}
+
+/// Where the id of a created `resource` comes back in `schema`.
+fn id_pointer(schema: &Schema, resource: &str) -> Option<String> {
+    let props = schema.properties()?;
+    let wanted = [
+        "id".to_string(),
+        format!("{resource}id"),
+        "uuid".to_string(),
+        format!("{resource}uuid"),
+    ];
+    for (name, _) in props {
+        if wanted.contains(&normalize(name)) {
+            return Some(format!("/{}", crate::spec::escape(name)));
+        }
+    }
+    // A wrapper: `{"data": {"id": ...}}` or `{"project": {"id": ...}}`.
+    for (name, inner) in props {
+        if let Some(inner_props) = inner.properties() {
+            if let Some((id, _)) = inner_props.iter().find(|(n, _)| normalize(n) == "id") {
+                return Some(format!(
+                    "/{}/{}",
+                    crate::spec::escape(name),
+                    crate::spec::escape(id)
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Whether a request schema has a string field that is not an id, enum or formatted value.
+fn has_free_text(schema: &Schema, depth: usize) -> bool {
+    if depth > 3 {
+        return false;
+    }
+    let Some(props) = schema.properties() else {
+        return false;
+    };
+    props.iter().any(|(name, s)| {
+        if s.read_only || resource_of_id_name(name).is_some() {
+            return false;
+        }
+        match &s.kind {
+            SchemaKind::String => s.enum_values.is_empty() && s.format.is_none(),
+            SchemaKind::Object { .. } => has_free_text(s, depth + 1),
+            _ => false,
+        }
+    })
+}
+
+/// Arrays of objects with an id in a list response: (pointer, resource name, id field).
+fn arrays_with_ids(schema: &Schema, path: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let item_id = |items: &Schema| -> Option<String> {
+        items
+            .properties()?
+            .keys()
+            .find(|k| normalize(k) == "id")
+            .cloned()
+    };
+    match &schema.kind {
+        SchemaKind::Array(items) => {
+            if let (Some(id), Some(seg)) = (item_id(items), last_literal(path)) {
+                out.push((String::new(), singular(seg), id));
+            }
+        }
+        _ => {
+            if let Some(props) = schema.properties() {
+                for (name, prop) in props {
+                    if let SchemaKind::Array(items) = &prop.kind {
+                        if let Some(id) = item_id(items) {
+                            let pointer = format!("/{}", crate::spec::escape(name));
+                            // A generic wrapper (`items`, `data`) lists what the path names.
+                            let noun = match normalize(name).as_str() {
+                                "items" | "data" | "results" | "records" | "content" | "values" => {
+                                    last_literal(path).map(singular).unwrap_or_default()
+                                }
+                                _ => singular(name),
+                            };
+                            out.push((pointer, noun, id));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Body fields that take a resource id: `projectId`, `project_id`, `documentIds[0]`,
+/// `{"project": {"id": ...}}`. Read-only fields are not inputs (they are mass-assignment
+/// candidates, a separate check).
+fn body_id_fields(schema: &Schema) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Some(props) = schema.properties() else {
+        return out;
+    };
+    for (name, prop) in props {
+        if prop.read_only {
+            continue;
+        }
+        let pointer = format!("/{}", crate::spec::escape(name));
+        match &prop.kind {
+            SchemaKind::String | SchemaKind::Integer | SchemaKind::Any => {
+                if let Some(r) = resource_of_id_name(name) {
+                    out.push((pointer, r));
+                }
+            }
+            SchemaKind::Array(items)
+                if matches!(items.kind, SchemaKind::String | SchemaKind::Integer) =>
+            {
+                if let Some(r) = resource_of_id_name(name) {
+                    out.push((format!("{pointer}/0"), r));
+                }
+            }
+            SchemaKind::Object { properties, .. } => {
+                if let Some((id, s)) = properties.iter().find(|(n, _)| normalize(n) == "id") {
+                    if !s.read_only {
+                        out.push((
+                            format!("{pointer}/{}", crate::spec::escape(id)),
+                            singular(name),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,86 @@
+//! The checks. Each judges recorded exchanges of one executed scenario and sends nothing; each
+//! lives in its own file and none depends on another. A status code alone never makes a
+//! violation: evidence is a marker that crossed tenants, or a change the victim can see.
+
+mod bola_delete;
+mod bola_read;
+mod bola_write;
+mod evidence;
+mod list_leak;
+mod unauthenticated;
+
+use crate::exchange::Execution;
+use crate::finding::Violation;
+use crate::marker::Markers;
+use crate::scenario::Scenario;
+use crate::spec::Api;
+
+/// What the checks need to know besides the execution.
+pub struct Context<'a> {
+    pub api: &'a Api,
+    pub markers: &'a Markers,
+    /// Identity names by index; the last is `anonymous`.
+    pub names: &'a [String],
+}
+
+impl Context<'_> {
+    pub(crate) fn anonymous(&self) -> usize {
+        self.names.len() - 1
+    }
+}
+
+/// Runs every check over one execution.
+pub fn judge(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) -> Vec<Violation> {
+    let mut out = Vec::new();
+    out.extend(bola_read::check(ctx, scenario, exec));
+    out.extend(list_leak::check(ctx, scenario, exec));
+    out.extend(bola_write::check(ctx, scenario, exec));
+    out.extend(bola_delete::check(ctx, scenario, exec));
+    out.extend(unauthenticated::check(ctx, scenario, exec));
+    out
+}
+
+/// The attack steps of a scenario: (index, attacker, victim, effect, vector, targeted).
+pub(crate) fn attacks(
+    scenario: &Scenario,
+) -> impl Iterator<
+    Item = (
+        usize,
+        usize,
+        usize,
+        crate::scenario::Effect,
+        crate::finding::Vector,
+        bool,
+    ),
+> + '_ {
+    scenario
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s.role {
+            crate::scenario::StepRole::Attack {
+                victim,
+                effect,
+                vector,
+                target_resource,
+                ..
+            } => Some((
+                i,
+                s.actor,
+                victim,
+                effect,
+                vector,
+                target_resource.is_some(),
+            )),
+            _ => None,
+        })
+}
+
+/// The victim's markers in a response the requester did not send (for controls run elsewhere).
+pub fn leaked_markers(
+    ctx: &Context<'_>,
+    exchange: &crate::exchange::Exchange,
+    victim: usize,
+) -> Vec<String> {
+    evidence::leaked(ctx.markers, exchange, victim)
+}

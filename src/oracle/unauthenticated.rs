@@ -1,0 +1,65 @@
+//! `unauthenticated`: with no credentials at all, a request to an operation the spec says is
+//! secured returns the victim's marker, or makes a change (write, create, delete) the victim sees.
+//! Operations the spec leaves public, or says nothing about, are never judged.
+
+use super::evidence::{deleted, leaked, written};
+use super::{Context, attacks};
+use crate::exchange::Execution;
+use crate::finding::{Kind, Violation};
+use crate::scenario::{Effect, Scenario};
+use crate::spec::Security;
+
+pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let anon = ctx.anonymous();
+    for (i, attacker, victim, effect, vector, _) in attacks(scenario) {
+        let op = scenario.steps[i].op;
+        if attacker != anon || ctx.api.operations[op].security != Security::Secured {
+            continue;
+        }
+        let Some(exchange) = exec.steps.get(i).and_then(|r| r.exchange.as_ref()) else {
+            continue;
+        };
+        let mut evidence = None;
+        if matches!(effect, Effect::Read | Effect::Action) {
+            let found = leaked(ctx.markers, exchange, victim);
+            if !found.is_empty() {
+                evidence = Some((
+                    format!(
+                        "a request without credentials (status {}) returns {}'s marker {}",
+                        exchange.status.unwrap_or(0),
+                        ctx.names[victim],
+                        found.join(", ")
+                    ),
+                    found,
+                ));
+            }
+        }
+        if evidence.is_none() && matches!(effect, Effect::Write | Effect::Create | Effect::Action) {
+            if let Some((found, why)) = written(ctx.markers, scenario, exec, i, anon) {
+                evidence = Some((
+                    format!("without credentials: {why}: {}", found.join(", ")),
+                    found,
+                ));
+            }
+        }
+        if evidence.is_none() && effect == Effect::Delete {
+            if let Some((found, why)) = deleted(ctx.markers, scenario, exec, i, victim) {
+                evidence = Some((format!("without credentials: {why}"), found));
+            }
+        }
+        if let Some((text, found)) = evidence {
+            out.push(Violation {
+                kind: Kind::Unauthenticated,
+                vector,
+                op,
+                attacker: ctx.names[attacker].clone(),
+                victim: ctx.names[victim].clone(),
+                evidence: text,
+                step: i,
+                markers: found,
+            });
+        }
+    }
+    out
+}

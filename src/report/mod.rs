@@ -1,0 +1,4 @@
+//! Reports: one module per format. Each turns a campaign result into its format and reaches into
+//! nothing else.
+
+pub mod terminal;

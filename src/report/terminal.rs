@@ -1,0 +1,77 @@
+//! The terminal summary: findings grouped by kind, each with its minimal steps (who sent what,
+//! and what came back), then coverage and counters.
+
+use std::fmt::Write;
+
+use crate::campaign::CampaignResult;
+use crate::finding::{Finding, Status};
+
+/// Renders the summary as text.
+pub fn render(result: &CampaignResult) -> String {
+    let mut out = String::new();
+    let confirmed = result.confirmed().count();
+    let inconclusive = result.findings.len() - confirmed;
+    let mut kinds: Vec<_> = result.findings.iter().map(|f| f.kind).collect();
+    kinds.dedup();
+    for kind in kinds {
+        let _ = writeln!(out, "\n== {} ({})", kind, kind.title());
+        for f in result.findings.iter().filter(|f| f.kind == kind) {
+            finding(&mut out, f);
+        }
+    }
+    let attacked = result.coverage.iter().filter(|c| c.attacked).count();
+    let unjudged: u64 = result.coverage.iter().map(|c| c.unjudged).sum();
+    let _ = writeln!(
+        out,
+        "\n{} confirmed, {} inconclusive; {} of {} operations attacked; {} requests in {:.1}s ({} on confirmation and shrinking){}",
+        confirmed,
+        inconclusive,
+        attacked,
+        result.operations_total,
+        result.stats.requests,
+        result.stats.duration_ms as f64 / 1000.0,
+        result.stats.confirmation_requests,
+        if unjudged > 0 {
+            format!("; {unjudged} probes could not be judged")
+        } else {
+            String::new()
+        }
+    );
+    out
+}
+
+fn finding(out: &mut String, f: &Finding) {
+    let status = match f.status {
+        Status::Confirmed => format!("confirmed {}/{}", f.confirmations, f.replays),
+        Status::Inconclusive => format!("INCONCLUSIVE {}/{}", f.confirmations, f.replays),
+    };
+    let _ = writeln!(
+        out,
+        "\n  {} {} [{}] {} -> {} via {} ({status}, {})",
+        f.operation.method, f.operation.path, f.kind, f.attacker, f.victim, f.vector, f.id
+    );
+    let _ = writeln!(out, "    evidence: {}", f.evidence);
+    for (i, step) in f.steps.iter().enumerate() {
+        let status = step
+            .exchange
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "no answer".into());
+        let _ = writeln!(
+            out,
+            "    {}. {:<9} {:<10} {} {} -> {}",
+            i + 1,
+            step.identity,
+            step.role,
+            step.exchange.method,
+            step.exchange.url,
+            status
+        );
+    }
+    if let Some(note) = &f.shrink_note {
+        let _ = writeln!(out, "    note: {note}");
+    }
+    if let Some(r) = &f.reproduction {
+        let _ = writeln!(out, "    reproduce: {}", r.curl);
+    }
+}

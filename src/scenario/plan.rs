@@ -1,0 +1,677 @@
+//! The systematic plan: for every ordered pair of identities in different tenants (and the
+//! anonymous identity against each), scenarios that put the victim's resources into every slot of
+//! every operation that takes them, with the controls and read-backs the oracles need.
+//!
+//! Reads share one scenario per pair (the victim's full fixture, then every read probe); each
+//! mutating probe gets a scenario of its own with only the chain it needs, so one probe's write or
+//! delete cannot disturb another's evidence.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use super::step::{Effect, Expr, Phase, Scenario, Step, StepRole};
+use super::values::{fill_request, is_search_param};
+use crate::finding::Vector;
+use crate::model::{ResourceModel, Slot};
+use crate::spec::{Api, Location, Method, Operation, Security};
+
+/// Who is who, for planning.
+#[derive(Debug, Clone)]
+pub struct Cast {
+    /// Tenant of each identity; the last identity is anonymous (tenant `None`).
+    pub tenants: Vec<Option<String>>,
+    /// (identity, resource) pairs the identity already owns (from discovery).
+    pub owned: BTreeSet<(usize, usize)>,
+}
+
+impl Cast {
+    /// The anonymous identity's index.
+    pub fn anonymous(&self) -> usize {
+        self.tenants.len() - 1
+    }
+
+    /// Ordered (attacker, victim) pairs: different tenants, plus anonymous against everyone.
+    pub fn pairs(&self) -> Vec<(usize, usize)> {
+        let anon = self.anonymous();
+        let mut out = Vec::new();
+        for v in 0..anon {
+            for a in 0..anon {
+                if a != v && self.tenants[a] != self.tenants[v] {
+                    out.push((a, v));
+                }
+            }
+        }
+        for v in 0..anon {
+            out.push((anon, v));
+        }
+        out
+    }
+}
+
+/// One probe in the plan: a scenario and the (operation, vector)s it attacks.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    pub attacker: usize,
+    pub victim: usize,
+    pub scenario: Scenario,
+}
+
+/// Why an (operation) is not attacked in a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    pub op: usize,
+    pub reason: String,
+}
+
+/// The systematic plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub probes: Vec<Probe>,
+    pub gaps: Vec<Gap>,
+}
+
+impl Plan {
+    /// Every (operation, vector) attacked, deduplicated.
+    pub fn attacked(&self) -> BTreeSet<(usize, Vector)> {
+        let mut out = BTreeSet::new();
+        for probe in &self.probes {
+            for step in &probe.scenario.steps {
+                if let StepRole::Attack { vector, .. } = step.role {
+                    out.insert((step.op, vector));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The effect an operation has on the resource whose id it takes.
+pub(crate) fn effect_of(api: &Api, model: &ResourceModel, op: usize) -> Effect {
+    match api.operations[op].method {
+        Method::Get | Method::Head | Method::Options | Method::Trace => Effect::Read,
+        Method::Delete => Effect::Delete,
+        Method::Put | Method::Patch => Effect::Write,
+        Method::Post => {
+            if model.producers.iter().any(|p| p.op == op) {
+                Effect::Create
+            } else {
+                Effect::Action
+            }
+        }
+    }
+}
+
+/// Builds the systematic plan.
+pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
+    let planner = Planner { api, model, cast };
+    let mut probes = Vec::new();
+    for (attacker, victim) in cast.pairs() {
+        probes.push(planner.read_probe(attacker, victim));
+        for op in 0..api.operations.len() {
+            if model.is_skipped(op) || effect_of(api, model, op) == Effect::Read {
+                continue;
+            }
+            for consumer in model.consumers_of(op) {
+                if let Some(p) = planner.mutation_probe(attacker, victim, op, &consumer.slot) {
+                    probes.push(p);
+                }
+            }
+        }
+    }
+    probes.retain(|p| {
+        p.scenario
+            .steps
+            .iter()
+            .any(|s| matches!(s.role, StepRole::Attack { .. }))
+    });
+    let attacked: BTreeSet<usize> = probes
+        .iter()
+        .flat_map(|p| p.scenario.steps.iter())
+        .filter(|s| matches!(s.role, StepRole::Attack { .. }))
+        .map(|s| s.op)
+        .collect();
+    let gaps = (0..api.operations.len())
+        .filter(|op| !attacked.contains(op))
+        .map(|op| Gap {
+            op,
+            reason: planner.gap_reason(op),
+        })
+        .collect();
+    Plan { probes, gaps }
+}
+
+/// Filled request arguments.
+type Args = Vec<(Slot, Expr)>;
+
+/// A read probe: its arguments, vector, targeted resource, and whether it targets it.
+type Variant = (Args, Vector, Option<usize>, bool);
+
+struct Planner<'a> {
+    api: &'a Api,
+    model: &'a ResourceModel,
+    cast: &'a Cast,
+}
+
+/// The steps an owner has made so far and the ids it holds, by resource.
+struct Holdings {
+    owner: usize,
+    memo: HashMap<usize, Expr>,
+}
+
+impl<'a> Planner<'a> {
+    fn gap_reason(&self, op: usize) -> String {
+        if let Some((_, reason)) = self.model.skipped.iter().find(|(o, _)| *o == op) {
+            return reason.clone();
+        }
+        let o = &self.api.operations[op];
+        if o.security == Security::Public && effect_of(self.api, self.model, op) == Effect::Read {
+            // Public reads are still probed when they take ids; lists of public data are not.
+        }
+        if self.model.consumers_of(op).next().is_none() {
+            if o.method == Method::Get {
+                return "lists nothing the victim owns".into();
+            }
+            return "takes no resource id".into();
+        }
+        "no victim resource of the kind it takes could be created or discovered".into()
+    }
+
+    /// Gets an id of `resource` for `h.owner`: one it already made, one it creates now (pushing
+    /// the steps), or one it owned before the campaign.
+    fn obtain(
+        &self,
+        resource: usize,
+        h: &mut Holdings,
+        steps: &mut Vec<Step>,
+        depth: usize,
+    ) -> Option<Expr> {
+        if let Some(e) = h.memo.get(&resource) {
+            return Some(e.clone());
+        }
+        let anonymous = h.owner == self.cast.anonymous();
+        if depth < 8 && !anonymous {
+            for producer in self
+                .model
+                .producers
+                .iter()
+                .filter(|p| p.resource == resource)
+            {
+                if self.model.is_skipped(producer.op) {
+                    continue;
+                }
+                let mark = steps.len();
+                let saved = h.memo.clone();
+                let mut deps = HashMap::new();
+                let mut ok = true;
+                for (slot, dep) in &producer.dependencies {
+                    match self.obtain(*dep, h, steps, depth + 1) {
+                        Some(e) => {
+                            deps.insert(slot.clone(), e);
+                        }
+                        None => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                if !ok {
+                    steps.truncate(mark);
+                    h.memo = saved;
+                    continue;
+                }
+                if producer.derived {
+                    self.fill_children(
+                        producer.dependencies.iter().map(|d| d.1).collect(),
+                        h,
+                        steps,
+                    );
+                }
+                let op = &self.api.operations[producer.op];
+                let args = self.args(
+                    op,
+                    h.owner,
+                    &mut |slot| {
+                        deps.get(slot)
+                            .cloned()
+                            .or_else(|| self.held(producer.op, slot, h))
+                    },
+                    None,
+                );
+                steps.push(Step {
+                    actor: h.owner,
+                    op: producer.op,
+                    role: StepRole::Setup { resource },
+                    args,
+                });
+                let e = Expr::Created {
+                    step: steps.len() - 1,
+                };
+                h.memo.insert(resource, e.clone());
+                return Some(e);
+            }
+        }
+        if self.cast.owned.contains(&(h.owner, resource)) {
+            let e = Expr::Discovered {
+                identity: h.owner,
+                resource,
+            };
+            h.memo.insert(resource, e.clone());
+            return Some(e);
+        }
+        None
+    }
+
+    /// Before a derived resource (an export of a project), creates the ordinary children of its
+    /// parents so that it has content with markers.
+    fn fill_children(&self, parents: Vec<usize>, h: &mut Holdings, steps: &mut Vec<Step>) {
+        for producer in &self.model.producers {
+            if producer.derived
+                || self.model.is_skipped(producer.op)
+                || h.memo.contains_key(&producer.resource)
+            {
+                continue;
+            }
+            let deps: Vec<usize> = producer.dependencies.iter().map(|d| d.1).collect();
+            if !deps.is_empty()
+                && deps.iter().all(|d| h.memo.contains_key(d))
+                && deps.iter().any(|d| parents.contains(d))
+            {
+                self.obtain(producer.resource, h, steps, 7);
+            }
+        }
+    }
+
+    /// The id an owner already holds for the resource a slot of operation `index` takes.
+    fn held(&self, index: usize, slot: &Slot, h: &Holdings) -> Option<Expr> {
+        let c = self.model.consumers_of(index).find(|c| &c.slot == slot)?;
+        h.memo.get(&c.resource).cloned()
+    }
+
+    fn args(
+        &self,
+        op: &Operation,
+        owner: usize,
+        id_for: &mut dyn FnMut(&Slot) -> Option<Expr>,
+        search: Option<Expr>,
+    ) -> Vec<(Slot, Expr)> {
+        fill_request(op, owner, id_for, search)
+    }
+
+    /// The request of operation `index` for `owner` with each id slot filled by `pick`, or
+    /// `None` when `pick` has nothing for a required one.
+    fn filled(
+        &self,
+        index: usize,
+        owner: usize,
+        pick: &dyn Fn(usize) -> Option<Expr>,
+        search: Option<Expr>,
+    ) -> Option<Vec<(Slot, Expr)>> {
+        let op = &self.api.operations[index];
+        let mut complete = true;
+        let args = fill_request(
+            op,
+            owner,
+            &mut |slot| {
+                let c = self.model.consumers_of(index).find(|c| &c.slot == slot)?;
+                let e = pick(c.resource);
+                if e.is_none() && crate::model::is_required(op, slot) {
+                    complete = false;
+                }
+                e
+            },
+            search,
+        );
+        complete.then_some(args)
+    }
+
+    /// A full fixture: one of every resource the owner can create (ordinary first, derived last).
+    fn fixture(&self, owner: usize, steps: &mut Vec<Step>) -> Holdings {
+        let mut h = Holdings {
+            owner,
+            memo: HashMap::new(),
+        };
+        let ordered = self
+            .model
+            .producers
+            .iter()
+            .filter(|p| !p.derived)
+            .chain(self.model.producers.iter().filter(|p| p.derived));
+        for producer in ordered {
+            self.obtain(producer.resource, &mut h, steps, 0);
+        }
+        // Pre-existing resources that nothing creates (the tenant itself) are held too.
+        for r in 0..self.model.resources.len() {
+            if !h.memo.contains_key(&r) && self.cast.owned.contains(&(owner, r)) {
+                h.memo.insert(
+                    r,
+                    Expr::Discovered {
+                        identity: owner,
+                        resource: r,
+                    },
+                );
+            }
+        }
+        h
+    }
+
+    /// The pair's read probe: the victim's fixture, the attacker's fixture, then every read of
+    /// every operation with the victim's ids in each slot, and every list with the attacker's own.
+    fn read_probe(&self, attacker: usize, victim: usize) -> Probe {
+        let mut steps = Vec::new();
+        let vh = self.fixture(victim, &mut steps);
+        let anonymous = attacker == self.cast.anonymous();
+        let ah = if anonymous {
+            Holdings {
+                owner: attacker,
+                memo: HashMap::new(),
+            }
+        } else {
+            self.fixture(attacker, &mut steps)
+        };
+        let search = Some(Expr::Stem { owner: victim });
+        for (index, op) in self.api.operations.iter().enumerate() {
+            if self.model.is_skipped(index)
+                || effect_of(self.api, self.model, index) != Effect::Read
+            {
+                continue;
+            }
+            let consumers: Vec<_> = self.model.consumers_of(index).collect();
+            let mut variants: Vec<Variant> = Vec::new();
+            for c in &consumers {
+                let Some(victim_id) = vh.memo.get(&c.resource).cloned() else {
+                    continue;
+                };
+                let mut all_own = true;
+                let args = self.args(
+                    op,
+                    attacker,
+                    &mut |slot| {
+                        if slot == &c.slot {
+                            return Some(victim_id.clone());
+                        }
+                        let other = consumers.iter().find(|o| &o.slot == slot)?;
+                        match ah.memo.get(&other.resource) {
+                            Some(e) if !anonymous => Some(e.clone()),
+                            _ => {
+                                all_own = false;
+                                vh.memo.get(&other.resource).cloned()
+                            }
+                        }
+                    },
+                    search.clone(),
+                );
+                let vector = vector_of(
+                    op,
+                    &c.slot,
+                    &consumers.iter().map(|c| &c.slot).collect::<Vec<_>>(),
+                    all_own && consumers.len() > 1,
+                );
+                variants.push((args, vector, Some(c.resource), true));
+            }
+            if consumers.len() > 1 {
+                // Every id the victim's: the plain cross-tenant request.
+                let slots: Vec<&Slot> = consumers.iter().map(|c| &c.slot).collect();
+                let deep = deepest(op, &slots);
+                if let Some(deep) = consumers.iter().find(|c| Some(&c.slot) == deep) {
+                    let pick = |r: usize| vh.memo.get(&r).cloned();
+                    if let Some(args) = self.filled(index, attacker, &pick, search.clone()) {
+                        variants.push((args, deep.slot.vector(), Some(deep.resource), true));
+                    }
+                }
+            }
+            // The attacker's own ids everywhere: a list or search that should show only its own.
+            if !anonymous || consumers.is_empty() {
+                let pick = |r: usize| ah.memo.get(&r).cloned();
+                if let Some(args) = self.filled(index, attacker, &pick, search.clone()) {
+                    let searches = op
+                        .parameters
+                        .iter()
+                        .any(|p| p.location == Location::Query && is_search_param(&p.name));
+                    let vector = if searches {
+                        Vector::Query
+                    } else {
+                        Vector::Path
+                    };
+                    variants.push((args, vector, None, false));
+                }
+            }
+            let mut seen: Vec<Vec<(Slot, Expr)>> = Vec::new();
+            for (args, vector, target_resource, targeted) in variants {
+                if seen.contains(&args) {
+                    continue;
+                }
+                seen.push(args.clone());
+                let target_step = if targeted {
+                    target_resource.and_then(|r| match vh.memo.get(&r) {
+                        Some(Expr::Created { step }) => Some(*step),
+                        _ => None,
+                    })
+                } else {
+                    None
+                };
+                steps.push(Step {
+                    actor: attacker,
+                    op: index,
+                    role: StepRole::Attack {
+                        victim,
+                        effect: Effect::Read,
+                        vector,
+                        target_resource: if targeted { target_resource } else { None },
+                        target_step,
+                    },
+                    args,
+                });
+            }
+        }
+        Probe {
+            attacker,
+            victim,
+            scenario: Scenario { steps },
+        }
+    }
+
+    /// A probe that writes, deletes, creates under, or acts on one victim resource in one slot.
+    fn mutation_probe(
+        &self,
+        attacker: usize,
+        victim: usize,
+        index: usize,
+        slot: &Slot,
+    ) -> Option<Probe> {
+        let op = &self.api.operations[index];
+        let effect = effect_of(self.api, self.model, index);
+        let consumers: Vec<_> = self.model.consumers_of(index).collect();
+        let primary = consumers.iter().find(|c| &c.slot == slot)?;
+        let mut steps = Vec::new();
+        let mut vh = Holdings {
+            owner: victim,
+            memo: HashMap::new(),
+        };
+        let victim_id = self.obtain(primary.resource, &mut vh, &mut steps, 0)?;
+        // Only what the campaign created is written to or deleted; a pre-existing parent may
+        // receive a new child (and the cleanup removes it).
+        let target_step = match victim_id {
+            Expr::Created { step } => Some(step),
+            _ if effect == Effect::Create => None,
+            _ => return None,
+        };
+        let anonymous = attacker == self.cast.anonymous();
+        let mut ah = Holdings {
+            owner: attacker,
+            memo: HashMap::new(),
+        };
+        let mut own = HashMap::new();
+        for c in &consumers {
+            if &c.slot == slot {
+                continue;
+            }
+            let e = if anonymous {
+                None
+            } else {
+                self.obtain(c.resource, &mut ah, &mut steps, 0)
+            };
+            let e = match e {
+                Some(e) => e,
+                None => self.obtain(c.resource, &mut vh, &mut steps, 0)?,
+            };
+            own.insert(c.slot.clone(), e);
+        }
+        // Where the victim looks afterwards.
+        let (reader, reader_args) = if effect == Effect::Create {
+            self.lister(index, &vh)?
+        } else {
+            self.reader(primary.resource, &vh)?
+        };
+        let is_dependency = self
+            .model
+            .producers
+            .iter()
+            .any(|p| p.op == index && p.dependencies.iter().any(|(s, _)| s == slot));
+        let vector = if effect == Effect::Create && is_dependency {
+            Vector::Parent
+        } else {
+            let own_slots: Vec<&Slot> = consumers.iter().map(|c| &c.slot).collect();
+            vector_of(op, slot, &own_slots, !anonymous && !own.is_empty())
+        };
+        if effect != Effect::Create {
+            steps.push(Step {
+                actor: victim,
+                op: reader,
+                role: StepRole::ReadBack {
+                    attack: steps.len() + 1,
+                    phase: Phase::Before,
+                },
+                args: reader_args.clone(),
+            });
+        }
+        let args = self.args(
+            op,
+            attacker,
+            &mut |s| {
+                if s == slot {
+                    Some(victim_id.clone())
+                } else {
+                    own.get(s).cloned()
+                }
+            },
+            Some(Expr::Stem { owner: victim }),
+        );
+        steps.push(Step {
+            actor: attacker,
+            op: index,
+            role: StepRole::Attack {
+                victim,
+                effect,
+                vector,
+                target_resource: Some(primary.resource),
+                target_step,
+            },
+            args,
+        });
+        let attack = steps.len() - 1;
+        steps.push(Step {
+            actor: victim,
+            op: reader,
+            role: StepRole::ReadBack {
+                attack,
+                phase: Phase::After,
+            },
+            args: reader_args,
+        });
+        Some(Probe {
+            attacker,
+            victim,
+            scenario: Scenario { steps },
+        })
+    }
+
+    /// A GET the owner can read `resource` with: one taking its id in the path, else in the
+    /// query, else the list it was created into.
+    fn reader(&self, resource: usize, h: &Holdings) -> Option<(usize, Vec<(Slot, Expr)>)> {
+        let mut best: Option<(usize, usize, Args)> = None;
+        for (index, op) in self.api.operations.iter().enumerate() {
+            if op.method != Method::Get || self.model.is_skipped(index) {
+                continue;
+            }
+            let consumers: Vec<_> = self.model.consumers_of(index).collect();
+            let Some(main) = consumers.iter().find(|c| c.resource == resource) else {
+                continue;
+            };
+            // A reader shows the object itself: its id ends the path (`/documents/{id}`) or is
+            // the query of the collection's own path (`/attachments?id=`). A list under it
+            // (`/documents/{id}/comments`) shows something else.
+            let name = &self.model.resources[resource].name;
+            let rank = match &main.slot {
+                Slot::Path(p) if op.path.ends_with(&format!("{{{p}}}")) => 0,
+                Slot::Query(_) | Slot::Header(_)
+                    if crate::model::last_literal_singular(&op.path).as_deref() == Some(name) =>
+                {
+                    1
+                }
+                _ => continue,
+            };
+            // The owner's authenticated view shows everything; a public view may filter.
+            let rank = rank * 2 + usize::from(op.security == Security::Public);
+            let pick = |r: usize| h.memo.get(&r).cloned();
+            let Some(args) = self.filled(index, h.owner, &pick, None) else {
+                continue;
+            };
+            if best
+                .as_ref()
+                .is_none_or(|(r, _, a)| (rank, args.len()) < (*r, a.len()))
+            {
+                best = Some((rank, index, args));
+            }
+        }
+        if let Some((_, index, args)) = best {
+            return Some((index, args));
+        }
+        let producer = self.model.producer_of(resource)?;
+        self.lister(producer.op, h)
+    }
+
+    /// The GET on the collection a producer creates into, filled with the owner's ids.
+    fn lister(&self, producer_op: usize, h: &Holdings) -> Option<(usize, Vec<(Slot, Expr)>)> {
+        let path = &self.api.operations[producer_op].path;
+        let index = self
+            .api
+            .operations
+            .iter()
+            .position(|o| o.method == Method::Get && &o.path == path)?;
+        if self.model.is_skipped(index) {
+            return None;
+        }
+        let pick = |r: usize| h.memo.get(&r).cloned();
+        let args = self.filled(index, h.owner, &pick, None)?;
+        Some((index, args))
+    }
+}
+
+/// The slot that names the most specific resource: the last path parameter, else the first slot.
+fn deepest<'s>(op: &Operation, slots: &[&'s Slot]) -> Option<&'s Slot> {
+    let names = crate::spec::template_names(&op.path);
+    names
+        .iter()
+        .rev()
+        .find_map(|n| {
+            slots
+                .iter()
+                .find(|s| **s == &Slot::Path(n.clone()))
+                .copied()
+        })
+        .or_else(|| slots.first().copied())
+}
+
+/// The vector of a victim id in `slot` when the other slots hold the attacker's own ids
+/// (`others_own`): a victim parent above the attacker's own child is `parent`.
+fn vector_of(op: &Operation, slot: &Slot, slots: &[&Slot], others_own: bool) -> Vector {
+    if others_own {
+        if let Some(deep) = deepest(op, slots) {
+            if deep != slot && matches!(slot, Slot::Path(_)) {
+                return Vector::Parent;
+            }
+        }
+    }
+    slot.vector()
+}

@@ -1,0 +1,240 @@
+//! Scenarios: sequences of steps that refer to resources symbolically ("the id step 2 created"),
+//! never by server id, so every execution — each confirmation and each shrink candidate — makes
+//! its own fresh resources on a server that cannot be reset.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::finding::Vector;
+use crate::model::Slot;
+
+/// A value to put in a slot, resolved when the step is sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expr {
+    /// A literal.
+    Lit(Value),
+    /// The id of the resource that step `step` of this scenario created.
+    Created { step: usize },
+    /// An id of `resource` that `identity` had before the campaign (from its lists).
+    Discovered { identity: usize, resource: usize },
+    /// A fresh marker owned by `owner`, in a shape that passes the field's format.
+    Marker { owner: usize, format: MarkerFormat },
+    /// The search stem of `owner`'s markers.
+    Stem { owner: usize },
+}
+
+/// How a marker is dressed to pass a field's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkerFormat {
+    Plain,
+    Email,
+    Uri,
+}
+
+/// What an attack tries to do with the victim's resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Read it (GET).
+    Read,
+    /// Change it (PUT, PATCH).
+    Write,
+    /// Delete it.
+    Delete,
+    /// Create a new child under it (POST to a collection under the victim's parent).
+    Create,
+    /// A POST that is not a create: judged both as a read (its answer) and as a write.
+    Action,
+}
+
+impl Effect {
+    /// Whether the effect can change the victim's data.
+    pub fn mutates(self) -> bool {
+        !matches!(self, Effect::Read)
+    }
+}
+
+/// Which read-back of an attack a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Before,
+    After,
+}
+
+/// Why a step is in a scenario; the oracles read this.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "role", rename_all = "kebab-case")]
+pub enum StepRole {
+    /// Creates a resource for its actor.
+    Setup { resource: usize },
+    /// The attacker's probe.
+    Attack {
+        victim: usize,
+        effect: Effect,
+        vector: Vector,
+        /// The victim's resource under attack: its type and the step that created it (`None`
+        /// for a discovered, pre-existing resource, or for a list/search probe).
+        target_resource: Option<usize>,
+        target_step: Option<usize>,
+    },
+    /// The victim reading its own resource around an attack (step index of the attack).
+    ReadBack { attack: usize, phase: Phase },
+}
+
+/// One request in a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// Who sends it (an identity index; the last identity is anonymous).
+    pub actor: usize,
+    /// The operation (index in the API model).
+    pub op: usize,
+    pub role: StepRole,
+    /// Values for path, query and header parameters and body fields.
+    pub args: Vec<(Slot, Expr)>,
+}
+
+impl Step {
+    /// Steps whose created ids this step uses.
+    pub fn uses(&self) -> impl Iterator<Item = usize> + '_ {
+        self.args.iter().filter_map(|(_, e)| match e {
+            Expr::Created { step } => Some(*step),
+            _ => None,
+        })
+    }
+
+    /// The role label for reports: `setup`, `attack`, `control` or `read-back`.
+    pub fn role_label(&self) -> &'static str {
+        match self.role {
+            StepRole::Setup { .. } => "setup",
+            StepRole::Attack { .. } => "attack",
+            StepRole::ReadBack {
+                phase: Phase::Before,
+                ..
+            } => "control",
+            StepRole::ReadBack {
+                phase: Phase::After,
+                ..
+            } => "read-back",
+        }
+    }
+}
+
+/// A sequence of steps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// The scenario with only the steps in `keep` (sorted indexes), references renumbered.
+    /// `None` when a kept step uses a step that is not kept.
+    pub fn retain(&self, keep: &[usize]) -> Option<Scenario> {
+        let new_index = |old: usize| keep.iter().position(|k| *k == old);
+        let mut steps = Vec::with_capacity(keep.len());
+        for &i in keep {
+            let mut step = self.steps.get(i)?.clone();
+            for (_, expr) in &mut step.args {
+                if let Expr::Created { step: s } = expr {
+                    *s = new_index(*s)?;
+                }
+            }
+            step.role = match step.role {
+                StepRole::Attack {
+                    victim,
+                    effect,
+                    vector,
+                    target_resource,
+                    target_step,
+                } => StepRole::Attack {
+                    victim,
+                    effect,
+                    vector,
+                    target_resource,
+                    target_step: match target_step {
+                        Some(t) => Some(new_index(t)?),
+                        None => None,
+                    },
+                },
+                StepRole::ReadBack { attack, phase } => StepRole::ReadBack {
+                    attack: new_index(attack)?,
+                    phase,
+                },
+                other => other,
+            };
+            steps.push(step);
+        }
+        Some(Scenario { steps })
+    }
+
+    /// The indexes `roots` need, transitively through created ids and attack targets, sorted.
+    pub fn closure(&self, roots: &[usize]) -> Vec<usize> {
+        let mut keep: Vec<usize> = Vec::new();
+        let mut stack: Vec<usize> = roots.to_vec();
+        while let Some(i) = stack.pop() {
+            if i >= self.steps.len() || keep.contains(&i) {
+                continue;
+            }
+            keep.push(i);
+            let step = &self.steps[i];
+            stack.extend(step.uses());
+            if let StepRole::Attack {
+                target_step: Some(t),
+                ..
+            } = step.role
+            {
+                stack.push(t);
+            }
+            if let StepRole::ReadBack { attack, .. } = step.role {
+                stack.push(attack);
+            }
+        }
+        keep.sort_unstable();
+        keep
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(uses: Option<usize>) -> Step {
+        Step {
+            actor: 0,
+            op: 0,
+            role: StepRole::Setup { resource: 0 },
+            args: uses
+                .map(|s| vec![(Slot::Path("p".into()), Expr::Created { step: s })])
+                .unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn closure_and_retain_renumber_references() {
+        let attack = Step {
+            actor: 1,
+            op: 1,
+            role: StepRole::Attack {
+                victim: 0,
+                effect: Effect::Read,
+                vector: Vector::Path,
+                target_resource: Some(0),
+                target_step: Some(2),
+            },
+            args: vec![(Slot::Path("id".into()), Expr::Created { step: 2 })],
+        };
+        let s = Scenario {
+            steps: vec![setup(None), setup(None), setup(Some(0)), attack],
+        };
+        let keep = s.closure(&[3]);
+        assert_eq!(keep, vec![0, 2, 3]);
+        let small = s.retain(&keep).expect("closed");
+        assert_eq!(small.steps.len(), 3);
+        assert_eq!(small.steps[1].args[0].1, Expr::Created { step: 0 });
+        assert_eq!(small.steps[2].args[0].1, Expr::Created { step: 1 });
+        // Dropping a step that is used is refused.
+        assert!(s.retain(&[2, 3]).is_none());
+    }
+}
