@@ -188,6 +188,9 @@ pub struct Finding {
     pub attacker: String,
     pub victim: String,
     pub evidence: String,
+    /// The markers the evidence rests on, as sent in the last confirming run.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub evidence_markers: Vec<String>,
     pub steps: Vec<ReproStep>,
     /// Whether shrinking stopped at a bound before reaching a minimum.
     #[serde(skip_serializing_if = "Option::is_none", default)]

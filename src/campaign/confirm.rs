@@ -141,7 +141,7 @@ pub(crate) async fn confirm(
             let control = e.steps.pop();
             if let Some(ex) = control.and_then(|c| c.exchange) {
                 let victim = ctx.names.iter().position(|n| *n == v.victim).unwrap_or(0);
-                public = !oracle::leaked_markers(ctx, &ex, victim).is_empty();
+                public = !oracle::leaked_markers(ctx, &e, &ex, victim).is_empty();
             }
         }
         match matching(oracle::judge(ctx, &current, &e), v) {

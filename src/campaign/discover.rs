@@ -15,6 +15,8 @@ pub(crate) struct Discovery {
     pub owned: Discovered,
     /// identity -> (operation, exchange) of each discovery request it sent.
     pub answers: BTreeMap<usize, Vec<(usize, Exchange)>>,
+    /// (identity, resource) -> the operation and JSON pointer its first owned id was read from.
+    pub sources: BTreeMap<(usize, usize), (usize, String)>,
 }
 
 pub(crate) async fn discover(
@@ -47,7 +49,7 @@ pub(crate) async fn discover(
     }))
     .await;
     // (op, identity, resource) -> ids, before deciding which lists are the caller's own.
-    let mut seen: BTreeMap<(usize, usize, usize), Vec<Value>> = BTreeMap::new();
+    let mut seen: BTreeMap<(usize, usize, usize), Vec<(Value, String)>> = BTreeMap::new();
     for (identity, op, exchange) in results {
         if exchange.is_success() {
             for d in model.discoveries.iter().filter(|d| d.op == op) {
@@ -62,14 +64,19 @@ pub(crate) async fn discover(
                         }
                     })
                     .and_then(Value::as_array);
-                for item in items.into_iter().flatten() {
+                for (n, item) in items.into_iter().flatten().enumerate() {
                     if let Some(id) = item
                         .get(&d.id_field)
                         .filter(|v| v.is_string() || v.is_number())
                     {
                         let ids = seen.entry((op, identity, d.resource)).or_default();
-                        if !ids.contains(id) {
-                            ids.push(id.clone());
+                        if !ids.iter().any(|(v, _)| v == id) {
+                            let pointer = format!(
+                                "{}/{n}/{}",
+                                d.array_pointer,
+                                crate::spec::escape(&d.id_field)
+                            );
+                            ids.push((id.clone(), pointer));
                         }
                     }
                 }
@@ -86,21 +93,31 @@ pub(crate) async fn discover(
                 op2 == op
                     && r2 == r
                     && tenants[*a] != tenants[*b]
-                    && ids.iter().any(|id| seen[&(*op, *a, *r)].contains(id))
+                    && ids
+                        .iter()
+                        .any(|(id, _)| seen[&(*op, *a, *r)].iter().any(|(v, _)| v == id))
             })
         })
         .map(|(op, _, _)| *op)
         .collect();
+    let mut sources = BTreeMap::new();
     for ((op, identity, resource), ids) in seen {
         if global.contains(&op) {
             continue;
         }
         let owned_ids = owned.entry((identity, resource)).or_default();
-        for id in ids {
+        for (id, pointer) in ids {
+            if owned_ids.is_empty() {
+                sources.insert((identity, resource), (op, pointer.clone()));
+            }
             if !owned_ids.contains(&id) {
                 owned_ids.push(id);
             }
         }
     }
-    Discovery { owned, answers }
+    Discovery {
+        owned,
+        answers,
+        sources,
+    }
 }

@@ -69,6 +69,8 @@ pub struct CampaignResult {
     pub coverage: Vec<Coverage>,
     pub stats: Stats,
     pub operations_total: usize,
+    /// `tfz` + the run tag every marker of this run starts with.
+    pub marker_prefix: String,
 }
 
 impl CampaignResult {
@@ -273,7 +275,7 @@ impl Campaign {
             if done.public || done.reproduced == 0 {
                 continue;
             }
-            findings.push(self.finding(&done, &names));
+            findings.push(self.finding(&done, &names, &discovery));
         }
         findings.sort_by(|a, b| {
             (
@@ -311,6 +313,7 @@ impl Campaign {
                 scenarios: plan.probes.len() as u64,
             },
             operations_total: self.api.operations.len(),
+            marker_prefix: format!("tfz{}", markers.run()),
         })
     }
 
@@ -389,7 +392,12 @@ impl Campaign {
         cov
     }
 
-    fn finding(&self, done: &super::confirm::Confirmed, names: &[String]) -> Finding {
+    fn finding(
+        &self,
+        done: &super::confirm::Confirmed,
+        names: &[String],
+        discovery: &super::discover::Discovery,
+    ) -> Finding {
         let v = &done.violation;
         let op = &self.api.operations[v.op];
         let operation = OperationRef {
@@ -397,20 +405,89 @@ impl Campaign {
             path: op.path.clone(),
             operation_id: op.operation_id.clone(),
         };
-        let steps = done
-            .scenario
-            .steps
-            .iter()
-            .zip(&done.execution.steps)
-            .filter_map(|(step, record)| {
-                Some(ReproStep {
-                    identity: names[step.actor].clone(),
-                    role: step.role_label().to_string(),
-                    exchange: record.exchange.clone()?,
-                    captures: record.captures.clone(),
+        // Pre-existing ids are re-read the way discovery found them, so the reproduction works on
+        // another instance of the target too.
+        let mut used: Vec<(usize, usize)> = Vec::new();
+        for step in &done.scenario.steps {
+            for (_, expr) in &step.args {
+                if let crate::scenario::Expr::Discovered { identity, resource } = expr {
+                    if !used.contains(&(*identity, *resource)) {
+                        used.push((*identity, *resource));
+                    }
+                }
+            }
+        }
+        let mut steps: Vec<ReproStep> = Vec::new();
+        let mut from_discovery: Vec<((usize, usize), usize, String, String)> = Vec::new();
+        for key in &used {
+            let Some((op, pointer)) = discovery.sources.get(key) else {
+                continue;
+            };
+            let Some(exchange) = discovery
+                .answers
+                .get(&key.0)
+                .and_then(|list| list.iter().find(|(o, _)| o == op))
+                .map(|(_, e)| e.clone())
+            else {
+                continue;
+            };
+            let value = discovery
+                .owned
+                .get(key)
+                .and_then(|ids| ids.first())
+                .map(crate::exec::value_text)
+                .unwrap_or_default();
+            let index = match steps
+                .iter()
+                .position(|s| s.identity == names[key.0] && s.exchange.url == exchange.url)
+            {
+                Some(i) => i,
+                None => {
+                    steps.push(ReproStep {
+                        identity: names[key.0].clone(),
+                        role: "discover".into(),
+                        exchange,
+                        captures: Vec::new(),
+                    });
+                    steps.len() - 1
+                }
+            };
+            from_discovery.push((*key, index, pointer.clone(), value));
+        }
+        let shift = steps.len();
+        for (step, record) in done.scenario.steps.iter().zip(&done.execution.steps) {
+            let Some(exchange) = record.exchange.clone() else {
+                continue;
+            };
+            let mut captures: Vec<crate::finding::Capture> = record
+                .captures
+                .iter()
+                .map(|c| crate::finding::Capture {
+                    from_step: c.from_step + shift,
+                    ..c.clone()
                 })
-            })
-            .collect();
+                .collect();
+            for (_, expr) in &step.args {
+                if let crate::scenario::Expr::Discovered { identity, resource } = expr {
+                    if let Some((_, index, pointer, value)) = from_discovery
+                        .iter()
+                        .find(|(k, ..)| *k == (*identity, *resource))
+                    {
+                        captures.push(crate::finding::Capture {
+                            value: value.clone(),
+                            from_step: *index,
+                            pointer: pointer.clone(),
+                        });
+                    }
+                }
+            }
+            steps.push(ReproStep {
+                identity: names[step.actor].clone(),
+                role: step.role_label().to_string(),
+                exchange,
+                captures,
+            });
+        }
         Finding {
             id: fingerprint(v.kind, v.vector, &operation, &v.attacker, &v.victim),
             kind: v.kind,
@@ -426,6 +503,7 @@ impl Campaign {
             attacker: v.attacker.clone(),
             victim: v.victim.clone(),
             evidence: v.evidence.clone(),
+            evidence_markers: v.markers.clone(),
             steps,
             shrink_note: done.shrink_note.clone(),
             requests_spent: done.requests,

@@ -77,17 +77,18 @@ async fn login(
         .ok_or_else(|| format!("login answered {status} without a token"))
 }
 
-async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
-    let server = DemoServer::start(DemoConfig::new(mode(args.secure)))
-        .await
-        .map_err(|e| CliError::Target(format!("failed to start the demo API: {e}")))?;
-    let base = server.base_url();
+/// The campaign `tenantfuzz demo` runs against a demo server at `base_url`: the seeded
+/// accounts of both workspaces logged in as identities (the platform admin, who may see every
+/// tenant by design, is left out of the ownership campaign).
+pub async fn demo_campaign(
+    base_url: &str,
+    campaign_settings: CampaignSettings,
+) -> Result<Campaign, CliError> {
     let client = crate::exec::http_client()
         .map_err(|e| CliError::Target(format!("failed to build the HTTP client: {e}")))?;
     let mut identities = Vec::new();
-    // The platform admin may see every tenant by design; the ownership campaign pits tenants.
     for account in ACCOUNTS.iter().filter(|a| a.workspace.is_some()) {
-        let token = login(&client, &base, account.email, account.password)
+        let token = login(&client, base_url, account.email, account.password)
             .await
             .map_err(|e| CliError::Target(format!("demo account '{}': {e}", account.handle)))?;
         identities.push(IdentitySettings {
@@ -101,6 +102,26 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
             )],
         });
     }
+    let settings = Settings {
+        spec: PathBuf::from(SPEC_PATH),
+        base_url: base_url.to_string(),
+        identities,
+        campaign: campaign_settings,
+        id_overrides: Vec::new(),
+        links: Vec::new(),
+        report_json: None,
+        repro_dir: None,
+    };
+    let api =
+        crate::spec::load_str(SPEC_YAML, SPEC_PATH).map_err(|e| CliError::Usage(e.to_string()))?;
+    Campaign::with_api(settings, api).map_err(super::campaign_error)
+}
+
+async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
+    let server = DemoServer::start(DemoConfig::new(mode(args.secure)))
+        .await
+        .map_err(|e| CliError::Target(format!("failed to start the demo API: {e}")))?;
+    let base = server.base_url();
     let mut campaign_settings = CampaignSettings::default();
     if let Some(seed) = args.seed {
         campaign_settings.seed = seed;
@@ -108,19 +129,13 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
     if let Some(c) = args.concurrency {
         campaign_settings.concurrency = c.max(1);
     }
-    let settings = Settings {
-        spec: PathBuf::from(SPEC_PATH),
-        base_url: base.clone(),
-        identities,
-        campaign: campaign_settings,
-        id_overrides: Vec::new(),
-        links: Vec::new(),
-        report_json: args.output.report_json.clone(),
-        repro_dir: args.output.repro_dir.clone(),
+    let campaign = match demo_campaign(&base, campaign_settings).await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = server.shutdown().await;
+            return Err(e);
+        }
     };
-    let api =
-        crate::spec::load_str(SPEC_YAML, SPEC_PATH).map_err(|e| CliError::Usage(e.to_string()))?;
-    let campaign = Campaign::with_api(settings, api).map_err(super::campaign_error)?;
     eprintln!(
         "tenantfuzz: demo API ({} mode) at {base}; identities alice (acme), carol (acme), bob (globex), anonymous",
         if args.secure { "secure" } else { "vulnerable" }
@@ -128,7 +143,7 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
     let result = campaign.run().await.map_err(super::campaign_error);
     let _ = server.shutdown().await;
     let mut result = result?;
-    output::write_all(&mut result, &campaign, &args.output)
+    output::write_all(&mut result, &args.output)
 }
 
 async fn serve(args: &DemoArgs) -> Result<Outcome, CliError> {

@@ -2,9 +2,12 @@
 
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
+pub use demo::demo_campaign;
 pub mod exit_codes;
 mod output;
 mod plan;
+mod run;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +26,8 @@ pub enum Command {
     /// Run the built-in demo API (alone with --serve, or under a full campaign).
     #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
+    /// Run a campaign against the API a config file describes.
+    Run(run::RunArgs),
     /// Print the inferred resource model and attack plan without sending a request.
     Plan(plan::PlanArgs),
 }
@@ -80,6 +85,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Run(args) => run::run(args),
     }
 }
 

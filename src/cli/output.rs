@@ -1,14 +1,15 @@
 //! Output flags shared by `run` and `demo`, and writing every requested report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::{CliError, Outcome};
-use crate::campaign::{Campaign, CampaignResult};
+use crate::campaign::CampaignResult;
+use crate::finding::{Reproduction, Status};
 
 /// Where results go besides the terminal.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct OutputArgs {
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
@@ -18,16 +19,67 @@ pub struct OutputArgs {
     pub repro_dir: Option<PathBuf>,
 }
 
-/// Prints the summary, writes the requested files, and says how the run ended.
+fn write(path: &Path, text: &str) -> Result<(), CliError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            CliError::Usage(format!("failed to create '{}': {e}", parent.display()))
+        })?;
+    }
+    std::fs::write(path, text)
+        .map_err(|e| CliError::Usage(format!("failed to write '{}': {e}", path.display())))
+}
+
+/// Writes the reproduction scripts, the JSON report, prints the summary, and says how the run
+/// ended. Every file is attempted even when one fails; the first failure is reported.
 pub(crate) fn write_all(
     result: &mut CampaignResult,
-    _campaign: &Campaign,
-    _output: &OutputArgs,
+    output: &OutputArgs,
 ) -> Result<Outcome, CliError> {
+    let mut failure = None;
+    if let Some(dir) = &output.repro_dir {
+        for f in result
+            .findings
+            .iter_mut()
+            .filter(|f| f.status == Status::Confirmed)
+        {
+            let path = dir.join(crate::report::curl::file_name(f));
+            let text = crate::report::curl::script(f, &result.marker_prefix, &result.base_url);
+            match write(&path, &text) {
+                Ok(()) => {
+                    make_executable(&path);
+                    f.reproduction = Some(Reproduction {
+                        curl: path.display().to_string(),
+                    });
+                }
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+    }
+    if let Some(path) = &output.report_json {
+        if let Err(e) = write(path, &crate::report::json::render(result)) {
+            failure = failure.or(Some(e));
+        }
+    }
     print!("{}", crate::report::terminal::render(result));
+    if let Some(e) = failure {
+        return Err(e);
+    }
     if result.confirmed().next().is_some() {
         Ok(Outcome::Findings)
     } else {
         Ok(Outcome::Clean)
     }
 }
+
+#[cfg(unix)]
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mut perms = meta.permissions();
+        perms.set_mode(0o755);
+        let _ = std::fs::set_permissions(path, perms);
+    }
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) {}

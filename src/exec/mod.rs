@@ -5,4 +5,5 @@ mod client;
 mod run;
 
 pub use client::http_client;
+pub(crate) use run::value_text;
 pub use run::{Discovered, Runtime, Target, TargetError};

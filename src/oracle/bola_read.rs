@@ -1,7 +1,7 @@
 //! `bola-read`: an authenticated attacker's request that names a victim's resource comes back
 //! with the victim's marker in it. Public operations are never judged.
 
-use super::evidence::leaked;
+use super::evidence::{leaked, list};
 use super::{Context, attacks};
 use crate::exchange::Execution;
 use crate::finding::{Kind, Violation};
@@ -24,7 +24,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
         let Some(exchange) = exec.steps.get(i).and_then(|r| r.exchange.as_ref()) else {
             continue;
         };
-        let found = leaked(ctx.markers, exchange, victim);
+        let found = leaked(ctx.markers, exec, exchange, victim);
         if found.is_empty() {
             continue;
         }
@@ -39,7 +39,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
                 ctx.names[attacker],
                 exchange.status.unwrap_or(0),
                 ctx.names[victim],
-                found.join(", "),
+                list(&found),
                 ctx.names[attacker],
             ),
             step: i,

@@ -24,7 +24,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
             op: scenario.steps[i].op,
             attacker: ctx.names[attacker].clone(),
             victim: ctx.names[victim].clone(),
-            evidence: format!("{why}: {}", found.join(", ")),
+            evidence: format!("{why}: {}", super::evidence::list(&found)),
             step: i,
             markers: found,
         });

@@ -5,8 +5,23 @@ use crate::exchange::{Exchange, Execution};
 use crate::marker::Markers;
 use crate::scenario::{Phase, Scenario, StepRole};
 
-/// The victim's markers in an attack's response that the attacker did not itself send.
-pub(crate) fn leaked(markers: &Markers, exchange: &Exchange, victim: usize) -> Vec<String> {
+/// A list of markers for a sentence: the first three, then how many more.
+pub(crate) fn list(markers: &[String]) -> String {
+    match markers.len() {
+        0..=3 => markers.join(", "),
+        n => format!("{} and {} more", markers[..3].join(", "), n - 3),
+    }
+}
+
+/// The victim's markers in an attack's response that the attacker did not itself send. Only
+/// markers this execution wrote count: a server that cannot be reset also holds the markers of
+/// other scenarios, and evidence must come from the steps that will be reported.
+pub(crate) fn leaked(
+    markers: &Markers,
+    exec: &Execution,
+    exchange: &Exchange,
+    victim: usize,
+) -> Vec<String> {
     if exchange.status.is_none() {
         return Vec::new();
     }
@@ -14,7 +29,9 @@ pub(crate) fn leaked(markers: &Markers, exchange: &Exchange, victim: usize) -> V
     markers
         .find_all(&exchange.response_text())
         .into_iter()
-        .filter(|(m, owner)| *owner == victim && !sent.contains(m.as_str()))
+        .filter(|(m, owner)| {
+            *owner == victim && !sent.contains(m.as_str()) && exec.origin_of(m).is_some()
+        })
         .map(|(m, _)| m)
         .collect()
 }
@@ -137,7 +154,7 @@ pub(crate) fn deleted(
             shown_before.clone(),
             format!(
                 "the victim's read-back showed its object ({}) before the attack; after it the read-back answered {status} without it",
-                shown_before.join(", ")
+                list(&shown_before)
             ),
         )
     })

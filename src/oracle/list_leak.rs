@@ -1,7 +1,7 @@
 //! `list-leak`: a list or search the attacker runs over its own scope (no victim id anywhere in
 //! the request) comes back with the victim's marker. Public operations are never judged.
 
-use super::evidence::leaked;
+use super::evidence::{leaked, list};
 use super::{Context, attacks};
 use crate::exchange::Execution;
 use crate::finding::{Kind, Violation};
@@ -21,7 +21,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
         let Some(exchange) = exec.steps.get(i).and_then(|r| r.exchange.as_ref()) else {
             continue;
         };
-        let found = leaked(ctx.markers, exchange, victim);
+        let found = leaked(ctx.markers, exec, exchange, victim);
         if found.is_empty() {
             continue;
         }
@@ -36,7 +36,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
                 ctx.names[attacker],
                 exchange.status.unwrap_or(0),
                 ctx.names[victim],
-                found.join(", "),
+                list(&found),
             ),
             step: i,
             markers: found,

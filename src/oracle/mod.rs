@@ -79,8 +79,9 @@ pub(crate) fn attacks(
 /// The victim's markers in a response the requester did not send (for controls run elsewhere).
 pub fn leaked_markers(
     ctx: &Context<'_>,
+    exec: &Execution,
     exchange: &crate::exchange::Exchange,
     victim: usize,
 ) -> Vec<String> {
-    evidence::leaked(ctx.markers, exchange, victim)
+    evidence::leaked(ctx.markers, exec, exchange, victim)
 }

@@ -2,7 +2,7 @@
 //! secured returns the victim's marker, or makes a change (write, create, delete) the victim sees.
 //! Operations the spec leaves public, or says nothing about, are never judged.
 
-use super::evidence::{deleted, leaked, written};
+use super::evidence::{deleted, leaked, list, written};
 use super::{Context, attacks};
 use crate::exchange::Execution;
 use crate::finding::{Kind, Violation};
@@ -22,14 +22,14 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
         };
         let mut evidence = None;
         if matches!(effect, Effect::Read | Effect::Action) {
-            let found = leaked(ctx.markers, exchange, victim);
+            let found = leaked(ctx.markers, exec, exchange, victim);
             if !found.is_empty() {
                 evidence = Some((
                     format!(
                         "a request without credentials (status {}) returns {}'s marker {}",
                         exchange.status.unwrap_or(0),
                         ctx.names[victim],
-                        found.join(", ")
+                        list(&found)
                     ),
                     found,
                 ));
@@ -38,7 +38,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
         if evidence.is_none() && matches!(effect, Effect::Write | Effect::Create | Effect::Action) {
             if let Some((found, why)) = written(ctx.markers, scenario, exec, i, anon) {
                 evidence = Some((
-                    format!("without credentials: {why}: {}", found.join(", ")),
+                    format!("without credentials: {why}: {}", list(&found)),
                     found,
                 ));
             }

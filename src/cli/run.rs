@@ -1,0 +1,64 @@
+//! `tenantfuzz run`: a campaign against the API a config describes.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{CliError, Outcome, output};
+use crate::campaign::Campaign;
+use crate::config::Settings;
+
+/// Arguments of `tenantfuzz run`. Flags override the config file.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The config file.
+    #[arg(long, short, value_name = "FILE", default_value = "tenantfuzz.toml")]
+    pub config: PathBuf,
+    /// The OpenAPI spec (overrides `spec`).
+    #[arg(long, value_name = "PATH")]
+    pub spec: Option<PathBuf>,
+    /// The target's base URL (overrides `base_url`).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Seed (overrides `campaign.seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Parallel scenarios (overrides `campaign.concurrency`).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    #[command(flatten)]
+    pub output: output::OutputArgs,
+}
+
+pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
+    let source = args.config.display().to_string();
+    let mut settings = Settings::load(&args.config).map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(spec) = args.spec {
+        settings.spec = spec;
+    }
+    if let Some(url) = args.base_url {
+        settings.base_url = url;
+    }
+    if let Some(seed) = args.seed {
+        settings.campaign.seed = seed;
+    }
+    if let Some(c) = args.concurrency {
+        settings.campaign.concurrency = c;
+    }
+    let mut output = args.output;
+    if output.report_json.is_none() {
+        output.report_json = settings.report_json.clone();
+    }
+    if output.repro_dir.is_none() {
+        output.repro_dir = settings.repro_dir.clone();
+    }
+    settings
+        .validate(&source)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let campaign = Campaign::new(settings).map_err(super::campaign_error)?;
+    let runtime = super::runtime()?;
+    let mut result = runtime
+        .block_on(campaign.run())
+        .map_err(super::campaign_error)?;
+    output::write_all(&mut result, &output)
+}

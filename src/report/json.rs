@@ -1,0 +1,115 @@
+//! The JSON report, `format_version` 1. Documented field by field in the README.
+
+use serde::{Deserialize, Serialize};
+
+use crate::campaign::{CampaignResult, Coverage};
+use crate::finding::{Finding, Status};
+
+/// The report's wire format version. Bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The versioned JSON report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub format_version: u32,
+    pub tool: Tool,
+    pub target: TargetInfo,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub coverage: Vec<CoverageEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub base_url: String,
+    pub spec: String,
+    pub identities: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub requests: u64,
+    pub duration_ms: u64,
+    pub confirmed: usize,
+    pub inconclusive: usize,
+    pub operations_total: usize,
+    pub operations_attacked: usize,
+    /// Attack requests whose answer could not be judged (no answer, 5xx, 429, failed set-up).
+    pub unjudged: u64,
+    pub systematic_requests: u64,
+    pub confirmation_requests: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoverageEntry {
+    pub method: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub operation_id: Option<String>,
+    pub attacked: bool,
+    pub vectors: Vec<crate::finding::Vector>,
+    pub judged: u64,
+    pub unjudged: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+}
+
+impl From<&Coverage> for CoverageEntry {
+    fn from(c: &Coverage) -> Self {
+        CoverageEntry {
+            method: c.method.clone(),
+            path: c.path.clone(),
+            operation_id: c.operation_id.clone(),
+            attacked: c.attacked,
+            vectors: c.vectors.clone(),
+            judged: c.judged,
+            unjudged: c.unjudged,
+            note: c.note.clone(),
+        }
+    }
+}
+
+/// Builds the report of a campaign result.
+pub fn report(result: &CampaignResult) -> Report {
+    let confirmed = result
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Confirmed)
+        .count();
+    Report {
+        format_version: FORMAT_VERSION,
+        tool: Tool {
+            name: "tenantfuzz".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        target: TargetInfo {
+            base_url: result.base_url.clone(),
+            spec: result.spec.clone(),
+            identities: result.identities.clone(),
+        },
+        summary: Summary {
+            requests: result.stats.requests,
+            duration_ms: result.stats.duration_ms,
+            confirmed,
+            inconclusive: result.findings.len() - confirmed,
+            operations_total: result.operations_total,
+            operations_attacked: result.coverage.iter().filter(|c| c.attacked).count(),
+            unjudged: result.coverage.iter().map(|c| c.unjudged).sum(),
+            systematic_requests: result.stats.systematic_requests,
+            confirmation_requests: result.stats.confirmation_requests,
+        },
+        findings: result.findings.clone(),
+        coverage: result.coverage.iter().map(CoverageEntry::from).collect(),
+    }
+}
+
+/// The report as pretty JSON.
+pub fn render(result: &CampaignResult) -> String {
+    serde_json::to_string_pretty(&report(result)).expect("the report is plain data")
+}

@@ -1,0 +1,287 @@
+//! The whole campaign against the built-in demo, compared with its ground truth: every
+//! ownership bug confirmed in vulnerable mode, nothing at all in secure mode, the same seed gives
+//! the same findings, and every reproduction script reproduces its finding on a fresh vulnerable
+//! demo and passes on a fresh secure one.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use serde_json::Value;
+use tenantfuzz::campaign::CampaignResult;
+use tenantfuzz::cli::demo_campaign;
+use tenantfuzz::config::CampaignSettings;
+use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, GROUND_TRUTH_JSON, Mode};
+use tenantfuzz::finding::Status;
+
+/// The kinds the ownership engine checks (the other kinds come with their own checks).
+const OWNERSHIP: &[&str] = &[
+    "bola-read",
+    "bola-write",
+    "bola-delete",
+    "list-leak",
+    "unauthenticated",
+];
+
+async fn campaign(mode: Mode, seed: u64) -> CampaignResult {
+    let server = DemoServer::start(DemoConfig::new(mode)).await.unwrap();
+    let settings = CampaignSettings {
+        seed,
+        ..CampaignSettings::default()
+    };
+    let campaign = demo_campaign(&server.base_url(), settings).await.unwrap();
+    let result = campaign.run().await.unwrap();
+    server.shutdown().await.unwrap();
+    result
+}
+
+fn truth() -> Value {
+    serde_json::from_str(GROUND_TRUTH_JSON).unwrap()
+}
+
+fn key(method: &str, path: &str) -> (String, String) {
+    (method.to_string(), path.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vulnerable_demo_confirms_every_ownership_bug_and_nothing_else() {
+    let result = campaign(Mode::Vulnerable, 1).await;
+    let truth = truth();
+    let found: BTreeSet<(String, String, String, String)> = result
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Confirmed)
+        .map(|f| {
+            (
+                f.kind.as_str().to_string(),
+                f.vector.as_str().to_string(),
+                f.operation.method.clone(),
+                f.operation.path.clone(),
+            )
+        })
+        .collect();
+    let mut expected = BTreeSet::new();
+    for v in truth["vulnerabilities"].as_array().unwrap() {
+        let kind = v["kind"].as_str().unwrap();
+        if !OWNERSHIP.contains(&kind) {
+            continue;
+        }
+        let entry = (
+            kind.to_string(),
+            v["vector"].as_str().unwrap().to_string(),
+            v["method"].as_str().unwrap().to_string(),
+            v["path"].as_str().unwrap().to_string(),
+        );
+        assert!(found.contains(&entry), "missed {entry:?}; found {found:#?}");
+        expected.insert(entry);
+    }
+    assert_eq!(expected.len(), 7, "the demo plants seven ownership bugs");
+    // No finding of any status outside the ground truth, none on a must-not-flag route.
+    let must_not: BTreeSet<_> = truth["must_not_flag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| key(m["method"].as_str().unwrap(), m["path"].as_str().unwrap()))
+        .collect();
+    for f in &result.findings {
+        let k = key(&f.operation.method, &f.operation.path);
+        assert!(
+            !must_not.contains(&k),
+            "flagged a must-not-flag route: {f:#?}"
+        );
+        let entry = (
+            f.kind.as_str().to_string(),
+            f.vector.as_str().to_string(),
+            f.operation.method.clone(),
+            f.operation.path.clone(),
+        );
+        assert!(
+            expected.contains(&entry),
+            "finding outside the ground truth: {entry:?}"
+        );
+        assert_eq!(f.status, Status::Confirmed, "{f:#?}");
+        assert!(f.confirmations >= 2);
+    }
+    // A path-id read comes out as two steps: the victim creates, the attacker reads (plus the
+    // steps that re-read pre-existing ids for the reproduction).
+    let read = result
+        .findings
+        .iter()
+        .find(|f| f.operation.path == "/workspaces/{workspaceId}/projects/{projectId}")
+        .unwrap();
+    let roles: Vec<&str> = read
+        .steps
+        .iter()
+        .map(|s| s.role.as_str())
+        .filter(|r| *r != "discover")
+        .collect();
+    assert_eq!(roles, ["setup", "attack"], "{read:#?}");
+    assert_eq!(read.steps.last().unwrap().identity, read.attacker);
+    // The JSON report has the documented shape and holds no credential.
+    let json: Value = serde_json::from_str(&tenantfuzz::report::json::render(&result)).unwrap();
+    assert_eq!(json["format_version"], 1);
+    for field in [
+        "requests",
+        "duration_ms",
+        "confirmed",
+        "inconclusive",
+        "operations_total",
+        "operations_attacked",
+    ] {
+        assert!(json["summary"][field].is_number(), "summary.{field}");
+    }
+    assert_eq!(json["summary"]["confirmed"], result.findings.len());
+    let finding = &json["findings"][0];
+    for field in [
+        "id",
+        "kind",
+        "vector",
+        "status",
+        "confirmations",
+        "operation",
+        "attacker",
+        "victim",
+        "evidence",
+        "steps",
+    ] {
+        assert!(!finding[field].is_null(), "findings[0].{field}");
+    }
+    assert!(
+        json["coverage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["attacked"] == true)
+    );
+    let text = json.to_string();
+    assert!(
+        !text.contains("dmo_"),
+        "a demo token leaked into the report"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_demo_reports_nothing_at_all() {
+    let result = campaign(Mode::Secure, 1).await;
+    assert!(result.findings.is_empty(), "{:#?}", result.findings);
+    assert!(result.coverage.iter().filter(|c| c.attacked).count() > 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_gives_the_same_findings_and_steps() {
+    type Shape = Vec<(String, Vec<(String, String, String)>)>;
+    let shape = |r: &CampaignResult| -> Shape {
+        r.findings
+            .iter()
+            .map(|f| {
+                (
+                    f.id.clone(),
+                    f.steps
+                        .iter()
+                        .map(|s| {
+                            (
+                                s.identity.clone(),
+                                s.role.clone(),
+                                s.exchange.method.clone(),
+                            )
+                        })
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    let a = campaign(Mode::Vulnerable, 7).await;
+    let b = campaign(Mode::Vulnerable, 7).await;
+    assert!(!a.findings.is_empty());
+    assert_eq!(shape(&a), shape(&b));
+}
+
+async fn tokens(base: &str) -> Vec<(String, String)> {
+    let client = reqwest::Client::new();
+    let mut out = Vec::new();
+    for a in ACCOUNTS {
+        let v: Value = client
+            .post(format!("{base}/auth/login"))
+            .json(&serde_json::json!({"email": a.email, "password": a.password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        out.push((
+            tenantfuzz::report::curl::credential_var(a.handle, "authorization"),
+            format!("Bearer {}", v["token"].as_str().unwrap()),
+        ));
+    }
+    out
+}
+
+async fn run_script(script: &std::path::Path, mode: Mode) -> (i32, String) {
+    let server = DemoServer::start(DemoConfig::new(mode)).await.unwrap();
+    let base = server.base_url();
+    let env = tokens(&base).await;
+    let script = script.to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("bash")
+            .arg(&script)
+            .env("BASE_URL", &base)
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    server.shutdown().await.unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_repro_script_reproduces_on_vulnerable_and_passes_on_secure() {
+    let tools = ["bash", "curl"]
+        .iter()
+        .all(|t| Command::new(t).arg("--version").output().is_ok());
+    if !tools {
+        eprintln!("skipped: bash or curl is not installed");
+        return;
+    }
+    let mut result = campaign(Mode::Vulnerable, 3).await;
+    let dir = std::env::temp_dir().join(format!("tenantfuzz-repro-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut scripts = Vec::new();
+    for f in &mut result.findings {
+        let path = dir.join(tenantfuzz::report::curl::file_name(f));
+        let text = tenantfuzz::report::curl::script(f, &result.marker_prefix, &result.base_url);
+        assert!(
+            !text.contains("dmo_"),
+            "a token leaked into {}",
+            path.display()
+        );
+        std::fs::write(&path, text).unwrap();
+        scripts.push(path);
+    }
+    assert!(scripts.len() >= 7);
+    for script in &scripts {
+        let (code, out) = run_script(script, Mode::Vulnerable).await;
+        assert_eq!(
+            code,
+            1,
+            "{} on a fresh vulnerable demo:\n{out}",
+            script.display()
+        );
+        let (code, out) = run_script(script, Mode::Secure).await;
+        assert_eq!(
+            code,
+            0,
+            "{} on a fresh secure demo:\n{out}",
+            script.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
