@@ -285,3 +285,72 @@ async fn every_repro_script_reproduces_on_vulnerable_and_passes_on_secure() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+async fn explore_only(mode: Mode, seed: u64) -> CampaignResult {
+    let server = DemoServer::start(DemoConfig::new(mode)).await.unwrap();
+    let settings = CampaignSettings {
+        seed,
+        cases: 200,
+        systematic: false,
+        ..CampaignSettings::default()
+    };
+    let campaign = demo_campaign(&server.base_url(), settings).await.unwrap();
+    let result = campaign.run().await.unwrap();
+    server.shutdown().await.unwrap();
+    result
+}
+
+/// The proptest explorer on its own (no systematic phase) finds ownership bugs of the ground
+/// truth, shrinks them, and stays silent on the secure demo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exploration_alone_finds_real_bugs_and_nothing_on_secure() {
+    let result = explore_only(Mode::Vulnerable, 11).await;
+    assert_eq!(
+        result.stats.systematic_requests,
+        result.stats.requests
+            - result.stats.exploration_requests
+            - result.stats.confirmation_requests
+    );
+    let truth = truth();
+    let known: BTreeSet<(String, String, String)> = truth["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["kind"].as_str().unwrap().to_string(),
+                v["method"].as_str().unwrap().to_string(),
+                v["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let confirmed: Vec<_> = result.confirmed().collect();
+    eprintln!(
+        "explored {} cases: {} confirmed",
+        result.stats.explored_cases,
+        confirmed.len()
+    );
+    for f in &confirmed {
+        eprintln!(
+            "  {} {} {} {} -> {} ({} steps)",
+            f.kind,
+            f.operation.method,
+            f.operation.path,
+            f.attacker,
+            f.victim,
+            f.steps.len()
+        );
+    }
+    assert!(confirmed.len() >= 3, "exploration found too little");
+    for f in &result.findings {
+        let k = (
+            f.kind.as_str().to_string(),
+            f.operation.method.clone(),
+            f.operation.path.clone(),
+        );
+        assert!(known.contains(&k), "not in the ground truth: {k:?}");
+    }
+    let secure = explore_only(Mode::Secure, 11).await;
+    assert!(secure.stats.explored_cases > 0);
+    assert!(secure.findings.is_empty(), "{:#?}", secure.findings);
+}

@@ -9,12 +9,15 @@ use serde::Serialize;
 use super::confirm::{Bounds, confirm};
 use super::discover::discover;
 use crate::config::{ConfigError, Settings};
+use crate::exchange::Execution;
 use crate::exec::{Runtime, Target};
-use crate::finding::{Finding, OperationRef, ReproStep, Status, Vector, Violation, fingerprint};
+use crate::finding::{
+    Finding, Kind, OperationRef, ReproStep, Status, Vector, Violation, fingerprint,
+};
 use crate::marker::Markers;
 use crate::model::{Overrides, ResourceModel, Slot};
 use crate::oracle::{self, Context};
-use crate::scenario::{Cast, Plan, StepRole, plan};
+use crate::scenario::{Cast, Plan, Scenario, StepRole, compile, plan};
 use crate::spec::{Api, SpecError};
 
 /// Why a campaign could not run.
@@ -54,6 +57,10 @@ pub struct Stats {
     pub duration_ms: u64,
     /// Requests of the systematic phase.
     pub systematic_requests: u64,
+    /// Requests of the exploration phase (proptest cases and their shrinking).
+    pub exploration_requests: u64,
+    /// Explored cases that compiled into a scenario and ran.
+    pub explored_cases: u64,
     /// Requests spent on confirmation and shrinking, all findings together.
     pub confirmation_requests: u64,
     pub scenarios: u64,
@@ -81,6 +88,9 @@ impl CampaignResult {
             .filter(|f| f.status == Status::Confirmed)
     }
 }
+
+/// A violation with the scenario and execution that first showed it.
+type Candidate = (Scenario, Execution, Violation);
 
 /// A campaign ready to run: settings, the loaded API and its resource model.
 pub struct Campaign {
@@ -200,7 +210,10 @@ impl Campaign {
         let discovery = discover(&self.api, &self.model, &target, &tenants).await;
         self.check_sessions(&discovery.answers, &names)?;
         let owned_set: BTreeSet<(usize, usize)> = discovery.owned.keys().copied().collect();
-        let plan = self.plan(Some(&owned_set));
+        let mut plan = self.plan(Some(&owned_set));
+        if !c.systematic {
+            plan.probes.clear();
+        }
         let markers = Markers::new();
         let runtime = Runtime {
             api: &self.api,
@@ -238,32 +251,35 @@ impl Campaign {
         }
         let mut coverage = self.coverage(&plan, &executions);
         // Judge, deduplicate, keep the first scenario that showed each violation.
-        let mut first: BTreeMap<_, (usize, Violation)> = BTreeMap::new();
+        let mut first: BTreeMap<_, Candidate> = BTreeMap::new();
         let mut ordered = executions;
         ordered.sort_by_key(|(i, _)| *i);
-        for (i, exec) in &ordered {
-            for v in oracle::judge(&ctx, &plan.probes[*i].scenario, exec) {
-                first.entry(v.key()).or_insert((*i, v));
+        for (i, exec) in ordered {
+            let scenario = &plan.probes[i].scenario;
+            for v in oracle::judge(&ctx, scenario, &exec) {
+                first
+                    .entry(v.key())
+                    .or_insert_with(|| (scenario.clone(), exec.clone(), v));
             }
         }
+        // Exploration: random drafts beyond the plan; new violations are shrunk by proptest.
+        let before_exploration = target.requests();
+        let cast = Cast {
+            tenants: tenants.clone(),
+            owned: owned_set.clone(),
+        };
+        let explored = self.explore(&runtime, &ctx, &cast, &mut first).await;
+        let exploration_requests = target.requests() - before_exploration;
         let bounds = Bounds {
             confirmations: c.confirmations,
             shrink_iterations: c.shrink_iterations,
             shrink_time: c.shrink_time,
         };
-        let candidates: Vec<(usize, Violation)> = first.into_values().collect();
+        let candidates: Vec<Candidate> = first.into_values().collect();
         let confirmed: Vec<_> = futures_util::stream::iter(candidates.iter())
-            .map(|(i, v)| {
-                let (runtime, ctx, bounds, plan, ordered) =
-                    (&runtime, &ctx, &bounds, &plan, &ordered);
-                async move {
-                    let exec = &ordered
-                        .iter()
-                        .find(|(k, _)| k == i)
-                        .expect("every probe ran")
-                        .1;
-                    confirm(runtime, ctx, &plan.probes[*i].scenario, exec, v, bounds).await
-                }
+            .map(|(scenario, exec, v)| {
+                let (runtime, ctx, bounds) = (&runtime, &ctx, &bounds);
+                async move { confirm(runtime, ctx, scenario, exec, v, bounds).await }
             })
             .buffered(c.concurrency)
             .collect()
@@ -309,12 +325,112 @@ impl Campaign {
                 requests: target.requests(),
                 duration_ms: started.elapsed().as_millis() as u64,
                 systematic_requests,
+                exploration_requests,
+                explored_cases: explored,
                 confirmation_requests,
                 scenarios: plan.probes.len() as u64,
             },
             operations_total: self.api.operations.len(),
             marker_prefix: format!("tfz{}", markers.run()),
         })
+    }
+
+    /// Runs `campaign.cases` explored scenarios, `concurrency` at a time, drawn by proptest with
+    /// the campaign's seed. A violation not seen before is shrunk through proptest's value tree
+    /// (fewer moves, smaller choices), re-executing each candidate, and joins the candidates.
+    /// Returns how many cases ran.
+    async fn explore(
+        &self,
+        runtime: &Runtime<'_>,
+        ctx: &Context<'_>,
+        cast: &Cast,
+        candidates: &mut BTreeMap<(Kind, usize, Vector, String, String), Candidate>,
+    ) -> u64 {
+        use proptest::strategy::{Strategy, ValueTree};
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+        let c = &self.settings.campaign;
+        let Some(strategy) = crate::scenario::strategy(&self.api, &self.model, cast, c.max_steps)
+        else {
+            return 0;
+        };
+        let mut seed = [0u8; 32];
+        for chunk in seed.chunks_mut(8) {
+            chunk.copy_from_slice(&c.seed.to_le_bytes());
+        }
+        let config = Config {
+            cases: c.cases,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let mut runner =
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+        let mut drawn = 0;
+        let mut ran = 0;
+        while drawn < c.cases {
+            let mut batch = Vec::new();
+            while batch.len() < c.concurrency && drawn < c.cases {
+                drawn += 1;
+                let Ok(tree) = strategy.new_tree(&mut runner) else {
+                    continue;
+                };
+                if let Some(probe) = compile(&self.api, &self.model, cast, &tree.current()) {
+                    batch.push((tree, probe));
+                }
+            }
+            let executions: Vec<Execution> = futures_util::stream::iter(batch.iter())
+                .map(|(_, probe)| runtime.execute(&probe.scenario))
+                .buffered(c.concurrency)
+                .collect()
+                .await;
+            ran += batch.len() as u64;
+            for ((mut tree, probe), exec) in batch.into_iter().zip(executions) {
+                for v in oracle::judge(ctx, &probe.scenario, &exec) {
+                    if candidates.contains_key(&v.key()) {
+                        continue;
+                    }
+                    let key = v.key();
+                    let mut best = (probe.scenario.clone(), exec.clone(), v);
+                    let started = Instant::now();
+                    let mut iterations = 0;
+                    if tree.simplify() {
+                        loop {
+                            iterations += 1;
+                            if iterations > c.shrink_iterations || started.elapsed() > c.shrink_time
+                            {
+                                break;
+                            }
+                            let reproduced =
+                                match compile(&self.api, &self.model, cast, &tree.current()) {
+                                    Some(p) => {
+                                        let e = runtime.execute(&p.scenario).await;
+                                        oracle::judge(ctx, &p.scenario, &e)
+                                            .into_iter()
+                                            .find(|f| f.key() == key)
+                                            .map(|f| (p.scenario, e, f))
+                                    }
+                                    None => None,
+                                };
+                            match reproduced {
+                                Some(found) => {
+                                    best = found;
+                                    if !tree.simplify() {
+                                        break;
+                                    }
+                                }
+                                None => {
+                                    if !tree.complicate() {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    tracing::info!(kind = %key.0, op = %self.api.operations[key.1].label(), "exploration found a violation the plan did not");
+                    candidates.insert(key, best);
+                }
+            }
+        }
+        ran
     }
 
     /// Fails when an identity's session does not work: every discovery request it sent was

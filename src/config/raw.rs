@@ -34,6 +34,7 @@ pub(crate) struct RawIdentity {
 pub(crate) struct RawCampaign {
     pub seed: Option<u64>,
     pub cases: Option<u32>,
+    pub systematic: Option<bool>,
     pub concurrency: Option<usize>,
     pub max_steps: Option<usize>,
     #[serde(default)]

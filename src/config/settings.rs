@@ -53,6 +53,8 @@ pub struct CampaignSettings {
     pub seed: u64,
     /// Random scenarios explored after the systematic phase.
     pub cases: u32,
+    /// Whether the systematic phase runs (off: exploration only, for testing the explorer).
+    pub systematic: bool,
     pub concurrency: usize,
     /// Most steps in an explored scenario.
     pub max_steps: usize,
@@ -70,6 +72,7 @@ impl Default for CampaignSettings {
         CampaignSettings {
             seed: 0,
             cases: 64,
+            systematic: true,
             concurrency: 8,
             max_steps: 8,
             exclude: Vec::new(),
@@ -151,6 +154,7 @@ impl Settings {
         let campaign = CampaignSettings {
             seed: c.seed.unwrap_or(defaults.seed),
             cases: c.cases.unwrap_or(defaults.cases),
+            systematic: c.systematic.unwrap_or(defaults.systematic),
             concurrency: c.concurrency.unwrap_or(defaults.concurrency),
             max_steps: c.max_steps.unwrap_or(defaults.max_steps),
             exclude: c.exclude,

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::naming::{
     is_auth_path, last_literal, normalize, resource_of_id_name, resource_of_path_param,
-    segment_before_param, singular,
+    resources_of_id_name, segment_before_param, singular,
 };
 use crate::finding::Vector;
 use crate::spec::{Api, Location, Method, Operation, Schema, SchemaKind};
@@ -224,18 +224,17 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
                 Location::Header => Slot::Header(p.name.clone()),
                 _ => continue,
             };
-            let name = resource_of_id_name(&p.name).or_else(|| {
-                super::naming::is_generic_id(&p.name)
-                    .then(|| last_literal(&op.path).map(singular))
-                    .flatten()
-            });
-            if let Some(resource) = name.and_then(|n| b.model.resource(&n)) {
+            let mut names = resources_of_id_name(&p.name);
+            if names.is_empty() && super::naming::is_generic_id(&p.name) {
+                names.extend(last_literal(&op.path).map(singular));
+            }
+            if let Some(resource) = b.known(&names) {
                 b.consumer(i, slot, resource, false);
             }
         }
         if let Some(body) = &op.body {
-            for (pointer, name) in body_id_fields(&body.schema) {
-                if let Some(resource) = b.model.resource(&name) {
+            for (pointer, names) in body_id_fields(&body.schema) {
+                if let Some(resource) = b.known(&names) {
                     b.consumer(i, Slot::Body(pointer), resource, false);
                 }
             }
@@ -316,6 +315,11 @@ impl Builder {
             parents: Vec::new(),
         });
         self.model.resources.len() - 1
+    }
+
+    /// The first of `names` (most specific first) that is a known resource.
+    fn known(&self, names: &[String]) -> Option<usize> {
+        names.iter().find_map(|n| self.model.resource(n))
     }
 
     fn consumer(&mut self, op: usize, slot: Slot, resource: usize, explicit: bool) {
@@ -475,9 +479,10 @@ fn arrays_with_ids(schema: &Schema, path: &str) -> Vec<(String, String, String)>
 }
 
 /// Body fields that take a resource id: `projectId`, `project_id`, `documentIds[0]`,
-/// `{"project": {"id": ...}}`. Read-only fields are not inputs (they are mass-assignment
-/// candidates, a separate check).
-fn body_id_fields(schema: &Schema) -> Vec<(String, String)> {
+/// `{"project": {"id": ...}}`, each with the resources it may name, most specific first
+/// (`to_warehouse_id`: `towarehouse`, then `warehouse`). Read-only fields are not inputs (they
+/// are mass-assignment candidates, a separate check).
+fn body_id_fields(schema: &Schema) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     let Some(props) = schema.properties() else {
         return out;
@@ -489,15 +494,17 @@ fn body_id_fields(schema: &Schema) -> Vec<(String, String)> {
         let pointer = format!("/{}", crate::spec::escape(name));
         match &prop.kind {
             SchemaKind::String | SchemaKind::Integer | SchemaKind::Any => {
-                if let Some(r) = resource_of_id_name(name) {
-                    out.push((pointer, r));
+                let names = resources_of_id_name(name);
+                if !names.is_empty() {
+                    out.push((pointer, names));
                 }
             }
             SchemaKind::Array(items)
                 if matches!(items.kind, SchemaKind::String | SchemaKind::Integer) =>
             {
-                if let Some(r) = resource_of_id_name(name) {
-                    out.push((format!("{pointer}/0"), r));
+                let names = resources_of_id_name(name);
+                if !names.is_empty() {
+                    out.push((format!("{pointer}/0"), names));
                 }
             }
             SchemaKind::Object { properties, .. } => {
@@ -505,7 +512,7 @@ fn body_id_fields(schema: &Schema) -> Vec<(String, String)> {
                     if !s.read_only {
                         out.push((
                             format!("{pointer}/{}", crate::spec::escape(id)),
-                            singular(name),
+                            vec![singular(name)],
                         ));
                     }
                 }
@@ -514,4 +521,86 @@ fn body_id_fields(schema: &Schema) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load_str;
+
+    const SPEC: &str = r#"
+openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /warehouses:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, required: [label], properties: {label: {type: string}}}
+      responses:
+        '201':
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  warehouse_id: {type: string, readOnly: true}
+                  label: {type: string}
+  /warehouses/{warehouse_id}:
+    get:
+      parameters:
+        - {name: warehouse_id, in: path, required: true, schema: {type: string}}
+      responses: {'200': {description: ok}}
+  /transfers:
+    post:
+      parameters:
+        - {name: sourceWarehouseId, in: query, required: false, schema: {type: string}}
+        - {name: X-Target-Warehouse-Id, in: header, required: false, schema: {type: string}}
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [to_warehouse_id]
+              properties:
+                to_warehouse_id: {type: string}
+                courier_id: {type: string}
+      responses: {'200': {description: ok}}
+"#;
+
+    #[test]
+    fn plural_segments_and_snake_case_ids_name_one_resource() {
+        let api = load_str(SPEC, "t").expect("loads");
+        let m = infer(&api, &[], &Overrides::default());
+        let names: Vec<&str> = m.resources.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, vec!["warehouse"]);
+        let producer = &m.producers[0];
+        assert_eq!(producer.id_pointer.as_deref(), Some("/warehouse_id"));
+    }
+
+    #[test]
+    fn qualified_id_names_reach_known_resources_only() {
+        let api = load_str(SPEC, "t").expect("loads");
+        let m = infer(&api, &[], &Overrides::default());
+        let warehouse = m.resource("warehouse").expect("warehouse");
+        let transfers = api.find("POST /transfers").expect("op");
+        let mut slots: Vec<(Slot, usize)> = m
+            .consumers_of(transfers)
+            .map(|c| (c.slot.clone(), c.resource))
+            .collect();
+        slots.sort();
+        assert_eq!(
+            slots,
+            vec![
+                (Slot::Query("sourceWarehouseId".into()), warehouse),
+                (Slot::Header("X-Target-Warehouse-Id".into()), warehouse),
+                (Slot::Body("/to_warehouse_id".into()), warehouse),
+            ]
+        );
+        // `courier_id` names no known resource and does not invent one.
+        assert!(m.resource("courier").is_none());
+        assert!(m.resource("towarehouse").is_none());
+    }
 }

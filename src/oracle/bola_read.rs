@@ -13,7 +13,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
     for (i, attacker, victim, effect, vector, targeted) in attacks(scenario) {
         if attacker == ctx.anonymous()
             || !targeted
-            || !matches!(effect, Effect::Read | Effect::Action)
+            || !matches!(effect, Effect::Read | Effect::Action | Effect::Create)
         {
             continue;
         }

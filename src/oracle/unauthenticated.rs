@@ -21,7 +21,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
             continue;
         };
         let mut evidence = None;
-        if matches!(effect, Effect::Read | Effect::Action) {
+        if matches!(effect, Effect::Read | Effect::Action | Effect::Create) {
             let found = leaked(ctx.markers, exec, exchange, victim);
             if !found.is_empty() {
                 evidence = Some((

@@ -23,13 +23,16 @@ pub fn render(result: &CampaignResult) -> String {
     let unjudged: u64 = result.coverage.iter().map(|c| c.unjudged).sum();
     let _ = writeln!(
         out,
-        "\n{} confirmed, {} inconclusive; {} of {} operations attacked; {} requests in {:.1}s ({} on confirmation and shrinking){}",
+        "\n{} confirmed, {} inconclusive; {} of {} operations attacked; {} requests in {:.1}s ({} systematic, {} on {} explored cases, {} on confirmation and shrinking){}",
         confirmed,
         inconclusive,
         attacked,
         result.operations_total,
         result.stats.requests,
         result.stats.duration_ms as f64 / 1000.0,
+        result.stats.systematic_requests,
+        result.stats.exploration_requests,
+        result.stats.explored_cases,
         result.stats.confirmation_requests,
         if unjudged > 0 {
             format!("; {unjudged} probes could not be judged")

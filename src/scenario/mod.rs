@@ -1,9 +1,11 @@
 //! Scenarios: steps with symbolic references, the systematic plan that covers every operation
 //! and slot, and the proptest strategies that explore beyond it.
 
+mod explore;
 mod plan;
 mod step;
 mod values;
 
-pub use plan::{Cast, Gap, Plan, Probe, plan};
+pub use explore::{Draft, Move, strategy};
+pub use plan::{Cast, Gap, Plan, Probe, compile, plan};
 pub use step::{Effect, Expr, MarkerFormat, Phase, Scenario, Step, StepRole};

@@ -165,8 +165,8 @@ impl<'a> Planner<'a> {
             return reason.clone();
         }
         let o = &self.api.operations[op];
-        if o.security == Security::Public && effect_of(self.api, self.model, op) == Effect::Read {
-            // Public reads are still probed when they take ids; lists of public data are not.
+        if o.security == Security::Public && self.model.consumers_of(op).next().is_none() {
+            return "public by the spec, and lists nothing by id".into();
         }
         if self.model.consumers_of(op).next().is_none() {
             if o.method == Method::Get {
@@ -421,7 +421,8 @@ impl<'a> Planner<'a> {
                 }
             }
             // The attacker's own ids everywhere: a list or search that should show only its own.
-            if !anonymous || consumers.is_empty() {
+            // Public operations are never judged, so their lists are not sent.
+            if (!anonymous || consumers.is_empty()) && op.security != Security::Public {
                 let pick = |r: usize| ah.memo.get(&r).cloned();
                 if let Some(args) = self.filled(index, attacker, &pick, search.clone()) {
                     let searches = op
@@ -518,10 +519,12 @@ impl<'a> Planner<'a> {
             own.insert(c.slot.clone(), e);
         }
         // Where the victim looks afterwards.
-        let (reader, reader_args) = if effect == Effect::Create {
-            self.lister(index, &vh)?
+        // A create with nowhere to look afterwards is still judged on its own answer (a create
+        // that copies the victim's data, like an export of the victim's project).
+        let readback = if effect == Effect::Create {
+            self.lister(index, &vh)
         } else {
-            self.reader(primary.resource, &vh)?
+            Some(self.reader(primary.resource, &vh)?)
         };
         let is_dependency = self
             .model
@@ -534,10 +537,10 @@ impl<'a> Planner<'a> {
             let own_slots: Vec<&Slot> = consumers.iter().map(|c| &c.slot).collect();
             vector_of(op, slot, &own_slots, !anonymous && !own.is_empty())
         };
-        if effect != Effect::Create {
+        if let (Some((reader, reader_args)), false) = (&readback, effect == Effect::Create) {
             steps.push(Step {
                 actor: victim,
-                op: reader,
+                op: *reader,
                 role: StepRole::ReadBack {
                     attack: steps.len() + 1,
                     phase: Phase::Before,
@@ -570,15 +573,17 @@ impl<'a> Planner<'a> {
             args,
         });
         let attack = steps.len() - 1;
-        steps.push(Step {
-            actor: victim,
-            op: reader,
-            role: StepRole::ReadBack {
-                attack,
-                phase: Phase::After,
-            },
-            args: reader_args,
-        });
+        if let Some((reader, reader_args)) = readback {
+            steps.push(Step {
+                actor: victim,
+                op: reader,
+                role: StepRole::ReadBack {
+                    attack,
+                    phase: Phase::After,
+                },
+                args: reader_args,
+            });
+        }
         Some(Probe {
             attacker,
             victim,
@@ -631,21 +636,211 @@ impl<'a> Planner<'a> {
         self.lister(producer.op, h)
     }
 
-    /// The GET on the collection a producer creates into, filled with the owner's ids.
+    /// A GET that lists what a producer creates, filled with the owner's ids: the GET on the
+    /// producer's own path, else a GET under one of its parents ending in the same collection
+    /// (`POST /attachments` with a body `workspaceId` -> `GET /workspaces/{workspaceId}/attachments`).
     fn lister(&self, producer_op: usize, h: &Holdings) -> Option<(usize, Vec<(Slot, Expr)>)> {
         let path = &self.api.operations[producer_op].path;
-        let index = self
+        let collection = crate::model::last_literal_singular(path);
+        let pick = |r: usize| h.memo.get(&r).cloned();
+        let same_path = self
             .api
             .operations
             .iter()
-            .position(|o| o.method == Method::Get && &o.path == path)?;
-        if self.model.is_skipped(index) {
-            return None;
+            .position(|o| o.method == Method::Get && &o.path == path);
+        let candidates = same_path.into_iter().chain(
+            self.api
+                .operations
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| {
+                    o.method == Method::Get
+                        && &o.path != path
+                        && crate::model::last_literal_singular(&o.path) == collection
+                })
+                .map(|(i, _)| i),
+        );
+        for index in candidates {
+            if self.model.is_skipped(index) {
+                continue;
+            }
+            if let Some(args) = self.filled(index, h.owner, &pick, None) {
+                return Some((index, args));
+            }
         }
-        let pick = |r: usize| h.memo.get(&r).cloned();
-        let args = self.filled(index, h.owner, &pick, None)?;
-        Some((index, args))
+        None
     }
+}
+
+/// Compiles an explored draft into a scenario: creates pull in the chains they need, attacks
+/// take each slot's id from the victim or the attacker as the draft says, and every mutating
+/// attack gets the victim's read-backs around it. `None` when no move could be compiled.
+pub fn compile(
+    api: &Api,
+    model: &ResourceModel,
+    cast: &Cast,
+    draft: &super::explore::Draft,
+) -> Option<Probe> {
+    use super::explore::Move;
+    let planner = Planner { api, model, cast };
+    let (attacker, victim) = *cast.pairs().get(draft.pair)?;
+    let anonymous = attacker == cast.anonymous();
+    let mut steps = Vec::new();
+    let mut vh = Holdings {
+        owner: victim,
+        memo: HashMap::new(),
+    };
+    let mut ah = Holdings {
+        owner: attacker,
+        memo: HashMap::new(),
+    };
+    for m in &draft.moves {
+        match m {
+            Move::Create {
+                by_victim,
+                producer,
+            } => {
+                let Some(p) = model.producers.get(*producer) else {
+                    continue;
+                };
+                let h = if *by_victim || anonymous {
+                    &mut vh
+                } else {
+                    &mut ah
+                };
+                // A second create of the same kind makes another one.
+                h.memo.remove(&p.resource);
+                planner.obtain(p.resource, h, &mut steps, 0);
+            }
+            Move::Attack { op, fill, search } => {
+                let index = *op;
+                let o = &api.operations[index];
+                let effect = effect_of(api, model, index);
+                let consumers: Vec<_> = model.consumers_of(index).collect();
+                let mut chosen: Vec<(Slot, Expr, bool, usize)> = Vec::new();
+                let mut ok = true;
+                for (i, c) in consumers.iter().enumerate() {
+                    let victims =
+                        anonymous || fill.get(i % fill.len().max(1)).is_none_or(|b| b % 2 == 0);
+                    let e = if victims {
+                        planner.obtain(c.resource, &mut vh, &mut steps, 0)
+                    } else {
+                        planner.obtain(c.resource, &mut ah, &mut steps, 0)
+                    };
+                    match e {
+                        Some(e) => chosen.push((c.slot.clone(), e, victims, c.resource)),
+                        None if crate::model::is_required(o, &c.slot) => ok = false,
+                        None => {}
+                    }
+                }
+                if !ok {
+                    continue;
+                }
+                let victim_slots: Vec<&Slot> =
+                    chosen.iter().filter(|c| c.2).map(|c| &c.0).collect();
+                let all: Vec<&Slot> = chosen.iter().map(|c| &c.0).collect();
+                let primary = deepest(o, &victim_slots).cloned();
+                let target = primary
+                    .as_ref()
+                    .and_then(|p| chosen.iter().find(|c| &c.0 == p));
+                if effect.mutates()
+                    && effect != Effect::Create
+                    && !matches!(target, Some((_, Expr::Created { .. }, _, _)))
+                {
+                    // Only what the campaign created is written to or deleted.
+                    continue;
+                }
+                let vector = match &primary {
+                    Some(p) => {
+                        let is_dependency = model.producers.iter().any(|pr| {
+                            pr.op == index && pr.dependencies.iter().any(|(s, _)| s == p)
+                        });
+                        if effect == Effect::Create && is_dependency {
+                            Vector::Parent
+                        } else {
+                            vector_of(o, p, &all, victim_slots.len() < all.len())
+                        }
+                    }
+                    None => {
+                        let searches = o
+                            .parameters
+                            .iter()
+                            .any(|p| p.location == Location::Query && is_search_param(&p.name));
+                        if searches {
+                            Vector::Query
+                        } else {
+                            Vector::Path
+                        }
+                    }
+                };
+                let (target_resource, target_step) = match target {
+                    Some((_, Expr::Created { step }, _, r)) => (Some(*r), Some(*step)),
+                    Some((_, _, _, r)) => (Some(*r), None),
+                    None => (None, None),
+                };
+                let readback = if !effect.mutates() {
+                    None
+                } else if effect == Effect::Create {
+                    planner.lister(index, &vh)
+                } else {
+                    target_resource.and_then(|r| planner.reader(r, &vh))
+                };
+                if effect.mutates() && effect != Effect::Create && readback.is_none() {
+                    continue;
+                }
+                if let (Some((reader, args)), false) = (&readback, effect == Effect::Create) {
+                    steps.push(Step {
+                        actor: victim,
+                        op: *reader,
+                        role: StepRole::ReadBack {
+                            attack: steps.len() + 1,
+                            phase: Phase::Before,
+                        },
+                        args: args.clone(),
+                    });
+                }
+                let term = search.then_some(Expr::Stem { owner: victim });
+                let args = planner.args(
+                    o,
+                    attacker,
+                    &mut |slot| chosen.iter().find(|c| &c.0 == slot).map(|c| c.1.clone()),
+                    term,
+                );
+                steps.push(Step {
+                    actor: attacker,
+                    op: index,
+                    role: StepRole::Attack {
+                        victim,
+                        effect,
+                        vector,
+                        target_resource,
+                        target_step,
+                    },
+                    args,
+                });
+                let attack = steps.len() - 1;
+                if let Some((reader, args)) = readback {
+                    steps.push(Step {
+                        actor: victim,
+                        op: reader,
+                        role: StepRole::ReadBack {
+                            attack,
+                            phase: Phase::After,
+                        },
+                        args,
+                    });
+                }
+            }
+        }
+    }
+    steps
+        .iter()
+        .any(|s| matches!(s.role, StepRole::Attack { .. }))
+        .then_some(Probe {
+            attacker,
+            victim,
+            scenario: Scenario { steps },
+        })
 }
 
 /// The slot that names the most specific resource: the last path parameter, else the first slot.
