@@ -23,6 +23,13 @@ pub(crate) fn singular(word: &str) -> String {
             return format!("{stem}y");
         }
     }
+    // `houses`, `warehouses`, `clauses`: a vowel before `-uses` means the singular ends in
+    // `-use`; `statuses`, `bonuses`, `campuses` drop `-es`.
+    if let Some(stem) = w.strip_suffix("uses") {
+        if stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
+            return format!("{stem}use");
+        }
+    }
     for suffix in ["sses", "shes", "ches", "xes", "zzes", "uses", "sses"] {
         if let Some(stem) = w.strip_suffix(suffix) {
             return format!("{stem}{}", &suffix[..suffix.len() - 2]);
@@ -57,6 +64,50 @@ pub(crate) fn resource_of_id_name(name: &str) -> Option<String> {
         .iter()
         .find_map(|s| n.strip_suffix(s).filter(|stem| stem.len() >= 3))
         .map(singular)
+}
+
+/// The words of a name: `to_warehouse_id`, `toWarehouseId` and `X-To-Warehouse-Id` all give
+/// `to`, `warehouse`, `id` (with `x` first for the header).
+fn words(name: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        current.push(c.to_ascii_lowercase());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// The resources an identifier-like name may refer to, most specific first: the whole stem, then
+/// the stem without its leading qualifier words (`to_warehouse_id` -> `towarehouse`, then
+/// `warehouse`; `sourceAccountId` -> `sourceaccount`, then `account`). Callers take the first one
+/// that names a resource they know, so qualified references (`to_`, `source_`, `parent_`) reach
+/// the resource without inventing a new one.
+pub(crate) fn resources_of_id_name(name: &str) -> Vec<String> {
+    let mut out: Vec<String> = resource_of_id_name(name).into_iter().collect();
+    let words = words(name);
+    for start in 1..words.len() {
+        if let Some(r) = resource_of_id_name(&words[start..].join("_")) {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+    }
+    out
 }
 
 /// The resource a path parameter names: by its own name (`{projectId}`), or for generic names
@@ -178,6 +229,11 @@ mod tests {
             ("billing", "billing"),
             ("Invoices", "invoice"),
             ("matches", "match"),
+            ("warehouses", "warehouse"),
+            ("houses", "house"),
+            ("clauses", "clause"),
+            ("bonuses", "bonus"),
+            ("campuses", "campus"),
         ] {
             assert_eq!(singular(plural), one, "{plural}");
         }
@@ -205,6 +261,34 @@ mod tests {
         assert_eq!(resource_of_id_name("id"), None);
         assert_eq!(resource_of_id_name("name"), None);
         assert_eq!(resource_of_id_name("paid"), None);
+    }
+
+    #[test]
+    fn qualified_id_names() {
+        assert_eq!(
+            resources_of_id_name("to_warehouse_id"),
+            vec!["towarehouse".to_string(), "warehouse".to_string()]
+        );
+        assert_eq!(
+            resources_of_id_name("sourceAccountId"),
+            vec!["sourceaccount".to_string(), "account".to_string()]
+        );
+        assert_eq!(
+            resources_of_id_name("X-Parent-Folder-Id"),
+            vec!["parentfolder".to_string(), "folder".to_string()]
+        );
+        assert_eq!(
+            resources_of_id_name("projectId"),
+            vec!["project".to_string()]
+        );
+        assert_eq!(
+            resources_of_id_name("workspace_ids"),
+            vec!["workspace".to_string()]
+        );
+        // Nothing that is not an id name, and no generic leftover (`id` alone).
+        assert!(resources_of_id_name("display_name").is_empty());
+        assert!(resources_of_id_name("id").is_empty());
+        assert!(resources_of_id_name("paid").is_empty());
     }
 
     #[test]
