@@ -197,7 +197,7 @@ async fn the_same_seed_gives_the_same_findings_and_steps() {
 }
 
 async fn tokens(base: &str) -> Vec<(String, String)> {
-    let client = reqwest::Client::new();
+    let client = tenantfuzz::exec::http_client().unwrap();
     let mut out = Vec::new();
     for a in ACCOUNTS {
         let v: Value = client

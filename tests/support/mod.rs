@@ -260,3 +260,5 @@ where
 {
     tokio::join!(scenario(Mode::Vulnerable), scenario(Mode::Secure));
 }
+
+pub mod inventory;

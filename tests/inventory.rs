@@ -1,0 +1,524 @@
+//! A second target, shaped unlike the demo (API keys, `WH-000123` and UUID ids, snake_case
+//! parameters, ids in the query and the body, a public catalog), to show that the inference is not
+//! tuned to the demo: a full campaign against the vulnerable inventory API finds every planted bug
+//! of `tests/fixtures/inventory.ground-truth.json` and nothing else, and against the secure one
+//! finds nothing at all.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use reqwest::{Client, Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use support::inventory::{GROUND_TRUTH_JSON, InventoryServer, SPEC_PATH, SPEC_YAML, USERS};
+use tenantfuzz::campaign::{Campaign, CampaignResult};
+use tenantfuzz::config::{CampaignSettings, IdentitySettings, Secret, Settings};
+use tenantfuzz::finding::{Finding, Status};
+use tenantfuzz::model::Slot;
+
+#[derive(Debug, Deserialize)]
+struct GroundTruth {
+    vulnerabilities: Vec<Vulnerability>,
+    must_not_flag: Vec<Route>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Vulnerability {
+    method: String,
+    path: String,
+    kind: String,
+    vector: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Route {
+    method: String,
+    path: String,
+}
+
+fn ground_truth() -> GroundTruth {
+    serde_json::from_str(GROUND_TRUTH_JSON).unwrap()
+}
+
+fn settings(base_url: String) -> Settings {
+    let identities = USERS
+        .iter()
+        .map(|u| IdentitySettings {
+            name: u.name.to_string(),
+            tenant: u.tenant.to_string(),
+            role: None,
+            plan: None,
+            headers: vec![("X-Api-Key".to_string(), Secret::new(u.key))],
+        })
+        .collect();
+    Settings {
+        spec: PathBuf::from(SPEC_PATH),
+        base_url,
+        identities,
+        campaign: CampaignSettings::default(),
+        id_overrides: Vec::new(),
+        links: Vec::new(),
+        report_json: None,
+        repro_dir: None,
+    }
+}
+
+fn load_campaign(base_url: String) -> Campaign {
+    let api = tenantfuzz::spec::load_str(SPEC_YAML, SPEC_PATH).unwrap();
+    let settings = settings(base_url);
+    settings.validate("inventory test").unwrap();
+    Campaign::with_api(settings, api).unwrap()
+}
+
+async fn run_campaign(vulnerable: bool) -> CampaignResult {
+    let server = InventoryServer::start(vulnerable).await.unwrap();
+    let campaign = load_campaign(server.base_url());
+    let result = campaign.run().await;
+    server.shutdown().await.unwrap();
+    result.unwrap()
+}
+
+fn describe(f: &Finding) -> String {
+    format!(
+        "{:?} {} {} {} {} {} -> {}: {}",
+        f.status,
+        f.kind,
+        f.vector,
+        f.operation.method,
+        f.operation.path,
+        f.attacker,
+        f.victim,
+        f.evidence
+    )
+}
+
+fn describe_all(result: &CampaignResult) -> String {
+    result
+        .findings
+        .iter()
+        .map(|f| format!("  {}", describe(f)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn spec_loads_and_the_model_is_inferred_as_intended() {
+    let campaign = load_campaign("http://127.0.0.1:1".into());
+    let api = &campaign.api;
+    let m = &campaign.model;
+    assert_eq!(api.spec_version, "3.1.0");
+    assert_eq!(api.operations.len(), 12);
+    let label = |op: usize| api.operations[op].label();
+    let resource = |name: &str| {
+        m.resource(name)
+            .unwrap_or_else(|| panic!("resource {name} in {:?}", m.resources))
+    };
+    let (warehouse, item) = (resource("warehouse"), resource("item"));
+    assert_eq!(m.resources.len(), 2, "{:?}", m.resources);
+    assert_eq!(m.resources[item].parents, vec![warehouse]);
+
+    let producers: BTreeSet<(String, usize, Option<String>)> = m
+        .producers
+        .iter()
+        .map(|p| (label(p.op), p.resource, p.id_pointer.clone()))
+        .collect();
+    let expected: BTreeSet<(String, usize, Option<String>)> = [
+        (
+            "POST /warehouses".to_string(),
+            warehouse,
+            Some("/warehouse_id".to_string()),
+        ),
+        (
+            "POST /warehouses/{warehouse_id}/items".to_string(),
+            item,
+            Some("/item_id".to_string()),
+        ),
+    ]
+    .into();
+    assert_eq!(producers, expected);
+
+    let consumers: BTreeSet<(String, Slot, usize)> = m
+        .consumers
+        .iter()
+        .map(|c| (label(c.op), c.slot.clone(), c.resource))
+        .collect();
+    let path = |n: &str| Slot::Path(n.to_string());
+    let expected: BTreeSet<(String, Slot, usize)> = [
+        (
+            "GET /warehouses/{warehouse_id}",
+            path("warehouse_id"),
+            warehouse,
+        ),
+        (
+            "GET /warehouses/{warehouse_id}/items",
+            path("warehouse_id"),
+            warehouse,
+        ),
+        (
+            "POST /warehouses/{warehouse_id}/items",
+            path("warehouse_id"),
+            warehouse,
+        ),
+        ("GET /items/{item_id}", path("item_id"), item),
+        ("PATCH /items/{item_id}", path("item_id"), item),
+        ("DELETE /items/{item_id}", path("item_id"), item),
+        ("GET /items", Slot::Query("item_id".into()), item),
+        ("POST /stock-checks", Slot::Body("/item_id".into()), item),
+        ("POST /transfers", Slot::Body("/item_id".into()), item),
+        (
+            "POST /transfers",
+            Slot::Body("/to_warehouse_id".into()),
+            warehouse,
+        ),
+    ]
+    .into_iter()
+    .map(|(l, s, r)| (l.to_string(), s, r))
+    .collect();
+    assert_eq!(consumers, expected);
+
+    // Every planted bug is planned as an attack with the vector the ground truth names.
+    let plan = campaign.plan(None);
+    let attacked: BTreeSet<(String, String)> = plan
+        .attacked()
+        .into_iter()
+        .map(|(op, vector)| (label(op), vector.to_string()))
+        .collect();
+    for v in ground_truth().vulnerabilities {
+        let key = (format!("{} {}", v.method, v.path), v.vector.clone());
+        assert!(attacked.contains(&key), "{key:?} not in {attacked:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn vulnerable_inventory_every_bug_found_and_nothing_else() {
+    let truth = ground_truth();
+    let result = run_campaign(true).await;
+    let all = describe_all(&result);
+    eprintln!("vulnerable inventory findings:\n{all}");
+
+    let mut failures = Vec::new();
+    for v in &truth.vulnerabilities {
+        let found = result.confirmed().any(|f| {
+            f.kind.as_str() == v.kind
+                && f.vector.as_str() == v.vector
+                && f.operation.method == v.method
+                && f.operation.path == v.path
+        });
+        if !found {
+            failures.push(format!(
+                "missed: {} {} {} {}",
+                v.kind, v.vector, v.method, v.path
+            ));
+        }
+    }
+    let known: BTreeSet<(&str, &str, &str)> = truth
+        .vulnerabilities
+        .iter()
+        .map(|v| (v.method.as_str(), v.path.as_str(), v.kind.as_str()))
+        .collect();
+    for f in &result.findings {
+        let on_safe_route = truth
+            .must_not_flag
+            .iter()
+            .any(|r| r.method == f.operation.method && r.path == f.operation.path);
+        if on_safe_route {
+            failures.push(format!("flagged a must-not-flag route: {}", describe(f)));
+        } else if !known.contains(&(
+            f.operation.method.as_str(),
+            f.operation.path.as_str(),
+            f.kind.as_str(),
+        )) {
+            failures.push(format!("not in the ground truth: {}", describe(f)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\nall findings:\n{all}",
+        failures.join("\n")
+    );
+    // Both cross-tenant directions are attacked; every finding names a real identity pair.
+    assert!(
+        result
+            .findings
+            .iter()
+            .all(|f| f.attacker != f.victim && f.status == Status::Confirmed),
+        "{all}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn secure_inventory_has_no_findings() {
+    let result = run_campaign(false).await;
+    let all = describe_all(&result);
+    eprintln!("secure inventory findings:\n{all}");
+    assert!(result.findings.is_empty(), "findings:\n{all}");
+    // The campaign did attack: every operation that takes an id was judged at least once.
+    let model = load_campaign("http://127.0.0.1:1".into());
+    let takes_ids: BTreeSet<String> = model
+        .model
+        .consumers
+        .iter()
+        .map(|c| model.api.operations[c.op].label())
+        .collect();
+    assert_eq!(takes_ids.len(), 9, "{takes_ids:?}");
+    for c in &result.coverage {
+        if takes_ids.contains(&format!("{} {}", c.method, c.path)) {
+            assert!(c.attacked && c.judged > 0, "{c:?}");
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The test API itself, by hand: what the ground truth says holds in each mode.
+// ------------------------------------------------------------------------------------------------
+
+struct Http {
+    client: Client,
+    base: String,
+}
+
+impl Http {
+    async fn send(
+        &self,
+        key: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            req = req.header("X-Api-Key", key);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+}
+
+fn key(name: &str) -> &'static str {
+    USERS.iter().find(|u| u.name == name).unwrap().key
+}
+
+async fn behaves_as_documented(vulnerable: bool) {
+    let server = InventoryServer::start(vulnerable).await.unwrap();
+    let http = Http {
+        client: tenantfuzz::exec::http_client().unwrap(),
+        base: server.base_url(),
+    };
+    let (nora, ned, sam) = (Some(key("nora")), Some(key("ned")), Some(key("sam")));
+    let leak_or = |ok: StatusCode| {
+        if vulnerable {
+            ok
+        } else {
+            StatusCode::NOT_FOUND
+        }
+    };
+
+    // Authentication.
+    let (s, _) = http.send(None, Method::GET, "/warehouses", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = http
+        .send(Some("nope"), Method::GET, "/warehouses", None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // Nora's warehouse and private item.
+    let (s, wh) = http
+        .send(
+            nora,
+            Method::POST,
+            "/warehouses",
+            Some(json!({"label": "north depot"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{wh}");
+    let wh_id = wh["warehouse_id"].as_str().unwrap().to_string();
+    assert!(wh_id.starts_with("WH-") && wh_id.len() == 9, "{wh_id}");
+    let (s, item) = http
+        .send(
+            nora,
+            Method::POST,
+            &format!("/warehouses/{wh_id}/items"),
+            Some(json!({"name": "north bolts", "notes": "secret-north", "quantity": 40, "public": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{item}");
+    let item_id = item["item_id"].as_str().unwrap().to_string();
+    let (s, _) = http
+        .send(
+            nora,
+            Method::POST,
+            &format!("/warehouses/{wh_id}/items"),
+            Some(json!({"name": "north nuts", "quantity": "many"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Ned, same tenant, sees it everywhere.
+    let (s, body) = http
+        .send(ned, Method::GET, &format!("/items/{item_id}"), None)
+        .await;
+    assert_eq!(
+        (s, body["notes"].as_str()),
+        (StatusCode::OK, Some("secret-north"))
+    );
+
+    // Sam's own warehouse.
+    let (_, swh) = http
+        .send(
+            sam,
+            Method::POST,
+            "/warehouses",
+            Some(json!({"label": "south depot"})),
+        )
+        .await;
+    let swh_id = swh["warehouse_id"].as_str().unwrap().to_string();
+
+    // Correct routes refuse sam in both modes.
+    let (s, _) = http
+        .send(sam, Method::GET, &format!("/items/{item_id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = http
+        .send(sam, Method::GET, &format!("/warehouses/{wh_id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = http
+        .send(
+            sam,
+            Method::GET,
+            &format!("/warehouses/{wh_id}/items"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = http
+        .send(
+            sam,
+            Method::POST,
+            &format!("/warehouses/{wh_id}/items"),
+            Some(json!({"name": "planted", "quantity": 1})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = http
+        .send(
+            sam,
+            Method::POST,
+            "/transfers",
+            Some(json!({"item_id": item_id, "to_warehouse_id": swh_id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, list) = http.send(sam, Method::GET, "/warehouses", None).await;
+    assert_eq!(list["warehouses"].as_array().unwrap().len(), 1, "{list}");
+
+    // (a) and (b): reads by query and by body id.
+    let (s, body) = http
+        .send(sam, Method::GET, &format!("/items?item_id={item_id}"), None)
+        .await;
+    assert_eq!(s, leak_or(StatusCode::OK));
+    assert_eq!(body.to_string().contains("secret-north"), vulnerable);
+    let (s, body) = http
+        .send(
+            sam,
+            Method::POST,
+            "/stock-checks",
+            Some(json!({"item_id": item_id})),
+        )
+        .await;
+    assert_eq!(s, leak_or(StatusCode::OK));
+    assert_eq!(body.to_string().contains("secret-north"), vulnerable);
+
+    // (c) write, seen in nora's read-back.
+    let (s, _) = http
+        .send(
+            sam,
+            Method::PATCH,
+            &format!("/items/{item_id}"),
+            Some(json!({"notes": "written-by-sam"})),
+        )
+        .await;
+    assert_eq!(s, leak_or(StatusCode::OK));
+    let (_, body) = http
+        .send(nora, Method::GET, &format!("/items/{item_id}"), None)
+        .await;
+    assert_eq!(
+        body["notes"] == json!("written-by-sam"),
+        vulnerable,
+        "{body}"
+    );
+
+    // The public catalog: public items of every tenant, without a key; private ones never.
+    let (_, public) = http
+        .send(
+            nora,
+            Method::POST,
+            &format!("/warehouses/{wh_id}/items"),
+            Some(json!({"name": "north washers", "quantity": 5})),
+        )
+        .await;
+    let (s, catalog) = http.send(None, Method::GET, "/catalog?q=north", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let names: Vec<&str> = catalog["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["north washers"], "{catalog}");
+    assert!(!catalog.to_string().contains("secret-north"));
+    assert_eq!(public["public"], json!(true));
+
+    // (d) delete, seen in nora's read-back.
+    let (s, _) = http
+        .send(sam, Method::DELETE, &format!("/items/{item_id}"), None)
+        .await;
+    assert_eq!(s, leak_or(StatusCode::NO_CONTENT));
+    let (s, _) = http
+        .send(nora, Method::GET, &format!("/items/{item_id}"), None)
+        .await;
+    assert_eq!(s == StatusCode::NOT_FOUND, vulnerable);
+
+    // Nora's own transfer works in both modes.
+    let (_, wh2) = http
+        .send(
+            nora,
+            Method::POST,
+            "/warehouses",
+            Some(json!({"label": "north annex"})),
+        )
+        .await;
+    let wh2_id = wh2["warehouse_id"].as_str().unwrap();
+    let public_id = public["item_id"].as_str().unwrap();
+    let (s, moved) = http
+        .send(
+            nora,
+            Method::POST,
+            "/transfers",
+            Some(json!({"item_id": public_id, "to_warehouse_id": wh2_id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{moved}");
+    assert_eq!(moved["to_warehouse_id"], json!(wh2_id));
+
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_test_api_behaves_as_its_ground_truth_says() {
+    behaves_as_documented(true).await;
+    behaves_as_documented(false).await;
+}
