@@ -442,32 +442,36 @@ fn has_free_text(schema: &Schema, depth: usize) -> bool {
 /// Arrays of objects with an id in a list response: (pointer, resource name, id field).
 fn arrays_with_ids(schema: &Schema, path: &str) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
-    let item_id = |items: &Schema| -> Option<String> {
-        items
-            .properties()?
+    // The id of a list item: `id`, or named after what the list holds (`warehouse_id`).
+    let item_id = |items: &Schema, noun: &str| -> Option<String> {
+        let props = items.properties()?;
+        props
             .keys()
             .find(|k| normalize(k) == "id")
+            .or_else(|| props.keys().find(|k| normalize(k) == format!("{noun}id")))
             .cloned()
     };
     match &schema.kind {
         SchemaKind::Array(items) => {
-            if let (Some(id), Some(seg)) = (item_id(items), last_literal(path)) {
-                out.push((String::new(), singular(seg), id));
+            if let Some(noun) = last_literal(path).map(singular) {
+                if let Some(id) = item_id(items, &noun) {
+                    out.push((String::new(), noun, id));
+                }
             }
         }
         _ => {
             if let Some(props) = schema.properties() {
                 for (name, prop) in props {
                     if let SchemaKind::Array(items) = &prop.kind {
-                        if let Some(id) = item_id(items) {
-                            let pointer = format!("/{}", crate::spec::escape(name));
-                            // A generic wrapper (`items`, `data`) lists what the path names.
-                            let noun = match normalize(name).as_str() {
-                                "items" | "data" | "results" | "records" | "content" | "values" => {
-                                    last_literal(path).map(singular).unwrap_or_default()
-                                }
-                                _ => singular(name),
-                            };
+                        let pointer = format!("/{}", crate::spec::escape(name));
+                        // A generic wrapper (`items`, `data`) lists what the path names.
+                        let noun = match normalize(name).as_str() {
+                            "items" | "data" | "results" | "records" | "content" | "values" => {
+                                last_literal(path).map(singular).unwrap_or_default()
+                            }
+                            _ => singular(name),
+                        };
+                        if let Some(id) = item_id(items, &noun) {
                             out.push((pointer, noun, id));
                         }
                     }

@@ -11,10 +11,10 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::step::{Effect, Expr, Phase, Scenario, Step, StepRole};
-use super::values::{fill_request, is_search_param};
+use super::values::fill_request;
 use crate::finding::Vector;
 use crate::model::{ResourceModel, Slot};
-use crate::spec::{Api, Location, Method, Operation, Security};
+use crate::spec::{Api, Method, Operation, Security};
 
 /// Who is who, for planning.
 #[derive(Debug, Clone)]
@@ -425,15 +425,7 @@ impl<'a> Planner<'a> {
             if (!anonymous || consumers.is_empty()) && op.security != Security::Public {
                 let pick = |r: usize| ah.memo.get(&r).cloned();
                 if let Some(args) = self.filled(index, attacker, &pick, search.clone()) {
-                    let searches = op
-                        .parameters
-                        .iter()
-                        .any(|p| p.location == Location::Query && is_search_param(&p.name));
-                    let vector = if searches {
-                        Vector::Query
-                    } else {
-                        Vector::Path
-                    };
+                    let vector = list_vector(&args);
                     variants.push((args, vector, None, false));
                 }
             }
@@ -761,17 +753,7 @@ pub fn compile(
                             vector_of(o, p, &all, victim_slots.len() < all.len())
                         }
                     }
-                    None => {
-                        let searches = o
-                            .parameters
-                            .iter()
-                            .any(|p| p.location == Location::Query && is_search_param(&p.name));
-                        if searches {
-                            Vector::Query
-                        } else {
-                            Vector::Path
-                        }
-                    }
+                    None => Vector::Path,
                 };
                 let (target_resource, target_step) = match target {
                     Some((_, Expr::Created { step }, _, r)) => (Some(*r), Some(*step)),
@@ -806,6 +788,11 @@ pub fn compile(
                     &mut |slot| chosen.iter().find(|c| &c.0 == slot).map(|c| c.1.clone()),
                     term,
                 );
+                let vector = if primary.is_none() {
+                    list_vector(&args)
+                } else {
+                    vector
+                };
                 steps.push(Step {
                     actor: attacker,
                     op: index,
@@ -841,6 +828,19 @@ pub fn compile(
             victim,
             scenario: Scenario { steps },
         })
+}
+
+/// The vector of a list or search over the attacker's own scope: `query` when it searches for
+/// the victim's markers in a query parameter, else `path` (the list itself).
+fn list_vector(args: &[(Slot, Expr)]) -> Vector {
+    if args
+        .iter()
+        .any(|(s, e)| matches!(s, Slot::Query(_)) && matches!(e, Expr::Stem { .. }))
+    {
+        Vector::Query
+    } else {
+        Vector::Path
+    }
 }
 
 /// The slot that names the most specific resource: the last path parameter, else the first slot.

@@ -1,0 +1,201 @@
+//! The command line as a user meets it: help and version, `plan` on good and broken specs, and
+//! `run` with its documented exit codes (0 clean, 1 findings, 2 usage/config/spec, 3 target).
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tenantfuzz"))
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn temp(name: &str, content: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tenantfuzz-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+#[test]
+fn help_and_version() {
+    let o = bin().arg("--help").output().unwrap();
+    assert!(o.status.success());
+    for cmd in ["demo", "run", "plan"] {
+        assert!(text(&o).contains(cmd), "{}", text(&o));
+    }
+    let o = bin().arg("--version").output().unwrap();
+    assert!(o.status.success());
+    assert!(text(&o).contains(env!("CARGO_PKG_VERSION")));
+    let o = bin().arg("--no-such-flag").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn plan_prints_the_model_and_the_attacks() {
+    let o = bin()
+        .args(["plan", "--spec"])
+        .arg(repo("specs/demo.yaml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("created by   POST /projects/{projectId}/documents (id at /id)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("GET /documents/{documentId} [path documentId]"),
+        "{out}"
+    );
+    assert!(out.contains("attack plan"), "{out}");
+    let o = bin()
+        .args(["plan", "--json", "--spec"])
+        .arg(repo("specs/demo.yaml"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["operations"], 38);
+    assert!(v["attacks"].as_array().unwrap().len() > 50);
+}
+
+#[test]
+fn plan_on_a_broken_spec_exits_2_and_names_the_place() {
+    let broken = temp(
+        "broken.yaml",
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a/{id}:\n    get:\n      parameters:\n        - {name: id, in: path, required: true, schema: {type: string}}\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: '#/components/schemas/Nope'}\n",
+    );
+    let o = bin()
+        .args(["plan", "--spec"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("#/components/schemas/Nope"), "{out}");
+    assert!(out.contains("/paths/~1a~1{id}/get/responses/200"), "{out}");
+    let bad_syntax = temp("syntax.yaml", "openapi: 3.0.3\ninfo: [unclosed\n");
+    let o = bin()
+        .args(["plan", "--spec"])
+        .arg(&bad_syntax)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("syntax.yaml:"), "{}", text(&o));
+    let o = bin()
+        .args(["plan", "--spec", "/no/such/spec.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("/no/such/spec.yaml"));
+}
+
+fn config(base: &str, extra: &str) -> PathBuf {
+    temp(
+        &format!("tf-{}.toml", base.len() + extra.len()),
+        &format!(
+            "spec = \"{}\"\nbase_url = \"{base}\"\n[identities.alice]\ntenant = \"acme\"\nheaders = {{ Authorization = \"Bearer ${{env:TF_TEST_A}}\" }}\n[identities.bob]\ntenant = \"globex\"\nheaders = {{ Authorization = \"Bearer ${{env:TF_TEST_B}}\" }}\n{extra}",
+            repo("specs/demo.yaml").display()
+        ),
+    )
+}
+
+async fn token(base: &str, handle: &str) -> String {
+    let a = ACCOUNTS.iter().find(|a| a.handle == handle).unwrap();
+    let client = tenantfuzz::exec::http_client().unwrap();
+    let v: serde_json::Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": a.email, "password": a.password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
+async fn run(mode: Mode, bob_token: Option<&str>, extra: &str) -> (Option<i32>, String, PathBuf) {
+    let server = DemoServer::start(DemoConfig::new(mode)).await.unwrap();
+    let base = server.base_url();
+    let a = token(&base, "alice").await;
+    let b = match bob_token {
+        Some(t) => t.to_string(),
+        None => token(&base, "bob").await,
+    };
+    let cfg = config(&base, extra);
+    let report = cfg.with_extension("json");
+    let report_arg = report.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        bin()
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .arg("--report-json")
+            .arg(&report_arg)
+            .env("TF_TEST_A", a)
+            .env("TF_TEST_B", b)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    server.shutdown().await.unwrap();
+    (o.status.code(), text(&o), report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_exit_codes() {
+    // Findings: 1, and the report is written.
+    let (code, out, report) = run(Mode::Vulnerable, None, "[campaign]\ncases = 8\n").await;
+    assert_eq!(code, Some(1), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(v["summary"]["confirmed"].as_u64().unwrap() >= 7);
+    assert!(!out.contains("dmo_"), "a token reached the output");
+    // Clean: 0.
+    let (code, out, _) = run(Mode::Secure, None, "[campaign]\ncases = 8\n").await;
+    assert_eq!(code, Some(0), "{out}");
+    // A session that does not work: 3, before any probe is judged.
+    let (code, out, _) = run(Mode::Secure, Some("not-a-valid-token"), "").await;
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("identity 'bob'"), "{out}");
+    assert!(
+        !out.contains("not-a-valid-token"),
+        "the credential was printed: {out}"
+    );
+    // An unknown key: 2, naming the key.
+    let (code, out, _) = run(Mode::Secure, None, "[campaign]\nconcurency = 3\n").await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("concurency") && out.contains("did you mean `concurrency`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn run_against_an_unreachable_target_exits_3() {
+    let cfg = config("http://127.0.0.1:9", "");
+    let o = bin()
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("TF_TEST_A", "x")
+        .env("TF_TEST_B", "y")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("could not be reached"), "{}", text(&o));
+}
