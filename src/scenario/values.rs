@@ -31,10 +31,7 @@ pub(crate) fn literal(schema: &Schema) -> Value {
         }
     }
     match &schema.kind {
-        SchemaKind::String => json!(formatted_string(schema).unwrap_or_else(|| {
-            let min = schema.min_length.unwrap_or(1).max(1) as usize;
-            "x".repeat(min.min(64))
-        })),
+        SchemaKind::String => json!(formatted_string(schema).unwrap_or_else(|| plain(schema))),
         SchemaKind::Integer => {
             let n = schema.minimum.map(|m| m.ceil() as i64).unwrap_or(1).max(
                 if schema.maximum.is_some_and(|m| m < 1.0) {
@@ -63,6 +60,21 @@ pub(crate) fn literal(schema: &Schema) -> Value {
         SchemaKind::OneOf(variants) => variants.first().map(|v| literal(v)).unwrap_or(json!("x")),
         SchemaKind::Any => json!("x"),
     }
+}
+
+/// A plain string literal. The `-` keeps it from ever being a substring of a marker (markers are
+/// lowercase letters and digits only), so a search for it cannot match a marker by chance.
+fn plain(schema: &Schema) -> String {
+    let min = schema.min_length.unwrap_or(1).max(1) as usize;
+    let max = schema.max_length.map(|m| m as usize).unwrap_or(64).max(1);
+    let mut s = String::from("tf-x");
+    while s.len() < min.min(64) {
+        s.push('x');
+    }
+    if s.len() > max {
+        s = "x".repeat(max.max(min).min(64));
+    }
+    s
 }
 
 fn formatted_string(schema: &Schema) -> Option<String> {
@@ -253,7 +265,10 @@ mod tests {
         s.format = Some("uuid".into());
         assert_eq!(literal(&s), json!("3fa85f64-5717-4562-b3fc-2c963f66afa6"));
         let mut s = Schema::of(SchemaKind::String);
-        s.min_length = Some(3);
-        assert_eq!(literal(&s), json!("xxx"));
+        s.min_length = Some(6);
+        assert_eq!(literal(&s), json!("tf-xxx"));
+        s.max_length = Some(2);
+        s.min_length = Some(2);
+        assert_eq!(literal(&s), json!("xx"));
     }
 }
