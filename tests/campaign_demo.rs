@@ -165,6 +165,21 @@ async fn secure_demo_reports_nothing_at_all() {
     let result = campaign(Mode::Secure, 1).await;
     assert!(result.findings.is_empty(), "{:#?}", result.findings);
     assert!(result.coverage.iter().filter(|c| c.attacked).count() > 20);
+    // Coverage tells probes that were judged from probes whose own owner control failed: an
+    // unpublished document is not public, so its owner cannot read it there either.
+    let cov = |method: &str, path: &str| {
+        result
+            .coverage
+            .iter()
+            .find(|c| c.method == method && c.path == path)
+            .unwrap()
+            .clone()
+    };
+    let doc = cov("GET", "/documents/{documentId}");
+    assert!(doc.judged > 0 && doc.unjudged == 0, "{doc:?}");
+    let public = cov("GET", "/public/documents/{documentId}");
+    assert!(public.unjudged > 0, "{public:?}");
+    assert!(public.note.unwrap_or_default().contains("owner's own request"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

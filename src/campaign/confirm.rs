@@ -41,9 +41,17 @@ fn sent(exec: &Execution) -> u64 {
 /// from, and everything those depend on.
 pub(crate) fn slice(scenario: &Scenario, exec: &Execution, v: &Violation) -> Scenario {
     let mut roots = vec![v.step];
+    // A read's evidence is its own answer; the read-backs of writes and deletes are evidence.
+    let reads = matches!(
+        scenario.steps.get(v.step).map(|s| &s.role),
+        Some(StepRole::Attack {
+            effect: crate::scenario::Effect::Read,
+            ..
+        })
+    );
     for (i, s) in scenario.steps.iter().enumerate() {
         if let StepRole::ReadBack { attack, .. } = s.role {
-            if attack == v.step {
+            if attack == v.step && !reads {
                 roots.push(i);
             }
         }

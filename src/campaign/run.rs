@@ -490,20 +490,46 @@ impl Campaign {
             })
             .collect();
         for (i, exec) in executions {
-            for (s, step) in plan.probes[*i].scenario.steps.iter().enumerate() {
+            let steps = &plan.probes[*i].scenario.steps;
+            for (s, step) in steps.iter().enumerate() {
                 if let StepRole::Attack { vector, .. } = step.role {
                     let c = &mut cov[step.op];
                     c.attacked = true;
                     c.vectors.push(vector);
+                    // The owner's control for this attack: a read-back before it, of this attack
+                    // or of an earlier attack on the same operation.
+                    let control =
+                        steps
+                            .iter()
+                            .enumerate()
+                            .find_map(|(k, other)| match other.role {
+                                StepRole::ReadBack {
+                                    attack,
+                                    phase: crate::scenario::Phase::Before,
+                                } if attack == s || (other.op == step.op && k < s) => {
+                                    exec.steps.get(k).and_then(|r| r.exchange.as_ref())
+                                }
+                                _ => None,
+                            });
+                    let owner_failed = control.is_some_and(|e| !e.is_success());
                     match exec.steps.get(s).and_then(|r| r.exchange.as_ref()) {
-                        Some(e) if !e.is_unjudgeable() => c.judged += 1,
-                        _ => c.unjudged += 1,
+                        Some(e) if !e.is_unjudgeable() && !owner_failed => c.judged += 1,
+                        _ => {
+                            c.unjudged += 1;
+                            if let Some(status) =
+                                control.filter(|_| owner_failed).and_then(|e| e.status)
+                            {
+                                c.note = Some(format!(
+                                    "the owner's own request answered {status}: probes here prove nothing"
+                                ));
+                            }
+                        }
                     }
                 }
             }
         }
         for gap in &plan.gaps {
-            cov[gap.op].note = Some(gap.reason.clone());
+            cov[gap.op].note.get_or_insert_with(|| gap.reason.clone());
         }
         cov
     }

@@ -430,6 +430,24 @@ impl<'a> Planner<'a> {
                 }
             }
             let mut seen: Vec<Vec<(Slot, Expr)>> = Vec::new();
+            // The owner's own request, first: it proves the probes of this operation can be
+            // judged at all (an owner who cannot read its own object learns nothing about others).
+            if variants.iter().any(|v| v.3) {
+                let pick = |r: usize| vh.memo.get(&r).cloned();
+                if let Some(args) =
+                    self.filled(index, victim, &pick, Some(Expr::Stem { owner: victim }))
+                {
+                    steps.push(Step {
+                        actor: victim,
+                        op: index,
+                        role: StepRole::ReadBack {
+                            attack: steps.len() + 1,
+                            phase: Phase::Before,
+                        },
+                        args,
+                    });
+                }
+            }
             for (args, vector, target_resource, targeted) in variants {
                 if seen.contains(&args) {
                     continue;
