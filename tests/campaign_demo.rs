@@ -179,7 +179,12 @@ async fn secure_demo_reports_nothing_at_all() {
     assert!(doc.judged > 0 && doc.unjudged == 0, "{doc:?}");
     let public = cov("GET", "/public/documents/{documentId}");
     assert!(public.unjudged > 0, "{public:?}");
-    assert!(public.note.unwrap_or_default().contains("owner's own request"));
+    assert!(
+        public
+            .note
+            .unwrap_or_default()
+            .contains("owner's own request")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -99,6 +99,8 @@ pub struct ResourceModel {
     pub discoveries: Vec<Discovery>,
     /// Operations left out of attacks, with the reason.
     pub skipped: Vec<(usize, String)>,
+    #[serde(skip)]
+    index: Index,
 }
 
 /// Explicit knowledge from the config that overrides inference.
@@ -118,7 +120,15 @@ impl ResourceModel {
 
     /// The consumers of `op`.
     pub fn consumers_of(&self, op: usize) -> impl Iterator<Item = &Consumer> {
-        self.consumers.iter().filter(move |c| c.op == op)
+        let indexed = self.index.consumers_by_op.get(op);
+        let scan = indexed
+            .is_none()
+            .then(|| self.consumers.iter().filter(move |c| c.op == op));
+        indexed
+            .into_iter()
+            .flatten()
+            .map(|i| &self.consumers[*i])
+            .chain(scan.into_iter().flatten())
     }
 
     /// The first producer of `resource`.
@@ -128,8 +138,38 @@ impl ResourceModel {
 
     /// Whether `op` was left out.
     pub fn is_skipped(&self, op: usize) -> bool {
-        self.skipped.iter().any(|(o, _)| *o == op)
+        match self.index.skipped.get(op) {
+            Some(flag) => *flag,
+            None => self.skipped.iter().any(|(o, _)| *o == op),
+        }
     }
+
+    /// Builds the lookup index; call after the model changes.
+    pub fn reindex(&mut self, operations: usize) {
+        let mut by_op = vec![Vec::new(); operations];
+        for (i, c) in self.consumers.iter().enumerate() {
+            if let Some(list) = by_op.get_mut(c.op) {
+                list.push(i);
+            }
+        }
+        let mut skipped = vec![false; operations];
+        for (op, _) in &self.skipped {
+            if let Some(flag) = skipped.get_mut(*op) {
+                *flag = true;
+            }
+        }
+        self.index = Index {
+            consumers_by_op: by_op,
+            skipped,
+        };
+    }
+}
+
+/// Lookups by operation, so planning stays linear in the size of the spec.
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    consumers_by_op: Vec<Vec<usize>>,
+    skipped: Vec<bool>,
 }
 
 /// Infers the resource model of `api`. `excluded` operations (by index) are skipped.
@@ -297,6 +337,7 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
         }
         b.model.producers[pi].dependencies = deps;
     }
+    b.model.reindex(api.operations.len());
     b.model
 }
 

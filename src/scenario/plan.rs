@@ -157,6 +157,21 @@ struct Planner<'a> {
 struct Holdings {
     owner: usize,
     memo: HashMap<usize, Expr>,
+    /// Resources being obtained right now (cycle guard).
+    pending: Vec<usize>,
+    /// Resources that could not be obtained.
+    failed: std::collections::HashSet<usize>,
+}
+
+impl Holdings {
+    fn new(owner: usize) -> Self {
+        Holdings {
+            owner,
+            memo: HashMap::new(),
+            pending: Vec::new(),
+            failed: Default::default(),
+        }
+    }
 }
 
 impl<'a> Planner<'a> {
@@ -190,86 +205,113 @@ impl<'a> Planner<'a> {
             return Some(e.clone());
         }
         let anonymous = h.owner == self.cast.anonymous();
-        if depth < 8 && !anonymous {
+        let mut result = None;
+        // A resource already being obtained further up (a cycle), or that failed before, is not
+        // tried again: specs with hundreds of producers would otherwise explode.
+        if depth < 8
+            && !anonymous
+            && !h.pending.contains(&resource)
+            && !h.failed.contains(&resource)
+        {
+            h.pending.push(resource);
             for producer in self
                 .model
                 .producers
                 .iter()
                 .filter(|p| p.resource == resource)
             {
-                if self.model.is_skipped(producer.op) {
-                    continue;
+                if let Some(e) = self.create_with(producer, h, steps, depth) {
+                    result = Some(e);
+                    break;
                 }
-                let mark = steps.len();
-                let saved = h.memo.clone();
-                let mut deps = HashMap::new();
-                let mut ok = true;
-                for (slot, dep) in &producer.dependencies {
-                    match self.obtain(*dep, h, steps, depth + 1) {
-                        Some(e) => {
-                            deps.insert(slot.clone(), e);
-                        }
-                        None => {
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                if !ok {
-                    steps.truncate(mark);
-                    h.memo = saved;
-                    continue;
-                }
-                if producer.derived {
-                    self.fill_children(
-                        producer.dependencies.iter().map(|d| d.1).collect(),
-                        h,
-                        steps,
-                    );
-                }
-                let op = &self.api.operations[producer.op];
-                let args = self.args(
-                    op,
-                    h.owner,
-                    &mut |slot| {
-                        deps.get(slot)
-                            .cloned()
-                            .or_else(|| self.held(producer.op, slot, h))
-                    },
-                    None,
-                );
-                steps.push(Step {
-                    actor: h.owner,
-                    op: producer.op,
-                    role: StepRole::Setup { resource },
-                    args,
-                });
-                let e = Expr::Created {
-                    step: steps.len() - 1,
-                };
-                h.memo.insert(resource, e.clone());
-                return Some(e);
             }
+            h.pending.pop();
         }
-        if self.cast.owned.contains(&(h.owner, resource)) {
+        if result.is_none() && self.cast.owned.contains(&(h.owner, resource)) {
             let e = Expr::Discovered {
                 identity: h.owner,
                 resource,
             };
             h.memo.insert(resource, e.clone());
-            return Some(e);
+            result = Some(e);
         }
-        None
+        if result.is_none() && !anonymous {
+            h.failed.insert(resource);
+        }
+        result
+    }
+
+    /// Creates one `resource` through `producer`, obtaining its dependencies first; on failure
+    /// nothing it pushed stays.
+    fn create_with(
+        &self,
+        producer: &crate::model::Producer,
+        h: &mut Holdings,
+        steps: &mut Vec<Step>,
+        depth: usize,
+    ) -> Option<Expr> {
+        if self.model.is_skipped(producer.op) {
+            return None;
+        }
+        let mark = steps.len();
+        let saved = h.memo.clone();
+        let mut deps = HashMap::new();
+        for (slot, dep) in &producer.dependencies {
+            match self.obtain(*dep, h, steps, depth + 1) {
+                Some(e) => {
+                    deps.insert(slot.clone(), e);
+                }
+                None => {
+                    steps.truncate(mark);
+                    h.memo = saved;
+                    return None;
+                }
+            }
+        }
+        if producer.derived {
+            let parents = producer.dependencies.iter().map(|d| d.1).collect();
+            self.fill_children(parents, h, steps, depth + 1);
+        }
+        let op = &self.api.operations[producer.op];
+        let args = self.args(
+            op,
+            h.owner,
+            &mut |slot| {
+                deps.get(slot)
+                    .cloned()
+                    .or_else(|| self.held(producer.op, slot, h))
+            },
+            None,
+        );
+        steps.push(Step {
+            actor: h.owner,
+            op: producer.op,
+            role: StepRole::Setup {
+                resource: producer.resource,
+            },
+            args,
+        });
+        let e = Expr::Created {
+            step: steps.len() - 1,
+        };
+        h.memo.insert(producer.resource, e.clone());
+        Some(e)
     }
 
     /// Before a derived resource (an export of a project), creates the ordinary children of its
     /// parents so that it has content with markers.
-    fn fill_children(&self, parents: Vec<usize>, h: &mut Holdings, steps: &mut Vec<Step>) {
+    fn fill_children(
+        &self,
+        parents: Vec<usize>,
+        h: &mut Holdings,
+        steps: &mut Vec<Step>,
+        depth: usize,
+    ) {
+        if depth >= 8 {
+            return;
+        }
         for producer in &self.model.producers {
-            if producer.derived
-                || self.model.is_skipped(producer.op)
-                || h.memo.contains_key(&producer.resource)
-            {
+            if producer.derived || h.memo.contains_key(&producer.resource) {
                 continue;
             }
             let deps: Vec<usize> = producer.dependencies.iter().map(|d| d.1).collect();
@@ -277,7 +319,7 @@ impl<'a> Planner<'a> {
                 && deps.iter().all(|d| h.memo.contains_key(d))
                 && deps.iter().any(|d| parents.contains(d))
             {
-                self.obtain(producer.resource, h, steps, 7);
+                self.create_with(producer, h, steps, depth);
             }
         }
     }
@@ -327,10 +369,7 @@ impl<'a> Planner<'a> {
 
     /// A full fixture: one of every resource the owner can create (ordinary first, derived last).
     fn fixture(&self, owner: usize, steps: &mut Vec<Step>) -> Holdings {
-        let mut h = Holdings {
-            owner,
-            memo: HashMap::new(),
-        };
+        let mut h = Holdings::new(owner);
         let ordered = self
             .model
             .producers
@@ -362,10 +401,7 @@ impl<'a> Planner<'a> {
         let vh = self.fixture(victim, &mut steps);
         let anonymous = attacker == self.cast.anonymous();
         let ah = if anonymous {
-            Holdings {
-                owner: attacker,
-                memo: HashMap::new(),
-            }
+            Holdings::new(attacker)
         } else {
             self.fixture(attacker, &mut steps)
         };
@@ -495,10 +531,7 @@ impl<'a> Planner<'a> {
         let consumers: Vec<_> = self.model.consumers_of(index).collect();
         let primary = consumers.iter().find(|c| &c.slot == slot)?;
         let mut steps = Vec::new();
-        let mut vh = Holdings {
-            owner: victim,
-            memo: HashMap::new(),
-        };
+        let mut vh = Holdings::new(victim);
         let victim_id = self.obtain(primary.resource, &mut vh, &mut steps, 0)?;
         // Only what the campaign created is written to or deleted; a pre-existing parent may
         // receive a new child (and the cleanup removes it).
@@ -508,10 +541,7 @@ impl<'a> Planner<'a> {
             _ => return None,
         };
         let anonymous = attacker == self.cast.anonymous();
-        let mut ah = Holdings {
-            owner: attacker,
-            memo: HashMap::new(),
-        };
+        let mut ah = Holdings::new(attacker);
         let mut own = HashMap::new();
         for c in &consumers {
             if &c.slot == slot {
@@ -696,14 +726,8 @@ pub fn compile(
     let (attacker, victim) = *cast.pairs().get(draft.pair)?;
     let anonymous = attacker == cast.anonymous();
     let mut steps = Vec::new();
-    let mut vh = Holdings {
-        owner: victim,
-        memo: HashMap::new(),
-    };
-    let mut ah = Holdings {
-        owner: attacker,
-        memo: HashMap::new(),
-    };
+    let mut vh = Holdings::new(victim);
+    let mut ah = Holdings::new(attacker);
     for m in &draft.moves {
         match m {
             Move::Create {

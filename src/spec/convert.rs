@@ -9,14 +9,14 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::SpecError;
-use super::load::operation_line;
+use super::load::Lines;
 use super::model::{
     Api, Link, Location, Method, Operation, Parameter, RequestBody, Response, Schema, SchemaKind,
     Security, SecurityScheme,
 };
 
 /// How deep inline schemas may nest before the rest is taken as `Any`.
-const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = 24;
 
 /// Escapes a JSON pointer token.
 pub(crate) fn escape(token: &str) -> String {
@@ -28,6 +28,7 @@ struct Converter<'a> {
     source: &'a str,
     /// Converted named schemas by `$ref`; `None` while one is being converted (a cycle).
     schemas: HashMap<String, Option<Arc<Schema>>>,
+    lines: Lines<'a>,
 }
 
 /// Converts a parsed document. `text` is the original text, for operation line numbers.
@@ -61,6 +62,7 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         root,
         source,
         schemas: HashMap::new(),
+        lines: Lines::new(text),
     };
     let global_security = obj.get("security");
     let mut operations = Vec::new();
@@ -82,7 +84,7 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
                 };
                 let pointer = format!("{item_ptr}/{}", method.key());
                 let operation =
-                    conv.operation(method, path, op, &shared, global_security, &pointer, text)?;
+                    conv.operation(method, path, op, &shared, global_security, &pointer)?;
                 operations.push(operation);
             }
         }
@@ -222,7 +224,6 @@ impl<'a> Converter<'a> {
         shared: &[Parameter],
         global_security: Option<&'a Value>,
         pointer: &str,
-        text: &str,
     ) -> Result<Operation, SpecError> {
         let Some(obj) = op.as_object() else {
             return Err(self.invalid(pointer, "an operation must be an object"));
@@ -293,7 +294,7 @@ impl<'a> Converter<'a> {
             security,
             security_schemes,
             pointer: pointer.to_string(),
-            line: operation_line(text, path, method.key()),
+            line: self.lines.operation(path, method.key()),
         })
     }
 

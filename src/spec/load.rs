@@ -83,36 +83,59 @@ fn yaml_to_json(value: yaml_serde::Value) -> Value {
     }
 }
 
-/// The 1-based line of an operation in the spec text: the line of its method key after the line
-/// of its path key. Best effort; `None` when the text is laid out in a way this does not follow.
-pub(crate) fn operation_line(text: &str, path: &str, method_key: &str) -> Option<usize> {
-    let keys = [
-        format!("{path}:"),
-        format!("\"{path}\":"),
-        format!("'{path}':"),
-        format!("\"{path}\" :"),
-    ];
-    let mut lines = text.lines().enumerate();
-    let (path_line, _) = lines
-        .by_ref()
-        .find(|(_, l)| keys.iter().any(|k| l.trim_start().starts_with(k.as_str())))?;
-    let method_keys = [format!("{method_key}:"), format!("\"{method_key}\":")];
-    let indent_of = |l: &str| l.len() - l.trim_start().len();
-    let path_indent = indent_of(text.lines().nth(path_line)?);
-    for (i, l) in lines {
-        let t = l.trim_start();
-        if t.is_empty() {
-            continue;
+/// Where path items start in the spec text, found in one pass, so that each operation's line is
+/// a short forward scan (a per-operation search of a 13 MB spec is quadratic).
+pub(crate) struct Lines<'a> {
+    lines: Vec<&'a str>,
+    /// Path template -> index of the line of its key.
+    paths: std::collections::HashMap<String, usize>,
+}
+
+impl<'a> Lines<'a> {
+    /// Indexes `text`. Minified documents (a few enormous lines) get no index: their line
+    /// numbers would say nothing.
+    pub(crate) fn new(text: &'a str) -> Lines<'a> {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut paths = std::collections::HashMap::new();
+        if text.len() / lines.len().max(1) > 2_000 {
+            return Lines { lines, paths };
         }
-        // Leaving the path item (a key at the path's indentation or less) ends the search.
-        if indent_of(l) <= path_indent && !t.starts_with('}') && t.starts_with(['"', '\'', '/']) {
-            return None;
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim_start();
+            let key = match t.as_bytes().first() {
+                Some(b'"') => t[1..].split_once('"').map(|(k, _)| k),
+                Some(b'\'') => t[1..].split_once('\'').map(|(k, _)| k),
+                Some(b'/') => t.split_once(':').map(|(k, _)| k.trim_end()),
+                _ => None,
+            };
+            if let Some(key) = key.filter(|k| k.starts_with('/')) {
+                paths.entry(key.to_string()).or_insert(i);
+            }
         }
-        if method_keys.iter().any(|k| t.starts_with(k.as_str())) {
-            return Some(i + 1);
-        }
+        Lines { lines, paths }
     }
-    None
+
+    /// The 1-based line of an operation: its method key after its path's key.
+    pub(crate) fn operation(&self, path: &str, method_key: &str) -> Option<usize> {
+        let start = *self.paths.get(path)?;
+        let indent_of = |l: &str| l.len() - l.trim_start().len();
+        let path_indent = indent_of(self.lines[start]);
+        let method_keys = [format!("{method_key}:"), format!("\"{method_key}\":")];
+        for (i, l) in self.lines.iter().enumerate().skip(start + 1) {
+            let t = l.trim_start();
+            if t.is_empty() {
+                continue;
+            }
+            // A key at the path's indentation or less ends the path item.
+            if indent_of(l) <= path_indent && t.starts_with(['"', '\'', '/']) {
+                return None;
+            }
+            if method_keys.iter().any(|k| t.starts_with(k.as_str())) {
+                return Some(i + 1);
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]
@@ -137,8 +160,11 @@ mod tests {
     #[test]
     fn finds_operation_lines() {
         let text = "paths:\n  /a:\n    get:\n      x: 1\n  /b/{id}:\n    put:\n      y: 2\n    delete:\n      z: 3\n";
-        assert_eq!(operation_line(text, "/a", "get"), Some(3));
-        assert_eq!(operation_line(text, "/b/{id}", "delete"), Some(8));
-        assert_eq!(operation_line(text, "/a", "put"), None);
+        let lines = Lines::new(text);
+        assert_eq!(lines.operation("/a", "get"), Some(3));
+        assert_eq!(lines.operation("/b/{id}", "delete"), Some(8));
+        assert_eq!(lines.operation("/a", "put"), None);
+        let json = "{\n  \"paths\": {\n    \"/a\": {\n      \"get\": {}\n    }\n  }\n}";
+        assert_eq!(Lines::new(json).operation("/a", "get"), Some(4));
     }
 }

@@ -1,0 +1,117 @@
+//! Loader robustness on real-world specs: every document in `../shared/specs-corpus/` loads and
+//! plans, or fails with a clean error; none panics. Skipped, with a notice, where the corpus is
+//! absent (a user's machine).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use tenantfuzz::campaign::Campaign;
+use tenantfuzz::config::{CampaignSettings, IdentitySettings, Settings};
+
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs-corpus");
+    dir.is_dir().then_some(dir)
+}
+
+fn specs(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(specs(&path));
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("json" | "yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn settings(spec: &Path) -> Settings {
+    let identity = |name: &str, tenant: &str| IdentitySettings {
+        name: name.into(),
+        tenant: tenant.into(),
+        role: None,
+        plan: None,
+        headers: Vec::new(),
+    };
+    Settings {
+        spec: spec.to_path_buf(),
+        base_url: "http://127.0.0.1:9".into(),
+        identities: vec![identity("a", "ta"), identity("b", "tb")],
+        campaign: CampaignSettings::default(),
+        id_overrides: Vec::new(),
+        links: Vec::new(),
+        report_json: None,
+        repro_dir: None,
+    }
+}
+
+#[test]
+fn every_corpus_spec_loads_and_plans_or_fails_cleanly() {
+    let Some(dir) = corpus() else {
+        eprintln!("skipped: ../shared/specs-corpus is absent");
+        return;
+    };
+    let mut loaded = 0;
+    let mut failed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut panicked = Vec::new();
+    for spec in specs(&dir) {
+        let name = spec.strip_prefix(&dir).unwrap().display().to_string();
+        if std::env::var("CORPUS_ONLY").is_ok_and(|only| !name.contains(&only)) {
+            continue;
+        }
+        eprintln!("start {name}");
+        let started = std::time::Instant::now();
+        let outcome = std::panic::catch_unwind(|| {
+            Campaign::new(settings(&spec)).map(|c| {
+                let plan = c.plan(None);
+                (
+                    c.api.operations.len(),
+                    c.model.resources.len(),
+                    plan.probes.len(),
+                )
+            })
+        });
+        match outcome {
+            Ok(Ok((ops, resources, probes))) => {
+                loaded += 1;
+                eprintln!(
+                    "ok   {name}: {ops} operations, {resources} resources, {probes} scenarios in {:?}",
+                    started.elapsed()
+                );
+            }
+            Ok(Err(e)) => {
+                let message = e.to_string();
+                // Group by the kind of failure (the text after the file name, without details).
+                let group = message
+                    .split(": ")
+                    .nth(1)
+                    .unwrap_or(&message)
+                    .chars()
+                    .take(60)
+                    .collect::<String>();
+                eprintln!("fail {name}: {message}");
+                assert!(
+                    message.contains(&spec.display().to_string()),
+                    "the error does not name the file: {message}"
+                );
+                failed.entry(group).or_default().push(name);
+            }
+            Err(_) => panicked.push(name),
+        }
+    }
+    eprintln!(
+        "\n{loaded} loaded and planned, {} failed cleanly:",
+        failed.values().map(Vec::len).sum::<usize>()
+    );
+    for (group, names) in &failed {
+        eprintln!("  {group}: {}", names.join(", "));
+    }
+    assert!(panicked.is_empty(), "panicked on {panicked:?}");
+    assert!(loaded > 0);
+}
