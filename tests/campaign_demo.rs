@@ -325,11 +325,10 @@ async fn explore_only(mode: Mode, seed: u64) -> CampaignResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exploration_alone_finds_real_bugs_and_nothing_on_secure() {
     let result = explore_only(Mode::Vulnerable, 11).await;
+    let s = &result.stats;
     assert_eq!(
-        result.stats.systematic_requests,
-        result.stats.requests
-            - result.stats.exploration_requests
-            - result.stats.confirmation_requests
+        s.systematic_requests,
+        s.requests - s.exploration_requests - s.confirmation_requests - s.cleanup_requests
     );
     let truth = truth();
     let known: BTreeSet<(String, String, String)> = truth["vulnerabilities"]
@@ -373,4 +372,78 @@ async fn exploration_alone_finds_real_bugs_and_nothing_on_secure() {
     let secure = explore_only(Mode::Secure, 11).await;
     assert!(secure.stats.explored_cases > 0);
     assert!(secure.findings.is_empty(), "{:#?}", secure.findings);
+}
+
+/// The campaign deletes what it created, as the owner (or a colleague of the same tenant when
+/// the creator may not delete), and lists what it could not: the demo has no delete for exports
+/// and automations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_removes_what_the_campaign_created() {
+    let server = DemoServer::start(DemoConfig::new(Mode::Secure))
+        .await
+        .unwrap();
+    let base = server.base_url();
+    let campaign = demo_campaign(&base, CampaignSettings::default())
+        .await
+        .unwrap();
+    let result = campaign.run().await.unwrap();
+    assert!(result.cleanup.deleted > 50, "{:?}", result.cleanup.deleted);
+    for left in &result.cleanup.left {
+        assert!(
+            left.resource == "export" || left.resource == "automation",
+            "left behind: {left:?}"
+        );
+    }
+    let client = tenantfuzz::exec::http_client().unwrap();
+    for account in ACCOUNTS.iter().filter(|a| a.workspace.is_some()) {
+        let token: Value = client
+            .post(format!("{base}/auth/login"))
+            .json(&serde_json::json!({"email": account.email, "password": account.password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let auth = format!("Bearer {}", token["token"].as_str().unwrap());
+        let me: Value = client
+            .get(format!("{base}/me"))
+            .header("Authorization", &auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ws = me["workspaces"][0]["id"].as_str().unwrap();
+        let projects: Value = client
+            .get(format!("{base}/workspaces/{ws}/projects"))
+            .header("Authorization", &auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        // Only the seeded project is left.
+        assert_eq!(
+            projects["projects"].as_array().unwrap().len(),
+            1,
+            "{projects}"
+        );
+        let attachments: Value = client
+            .get(format!("{base}/workspaces/{ws}/attachments"))
+            .header("Authorization", &auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            attachments["attachments"].as_array().unwrap().is_empty(),
+            "{attachments}"
+        );
+    }
+    server.shutdown().await.unwrap();
 }

@@ -2,8 +2,10 @@
 //! deduplication, from settings to a [`CampaignResult`]. The only place that drives the
 //! executor; reporters read its result and nothing else.
 
+mod cleanup;
 mod confirm;
 mod discover;
 mod run;
 
+pub use cleanup::{Cleanup, LeftBehind};
 pub use run::{Campaign, CampaignError, CampaignResult, Coverage, Stats};

@@ -63,6 +63,8 @@ pub struct Stats {
     pub explored_cases: u64,
     /// Requests spent on confirmation and shrinking, all findings together.
     pub confirmation_requests: u64,
+    /// Requests of the final cleanup.
+    pub cleanup_requests: u64,
     pub scenarios: u64,
 }
 
@@ -78,6 +80,8 @@ pub struct CampaignResult {
     pub operations_total: usize,
     /// `tfz` + the run tag every marker of this run starts with.
     pub marker_prefix: String,
+    /// What was deleted at the end, and what was left behind.
+    pub cleanup: super::Cleanup,
 }
 
 impl CampaignResult {
@@ -221,6 +225,7 @@ impl Campaign {
             markers: &markers,
             discovered: &discovery.owned,
             target: &target,
+            created: Default::default(),
         };
         let ctx = Context {
             api: &self.api,
@@ -315,6 +320,15 @@ impl Campaign {
             cov.vectors.sort();
             cov.vectors.dedup();
         }
+        let before_cleanup = target.requests();
+        let cleanup = super::cleanup::cleanup(&runtime, &tenants).await;
+        let cleanup_requests = target.requests() - before_cleanup;
+        tracing::info!(
+            deleted = cleanup.deleted,
+            left = cleanup.left.len(),
+            requests = cleanup_requests,
+            "cleanup"
+        );
         Ok(CampaignResult {
             base_url: self.settings.base_url.clone(),
             spec: self.settings.spec.display().to_string(),
@@ -328,10 +342,12 @@ impl Campaign {
                 exploration_requests,
                 explored_cases: explored,
                 confirmation_requests,
+                cleanup_requests,
                 scenarios: plan.probes.len() as u64,
             },
             operations_total: self.api.operations.len(),
             marker_prefix: format!("tfz{}", markers.run()),
+            cleanup,
         })
     }
 

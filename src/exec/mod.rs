@@ -6,4 +6,4 @@ mod run;
 
 pub use client::http_client;
 pub(crate) use run::value_text;
-pub use run::{Discovered, Runtime, Target, TargetError};
+pub use run::{Created, Discovered, Runtime, Target, TargetError};

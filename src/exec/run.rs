@@ -285,6 +285,18 @@ pub struct Runtime<'a> {
     pub markers: &'a Markers,
     pub discovered: &'a Discovered,
     pub target: &'a Target,
+    /// Everything any execution created, in creation order, for the cleanup.
+    pub created: std::sync::Mutex<Vec<Created>>,
+}
+
+/// A resource some step created: who, through which operation, its id, and the values the
+/// request carried (the ids of its parents among them).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub owner: usize,
+    pub op: usize,
+    pub id: Value,
+    pub args: Vec<(Slot, Value)>,
 }
 
 impl Runtime<'_> {
@@ -305,6 +317,7 @@ impl Runtime<'_> {
         let mut query: Vec<(String, String)> = Vec::new();
         let mut headers: Vec<(String, String)> = Vec::new();
         let mut body: Option<Value> = None;
+        let mut sent: Vec<(Slot, Value)> = Vec::new();
         for (slot, expr) in &step.args {
             let value = match self.resolve(expr, so_far) {
                 Ok((v, capture)) => {
@@ -322,6 +335,7 @@ impl Runtime<'_> {
                     return record;
                 }
             };
+            sent.push((slot.clone(), value.clone()));
             match slot {
                 Slot::Path(name) => {
                     let encoded = encode_segment(&value_text(&value));
@@ -367,6 +381,14 @@ impl Runtime<'_> {
             );
         if creates && exchange.is_success() {
             if let Some((id, from)) = self.created_id(step.op, &exchange) {
+                if let Ok(mut created) = self.created.lock() {
+                    created.push(Created {
+                        owner: step.actor,
+                        op: step.op,
+                        id: id.clone(),
+                        args: sent,
+                    });
+                }
                 record.created = Some(id);
                 record.created_from = Some(from);
             }

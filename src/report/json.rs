@@ -17,6 +17,23 @@ pub struct Report {
     pub summary: Summary,
     pub findings: Vec<Finding>,
     pub coverage: Vec<CoverageEntry>,
+    pub cleanup: CleanupInfo,
+}
+
+/// What the campaign deleted at the end, and what it left on the target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CleanupInfo {
+    pub deleted: usize,
+    pub left: Vec<LeftInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LeftInfo {
+    pub resource: String,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub url: Option<String>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,6 +123,20 @@ pub fn report(result: &CampaignResult) -> Report {
         },
         findings: result.findings.clone(),
         coverage: result.coverage.iter().map(CoverageEntry::from).collect(),
+        cleanup: CleanupInfo {
+            deleted: result.cleanup.deleted,
+            left: result
+                .cleanup
+                .left
+                .iter()
+                .map(|l| LeftInfo {
+                    resource: l.resource.clone(),
+                    id: l.id.clone(),
+                    url: l.url.clone(),
+                    reason: l.reason.clone(),
+                })
+                .collect(),
+        },
     }
 }
 

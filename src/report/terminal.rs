@@ -40,6 +40,38 @@ pub fn render(result: &CampaignResult) -> String {
             String::new()
         }
     );
+    let c = &result.cleanup;
+    if c.deleted > 0 || !c.left.is_empty() {
+        let _ = writeln!(
+            out,
+            "cleanup: deleted {} resources the campaign created{}",
+            c.deleted,
+            if c.left.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} left behind (listed in the JSON report):",
+                    c.left.len()
+                )
+            }
+        );
+        for left in c.left.iter().take(10) {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}{}",
+                left.resource,
+                left.id,
+                left.reason,
+                left.url
+                    .as_ref()
+                    .map(|u| format!(" ({u})"))
+                    .unwrap_or_default()
+            );
+        }
+        if c.left.len() > 10 {
+            let _ = writeln!(out, "  ... and {} more", c.left.len() - 10);
+        }
+    }
     out
 }
 

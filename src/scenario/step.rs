@@ -82,6 +82,8 @@ pub enum StepRole {
     },
     /// The victim reading its own resource around an attack (step index of the attack).
     ReadBack { attack: usize, phase: Phase },
+    /// Removing what the campaign created, as its owner.
+    Cleanup,
 }
 
 /// One request in a scenario.
@@ -118,6 +120,7 @@ impl Step {
                 phase: Phase::After,
                 ..
             } => "read-back",
+            StepRole::Cleanup => "cleanup",
         }
     }
 }

@@ -1,0 +1,51 @@
+//! No credential reaches any output: a full demo campaign at trace-level logging, with every
+//! output file written, and not one demo token (they all start with `dmo_`) in stdout, stderr,
+//! the JSON report or a reproduction script.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_token_in_any_output_even_at_trace_level() {
+    let dir = std::env::temp_dir().join(format!("tenantfuzz-secrets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = Command::new(env!("CARGO_BIN_EXE_tenantfuzz"))
+        .args(["demo", "--report-json"])
+        .arg(dir.join("report.json"))
+        .arg("--repro-dir")
+        .arg(dir.join("repro"))
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The log is really at trace level (bodies are logged), so the test can fail.
+    assert!(
+        stderr.lines().count() > 1000,
+        "trace logging did not happen"
+    );
+    assert!(stderr.contains("bodies"));
+    assert!(!stdout.contains("dmo_"), "a token in stdout");
+    assert!(!stderr.contains("dmo_"), "a token in the log");
+    let written = files(&dir);
+    assert!(written.len() > 7);
+    for file in written {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains("dmo_"), "a token in {}", file.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
