@@ -447,3 +447,23 @@ async fn cleanup_removes_what_the_campaign_created() {
     }
     server.shutdown().await.unwrap();
 }
+
+/// A run cut short by its time limit says so, confirms nothing it could not replay, and still
+/// cleans up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_time_stops_the_run_and_says_so() {
+    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+        .await
+        .unwrap();
+    let settings = CampaignSettings {
+        max_time: Some(std::time::Duration::ZERO),
+        ..CampaignSettings::default()
+    };
+    let campaign = demo_campaign(&server.base_url(), settings).await.unwrap();
+    let result = campaign.run().await.unwrap();
+    server.shutdown().await.unwrap();
+    assert!(result.stopped_early.is_some());
+    assert_eq!(result.confirmed().count(), 0);
+    assert!(result.coverage.iter().all(|c| !c.attacked));
+    assert!(result.coverage.iter().map(|c| c.unjudged).sum::<u64>() > 0);
+}

@@ -83,6 +83,22 @@ fn with_public_control(scenario: &Scenario, attack: usize, anonymous: usize) -> 
     s
 }
 
+impl Confirmed {
+    /// A violation the run had no time left to confirm: reported as inconclusive, 0 of 0.
+    pub(crate) fn not_attempted(scenario: &Scenario, exec: &Execution, v: &Violation) -> Self {
+        Confirmed {
+            scenario: slice(scenario, exec, v),
+            execution: exec.clone(),
+            violation: v.clone(),
+            reproduced: 0,
+            replays: 0,
+            requests: 0,
+            shrink_note: Some("not confirmed: the run reached its time limit (--max-time)".into()),
+            public: false,
+        }
+    }
+}
+
 pub(crate) async fn confirm(
     run: &crate::exec::Runtime<'_>,
     ctx: &Context<'_>,

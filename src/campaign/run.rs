@@ -82,6 +82,8 @@ pub struct CampaignResult {
     pub marker_prefix: String,
     /// What was deleted at the end, and what was left behind.
     pub cleanup: super::Cleanup,
+    /// Why the run stopped before doing all it planned (`--max-time`), if it did.
+    pub stopped_early: Option<String>,
 }
 
 impl CampaignResult {
@@ -199,6 +201,8 @@ impl Campaign {
     pub async fn run(&self) -> Result<CampaignResult, CampaignError> {
         let started = Instant::now();
         let c = &self.settings.campaign;
+        let deadline = c.max_time.map(|t| started + t);
+        let out_of_time = move || deadline.is_some_and(|d| Instant::now() >= d);
         let names = self.identity_names();
         let creds: Vec<(String, Vec<(String, crate::config::Secret)>)> = self
             .settings
@@ -207,8 +211,11 @@ impl Campaign {
             .map(|i| (i.name.clone(), i.headers.clone()))
             .chain([("anonymous".to_string(), Vec::new())])
             .collect();
-        let target = Target::new(&self.settings.base_url, &creds, c.request_timeout)
+        let mut target = Target::new(&self.settings.base_url, &creds, c.request_timeout)
             .map_err(|e| CampaignError::Target(e.to_string()))?;
+        if let Some(rate) = c.rate {
+            target.limit_rate(rate);
+        }
         let tenants = self.tenants();
         // Discovery doubles as the sessions' health check.
         let discovery = discover(&self.api, &self.model, &target, &tenants).await;
@@ -237,18 +244,22 @@ impl Campaign {
             futures_util::stream::iter(plan.probes.iter().enumerate())
                 .map(|(i, probe)| {
                     let runtime = &runtime;
-                    async move { (i, runtime.execute(&probe.scenario).await) }
+                    async move {
+                        if out_of_time() {
+                            return (i, crate::exchange::Execution::default());
+                        }
+                        (i, runtime.execute(&probe.scenario).await)
+                    }
                 })
                 .buffer_unordered(c.concurrency)
                 .collect()
                 .await;
         let systematic_requests = target.requests();
-        if executions.iter().all(|(_, e)| {
-            e.steps
-                .iter()
-                .all(|s| s.exchange.as_ref().is_none_or(|x| x.status.is_none()))
-        }) && !executions.is_empty()
-        {
+        let mut sent = executions
+            .iter()
+            .flat_map(|(_, e)| e.steps.iter().filter_map(|s| s.exchange.as_ref()))
+            .peekable();
+        if sent.peek().is_some() && sent.all(|x| x.status.is_none()) {
             return Err(CampaignError::Target(format!(
                 "the target at {} answered no request",
                 self.settings.base_url
@@ -273,7 +284,12 @@ impl Campaign {
             tenants: tenants.clone(),
             owned: owned_set.clone(),
         };
-        let explored = self.explore(&runtime, &ctx, &cast, &mut first).await;
+        let explored = if out_of_time() {
+            0
+        } else {
+            self.explore(&runtime, &ctx, &cast, &mut first, &out_of_time)
+                .await
+        };
         let exploration_requests = target.requests() - before_exploration;
         let bounds = Bounds {
             confirmations: c.confirmations,
@@ -284,7 +300,12 @@ impl Campaign {
         let confirmed: Vec<_> = futures_util::stream::iter(candidates.iter())
             .map(|(scenario, exec, v)| {
                 let (runtime, ctx, bounds) = (&runtime, &ctx, &bounds);
-                async move { confirm(runtime, ctx, scenario, exec, v, bounds).await }
+                async move {
+                    if out_of_time() {
+                        return super::confirm::Confirmed::not_attempted(scenario, exec, v);
+                    }
+                    confirm(runtime, ctx, scenario, exec, v, bounds).await
+                }
             })
             .buffered(c.concurrency)
             .collect()
@@ -293,7 +314,7 @@ impl Campaign {
         let mut confirmation_requests = 0;
         for done in confirmed {
             confirmation_requests += done.requests;
-            if done.public || done.reproduced == 0 {
+            if done.public || (done.reproduced == 0 && done.replays > 0) {
                 continue;
             }
             findings.push(self.finding(&done, &names, &discovery));
@@ -347,6 +368,12 @@ impl Campaign {
             },
             operations_total: self.api.operations.len(),
             marker_prefix: format!("tfz{}", markers.run()),
+            stopped_early: out_of_time().then(|| {
+                format!(
+                    "the run reached its time limit ({} s): some probes were not sent and some findings are not confirmed; raise --max-time",
+                    c.max_time.map(|t| t.as_secs()).unwrap_or(0)
+                )
+            }),
             cleanup,
         })
     }
@@ -361,6 +388,7 @@ impl Campaign {
         ctx: &Context<'_>,
         cast: &Cast,
         candidates: &mut BTreeMap<(Kind, usize, Vector, String, String), Candidate>,
+        out_of_time: &dyn Fn() -> bool,
     ) -> u64 {
         use proptest::strategy::{Strategy, ValueTree};
         use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -382,7 +410,7 @@ impl Campaign {
             TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
         let mut drawn = 0;
         let mut ran = 0;
-        while drawn < c.cases {
+        while drawn < c.cases && !out_of_time() {
             let mut batch = Vec::new();
             while batch.len() < c.concurrency && drawn < c.cases {
                 drawn += 1;
@@ -510,8 +538,11 @@ impl Campaign {
             for (s, step) in steps.iter().enumerate() {
                 if let StepRole::Attack { vector, .. } = step.role {
                     let c = &mut cov[step.op];
-                    c.attacked = true;
-                    c.vectors.push(vector);
+                    let sent = exec.steps.get(s).is_some_and(|r| r.exchange.is_some());
+                    c.attacked |= sent;
+                    if sent {
+                        c.vectors.push(vector);
+                    }
                     // The owner's control for this attack: a read-back before it, of this attack
                     // or of an earlier attack on the same operation.
                     let control =
@@ -650,7 +681,7 @@ impl Campaign {
             id: fingerprint(v.kind, v.vector, &operation, &v.attacker, &v.victim),
             kind: v.kind,
             vector: v.vector,
-            status: if done.reproduced == done.replays {
+            status: if done.replays > 0 && done.reproduced == done.replays {
                 Status::Confirmed
             } else {
                 Status::Inconclusive

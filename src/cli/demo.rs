@@ -31,6 +31,8 @@ pub struct DemoArgs {
     #[arg(long, conflicts_with = "serve")]
     pub concurrency: Option<usize>,
     #[command(flatten)]
+    pub pace: output::PaceArgs,
+    #[command(flatten)]
     pub output: output::OutputArgs,
 }
 
@@ -129,6 +131,7 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
     if let Some(c) = args.concurrency {
         campaign_settings.concurrency = c.max(1);
     }
+    args.pace.apply(&mut campaign_settings);
     let campaign = match demo_campaign(&base, campaign_settings).await {
         Ok(c) => c,
         Err(e) => {

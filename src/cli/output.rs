@@ -8,6 +8,30 @@ use super::{CliError, Outcome};
 use crate::campaign::CampaignResult;
 use crate::finding::{Reproduction, Status};
 
+/// Pace and time limits shared by `run` and `demo`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct PaceArgs {
+    /// Requests per second over the whole run (overrides `campaign.rate`).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Stop sending new probes after this many seconds; the cleanup still runs (overrides
+    /// `campaign.max_seconds`).
+    #[arg(long, value_name = "SECONDS")]
+    pub max_time: Option<u64>,
+}
+
+impl PaceArgs {
+    /// Applies the flags to campaign settings.
+    pub(crate) fn apply(&self, c: &mut crate::config::CampaignSettings) {
+        if let Some(rate) = self.rate {
+            c.rate = Some(rate);
+        }
+        if let Some(secs) = self.max_time {
+            c.max_time = Some(std::time::Duration::from_secs(secs));
+        }
+    }
+}
+
 /// Where results go besides the terminal.
 #[derive(Debug, Args, Default, Clone)]
 pub struct OutputArgs {

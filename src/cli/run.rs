@@ -27,6 +27,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub concurrency: Option<usize>,
     #[command(flatten)]
+    pub pace: output::PaceArgs,
+    #[command(flatten)]
     pub output: output::OutputArgs,
 }
 
@@ -45,6 +47,7 @@ pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
     if let Some(c) = args.concurrency {
         settings.campaign.concurrency = c;
     }
+    args.pace.apply(&mut settings.campaign);
     let mut output = args.output;
     if output.report_json.is_none() {
         output.report_json = settings.report_json.clone();

@@ -43,6 +43,8 @@ pub(crate) struct RawCampaign {
     pub shrink_iterations: Option<u32>,
     pub shrink_seconds: Option<u64>,
     pub timeout_seconds: Option<u64>,
+    pub rate: Option<f64>,
+    pub max_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

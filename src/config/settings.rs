@@ -65,6 +65,10 @@ pub struct CampaignSettings {
     pub shrink_iterations: u32,
     pub shrink_time: Duration,
     pub request_timeout: Duration,
+    /// Requests per second for the whole run (none: as fast as concurrency allows).
+    pub rate: Option<f64>,
+    /// A limit on the whole run; past it, nothing new is sent but the cleanup.
+    pub max_time: Option<Duration>,
 }
 
 impl Default for CampaignSettings {
@@ -80,6 +84,8 @@ impl Default for CampaignSettings {
             shrink_iterations: 64,
             shrink_time: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
+            rate: None,
+            max_time: None,
         }
     }
 }
@@ -168,6 +174,8 @@ impl Settings {
                 .timeout_seconds
                 .map(Duration::from_secs)
                 .unwrap_or(defaults.request_timeout),
+            rate: c.rate,
+            max_time: c.max_seconds.map(Duration::from_secs),
         };
         let settings = Settings {
             spec: raw.spec.map(|s| base.join(s)).unwrap_or_default(),
@@ -230,6 +238,16 @@ impl Settings {
         }
         if self.campaign.concurrency == 0 {
             return Err(invalid("campaign.concurrency", "must be at least 1"));
+        }
+        if self
+            .campaign
+            .rate
+            .is_some_and(|r| !(r > 0.0 && r.is_finite()))
+        {
+            return Err(invalid(
+                "campaign.rate",
+                "must be a positive number of requests per second",
+            ));
         }
         if self.campaign.confirmations == 0 {
             return Err(invalid("campaign.confirmations", "must be at least 1"));

@@ -30,6 +30,8 @@ pub struct Target {
     credentials: Vec<Vec<(HeaderName, HeaderValue)>>,
     requests: AtomicU64,
     retries: u32,
+    /// With a rate limit: the gap between requests, and when the next one may go.
+    pacing: Option<(Duration, tokio::sync::Mutex<Instant>)>,
 }
 
 /// Why a target could not be set up.
@@ -79,7 +81,23 @@ impl Target {
             credentials,
             requests: AtomicU64::new(0),
             retries: 2,
+            pacing: None,
         })
+    }
+
+    /// Sends at most `per_second` requests per second, over the whole run and every task.
+    pub fn limit_rate(&mut self, per_second: f64) {
+        if per_second > 0.0 && per_second.is_finite() {
+            let gap = Duration::from_secs_f64(1.0 / per_second);
+            self.pacing = Some((gap, tokio::sync::Mutex::new(Instant::now())));
+        }
+    }
+
+    /// Whether `url` lies under the base URL: same scheme, host and port, and below its path.
+    /// Nothing is ever sent anywhere else (servers in a spec are never followed).
+    pub fn in_scope(&self, url: &str) -> bool {
+        url.strip_prefix(&self.base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
     }
 
     /// Requests sent so far (retries included).
@@ -139,6 +157,29 @@ impl Target {
         body: Option<&Value>,
         form: bool,
     ) -> Exchange {
+        if !self.in_scope(url) {
+            tracing::warn!(url, "refused: outside the configured base URL");
+            return Exchange {
+                method: method.as_str().to_string(),
+                url: url.to_string(),
+                request_headers: Vec::new(),
+                request_body: body.cloned(),
+                status: None,
+                response_headers: Vec::new(),
+                response_body: None,
+                error: Some("refused: the URL is outside the configured base URL".into()),
+                duration_ms: 0,
+            };
+        }
+        if let Some((gap, next)) = &self.pacing {
+            let slot = {
+                let mut next = next.lock().await;
+                let slot = (*next).max(Instant::now());
+                *next = slot + *gap;
+                slot
+            };
+            tokio::time::sleep_until(slot.into()).await;
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let mut request_headers: Vec<(String, String)> = Vec::new();
@@ -531,6 +572,28 @@ mod tests {
         set_pointer(&mut v, "/ids/0", json!("x"));
         set_pointer(&mut v, "/a/c~1d", json!(true));
         assert_eq!(v, json!({"a": {"b": 1, "c/d": true}, "ids": ["x"]}));
+    }
+
+    #[test]
+    fn only_urls_under_the_base_are_in_scope() {
+        let t =
+            Target::new("http://127.0.0.1:8080/api/", &[], Duration::from_secs(1)).expect("target");
+        assert!(t.in_scope("http://127.0.0.1:8080/api/documents/1"));
+        assert!(t.in_scope("http://127.0.0.1:8080/api?x=1"));
+        assert!(!t.in_scope("http://127.0.0.1:8080/apix/documents"));
+        assert!(!t.in_scope("http://127.0.0.1:8081/api/documents"));
+        assert!(!t.in_scope("https://127.0.0.1:8080/api/documents"));
+        assert!(!t.in_scope("http://127.0.0.1:8080.evil.test/api/"));
+    }
+
+    #[tokio::test]
+    async fn out_of_scope_requests_are_refused_without_sending() {
+        let t = Target::new("http://127.0.0.1:9/api", &[], Duration::from_secs(1)).expect("target");
+        let e = t
+            .send(0, Method::Get, "http://192.0.2.1/secret", &[], None, false)
+            .await;
+        assert_eq!(t.requests(), 0);
+        assert!(e.error.unwrap_or_default().starts_with("refused"));
     }
 
     #[test]

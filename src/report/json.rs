@@ -61,6 +61,9 @@ pub struct Summary {
     pub unjudged: u64,
     pub systematic_requests: u64,
     pub confirmation_requests: u64,
+    /// Why the run stopped before doing all it planned, if it did.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stopped_early: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,6 +123,7 @@ pub fn report(result: &CampaignResult) -> Report {
             unjudged: result.coverage.iter().map(|c| c.unjudged).sum(),
             systematic_requests: result.stats.systematic_requests,
             confirmation_requests: result.stats.confirmation_requests,
+            stopped_early: result.stopped_early.clone(),
         },
         findings: result.findings.clone(),
         coverage: result.coverage.iter().map(CoverageEntry::from).collect(),

@@ -40,6 +40,9 @@ pub fn render(result: &CampaignResult) -> String {
             String::new()
         }
     );
+    if let Some(why) = &result.stopped_early {
+        let _ = writeln!(out, "stopped early: {why}");
+    }
     let c = &result.cleanup;
     if c.deleted > 0 || !c.left.is_empty() {
         let _ = writeln!(
