@@ -199,3 +199,54 @@ fn run_against_an_unreachable_target_exits_3() {
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("could not be reached"), "{}", text(&o));
 }
+
+#[test]
+fn exclusions_by_tag_glob_operation_id_and_method_path_leave_every_phase() {
+    let cfg = temp(
+        "exclude.toml",
+        &format!(
+            "spec = \"{}\"\n[identities.a]\ntenant = \"x\"\n[identities.b]\ntenant = \"y\"\n[campaign]\nexclude = [\"tag:admin\", \"DELETE /documents/*\", \"getWorkspace\", \"*Attachment*\"]\n",
+            repo("specs/demo.yaml").display()
+        ),
+    );
+    let o = bin()
+        .args(["plan", "--json", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let excluded: Vec<&str> = v["not_attacked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["reason"] == "excluded by the config")
+        .map(|g| g["operation"].as_str().unwrap())
+        .collect();
+    for op in [
+        "GET /admin/workspaces",
+        "DELETE /admin/users/{userId}",
+        "DELETE /documents/{documentId}",
+        "GET /workspaces/{workspaceId}",
+        "POST /attachments",
+        "GET /attachments",
+    ] {
+        assert!(excluded.contains(&op), "{op} not excluded: {excluded:?}");
+    }
+    // Excluded operations are in no attack, and create nothing (attachments are gone from
+    // the model's producers in use).
+    for attack in v["attacks"].as_array().unwrap() {
+        assert!(!excluded.contains(&attack["operation"].as_str().unwrap()));
+    }
+    // A selector that matches nothing is an error naming it.
+    let cfg = temp(
+        "exclude-bad.toml",
+        &format!(
+            "spec = \"{}\"\n[identities.a]\ntenant = \"x\"\n[identities.b]\ntenant = \"y\"\n[campaign]\nexclude = [\"GET /nope\"]\n",
+            repo("specs/demo.yaml").display()
+        ),
+    );
+    let o = bin().args(["plan", "--config"]).arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("GET /nope"), "{}", text(&o));
+}

@@ -123,11 +123,12 @@ impl Campaign {
             })
         };
         let mut excluded = Vec::new();
-        for reference in &settings.campaign.exclude {
-            excluded.push(
-                api.find(reference)
-                    .ok_or_else(|| unknown("campaign.exclude", reference))?,
-            );
+        for selector in &settings.campaign.exclude {
+            let selected = api.select(selector);
+            if selected.is_empty() {
+                return Err(unknown("campaign.exclude", selector));
+            }
+            excluded.extend(selected);
         }
         let mut overrides = Overrides::default();
         for (reference, pointer) in &settings.id_overrides {

@@ -339,7 +339,56 @@ pub struct Api {
     pub security_schemes: Vec<SecurityScheme>,
 }
 
+/// Whether `text` matches a glob where `*` stands for any run of characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let mut rest = text;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i + 1 == parts.len() {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
 impl Api {
+    /// The operations a selector names: an operationId, `METHOD /path`, `tag:NAME`, or a glob
+    /// with `*` over either (`DELETE /admin/*`, `*Webhook*`).
+    pub fn select(&self, selector: &str) -> Vec<usize> {
+        let selector = selector.trim();
+        if let Some(tag) = selector.strip_prefix("tag:") {
+            return (0..self.operations.len())
+                .filter(|i| self.operations[*i].tags.iter().any(|t| t == tag.trim()))
+                .collect();
+        }
+        if selector.contains('*') {
+            return (0..self.operations.len())
+                .filter(|i| {
+                    let op = &self.operations[*i];
+                    glob(selector, &op.label())
+                        || op
+                            .operation_id
+                            .as_deref()
+                            .is_some_and(|id| glob(selector, id))
+                })
+                .collect();
+        }
+        self.find(selector).into_iter().collect()
+    }
+
     /// The operation named by an operationId or `METHOD /path`.
     pub fn find(&self, reference: &str) -> Option<usize> {
         let by_id = self
@@ -353,5 +402,19 @@ impl Api {
                 .iter()
                 .position(|o| o.method == method && o.path == path.trim())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs() {
+        assert!(glob("DELETE /admin/*", "DELETE /admin/users/{userId}"));
+        assert!(glob("*Webhook*", "billingWebhook"));
+        assert!(!glob("DELETE /admin/*", "GET /admin/workspaces"));
+        assert!(glob("a*c*e", "abcde"));
+        assert!(!glob("a*c*e", "abcd"));
     }
 }
