@@ -59,11 +59,12 @@ impl Exchange {
         self.status.is_some_and(|s| (200..300).contains(&s))
     }
 
-    /// Whether the answer cannot be judged: no response, 5xx, or 429.
+    /// Whether the answer cannot be judged: no response, a body that could not be read, 5xx,
+    /// or 429.
     pub fn is_unjudgeable(&self) -> bool {
         match self.status {
             None => true,
-            Some(s) => s >= 500 || s == 429,
+            Some(s) => s >= 500 || s == 429 || self.error.is_some(),
         }
     }
 

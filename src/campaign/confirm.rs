@@ -33,6 +33,14 @@ pub(crate) struct Bounds {
     pub shrink_time: std::time::Duration,
 }
 
+/// Whether the target disturbed an execution: a step could not run, or an answer cannot be
+/// judged (no answer, 5xx, 429, a body cut short).
+fn disturbed(exec: &Execution) -> bool {
+    exec.steps
+        .iter()
+        .any(|s| s.skipped.is_some() || s.exchange.as_ref().is_some_and(|x| x.is_unjudgeable()))
+}
+
 fn sent(exec: &Execution) -> u64 {
     exec.steps.iter().filter(|s| s.exchange.is_some()).count() as u64
 }
@@ -152,7 +160,12 @@ pub(crate) async fn confirm(
     let mut last: Option<(Execution, Violation)> = None;
     let mut last_exec = None;
     let mut public = false;
-    for replay in 0..bounds.confirmations {
+    // A replay disturbed by the target (an answer that cannot be judged, a step that could not
+    // run) that did not reproduce proves nothing either way: it is run again, a bounded number
+    // of times, instead of counting against the finding.
+    let mut replay = 0;
+    let mut reruns = 0;
+    while replay < bounds.confirmations {
         let is_last = replay + 1 == bounds.confirmations;
         let runnable = if leak && is_last {
             with_public_control(&current, attack, ctx.anonymous())
@@ -161,19 +174,37 @@ pub(crate) async fn confirm(
         };
         let mut e = run.execute(&runnable).await;
         requests += sent(&e);
+        let mut control_judged = true;
         if runnable.steps.len() > current.steps.len() {
             let control = e.steps.pop();
-            if let Some(ex) = control.and_then(|c| c.exchange) {
-                let victim = ctx.names.iter().position(|n| *n == v.victim).unwrap_or(0);
-                public = !oracle::leaked_markers(ctx, &e, &ex, victim).is_empty();
+            match control.and_then(|c| c.exchange) {
+                Some(ex) if !ex.is_unjudgeable() => {
+                    let victim = ctx.names.iter().position(|n| *n == v.victim).unwrap_or(0);
+                    public = !oracle::leaked_markers(ctx, &e, &ex, victim).is_empty();
+                }
+                _ => control_judged = false,
             }
         }
         match matching(oracle::judge(ctx, &current, &e), v) {
-            Some(found) => {
+            Some(found) if control_judged => {
                 reproduced += 1;
+                replay += 1;
                 last = Some((e, found));
             }
-            None => last_exec = Some(e),
+            found => {
+                if (disturbed(&e) || !control_judged) && reruns < bounds.confirmations * 3 {
+                    reruns += 1;
+                    continue;
+                }
+                replay += 1;
+                match found {
+                    Some(f) => {
+                        reproduced += 1;
+                        last = Some((e, f));
+                    }
+                    None => last_exec = Some(e),
+                }
+            }
         }
     }
     let (execution, violation) = match last {

@@ -82,6 +82,9 @@ pub struct DemoConfig {
     pub webhook_secret: String,
     /// How far a webhook timestamp may be from the server's clock before it is stale.
     pub webhook_tolerance: Duration,
+    /// The share of requests (0.0 to 1.0) that meet an injected fault: a 500, a 503 or 429 with
+    /// `Retry-After: 0`, a delay, or a body cut in half. Login is spared. For robustness tests.
+    pub fault_rate: f64,
 }
 
 /// The webhook secret of a default demo server. Printed by `tenantfuzz demo --serve`; it guards
@@ -99,6 +102,7 @@ impl DemoConfig {
             token_ttl: Duration::from_secs(3600),
             webhook_secret: DEFAULT_WEBHOOK_SECRET.to_string(),
             webhook_tolerance: Duration::from_secs(300),
+            fault_rate: 0.0,
         }
     }
 }

@@ -96,6 +96,60 @@ async fn spec() -> impl IntoResponse {
     )
 }
 
+/// Misbehaves on a share of requests, the way real servers do under load.
+async fn inject_fault(
+    rate: f64,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let roll = (uuid::Uuid::new_v4().as_u128() % 10_000) as f64 / 10_000.0;
+    if roll >= rate || req.uri().path().starts_with("/auth/") {
+        return next.run(req).await;
+    }
+    let retry_now = [(header::RETRY_AFTER, "0")];
+    match (uuid::Uuid::new_v4().as_u128() % 5) as u8 {
+        0 => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "injected fault",
+        )
+        .into_response(),
+        1 => (
+            retry_now,
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "injected fault",
+            ),
+        )
+            .into_response(),
+        2 => (
+            retry_now,
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "injected fault",
+            ),
+        )
+            .into_response(),
+        3 => {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            next.run(req).await
+        }
+        _ => {
+            // The handler runs (its effect happens), but the answer is cut short.
+            let response = next.run(req).await;
+            let (mut parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .unwrap_or_default();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            let cut = bytes.slice(..bytes.len() / 2);
+            axum::response::Response::from_parts(parts, axum::body::Body::from(cut))
+        }
+    }
+}
+
 async fn not_found() -> impl IntoResponse {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
@@ -130,7 +184,13 @@ impl DemoServer {
             config: Arc::new(config),
         };
         let (tx, rx) = oneshot::channel::<()>();
-        let app = router(state);
+        let fault_rate = state.config.fault_rate;
+        let mut app = router(state);
+        if fault_rate > 0.0 {
+            app = app.layer(axum::middleware::from_fn(move |req, next| {
+                inject_fault(fault_rate, req, next)
+            }));
+        }
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async {

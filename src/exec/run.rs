@@ -80,7 +80,7 @@ impl Target {
             base: base_url.trim_end_matches('/').to_string(),
             credentials,
             requests: AtomicU64::new(0),
-            retries: 2,
+            retries: 3,
             pacing: None,
         })
     }
@@ -122,12 +122,31 @@ impl Target {
         form: bool,
     ) -> Exchange {
         let mut attempt = 0;
+        // Idempotent methods may be repeated after a server error; a POST or PATCH is repeated
+        // only when the server said to come back (429, 503) or nothing came back at all.
+        let idempotent = matches!(
+            method,
+            Method::Get | Method::Head | Method::Options | Method::Put | Method::Delete
+        );
         loop {
             let exchange = self
                 .send_once(identity, method, url, headers, body, form)
                 .await;
+            if exchange
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("refused"))
+            {
+                return exchange;
+            }
             let retry_after = match exchange.status {
                 None => Some(Duration::from_millis(100 << attempt)),
+                Some(500) | Some(502) | Some(504) if idempotent => {
+                    Some(Duration::from_millis(100 << attempt))
+                }
+                Some(_) if exchange.error.is_some() && idempotent => {
+                    Some(Duration::from_millis(100 << attempt))
+                }
                 Some(429) | Some(503) => Some(
                     exchange
                         .response_header("retry-after")
@@ -238,10 +257,21 @@ impl Target {
                 match read_body(response).await {
                     Ok(bytes) if bytes.is_empty() => {}
                     Ok(bytes) => {
-                        exchange.response_body =
-                            Some(serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                        let says_json = exchange
+                            .response_header("content-type")
+                            .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
+                        exchange.response_body = Some(match serde_json::from_slice(&bytes) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                // A JSON answer that does not parse was cut short or garbled:
+                                // what it lacks proves nothing.
+                                if says_json {
+                                    exchange.error =
+                                        Some(format!("the JSON body does not parse: {e}"));
+                                }
                                 Value::String(String::from_utf8_lossy(&bytes).into_owned())
-                            }));
+                            }
+                        });
                     }
                     Err(e) => exchange.error = Some(format!("failed to read the body: {e}")),
                 }
