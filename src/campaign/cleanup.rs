@@ -2,6 +2,7 @@
 //! first (children before parents), through the API's own delete operations. Nothing the
 //! campaign did not create is ever deleted. What cannot be deleted is listed with its URL or id.
 
+use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -92,72 +93,110 @@ fn delete_step(rt: &Runtime<'_>, c: &Created, resource: usize) -> Result<Step, S
 
 /// Deletes everything the runtime recorded as created, newest first. When the creator may not
 /// delete (a member who may create but not delete), the other identities of its tenant try.
-pub(crate) async fn cleanup(rt: &Runtime<'_>, tenants: &[Option<String>]) -> Cleanup {
+pub(crate) async fn cleanup(
+    rt: &Runtime<'_>,
+    tenants: &[Option<String>],
+    concurrency: usize,
+) -> Cleanup {
     let created: Vec<Created> = rt
         .created
         .lock()
         .map(|mut list| std::mem::take(&mut *list))
         .unwrap_or_default();
-    let mut result = Cleanup::default();
-    for c in created.iter().rev() {
-        let Some(producer) = rt.model.producers.iter().find(|p| p.op == c.op) else {
-            continue;
-        };
-        let resource = producer.resource;
-        let id = crate::exec::value_text(&c.id);
-        let name = rt.model.resources[resource].name.clone();
-        let step = match delete_step(rt, c, resource) {
-            Ok(step) => step,
-            Err(reason) => {
-                result.left.push(LeftBehind {
-                    resource: name,
-                    id,
-                    url: None,
-                    reason,
-                });
-                continue;
-            }
-        };
-        let colleagues: Vec<usize> = (0..tenants.len())
-            .filter(|i| *i != c.owner && tenants[*i].is_some() && tenants[*i] == tenants[c.owner])
-            .collect();
-        let mut step = step;
-        let mut exchange = None;
-        for actor in std::iter::once(c.owner).chain(colleagues) {
-            step.actor = actor;
-            let exec = rt
-                .execute(&Scenario {
-                    steps: vec![step.clone()],
-                })
-                .await;
-            exchange = exec.steps.into_iter().next().and_then(|r| r.exchange);
-            if !matches!(
-                exchange.as_ref().and_then(|e| e.status),
-                Some(401) | Some(403)
-            ) {
-                break;
+    // Children before parents: an object waits until everything created with its id in the
+    // request (its children) has been dealt with. Objects with no child left go together.
+    let mut children = vec![0usize; created.len()];
+    let mut parents: Vec<Vec<usize>> = vec![Vec::new(); created.len()];
+    for (i, c) in created.iter().enumerate() {
+        for (j, p) in created.iter().enumerate().take(i) {
+            if c.args.iter().any(|(_, v)| *v == p.id) {
+                children[j] += 1;
+                parents[i].push(j);
             }
         }
-        match exchange {
-            Some(e) if e.is_success() || matches!(e.status, Some(404) | Some(410)) => {
-                result.deleted += 1;
+    }
+    let mut done = vec![false; created.len()];
+    let mut result = Cleanup::default();
+    loop {
+        let wave: Vec<usize> = (0..created.len())
+            .rev()
+            .filter(|i| !done[*i] && children[*i] == 0)
+            .collect();
+        if wave.is_empty() {
+            break;
+        }
+        let outcomes: Vec<Result<(), LeftBehind>> = futures_util::stream::iter(wave.iter())
+            .map(|i| delete_one(rt, tenants, &created[*i]))
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+        for (i, outcome) in wave.iter().zip(outcomes) {
+            done[*i] = true;
+            for p in &parents[*i] {
+                children[*p] -= 1;
             }
-            Some(e) => result.left.push(LeftBehind {
-                resource: name,
-                id,
-                reason: match e.status {
-                    Some(s) => format!("the delete answered {s}"),
-                    None => e.error.unwrap_or_else(|| "no answer".into()),
-                },
-                url: Some(e.url),
-            }),
-            None => result.left.push(LeftBehind {
-                resource: name,
-                id,
-                url: None,
-                reason: "the delete could not be sent".into(),
-            }),
+            match outcome {
+                Ok(()) => result.deleted += 1,
+                Err(left) => result.left.push(left),
+            }
         }
     }
     result
+}
+
+/// Deletes one created object, as its creator and then its colleagues.
+async fn delete_one(
+    rt: &Runtime<'_>,
+    tenants: &[Option<String>],
+    c: &Created,
+) -> Result<(), LeftBehind> {
+    let Some(producer) = rt.model.producers.iter().find(|p| p.op == c.op) else {
+        return Ok(());
+    };
+    let resource = producer.resource;
+    let id = crate::exec::value_text(&c.id);
+    let name = rt.model.resources[resource].name.clone();
+    let mut step = delete_step(rt, c, resource).map_err(|reason| LeftBehind {
+        resource: name.clone(),
+        id: id.clone(),
+        url: None,
+        reason,
+    })?;
+    let colleagues: Vec<usize> = (0..tenants.len())
+        .filter(|i| *i != c.owner && tenants[*i].is_some() && tenants[*i] == tenants[c.owner])
+        .collect();
+    let mut exchange = None;
+    for actor in std::iter::once(c.owner).chain(colleagues) {
+        step.actor = actor;
+        let exec = rt
+            .execute(&Scenario {
+                steps: vec![step.clone()],
+            })
+            .await;
+        exchange = exec.steps.into_iter().next().and_then(|r| r.exchange);
+        if !matches!(
+            exchange.as_ref().and_then(|e| e.status),
+            Some(401) | Some(403)
+        ) {
+            break;
+        }
+    }
+    match exchange {
+        Some(e) if e.is_success() || matches!(e.status, Some(404) | Some(410)) => Ok(()),
+        Some(e) => Err(LeftBehind {
+            resource: name,
+            id,
+            reason: match e.status {
+                Some(s) => format!("the delete answered {s}"),
+                None => e.error.unwrap_or_else(|| "no answer".into()),
+            },
+            url: Some(e.url),
+        }),
+        None => Err(LeftBehind {
+            resource: name,
+            id,
+            url: None,
+            reason: "the delete could not be sent".into(),
+        }),
+    }
 }

@@ -343,7 +343,7 @@ impl Campaign {
             cov.vectors.dedup();
         }
         let before_cleanup = target.requests();
-        let cleanup = super::cleanup::cleanup(&runtime, &tenants).await;
+        let cleanup = super::cleanup::cleanup(&runtime, &tenants, c.concurrency).await;
         let cleanup_requests = target.requests() - before_cleanup;
         tracing::info!(
             deleted = cleanup.deleted,
