@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use tenantfuzz::campaign::{Campaign, CampaignResult};
 use tenantfuzz::cli::demo_campaign;
-use tenantfuzz::config::{CampaignSettings, IdentitySettings, Settings};
+use tenantfuzz::config::{CampaignSettings, Settings};
 use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode, SPEC_YAML};
 
 /// User + system CPU seconds of this process so far (Linux; 0 elsewhere).
@@ -117,30 +117,10 @@ async fn plain_loop(concurrency: usize, requests: usize) -> (f64, f64) {
     (done as f64 / elapsed, cpu / done.max(1) as f64)
 }
 
-fn placeholder(spec: &Path) -> Settings {
-    let id = |n: &str, t: &str| IdentitySettings {
-        name: n.into(),
-        tenant: t.into(),
-        role: None,
-        plan: None,
-        headers: Vec::new(),
-    };
-    Settings {
-        spec: spec.to_path_buf(),
-        base_url: "http://127.0.0.1:9".into(),
-        identities: vec![id("a", "ta"), id("b", "tb")],
-        campaign: CampaignSettings::default(),
-        id_overrides: Vec::new(),
-        links: Vec::new(),
-        report_json: None,
-        repro_dir: None,
-    }
-}
-
 /// Load + model + plan time of a spec, and how many scenarios the plan has.
 fn plan_time(spec: &Path) -> Option<(Duration, usize, usize)> {
     let started = Instant::now();
-    let c = Campaign::new(placeholder(spec)).ok()?;
+    let c = Campaign::new(Settings::for_planning(spec)).ok()?;
     let plan = c.plan(None);
     Some((started.elapsed(), c.api.operations.len(), plan.probes.len()))
 }

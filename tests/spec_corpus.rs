@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tenantfuzz::campaign::Campaign;
-use tenantfuzz::config::{CampaignSettings, IdentitySettings, Settings};
+use tenantfuzz::config::Settings;
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs-corpus");
@@ -31,26 +31,6 @@ fn specs(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn settings(spec: &Path) -> Settings {
-    let identity = |name: &str, tenant: &str| IdentitySettings {
-        name: name.into(),
-        tenant: tenant.into(),
-        role: None,
-        plan: None,
-        headers: Vec::new(),
-    };
-    Settings {
-        spec: spec.to_path_buf(),
-        base_url: "http://127.0.0.1:9".into(),
-        identities: vec![identity("a", "ta"), identity("b", "tb")],
-        campaign: CampaignSettings::default(),
-        id_overrides: Vec::new(),
-        links: Vec::new(),
-        report_json: None,
-        repro_dir: None,
-    }
-}
-
 #[test]
 fn every_corpus_spec_loads_and_plans_or_fails_cleanly() {
     let Some(dir) = corpus() else {
@@ -68,7 +48,7 @@ fn every_corpus_spec_loads_and_plans_or_fails_cleanly() {
         eprintln!("start {name}");
         let started = std::time::Instant::now();
         let outcome = std::panic::catch_unwind(|| {
-            Campaign::new(settings(&spec)).map(|c| {
+            Campaign::new(Settings::for_planning(&spec)).map(|c| {
                 let plan = c.plan(None);
                 (
                     c.api.operations.len(),

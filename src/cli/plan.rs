@@ -1,14 +1,14 @@
 //! `tenantfuzz plan`: the inferred resource model and the attack plan, without sending anything.
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
 
 use super::{CliError, Outcome};
 use crate::campaign::Campaign;
-use crate::config::{IdentitySettings, Settings};
+use crate::config::Settings;
 use crate::model::Slot;
 use crate::scenario::StepRole;
 
@@ -29,7 +29,7 @@ pub struct PlanArgs {
 pub(crate) fn run(args: PlanArgs) -> Result<Outcome, CliError> {
     let mut settings = match &args.config {
         Some(path) => Settings::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
-        None => placeholder_settings(),
+        None => Settings::for_planning(Path::new("")),
     };
     if let Some(spec) = &args.spec {
         settings.spec = spec.clone();
@@ -40,7 +40,7 @@ pub(crate) fn run(args: PlanArgs) -> Result<Outcome, CliError> {
         ));
     }
     if settings.identities.len() < 2 {
-        settings.identities = placeholder_settings().identities;
+        settings.identities = Settings::for_planning(Path::new("")).identities;
     }
     let campaign = Campaign::new(settings).map_err(super::campaign_error)?;
     if args.json {
@@ -52,27 +52,6 @@ pub(crate) fn run(args: PlanArgs) -> Result<Outcome, CliError> {
         print!("{}", render(&campaign));
     }
     Ok(Outcome::Clean)
-}
-
-/// Two identities in two tenants, for planning without a config.
-fn placeholder_settings() -> Settings {
-    let identity = |name: &str, tenant: &str| IdentitySettings {
-        name: name.into(),
-        tenant: tenant.into(),
-        role: None,
-        plan: None,
-        headers: Vec::new(),
-    };
-    Settings {
-        spec: PathBuf::new(),
-        base_url: String::new(),
-        identities: vec![identity("a", "tenant-a"), identity("b", "tenant-b")],
-        campaign: Default::default(),
-        id_overrides: Vec::new(),
-        links: Vec::new(),
-        report_json: None,
-        repro_dir: None,
-    }
 }
 
 fn slot_text(slot: &Slot) -> String {

@@ -105,6 +105,28 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Settings for planning `spec` without a config: two credential-less identities, `a` and
+    /// `b`, in two tenants, and no target. What `tenantfuzz plan --spec` uses.
+    pub fn for_planning(spec: &Path) -> Settings {
+        let identity = |name: &str, tenant: &str| IdentitySettings {
+            name: name.into(),
+            tenant: tenant.into(),
+            role: None,
+            plan: None,
+            headers: Vec::new(),
+        };
+        Settings {
+            spec: spec.to_path_buf(),
+            base_url: String::new(),
+            identities: vec![identity("a", "tenant-a"), identity("b", "tenant-b")],
+            campaign: CampaignSettings::default(),
+            id_overrides: Vec::new(),
+            links: Vec::new(),
+            report_json: None,
+            repro_dir: None,
+        }
+    }
+
     /// Reads and validates a config file. Relative paths in it are relative to its folder.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
