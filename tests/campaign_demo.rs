@@ -467,3 +467,21 @@ async fn max_time_stops_the_run_and_says_so() {
     assert!(result.coverage.iter().all(|c| !c.attacked));
     assert!(result.coverage.iter().map(|c| c.unjudged).sum::<u64>() > 0);
 }
+
+/// Stopping the run (what Ctrl-C does) stops new work, still cleans up, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_run_cleans_up_and_says_it_was_interrupted() {
+    let server = DemoServer::start(DemoConfig::new(Mode::Secure))
+        .await
+        .unwrap();
+    let campaign = demo_campaign(&server.base_url(), CampaignSettings::default())
+        .await
+        .unwrap();
+    campaign
+        .stop_handle()
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let result = campaign.run().await.unwrap();
+    server.shutdown().await.unwrap();
+    assert!(result.stopped_early.unwrap().contains("interrupted"));
+    assert!(result.coverage.iter().all(|c| !c.attacked));
+}

@@ -103,6 +103,9 @@ pub struct Campaign {
     pub settings: Settings,
     pub api: Api,
     pub model: ResourceModel,
+    /// Set to stop the run early (Ctrl-C): no new probe, case or confirmation starts, the
+    /// cleanup still runs, and the result says the run was interrupted.
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Campaign {
@@ -158,7 +161,13 @@ impl Campaign {
             settings,
             api,
             model,
+            stop: Default::default(),
         })
+    }
+
+    /// A handle that stops the run early when set (what the CLI's Ctrl-C handler sets).
+    pub fn stop_handle(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.stop.clone()
     }
 
     /// Identity names in index order, `anonymous` last.
@@ -203,7 +212,9 @@ impl Campaign {
         let started = Instant::now();
         let c = &self.settings.campaign;
         let deadline = c.max_time.map(|t| started + t);
-        let out_of_time = move || deadline.is_some_and(|d| Instant::now() >= d);
+        let stop = self.stop.clone();
+        let interrupted = &move || stop.load(std::sync::atomic::Ordering::Relaxed);
+        let out_of_time = &move || deadline.is_some_and(|d| Instant::now() >= d) || interrupted();
         let names = self.identity_names();
         let creds: Vec<(String, Vec<(String, crate::config::Secret)>)> = self
             .settings
@@ -288,7 +299,7 @@ impl Campaign {
         let explored = if out_of_time() {
             0
         } else {
-            self.explore(&runtime, &ctx, &cast, &mut first, &out_of_time)
+            self.explore(&runtime, &ctx, &cast, &mut first, out_of_time)
                 .await
         };
         let exploration_requests = target.requests() - before_exploration;
@@ -369,12 +380,16 @@ impl Campaign {
             },
             operations_total: self.api.operations.len(),
             marker_prefix: format!("tfz{}", markers.run()),
-            stopped_early: out_of_time().then(|| {
-                format!(
-                    "the run reached its time limit ({} s): some probes were not sent and some findings are not confirmed; raise --max-time",
-                    c.max_time.map(|t| t.as_secs()).unwrap_or(0)
-                )
-            }),
+            stopped_early: if interrupted() {
+                Some("the run was interrupted: some probes were not sent and some findings are not confirmed".into())
+            } else {
+                out_of_time().then(|| {
+                    format!(
+                        "the run reached its time limit ({} s): some probes were not sent and some findings are not confirmed; raise --max-time",
+                        c.max_time.map(|t| t.as_secs()).unwrap_or(0)
+                    )
+                })
+            },
             cleanup,
         })
     }

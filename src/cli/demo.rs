@@ -143,6 +143,7 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
         "tenantfuzz: demo API ({} mode) at {base}; identities alice (acme), carol (acme), bob (globex), anonymous",
         if args.secure { "secure" } else { "vulnerable" }
     );
+    super::stop_on_ctrl_c(&campaign);
     let result = campaign.run().await.map_err(super::campaign_error);
     let _ = server.shutdown().await;
     let mut result = result?;

@@ -72,6 +72,24 @@ impl Outcome {
     }
 }
 
+/// On the first Ctrl-C, asks the campaign to stop starting new work and clean up; on the
+/// second, exits at once (130) without cleaning up.
+pub(crate) fn stop_on_ctrl_c(campaign: &crate::campaign::Campaign) {
+    let stop = campaign.stop_handle();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "interrupted: finishing what is in flight and cleaning up (Ctrl-C again to quit at once)"
+            );
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("quit without cleaning up");
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -61,7 +61,10 @@ pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
     let campaign = Campaign::new(settings).map_err(super::campaign_error)?;
     let runtime = super::runtime()?;
     let mut result = runtime
-        .block_on(campaign.run())
+        .block_on(async {
+            super::stop_on_ctrl_c(&campaign);
+            campaign.run().await
+        })
         .map_err(super::campaign_error)?;
     output::write_all(&mut result, &output)
 }
