@@ -577,17 +577,6 @@ impl<'a> Planner<'a> {
             let own_slots: Vec<&Slot> = consumers.iter().map(|c| &c.slot).collect();
             vector_of(op, slot, &own_slots, !anonymous && !own.is_empty())
         };
-        if let (Some((reader, reader_args)), false) = (&readback, effect == Effect::Create) {
-            steps.push(Step {
-                actor: victim,
-                op: *reader,
-                role: StepRole::ReadBack {
-                    attack: steps.len() + 1,
-                    phase: Phase::Before,
-                },
-                args: reader_args.clone(),
-            });
-        }
         let args = self.args(
             op,
             attacker,
@@ -600,30 +589,22 @@ impl<'a> Planner<'a> {
             },
             Some(Expr::Stem { owner: victim }),
         );
-        steps.push(Step {
-            actor: attacker,
-            op: index,
-            role: StepRole::Attack {
-                victim,
-                effect,
-                vector,
-                target_resource: Some(primary.resource),
-                target_step,
-            },
-            args,
-        });
-        let attack = steps.len() - 1;
-        if let Some((reader, reader_args)) = readback {
-            steps.push(Step {
-                actor: victim,
-                op: reader,
-                role: StepRole::ReadBack {
-                    attack,
-                    phase: Phase::After,
+        push_attack(
+            &mut steps,
+            Step {
+                actor: attacker,
+                op: index,
+                role: StepRole::Attack {
+                    victim,
+                    effect,
+                    vector,
+                    target_resource: Some(primary.resource),
+                    target_step,
                 },
-                args: reader_args,
-            });
-        }
+                args,
+            },
+            readback,
+        );
         Some(Probe {
             attacker,
             victim,
@@ -812,17 +793,6 @@ pub fn compile(
                 if effect.mutates() && effect != Effect::Create && readback.is_none() {
                     continue;
                 }
-                if let (Some((reader, args)), false) = (&readback, effect == Effect::Create) {
-                    steps.push(Step {
-                        actor: victim,
-                        op: *reader,
-                        role: StepRole::ReadBack {
-                            attack: steps.len() + 1,
-                            phase: Phase::Before,
-                        },
-                        args: args.clone(),
-                    });
-                }
                 let term = search.then_some(Expr::Stem { owner: victim });
                 let args = planner.args(
                     o,
@@ -835,30 +805,22 @@ pub fn compile(
                 } else {
                     vector
                 };
-                steps.push(Step {
-                    actor: attacker,
-                    op: index,
-                    role: StepRole::Attack {
-                        victim,
-                        effect,
-                        vector,
-                        target_resource,
-                        target_step,
-                    },
-                    args,
-                });
-                let attack = steps.len() - 1;
-                if let Some((reader, args)) = readback {
-                    steps.push(Step {
-                        actor: victim,
-                        op: reader,
-                        role: StepRole::ReadBack {
-                            attack,
-                            phase: Phase::After,
+                push_attack(
+                    &mut steps,
+                    Step {
+                        actor: attacker,
+                        op: index,
+                        role: StepRole::Attack {
+                            victim,
+                            effect,
+                            vector,
+                            target_resource,
+                            target_step,
                         },
                         args,
-                    });
-                }
+                    },
+                    readback,
+                );
             }
         }
     }
@@ -870,6 +832,30 @@ pub fn compile(
             victim,
             scenario: Scenario { steps },
         })
+}
+
+/// Pushes an attack with the victim's read-backs around it: before (a control, except for a
+/// create, which has nothing to show yet) and after. `readback` is the victim's reading request.
+fn push_attack(steps: &mut Vec<Step>, attack: Step, readback: Option<(usize, Args)>) {
+    let StepRole::Attack { victim, effect, .. } = attack.role else {
+        steps.push(attack);
+        return;
+    };
+    let read = |op: usize, args: Args, attack: usize, phase: Phase| Step {
+        actor: victim,
+        op,
+        role: StepRole::ReadBack { attack, phase },
+        args,
+    };
+    if let (Some((op, args)), false) = (&readback, effect == Effect::Create) {
+        let step = read(*op, args.clone(), steps.len() + 1, Phase::Before);
+        steps.push(step);
+    }
+    steps.push(attack);
+    if let Some((op, args)) = readback {
+        let step = read(op, args, steps.len() - 1, Phase::After);
+        steps.push(step);
+    }
 }
 
 /// The vector of a list or search over the attacker's own scope: `query` when it searches for
