@@ -22,6 +22,8 @@ pub enum Kind {
     PlanBypass,
     WebhookUnsigned,
     WebhookReplay,
+    UseAfterDelete,
+    ExistenceLeak,
 }
 
 impl Kind {
@@ -38,6 +40,8 @@ impl Kind {
             Kind::PlanBypass => "plan-bypass",
             Kind::WebhookUnsigned => "webhook-unsigned",
             Kind::WebhookReplay => "webhook-replay",
+            Kind::UseAfterDelete => "use-after-delete",
+            Kind::ExistenceLeak => "existence-leak",
         }
     }
 
@@ -54,6 +58,8 @@ impl Kind {
             Kind::PlanBypass => "plan restriction bypass",
             Kind::WebhookUnsigned => "webhook accepted without a valid signature",
             Kind::WebhookReplay => "webhook event applied twice",
+            Kind::UseAfterDelete => "deleted resource still reachable",
+            Kind::ExistenceLeak => "foreign ids distinguishable from unknown ones",
         }
     }
 }
