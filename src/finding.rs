@@ -127,6 +127,9 @@ pub struct Violation {
     /// The markers that are the evidence (the victim's in a leak, the attacker's in a write, the
     /// deleted object's in a delete).
     pub markers: Vec<String>,
+    /// The JSON pointer of the field whose value is the evidence, when it is a value rather than
+    /// a marker (the privilege field a caller set, the balance a forged webhook changed).
+    pub field: Option<String>,
 }
 
 impl Violation {
@@ -165,6 +168,10 @@ pub struct ReproStep {
     /// Values this step takes from earlier responses: `{placeholder: "step N <json pointer>"}`.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub captures: Vec<Capture>,
+    /// For a webhook event, how it was signed: `signed`, `unsigned`, `wrong-secret`, `stale`,
+    /// or `replay` (the last signed event of the steps, sent again byte for byte).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub signature: Option<String>,
 }
 
 /// A value taken from an earlier step's response, for runnable reproductions.
@@ -197,6 +204,13 @@ pub struct Finding {
     /// The markers the evidence rests on, as sent in the last confirming run.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub evidence_markers: Vec<String>,
+    /// The JSON pointer of the field whose value is the evidence, when it is a value rather
+    /// than a marker (see [`Violation::field`]).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub evidence_field: Option<String>,
+    /// How webhook events in the steps are signed, for reproductions that must sign afresh.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub signing: Option<Signing>,
     pub steps: Vec<ReproStep>,
     /// Whether shrinking stopped at a bound before reaching a minimum.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -205,6 +219,24 @@ pub struct Finding {
     pub requests_spent: u64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reproduction: Option<Reproduction>,
+}
+
+/// How a webhook receiver's events are signed (the secret itself is never here: reproductions
+/// read it from `TFZ_WEBHOOK_SECRET`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Signing {
+    pub signature_header: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub timestamp_header: Option<String>,
+    /// `hmac-sha256` or `hmac-sha512`.
+    pub algorithm: String,
+    /// `hex` or `base64`.
+    pub encoding: String,
+    pub prefix: String,
+    /// What is signed: `{timestamp}` and `{body}` are replaced.
+    pub signed: String,
+    /// How old a timestamp the receiver accepts, in seconds.
+    pub tolerance_seconds: u64,
 }
 
 /// Where a finding's runnable reproduction was written.

@@ -63,6 +63,8 @@ fn settings(base_url: String) -> Settings {
         links: Vec::new(),
         report_json: None,
         repro_dir: None,
+        policy: Default::default(),
+        webhooks: Vec::new(),
     }
 }
 

@@ -49,17 +49,37 @@ fn sent(exec: &Execution) -> u64 {
 /// from, and everything those depend on.
 pub(crate) fn slice(scenario: &Scenario, exec: &Execution, v: &Violation) -> Scenario {
     let mut roots = vec![v.step];
-    // A read's evidence is its own answer; the read-backs of writes and deletes are evidence.
+    let check = match scenario.steps.get(v.step).map(|s| &s.role) {
+        Some(StepRole::Attack { check, .. }) => Some(check.clone()),
+        _ => None,
+    };
+    // A read's ownership evidence is its own answer; the read-backs of writes and deletes are
+    // evidence, and so are the controls of every other check.
     let reads = matches!(
         scenario.steps.get(v.step).map(|s| &s.role),
         Some(StepRole::Attack {
             effect: crate::scenario::Effect::Read,
+            check: crate::scenario::Check::Ownership,
             ..
         })
     );
+    // Other checks may judge several attacks together (two injected values): keep them all.
+    if check
+        .as_ref()
+        .is_some_and(|c| *c != crate::scenario::Check::Ownership)
+    {
+        for (i, s) in scenario.steps.iter().enumerate() {
+            if s.op == scenario.steps[v.step].op
+                && matches!(&s.role, StepRole::Attack { check: c, .. } if Some(c) == check.as_ref())
+            {
+                roots.push(i);
+            }
+        }
+    }
+    let attacks = roots.clone();
     for (i, s) in scenario.steps.iter().enumerate() {
         if let StepRole::ReadBack { attack, .. } = s.role {
-            if attack == v.step && !reads {
+            if attacks.contains(&attack) && !reads {
                 roots.push(i);
             }
         }

@@ -103,6 +103,10 @@ pub struct Campaign {
     pub settings: Settings,
     pub api: Api,
     pub model: ResourceModel,
+    /// Who may call what beyond ownership, resolved against the spec.
+    pub policy: crate::model::Policy,
+    /// Webhook receivers: operation index and how its events are signed.
+    pub webhooks: Vec<(usize, crate::config::WebhookSettings)>,
     /// Set to stop the run early (Ctrl-C): no new probe, case or confirmation starts, the
     /// cleanup still runs, and the result says the run was interrupted.
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -157,10 +161,32 @@ impl Campaign {
             overrides.links.push((op, slot, link.resource.clone()));
         }
         let model = crate::model::infer(&api, &excluded, &overrides);
+        let plans: Vec<String> = settings
+            .identities
+            .iter()
+            .filter_map(|i| i.plan.clone())
+            .collect();
+        let policy =
+            crate::model::Policy::resolve(&api, &settings.policy, &plans).map_err(|e| {
+                CampaignError::Config(ConfigError::Invalid {
+                    path: "config".into(),
+                    key: format!("policy.rules[{}].operations", e.rule),
+                    message: format!("'{}' names no operation of {source}", e.selector),
+                })
+            })?;
+        let mut webhooks = Vec::new();
+        for w in &settings.webhooks {
+            let op = api
+                .find(&w.operation)
+                .ok_or_else(|| unknown("webhooks.operation", &w.operation))?;
+            webhooks.push((op, w.clone()));
+        }
         Ok(Campaign {
             settings,
             api,
             model,
+            policy,
+            webhooks,
             stop: Default::default(),
         })
     }
@@ -204,7 +230,20 @@ impl Campaign {
             }
             all
         });
-        plan(&self.api, &self.model, &Cast { tenants, owned })
+        plan(&self.api, &self.model, &self.cast(owned))
+    }
+
+    /// Who is who for planning, with `owned` resources.
+    pub fn cast(&self, owned: BTreeSet<(usize, usize)>) -> Cast {
+        let ids = &self.settings.identities;
+        Cast {
+            tenants: self.tenants(),
+            owned,
+            roles: ids.iter().map(|i| i.role.clone()).chain([None]).collect(),
+            plans: ids.iter().map(|i| i.plan.clone()).chain([None]).collect(),
+            policy: self.policy.clone(),
+            webhooks: self.webhooks.iter().map(|(op, _)| *op).collect(),
+        }
     }
 
     /// Runs the campaign against the target.
@@ -244,6 +283,8 @@ impl Campaign {
             markers: &markers,
             discovered: &discovery.owned,
             target: &target,
+            webhooks: &self.webhooks,
+            exclusive: Default::default(),
             created: Default::default(),
         };
         let ctx = Context {
@@ -292,10 +333,7 @@ impl Campaign {
         }
         // Exploration: random drafts beyond the plan; new violations are shrunk by proptest.
         let before_exploration = target.requests();
-        let cast = Cast {
-            tenants: tenants.clone(),
-            owned: owned_set.clone(),
-        };
+        let cast = self.cast(owned_set.clone());
         let explored = if out_of_time() {
             0
         } else {
@@ -653,6 +691,7 @@ impl Campaign {
                         role: "discover".into(),
                         exchange,
                         captures: Vec::new(),
+                        signature: None,
                     });
                     steps.len() - 1
                 }
@@ -686,11 +725,29 @@ impl Campaign {
                     }
                 }
             }
+            let signature = self
+                .webhooks
+                .iter()
+                .any(|(op, _)| *op == step.op)
+                .then_some(match &step.role {
+                    StepRole::Attack {
+                        check: crate::scenario::Check::Webhook { forgery, .. },
+                        ..
+                    } => match forgery {
+                        crate::scenario::Forgery::Unsigned => "unsigned",
+                        crate::scenario::Forgery::WrongSecret => "wrong-secret",
+                        crate::scenario::Forgery::Stale => "stale",
+                        crate::scenario::Forgery::Replay => "replay",
+                    },
+                    _ => "signed",
+                })
+                .map(str::to_string);
             steps.push(ReproStep {
                 identity: names[step.actor].clone(),
                 role: step.role_label().to_string(),
                 exchange,
                 captures,
+                signature,
             });
         }
         Finding {
@@ -709,6 +766,26 @@ impl Campaign {
             victim: v.victim.clone(),
             evidence: v.evidence.clone(),
             evidence_markers: v.markers.clone(),
+            evidence_field: v.field.clone(),
+            signing: self
+                .webhooks
+                .iter()
+                .find(|(op, _)| done.scenario.steps.iter().any(|s| s.op == *op))
+                .map(|(_, w)| crate::finding::Signing {
+                    signature_header: w.signature_header.clone(),
+                    timestamp_header: w.timestamp_header.clone(),
+                    algorithm: match w.algorithm {
+                        crate::config::HmacAlgorithm::Sha256 => "hmac-sha256".into(),
+                        crate::config::HmacAlgorithm::Sha512 => "hmac-sha512".into(),
+                    },
+                    encoding: match w.encoding {
+                        crate::config::DigestEncoding::Hex => "hex".into(),
+                        crate::config::DigestEncoding::Base64 => "base64".into(),
+                    },
+                    prefix: w.prefix.clone(),
+                    signed: w.signed.clone(),
+                    tolerance_seconds: w.tolerance.as_secs(),
+                }),
             steps,
             shrink_note: done.shrink_note.clone(),
             requests_spent: done.requests,

@@ -7,9 +7,13 @@ use clap::Args;
 
 use super::{CliError, Outcome, output};
 use crate::campaign::Campaign;
-use crate::config::{CampaignSettings, IdentitySettings, Secret, Settings};
+use crate::config::{
+    CampaignSettings, DigestEncoding, HmacAlgorithm, IdentitySettings, PolicySettings, Secret,
+    Settings, WebhookSettings,
+};
 use crate::demo::{
     ACCOUNTS, DEFAULT_WEBHOOK_SECRET, DemoConfig, DemoServer, Mode, SPEC_PATH, SPEC_YAML,
+    WORKSPACES,
 };
 
 /// Arguments of `tenantfuzz demo`.
@@ -79,9 +83,10 @@ async fn login(
         .ok_or_else(|| format!("login answered {status} without a token"))
 }
 
-/// The campaign `tenantfuzz demo` runs against a demo server at `base_url`: the seeded
-/// accounts of both workspaces logged in as identities (the platform admin, who may see every
-/// tenant by design, is left out of the ownership campaign).
+/// The campaign `tenantfuzz demo` runs against a demo server at `base_url`: every seeded account
+/// logged in as an identity, with its workspace as tenant, its workspace role and its workspace's
+/// plan. The platform admin (role `admin`) may see every tenant by design: the policy keeps it out
+/// of the ownership checks and uses it as the permitted caller of admin operations.
 pub async fn demo_campaign(
     base_url: &str,
     campaign_settings: CampaignSettings,
@@ -89,15 +94,22 @@ pub async fn demo_campaign(
     let client = crate::exec::http_client()
         .map_err(|e| CliError::Target(format!("failed to build the HTTP client: {e}")))?;
     let mut identities = Vec::new();
-    for account in ACCOUNTS.iter().filter(|a| a.workspace.is_some()) {
+    for account in ACCOUNTS {
         let token = login(&client, base_url, account.email, account.password)
             .await
             .map_err(|e| CliError::Target(format!("demo account '{}': {e}", account.handle)))?;
         identities.push(IdentitySettings {
             name: account.handle.to_string(),
-            tenant: account.workspace.unwrap_or_default().to_lowercase(),
-            role: Some(account.workspace_role.as_str().to_string()),
-            plan: None,
+            tenant: account.workspace.unwrap_or("platform").to_lowercase(),
+            role: Some(if account.platform_admin {
+                "admin".to_string()
+            } else {
+                account.workspace_role.as_str().to_string()
+            }),
+            plan: WORKSPACES
+                .iter()
+                .find(|(name, _)| Some(*name) == account.workspace)
+                .map(|(_, plan)| plan.to_string()),
             headers: vec![(
                 "Authorization".to_string(),
                 Secret::new(format!("Bearer {token}")),
@@ -113,6 +125,18 @@ pub async fn demo_campaign(
         links: Vec::new(),
         report_json: None,
         repro_dir: None,
+        policy: PolicySettings::default(),
+        webhooks: vec![WebhookSettings {
+            operation: "receiveBillingWebhook".into(),
+            secret: Secret::new(DEFAULT_WEBHOOK_SECRET.to_string()),
+            signature_header: "X-Webhook-Signature".into(),
+            algorithm: HmacAlgorithm::Sha256,
+            encoding: DigestEncoding::Hex,
+            prefix: "sha256=".into(),
+            timestamp_header: Some("X-Webhook-Timestamp".into()),
+            signed: "{timestamp}.{body}".into(),
+            tolerance: std::time::Duration::from_secs(300),
+        }],
     };
     let api =
         crate::spec::load_str(SPEC_YAML, SPEC_PATH).map_err(|e| CliError::Usage(e.to_string()))?;

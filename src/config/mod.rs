@@ -6,4 +6,7 @@ mod secret;
 mod settings;
 
 pub use secret::Secret;
-pub use settings::{CampaignSettings, ConfigError, IdentitySettings, LinkOverride, Settings};
+pub use settings::{
+    CampaignSettings, ConfigError, DigestEncoding, HmacAlgorithm, IdentitySettings, LinkOverride,
+    PolicyRule, PolicySettings, Settings, WebhookSettings,
+};

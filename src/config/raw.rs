@@ -17,6 +17,41 @@ pub(crate) struct RawConfig {
     pub model: RawModel,
     #[serde(default)]
     pub output: RawOutput,
+    #[serde(default)]
+    pub policy: RawPolicy,
+    #[serde(default)]
+    pub webhooks: Vec<RawWebhook>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPolicy {
+    pub infer: Option<bool>,
+    pub admin_roles: Option<Vec<String>>,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub operations: Vec<String>,
+    pub roles: Option<Vec<String>>,
+    pub plans: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    pub operation: String,
+    pub secret: String,
+    pub signature_header: String,
+    pub algorithm: Option<String>,
+    pub encoding: Option<String>,
+    pub prefix: Option<String>,
+    pub timestamp_header: Option<String>,
+    pub signed: Option<String>,
+    pub tolerance_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

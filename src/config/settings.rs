@@ -47,6 +47,71 @@ pub struct LinkOverride {
     pub resource: String,
 }
 
+/// Who may call what, beyond ownership: the `[policy]` section.
+#[derive(Debug, Clone)]
+pub struct PolicySettings {
+    /// Whether defaults are inferred from the spec (admin tags and paths, 402 responses).
+    pub infer: bool,
+    /// Roles that may act on every tenant (platform administrators): they are never attackers
+    /// or victims of ownership checks, and inferred admin-only operations allow them.
+    pub admin_roles: Vec<String>,
+    pub rules: Vec<PolicyRule>,
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        PolicySettings {
+            infer: true,
+            admin_roles: vec!["admin".into()],
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// One `[[policy.rules]]` entry: only these roles and plans may call these operations.
+#[derive(Debug, Clone)]
+pub struct PolicyRule {
+    /// Selectors: operationId, `METHOD /path`, `tag:NAME` or a glob.
+    pub operations: Vec<String>,
+    /// The roles allowed (absent: any role).
+    pub roles: Option<Vec<String>>,
+    /// The plans allowed (absent: any plan).
+    pub plans: Option<Vec<String>>,
+}
+
+/// HMAC algorithms a webhook signature may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacAlgorithm {
+    Sha256,
+    Sha512,
+}
+
+/// How a webhook signature is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestEncoding {
+    Hex,
+    Base64,
+}
+
+/// A webhook receiver and how its events are signed: a `[[webhooks]]` entry.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// operationId or `METHOD /path`.
+    pub operation: String,
+    pub secret: Secret,
+    pub signature_header: String,
+    pub algorithm: HmacAlgorithm,
+    pub encoding: DigestEncoding,
+    /// Text before the digest in the header (`sha256=`).
+    pub prefix: String,
+    /// The header carrying the signing time in Unix seconds, when the scheme has one.
+    pub timestamp_header: Option<String>,
+    /// What is signed: `{body}` is the raw body, `{timestamp}` the signing time.
+    pub signed: String,
+    /// How old a timestamp the receiver should accept.
+    pub tolerance: Duration,
+}
+
 /// How the campaign runs.
 #[derive(Debug, Clone)]
 pub struct CampaignSettings {
@@ -102,6 +167,8 @@ pub struct Settings {
     pub links: Vec<LinkOverride>,
     pub report_json: Option<PathBuf>,
     pub repro_dir: Option<PathBuf>,
+    pub policy: PolicySettings,
+    pub webhooks: Vec<WebhookSettings>,
 }
 
 impl Settings {
@@ -124,6 +191,8 @@ impl Settings {
             links: Vec::new(),
             report_json: None,
             repro_dir: None,
+            policy: PolicySettings::default(),
+            webhooks: Vec::new(),
         }
     }
 
@@ -199,6 +268,71 @@ impl Settings {
             rate: c.rate,
             max_time: c.max_seconds.map(Duration::from_secs),
         };
+        let defaults = PolicySettings::default();
+        let policy = PolicySettings {
+            infer: raw.policy.infer.unwrap_or(defaults.infer),
+            admin_roles: raw.policy.admin_roles.unwrap_or(defaults.admin_roles),
+            rules: raw
+                .policy
+                .rules
+                .into_iter()
+                .map(|r| PolicyRule {
+                    operations: r.operations,
+                    roles: r.roles,
+                    plans: r.plans,
+                })
+                .collect(),
+        };
+        let mut webhooks = Vec::new();
+        for (i, w) in raw.webhooks.into_iter().enumerate() {
+            let key = |k: &str| format!("webhooks[{i}].{k}");
+            let secret =
+                interpolate(&w.secret, base, env).map_err(|m| invalid(&key("secret"), m))?;
+            let algorithm = match w.algorithm.as_deref().unwrap_or("hmac-sha256") {
+                "hmac-sha256" | "sha256" => HmacAlgorithm::Sha256,
+                "hmac-sha512" | "sha512" => HmacAlgorithm::Sha512,
+                other => {
+                    return Err(invalid(
+                        &key("algorithm"),
+                        format!("'{other}' is not supported; use hmac-sha256 or hmac-sha512"),
+                    ));
+                }
+            };
+            let encoding = match w.encoding.as_deref().unwrap_or("hex") {
+                "hex" => DigestEncoding::Hex,
+                "base64" => DigestEncoding::Base64,
+                other => {
+                    return Err(invalid(
+                        &key("encoding"),
+                        format!("'{other}' is not supported; use hex or base64"),
+                    ));
+                }
+            };
+            let signed = w.signed.unwrap_or_else(|| {
+                if w.timestamp_header.is_some() {
+                    "{timestamp}.{body}".into()
+                } else {
+                    "{body}".into()
+                }
+            });
+            if signed.contains("{timestamp}") && w.timestamp_header.is_none() {
+                return Err(invalid(
+                    &key("signed"),
+                    "signs {timestamp} but no timestamp_header is set".into(),
+                ));
+            }
+            webhooks.push(WebhookSettings {
+                operation: w.operation,
+                secret: Secret::new(secret),
+                signature_header: w.signature_header,
+                algorithm,
+                encoding,
+                prefix: w.prefix.unwrap_or_default(),
+                timestamp_header: w.timestamp_header,
+                signed,
+                tolerance: Duration::from_secs(w.tolerance_seconds.unwrap_or(300)),
+            });
+        }
         let settings = Settings {
             spec: raw.spec.map(|s| base.join(s)).unwrap_or_default(),
             base_url: raw.base_url.unwrap_or_default(),
@@ -222,6 +356,8 @@ impl Settings {
                 .collect(),
             report_json: raw.output.report_json.map(|p| base.join(p)),
             repro_dir: raw.output.repro_dir.map(|p| base.join(p)),
+            policy,
+            webhooks,
         };
         Ok(settings)
     }

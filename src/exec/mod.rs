@@ -3,6 +3,7 @@
 
 mod client;
 mod run;
+mod sign;
 
 pub use client::http_client;
 pub(crate) use run::value_text;

@@ -356,6 +356,12 @@ pub struct Runtime<'a> {
     pub markers: &'a Markers,
     pub discovered: &'a Discovered,
     pub target: &'a Target,
+    /// Webhook receivers and how their events are signed: steps on them are signed correctly
+    /// unless the step is a forgery.
+    pub webhooks: &'a [(usize, crate::config::WebhookSettings)],
+    /// Held while a scenario with webhook events runs: two of them crediting the same account
+    /// at once would see each other's effects.
+    pub exclusive: tokio::sync::Mutex<()>,
     /// Everything any execution created, in creation order, for the cleanup.
     pub created: std::sync::Mutex<Vec<Created>>,
 }
@@ -373,6 +379,15 @@ pub struct Created {
 impl Runtime<'_> {
     /// Executes a scenario step by step.
     pub async fn execute(&self, scenario: &Scenario) -> Execution {
+        let webhook = scenario
+            .steps
+            .iter()
+            .any(|s| self.webhooks.iter().any(|(op, _)| *op == s.op));
+        let _guard = if webhook {
+            Some(self.exclusive.lock().await)
+        } else {
+            None
+        };
         let mut exec = Execution::default();
         for step in &scenario.steps {
             let record = self.execute_step(step, &exec).await;
@@ -419,6 +434,12 @@ impl Runtime<'_> {
         }
         if body.is_none() && op.body.as_ref().is_some_and(|b| b.required) {
             body = Some(Value::Object(serde_json::Map::new()));
+        }
+        if let Some((_, w)) = self.webhooks.iter().find(|(o, _)| *o == step.op) {
+            if let Err(reason) = sign_event(w, step, so_far, &mut body, &mut headers) {
+                record.skipped = Some(reason);
+                return record;
+            }
         }
         let mut url = format!("{}{}", self.target.base, path);
         if !query.is_empty() {
@@ -507,6 +528,15 @@ impl Runtime<'_> {
                 Ok((Value::String(text), None))
             }
             Expr::Stem { owner } => Ok((Value::String(self.markers.stem(*owner)), None)),
+            Expr::Echo { step, pointer } => so_far
+                .steps
+                .get(*step)
+                .and_then(|r| r.exchange.as_ref())
+                .filter(|x| x.is_success())
+                .and_then(|x| x.response_body.as_ref())
+                .and_then(|b| b.pointer(pointer))
+                .map(|v| (v.clone(), Some((*step, pointer.clone()))))
+                .ok_or_else(|| format!("step {} answered no {pointer}", step + 1)),
         }
     }
 
@@ -535,6 +565,68 @@ impl Runtime<'_> {
             )
         })
     }
+}
+
+/// Signs a webhook event as the step asks: correctly (a control), not at all, with a wrong
+/// secret, with a stale timestamp, or as a byte-for-byte copy of the signed control.
+fn sign_event(
+    w: &crate::config::WebhookSettings,
+    step: &Step,
+    so_far: &Execution,
+    body: &mut Option<Value>,
+    headers: &mut Vec<(String, String)>,
+) -> Result<(), String> {
+    use crate::scenario::{Check, Forgery};
+    let forgery = match &step.role {
+        StepRole::Attack {
+            check: Check::Webhook { forgery, control },
+            ..
+        } => Some((*forgery, *control)),
+        _ => None,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (secret, timestamp) = match forgery {
+        Some((Forgery::Unsigned, _)) => return Ok(()),
+        Some((Forgery::Replay, control)) => {
+            let sent = so_far
+                .steps
+                .get(control)
+                .and_then(|r| r.exchange.as_ref())
+                .ok_or_else(|| format!("step {} sent no event to replay", control + 1))?;
+            *body = sent.request_body.clone();
+            for (k, v) in &sent.request_headers {
+                let signing = k.eq_ignore_ascii_case(&w.signature_header)
+                    || w.timestamp_header
+                        .as_deref()
+                        .is_some_and(|t| k.eq_ignore_ascii_case(t));
+                if signing {
+                    headers.push((k.clone(), v.clone()));
+                }
+            }
+            return Ok(());
+        }
+        Some((Forgery::WrongSecret, _)) => ("tfz-not-the-webhook-secret", now),
+        Some((Forgery::Stale, _)) => (
+            w.secret.expose(),
+            now.saturating_sub(w.tolerance.as_secs() + 3600),
+        ),
+        None => (w.secret.expose(), now),
+    };
+    let text = body
+        .as_ref()
+        .map(|b| serde_json::to_string(b).unwrap_or_default())
+        .unwrap_or_default();
+    if let Some(t) = &w.timestamp_header {
+        headers.push((t.clone(), timestamp.to_string()));
+    }
+    headers.push((
+        w.signature_header.clone(),
+        super::sign::signature(w, secret, timestamp, &text),
+    ));
+    Ok(())
 }
 
 /// Percent-encodes a path segment.

@@ -529,14 +529,26 @@ fn arrays_with_ids(schema: &Schema, path: &str) -> Vec<(String, String, String)>
 /// are mass-assignment candidates, a separate check).
 fn body_id_fields(schema: &Schema) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
+    body_id_fields_under(schema, "", 0, &mut out);
+    out
+}
+
+/// [`body_id_fields`] under `prefix`, descending into nested objects that are not references
+/// themselves (`{"data": {"workspaceId": ...}}`), two levels at most.
+fn body_id_fields_under(
+    schema: &Schema,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<(String, Vec<String>)>,
+) {
     let Some(props) = schema.properties() else {
-        return out;
+        return;
     };
     for (name, prop) in props {
         if prop.read_only {
             continue;
         }
-        let pointer = format!("/{}", crate::spec::escape(name));
+        let pointer = format!("{prefix}/{}", crate::spec::escape(name));
         match &prop.kind {
             SchemaKind::String | SchemaKind::Integer | SchemaKind::Any => {
                 let names = resources_of_id_name(name);
@@ -560,12 +572,13 @@ fn body_id_fields(schema: &Schema) -> Vec<(String, Vec<String>)> {
                             vec![singular(name)],
                         ));
                     }
+                } else if depth < 1 {
+                    body_id_fields_under(prop, &pointer, depth + 1, out);
                 }
             }
             _ => {}
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
             evidence: why,
             step: i,
             markers: found,
+            field: None,
         });
     }
     out

@@ -44,6 +44,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
             ),
             step: i,
             markers: found,
+            field: None,
         });
     }
     out

@@ -27,6 +27,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
             evidence: format!("{why}: {}", super::evidence::list(&found)),
             step: i,
             markers: found,
+            field: None,
         });
     }
     out

@@ -159,3 +159,151 @@ pub(crate) fn deleted(
         )
     })
 }
+
+/// Whether a JSON key names an id (`id`, `workspaceId`, `owner_id`, `uuid`).
+fn is_id_key(key: &str) -> bool {
+    key.eq_ignore_ascii_case("id")
+        || key.eq_ignore_ascii_case("uuid")
+        || key.ends_with("Id")
+        || key.ends_with("_id")
+        || key.ends_with("-id")
+        || key.ends_with("ID")
+}
+
+/// The id values in a JSON document: values under id keys, strings of 4 characters or more
+/// and numbers of 1000 or more (small numbers coincide too easily).
+pub(crate) fn ids_in(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if is_id_key(k) {
+                    match v {
+                        Value::String(s) if s.len() >= 4 => {
+                            out.insert(s.clone());
+                        }
+                        Value::Number(n) if n.as_u64().is_some_and(|n| n >= 1000) => {
+                            out.insert(n.to_string());
+                        }
+                        _ => {}
+                    }
+                }
+                ids_in(v, out);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                ids_in(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Evidence that a call the policy denies had its effect (attack `attack` with a gate check):
+/// for a read, its answer shows the victim's data (the victim's markers, or ids only the victim's
+/// own lists show) — or, for a plan gate, the caller's own data; for a change, the caller's own
+/// read-back shows it. The permitted identity's call, when there is one, must have worked.
+pub(crate) fn gated(
+    markers: &Markers,
+    scenario: &Scenario,
+    exec: &Execution,
+    attack: usize,
+) -> Option<(Vec<String>, String)> {
+    use crate::scenario::{Check, Effect};
+    let step = scenario.steps.get(attack)?;
+    let StepRole::Attack {
+        victim,
+        effect,
+        check: Check::Gate { plan, control },
+        ..
+    } = &step.role
+    else {
+        return None;
+    };
+    let attacker = step.actor;
+    let answer = exec.steps.get(attack)?.exchange.as_ref()?;
+    if let Some(c) = control {
+        let shown = exec.steps.get(*c)?.exchange.as_ref()?;
+        if !shown.is_success() {
+            return None;
+        }
+    }
+    match effect {
+        Effect::Read => {
+            if !answer.is_success() {
+                return None;
+            }
+            let mut found = leaked(markers, exec, answer, *victim);
+            if *plan && *victim != attacker {
+                found.extend(leaked(markers, exec, answer, attacker));
+            }
+            if !found.is_empty() {
+                return Some((
+                    found.clone(),
+                    format!(
+                        "the denied call answered {} with data of this run: {}",
+                        answer.status.unwrap_or(0),
+                        list(&found)
+                    ),
+                ));
+            }
+            if *victim == attacker {
+                return None;
+            }
+            // Ids only the victim's own lists show.
+            let mut theirs = std::collections::BTreeSet::new();
+            let mut mine = std::collections::BTreeSet::new();
+            for (i, s) in scenario.steps.iter().enumerate() {
+                let StepRole::ReadBack { attack: a, .. } = s.role else {
+                    continue;
+                };
+                if a != attack || s.op == step.op {
+                    continue;
+                }
+                let Some(x) = exec.steps.get(i).and_then(|r| r.exchange.as_ref()) else {
+                    continue;
+                };
+                if !x.is_success() {
+                    continue;
+                }
+                if let Some(body) = &x.response_body {
+                    if s.actor == *victim {
+                        ids_in(body, &mut theirs);
+                    } else if s.actor == attacker {
+                        ids_in(body, &mut mine);
+                    }
+                }
+            }
+            let mut shown = std::collections::BTreeSet::new();
+            if let Some(body) = &answer.response_body {
+                ids_in(body, &mut shown);
+            }
+            let foreign: Vec<String> = theirs
+                .difference(&mine)
+                .filter(|id| shown.contains(*id))
+                .cloned()
+                .collect();
+            (!foreign.is_empty()).then(|| {
+                (
+                    Vec::new(),
+                    format!(
+                        "the denied call answered {} with ids that only the other tenant's own lists show: {}",
+                        answer.status.unwrap_or(0),
+                        list(&foreign)
+                    ),
+                )
+            })
+        }
+        Effect::Delete => deleted(markers, scenario, exec, attack, *victim),
+        _ => written(markers, scenario, exec, attack, attacker).map(|(m, why)| {
+            (
+                m,
+                format!(
+                    "the denied call answered {}: {why}",
+                    answer.status.unwrap_or(0)
+                ),
+            )
+        }),
+    }
+}

@@ -2,12 +2,16 @@
 //! lives in its own file and none depends on another. A status code alone never makes a
 //! violation: evidence is a marker that crossed tenants, or a change the victim can see.
 
+mod bfla;
 mod bola_delete;
 mod bola_read;
 mod bola_write;
 mod evidence;
 mod list_leak;
+mod mass_assignment;
+mod plan_bypass;
 mod unauthenticated;
+mod webhook;
 
 use crate::exchange::Execution;
 use crate::finding::Violation;
@@ -37,10 +41,14 @@ pub fn judge(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) -> Vec<Vi
     out.extend(bola_write::check(ctx, scenario, exec));
     out.extend(bola_delete::check(ctx, scenario, exec));
     out.extend(unauthenticated::check(ctx, scenario, exec));
+    out.extend(bfla::check(ctx, scenario, exec));
+    out.extend(plan_bypass::check(ctx, scenario, exec));
+    out.extend(mass_assignment::check(ctx, scenario, exec));
+    out.extend(webhook::check(ctx, scenario, exec));
     out
 }
 
-/// The attack steps of a scenario: (index, attacker, victim, effect, vector, targeted).
+/// The ownership attack steps of a scenario: (index, attacker, victim, effect, vector, targeted).
 pub(crate) fn attacks(
     scenario: &Scenario,
 ) -> impl Iterator<
@@ -63,6 +71,7 @@ pub(crate) fn attacks(
                 effect,
                 vector,
                 target_resource,
+                check: crate::scenario::Check::Ownership,
                 ..
             } => Some((
                 i,

@@ -58,6 +58,7 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
                 evidence: text,
                 step: i,
                 markers: found,
+                field: None,
             });
         }
     }

@@ -208,6 +208,19 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         );
     }
     s.push_str(PRELUDE);
+    if let Some(sg) = &f.signing {
+        let needs_secret = f
+            .steps
+            .iter()
+            .any(|st| matches!(st.signature.as_deref(), Some("signed" | "stale")));
+        if needs_secret {
+            let _ = writeln!(
+                s,
+                ": \"${{TFZ_WEBHOOK_SECRET:?set TFZ_WEBHOOK_SECRET to the webhook signing secret}}\""
+            );
+        }
+        s.push_str(&signer(sg));
+    }
     // Which steps' ids later steps use, and how to get them.
     let mut captured: Vec<(usize, String)> = Vec::new();
     for step in &f.steps {
@@ -238,8 +251,21 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             .as_ref()
             .map(|b| substitute(&body_text(b, &caps), run_prefix))
             .unwrap_or_default();
+        let signing = f.signing.as_ref().filter(|_| step.signature.is_some());
+        let is_signing_header = |name: &str| {
+            signing.is_some_and(|sg| {
+                name.eq_ignore_ascii_case(&sg.signature_header)
+                    || sg
+                        .timestamp_header
+                        .as_deref()
+                        .is_some_and(|t| name.eq_ignore_ascii_case(t))
+            })
+        };
         let mut headers = String::new();
         for (name, value) in &ex.request_headers {
+            if is_signing_header(name) {
+                continue;
+            }
             let value = if value == "***" {
                 format!("${{{}}}", credential_var(&step.identity, name))
             } else {
@@ -247,7 +273,58 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             };
             let _ = write!(headers, " -H \"{}: {value}\"", dq(name));
         }
-        let _ = writeln!(s, "send {n} {} \"{url}\" \"{body}\"{headers}", ex.method);
+        if let (Some(sg), Some(how)) = (signing, step.signature.as_deref()) {
+            // A webhook event, signed afresh the way the recorded one was.
+            let _ = writeln!(s, "B_{n}=\"{body}\"");
+            match how {
+                "signed" | "wrong-secret" | "stale" => {
+                    let secret = if how == "wrong-secret" {
+                        "tfz-not-the-webhook-secret"
+                    } else {
+                        "$TFZ_WEBHOOK_SECRET"
+                    };
+                    let ts = if how == "stale" {
+                        format!("$(( $(date +%s) - {} ))", sg.tolerance_seconds + 3600)
+                    } else {
+                        "$(date +%s)".to_string()
+                    };
+                    let _ = writeln!(s, "TS_{n}={ts}");
+                    let _ = writeln!(s, "SIG_{n}=$(sign \"{secret}\" \"$TS_{n}\" \"$B_{n}\")");
+                    let _ = writeln!(s, "LAST_SIGNED={n}");
+                }
+                "replay" => {
+                    let _ = writeln!(
+                        s,
+                        "B_{n}=\"${{B_LAST}}\"; TS_{n}=\"${{TS_LAST}}\"; SIG_{n}=\"${{SIG_LAST}}\""
+                    );
+                }
+                _ => {}
+            }
+            let mut signed_headers = String::new();
+            if how != "unsigned" {
+                if let Some(t) = &sg.timestamp_header {
+                    let _ = write!(signed_headers, " -H \"{}: $TS_{n}\"", dq(t));
+                }
+                let _ = write!(
+                    signed_headers,
+                    " -H \"{}: $SIG_{n}\"",
+                    dq(&sg.signature_header)
+                );
+            }
+            let _ = writeln!(
+                s,
+                "send {n} {} \"{url}\" \"$B_{n}\"{headers}{signed_headers}",
+                ex.method
+            );
+            if how == "signed" {
+                let _ = writeln!(
+                    s,
+                    "B_LAST=\"$B_{n}\"; TS_LAST=\"$TS_{n}\"; SIG_LAST=\"$SIG_{n}\""
+                );
+            }
+        } else {
+            let _ = writeln!(s, "send {n} {} \"{url}\" \"{body}\"{headers}", ex.method);
+        }
         if let Some((_, pointer)) = captured.iter().find(|(from, _)| *from == i) {
             let getter = match pointer.as_str() {
                 "header:Location" => format!("$(location_id {n})"),
@@ -296,7 +373,49 @@ print("" if v is None else v)' "$2" <<<"$1" 2>/dev/null
 location_id() { grep -i '^location:' "$TMP/h$1" | tail -1 | tr -d '\r' | sed 's#[?#].*##; s#/*$##; s#.*/##'; }
 need_id() { [ -n "$2" ] || { echo "step $1 created nothing (status ${STATUS[$1]}): cannot reproduce" >&2; exit 2; }; }
 has() { grep -qF "$2" <<<"${BODY[$1]}"; }
+ids_in() { # json: values under id keys (id, *Id, *_id, uuid), 4+ characters or 1000+
+  if command -v jq >/dev/null 2>&1; then
+    jq -r '.. | objects | to_entries[] | select(.key | test("^([Ii][Dd]|[Uu][Uu][Ii][Dd])$|Id$|_id$|-id$|ID$")) | .value | select((type == "string" and length >= 4) or (type == "number" and . >= 1000)) | tostring' <<<"$1" 2>/dev/null
+  else
+    python3 -c 'import json, re, sys
+def walk(v):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if re.search(r"^([Ii][Dd]|[Uu][Uu][Ii][Dd])$|Id$|_id$|-id$|ID$", k) and ((isinstance(x, str) and len(x) >= 4) or (isinstance(x, int) and not isinstance(x, bool) and x >= 1000)):
+                print(x)
+            walk(x)
+    elif isinstance(v, list):
+        for x in v: walk(x)
+walk(json.loads(sys.stdin.read()))' <<<"$1" 2>/dev/null
+  fi
+}
 "#;
+
+/// The `sign SECRET TIMESTAMP BODY` function of scripts that send webhook events.
+fn signer(sg: &crate::finding::Signing) -> String {
+    let algorithm = if sg.algorithm.ends_with("512") {
+        "sha512"
+    } else {
+        "sha256"
+    };
+    let encode = if sg.encoding == "base64" {
+        "base64 | tr -d '\\n'"
+    } else {
+        "od -An -v -tx1 | tr -d ' \\n'"
+    };
+    format!(
+        r#"shopt -u patsub_replacement 2>/dev/null || true
+sign() {{ # secret timestamp body: the signature header value (needs openssl)
+  local data="{signed}"
+  data="${{data//\{{timestamp\}}/$2}}"
+  data="${{data//\{{body\}}/$3}}"
+  printf '%s%s' "{prefix}" "$(printf '%s' "$data" | openssl dgst -{algorithm} -hmac "$1" -binary | {encode})"
+}}
+"#,
+        signed = dq(&sg.signed),
+        prefix = dq(&sg.prefix),
+    )
+}
 
 /// The closing check of a script.
 fn check(f: &Finding, run_prefix: &str) -> String {
@@ -338,6 +457,140 @@ fn check(f: &Finding, run_prefix: &str) -> String {
         Kind::BolaWrite => {
             let after = index("read-back").unwrap_or(f.steps.len());
             format!("[[ \"${{STATUS[{after}]}}\" == 2* ]] && ( {} )", any(after))
+        }
+        Kind::MassAssignment => match &f.evidence_field {
+            // The caller's own read-back follows the privileged value, then the original one.
+            Some(field) => {
+                let pos = |role: &str| -> Vec<usize> {
+                    f.steps
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, st)| st.role == role)
+                        .map(|(i, _)| i + 1)
+                        .collect()
+                };
+                let (controls, reads) = (pos("control"), pos("read-back"));
+                let injected = f
+                    .steps
+                    .iter()
+                    .find(|st| st.role == "attack")
+                    .and_then(|st| st.exchange.request_body.as_ref()?.pointer(field).cloned())
+                    .map(|v| crate::exec::value_text(&v))
+                    .unwrap_or_default();
+                match (controls.last(), reads.first(), reads.get(1)) {
+                    (Some(c), Some(r1), Some(r2)) => {
+                        let at = |n: usize| {
+                            format!(
+                                "\"$(json_at \"${{BODY[{n}]}}\" '{}')\"",
+                                field.replace('\'', "")
+                            )
+                        };
+                        format!(
+                            "[[ \"${{STATUS[{r1}]}}\" == 2* && \"${{STATUS[{r2}]}}\" == 2* ]] && [ {} != \"{}\" ] && [ {} = \"{}\" ] && [ {} = {} ]",
+                            at(*c),
+                            dq(&injected),
+                            at(*r1),
+                            dq(&injected),
+                            at(*r2),
+                            at(*c)
+                        )
+                    }
+                    _ => "false".to_string(),
+                }
+            }
+            None => {
+                let after = index("read-back").unwrap_or(f.steps.len());
+                format!("[[ \"${{STATUS[{after}]}}\" == 2* ]] && ( {} )", any(after))
+            }
+        },
+        Kind::Bfla | Kind::PlanBypass => {
+            if let Some(after) = index("read-back") {
+                format!("[[ \"${{STATUS[{after}]}}\" == 2* ]] && ( {} )", any(after))
+            } else if !markers.is_empty() {
+                format!(
+                    "[[ \"${{STATUS[{attack}]}}\" == 2* ]] && ( {} )",
+                    any(attack)
+                )
+            } else {
+                // Ids only the victim's own lists show, in the denied call's answer.
+                let lists = |who: &str| -> Vec<String> {
+                    f.steps
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, st)| {
+                            st.identity == who
+                                && st.role == "control"
+                                && f.steps.get(attack - 1).is_some_and(|a| {
+                                    a.exchange.method != st.exchange.method
+                                        || a.exchange.url != st.exchange.url
+                                })
+                                && *i + 1 < attack
+                        })
+                        .map(|(i, _)| (i + 1).to_string())
+                        .collect()
+                };
+                let theirs = lists(&f.victim);
+                let mine = lists(&f.attacker);
+                let _ = writeln!(s, "FOREIGN=0");
+                let _ = writeln!(
+                    s,
+                    "for id in $(for n in {}; do ids_in \"${{BODY[$n]}}\"; done | sort -u); do",
+                    if theirs.is_empty() {
+                        "0".to_string()
+                    } else {
+                        theirs.join(" ")
+                    }
+                );
+                let mut test = format!("  if has {attack} \"$id\"");
+                for m in &mine {
+                    let _ = write!(test, " && ! has {m} \"$id\"");
+                }
+                let _ = writeln!(s, "{test}; then FOREIGN=1; fi");
+                let _ = writeln!(s, "done");
+                format!("[[ \"${{STATUS[{attack}]}}\" == 2* ]] && [ \"$FOREIGN\" = 1 ]")
+            }
+        }
+        Kind::WebhookUnsigned | Kind::WebhookReplay => {
+            // The field the signed control changed changes again after the forged event.
+            let field = f
+                .evidence_field
+                .clone()
+                .unwrap_or_default()
+                .replace('\'', "");
+            let gets: Vec<usize> = f
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(_, st)| st.exchange.method == "GET" && st.identity == f.victim)
+                .map(|(i, _)| i + 1)
+                .collect();
+            let signed = f
+                .steps
+                .iter()
+                .position(|st| st.signature.as_deref() == Some("signed"))
+                .map(|i| i + 1)
+                .unwrap_or(0);
+            let before_control = gets.iter().rev().find(|n| **n < signed).copied();
+            let after_control = gets.iter().find(|n| **n > signed && **n < attack).copied();
+            let prior = gets.iter().rev().find(|n| **n < attack).copied();
+            let after = gets.iter().find(|n| **n > attack).copied();
+            match (before_control, after_control, prior, after) {
+                (Some(b), Some(c), Some(p), Some(a)) => {
+                    let at = |n: usize| format!("\"$(json_at \"${{BODY[{n}]}}\" '{field}')\"");
+                    let _ = writeln!(
+                        s,
+                        "if [ {} = {} ]; then echo \"the signed event changed nothing the owner can see: cannot judge\" >&2; exit 2; fi",
+                        at(b),
+                        at(c)
+                    );
+                    format!(
+                        "[[ \"${{STATUS[{attack}]}}\" == 2* ]] && [ {} != {} ]",
+                        at(p),
+                        at(a)
+                    )
+                }
+                _ => "false".to_string(),
+            }
         }
         Kind::Unauthenticated => {
             // Evidence is where the recorded run found it: the attack's own answer (a read) or

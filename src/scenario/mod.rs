@@ -8,4 +8,4 @@ mod values;
 
 pub use explore::{Draft, Move, strategy};
 pub use plan::{Cast, Gap, Plan, Probe, compile, plan};
-pub use step::{Effect, Expr, MarkerFormat, Phase, Scenario, Step, StepRole};
+pub use step::{Check, Effect, Expr, Forgery, MarkerFormat, Phase, Scenario, Step, StepRole};

@@ -10,42 +10,80 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::step::{Effect, Expr, Phase, Scenario, Step, StepRole};
+use super::step::{Check, Effect, Expr, Phase, Scenario, Step, StepRole};
 use super::values::fill_request;
 use crate::finding::Vector;
-use crate::model::{ResourceModel, Slot};
+use crate::model::{Decision, Policy, ResourceModel, Slot};
 use crate::spec::{Api, Method, Operation, Security};
 
 /// Who is who, for planning.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Cast {
     /// Tenant of each identity; the last identity is anonymous (tenant `None`).
     pub tenants: Vec<Option<String>>,
     /// (identity, resource) pairs the identity already owns (from discovery).
     pub owned: BTreeSet<(usize, usize)>,
+    /// Role and plan of each identity (anonymous last, with neither).
+    pub roles: Vec<Option<String>>,
+    pub plans: Vec<Option<String>>,
+    /// Who may call what beyond ownership.
+    pub policy: Policy,
+    /// Operations that are webhook receivers (signed by the executor, attacked by the webhook
+    /// checks only).
+    pub webhooks: Vec<usize>,
 }
 
 impl Cast {
+    /// A cast of identities in `tenants` (anonymous last) with no roles, plans or policy.
+    pub fn of_tenants(tenants: Vec<Option<String>>, owned: BTreeSet<(usize, usize)>) -> Cast {
+        let n = tenants.len();
+        Cast {
+            tenants,
+            owned,
+            roles: vec![None; n],
+            plans: vec![None; n],
+            ..Cast::default()
+        }
+    }
+
     /// The anonymous identity's index.
     pub fn anonymous(&self) -> usize {
         self.tenants.len() - 1
     }
 
+    /// Whether identity `i` acts on every tenant by design (a platform administrator).
+    pub fn is_admin(&self, i: usize) -> bool {
+        self.roles
+            .get(i)
+            .and_then(|r| r.as_deref())
+            .is_some_and(|r| self.policy.is_admin(r))
+    }
+
     /// Ordered (attacker, victim) pairs: different tenants, plus anonymous against everyone.
+    /// Administrators are neither: reaching every tenant is their job.
     pub fn pairs(&self) -> Vec<(usize, usize)> {
         let anon = self.anonymous();
         let mut out = Vec::new();
-        for v in 0..anon {
-            for a in 0..anon {
+        for v in (0..anon).filter(|v| !self.is_admin(*v)) {
+            for a in (0..anon).filter(|a| !self.is_admin(*a)) {
                 if a != v && self.tenants[a] != self.tenants[v] {
                     out.push((a, v));
                 }
             }
         }
-        for v in 0..anon {
+        for v in (0..anon).filter(|v| !self.is_admin(*v)) {
             out.push((anon, v));
         }
         out
+    }
+
+    /// What the policy says of identity `i` calling `op`.
+    pub fn decide(&self, i: usize, op: usize) -> Decision {
+        self.policy.decide(
+            op,
+            self.roles.get(i).and_then(|r| r.as_deref()),
+            self.plans.get(i).and_then(|p| p.as_deref()),
+        )
     }
 }
 
@@ -109,7 +147,10 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
     for (attacker, victim) in cast.pairs() {
         probes.push(planner.read_probe(attacker, victim));
         for op in 0..api.operations.len() {
-            if model.is_skipped(op) || effect_of(api, model, op) == Effect::Read {
+            if model.is_skipped(op)
+                || effect_of(api, model, op) == Effect::Read
+                || cast.webhooks.contains(&op)
+            {
                 continue;
             }
             for consumer in model.consumers_of(op) {
@@ -119,6 +160,9 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
             }
         }
     }
+    probes.extend(planner.gate_probes());
+    probes.extend(planner.assign_probes());
+    probes.extend(planner.webhook_probes());
     probes.retain(|p| {
         p.scenario
             .steps
@@ -146,6 +190,8 @@ type Args = Vec<(Slot, Expr)>;
 
 /// A read probe: its arguments, vector, targeted resource, and whether it targets it.
 type Variant = (Args, Vector, Option<usize>, bool);
+
+mod checks;
 
 struct Planner<'a> {
     api: &'a Api,
@@ -506,6 +552,7 @@ impl<'a> Planner<'a> {
                         vector,
                         target_resource: if targeted { target_resource } else { None },
                         target_step,
+                        check: Check::Ownership,
                     },
                     args,
                 });
@@ -600,6 +647,7 @@ impl<'a> Planner<'a> {
                     vector,
                     target_resource: Some(primary.resource),
                     target_step,
+                    check: Check::Ownership,
                 },
                 args,
             },
@@ -816,6 +864,7 @@ pub fn compile(
                             vector,
                             target_resource,
                             target_step,
+                            check: Check::Ownership,
                         },
                         args,
                     },

@@ -22,6 +22,8 @@ pub enum Expr {
     Marker { owner: usize, format: MarkerFormat },
     /// The search stem of `owner`'s markers.
     Stem { owner: usize },
+    /// The value at `pointer` in the response body of step `step` of this scenario.
+    Echo { step: usize, pointer: String },
 }
 
 /// How a marker is dressed to pass a field's format.
@@ -56,6 +58,42 @@ impl Effect {
     }
 }
 
+/// Which rule an attack tests. The ownership oracles judge `Ownership` attacks; each other check
+/// has its own oracle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "check", rename_all = "kebab-case")]
+pub enum Check {
+    /// Cross-tenant ownership: bola-read/write/delete, list-leak, unauthenticated.
+    Ownership,
+    /// An operation the policy denies the attacker's role (`bfla`) or plan (`plan-bypass`);
+    /// `control` is the step where a permitted identity makes the same call.
+    Gate { plan: bool, control: Option<usize> },
+    /// A body field the caller must not set (`mass-assignment`), by its JSON pointer in the
+    /// request: an owner or tenant id set to the victim's (`own: false`, judged by the victim's
+    /// read-back showing the attacker's object), or a privilege field of the caller's own object
+    /// (`own: true`, judged by its own read-back following two different injected values).
+    Assign { field: String, own: bool },
+    /// A webhook event sent without a valid signature (`webhook-unsigned`), or the replay of a
+    /// signed one (`webhook-replay`); `control` is the signed event the owner saw applied.
+    Webhook { forgery: Forgery, control: usize },
+    /// A request on a resource its owner deleted (`use-after-delete`).
+    AfterDelete,
+}
+
+/// How a webhook event is forged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Forgery {
+    /// No signature headers at all.
+    Unsigned,
+    /// A signature made with a wrong secret.
+    WrongSecret,
+    /// A correct signature over a timestamp outside the tolerance.
+    Stale,
+    /// The signed control event, sent again byte for byte.
+    Replay,
+}
+
 /// Which read-back of an attack a step is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -79,6 +117,8 @@ pub enum StepRole {
         /// for a discovered, pre-existing resource, or for a list/search probe).
         target_resource: Option<usize>,
         target_step: Option<usize>,
+        /// The rule under test.
+        check: Check,
     },
     /// The victim reading its own resource around an attack (step index of the attack).
     ReadBack { attack: usize, phase: Phase },
@@ -102,7 +142,7 @@ impl Step {
     /// Steps whose created ids this step uses.
     pub fn uses(&self) -> impl Iterator<Item = usize> + '_ {
         self.args.iter().filter_map(|(_, e)| match e {
-            Expr::Created { step } => Some(*step),
+            Expr::Created { step } | Expr::Echo { step, .. } => Some(*step),
             _ => None,
         })
     }
@@ -140,7 +180,7 @@ impl Scenario {
         for &i in keep {
             let mut step = self.steps.get(i)?.clone();
             for (_, expr) in &mut step.args {
-                if let Expr::Created { step: s } = expr {
+                if let Expr::Created { step: s } | Expr::Echo { step: s, .. } = expr {
                     *s = new_index(*s)?;
                 }
             }
@@ -151,6 +191,7 @@ impl Scenario {
                     vector,
                     target_resource,
                     target_step,
+                    check,
                 } => StepRole::Attack {
                     victim,
                     effect,
@@ -159,6 +200,20 @@ impl Scenario {
                     target_step: match target_step {
                         Some(t) => Some(new_index(t)?),
                         None => None,
+                    },
+                    check: match check {
+                        Check::Gate {
+                            plan,
+                            control: Some(c),
+                        } => Check::Gate {
+                            plan,
+                            control: Some(new_index(c)?),
+                        },
+                        Check::Webhook { forgery, control } => Check::Webhook {
+                            forgery,
+                            control: new_index(control)?,
+                        },
+                        other => other,
                     },
                 },
                 StepRole::ReadBack { attack, phase } => StepRole::ReadBack {
@@ -184,11 +239,17 @@ impl Scenario {
             let step = &self.steps[i];
             stack.extend(step.uses());
             if let StepRole::Attack {
-                target_step: Some(t),
-                ..
-            } = step.role
+                target_step, check, ..
+            } = &step.role
             {
-                stack.push(t);
+                stack.extend(*target_step);
+                match check {
+                    Check::Gate {
+                        control: Some(c), ..
+                    }
+                    | Check::Webhook { control: c, .. } => stack.push(*c),
+                    _ => {}
+                }
             }
             if let StepRole::ReadBack { attack, .. } = step.role {
                 stack.push(attack);
@@ -225,6 +286,7 @@ mod tests {
                 vector: Vector::Path,
                 target_resource: Some(0),
                 target_step: Some(2),
+                check: Check::Ownership,
             },
             args: vec![(Slot::Path("id".into()), Expr::Created { step: 2 })],
         };
