@@ -8,7 +8,7 @@ use super::{CliError, Outcome};
 use crate::campaign::CampaignResult;
 use crate::finding::{Reproduction, Status};
 
-/// Pace and time limits shared by `run` and `demo`.
+/// Pace, time limits and optional checks shared by `run` and `demo`.
 #[derive(Debug, Args, Default, Clone)]
 pub struct PaceArgs {
     /// Requests per second over the whole run (overrides `campaign.rate`).
@@ -18,6 +18,10 @@ pub struct PaceArgs {
     /// `campaign.max_seconds`).
     #[arg(long, value_name = "SECONDS")]
     pub max_time: Option<u64>,
+    /// Also run the low-severity existence-leak check: a foreign id answered differently from
+    /// one that does not exist (overrides `campaign.existence_leak`).
+    #[arg(long)]
+    pub existence_leak: bool,
 }
 
 impl PaceArgs {
@@ -28,6 +32,9 @@ impl PaceArgs {
         }
         if let Some(secs) = self.max_time {
             c.max_time = Some(std::time::Duration::from_secs(secs));
+        }
+        if self.existence_leak {
+            c.existence_leak = true;
         }
     }
 }

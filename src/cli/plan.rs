@@ -9,8 +9,9 @@ use serde_json::json;
 use super::{CliError, Outcome};
 use crate::campaign::Campaign;
 use crate::config::Settings;
+use crate::model::Decision;
 use crate::model::Slot;
-use crate::scenario::StepRole;
+use crate::scenario::{Check, Forgery, StepRole};
 
 /// Arguments of `tenantfuzz plan`.
 #[derive(Debug, Args)]
@@ -143,6 +144,7 @@ pub(crate) fn render(c: &Campaign) -> String {
     }
     let plan = c.plan(None);
     let names = c.identity_names();
+    out.push_str(&policy_text(c, &names));
     let _ = writeln!(out, "\nattack plan ({} scenarios):", plan.probes.len());
     let mut lines: Vec<String> = Vec::new();
     for probe in &plan.probes {
@@ -151,6 +153,7 @@ pub(crate) fn render(c: &Campaign) -> String {
                 effect,
                 vector,
                 target_resource,
+                check,
                 ..
             } = &step.role
             {
@@ -158,8 +161,9 @@ pub(crate) fn render(c: &Campaign) -> String {
                     .map(|r| m.resources[r].name.clone())
                     .unwrap_or_else(|| "own scope".into());
                 lines.push(format!(
-                    "  {:<55} {:<7} {:<7} {} -> {} ({})",
+                    "  {:<55} {:<16} {:<7} {:<7} {} -> {} ({})",
                     op(step.op),
+                    check_name(check),
                     format!("{effect:?}").to_lowercase(),
                     vector.as_str(),
                     names[step.actor],
@@ -181,6 +185,111 @@ pub(crate) fn render(c: &Campaign) -> String {
     out
 }
 
+/// What an attack's check is called in the plan.
+fn check_name(check: &Check) -> &'static str {
+    match check {
+        Check::Ownership => "ownership",
+        Check::Gate { plan: false, .. } => "bfla",
+        Check::Gate { plan: true, .. } => "plan-bypass",
+        Check::Assign { .. } => "mass-assignment",
+        Check::Webhook {
+            forgery: Forgery::Replay,
+            ..
+        } => "webhook-replay",
+        Check::Webhook { .. } => "webhook-unsigned",
+        Check::AfterDelete => "use-after-delete",
+        Check::Existence { .. } => "existence-leak",
+    }
+}
+
+/// Each restricted operation with what restricts it and where that came from, and what the
+/// policy decides for each identity.
+fn policy_rows(c: &Campaign, names: &[String]) -> Vec<(usize, Vec<(String, Decision)>)> {
+    let cast = c.cast(Default::default());
+    (0..c.api.operations.len())
+        .filter(|i| {
+            let p = &c.policy.ops[*i];
+            p.roles.is_some() || p.plans.is_some()
+        })
+        .map(|i| {
+            let decisions = (0..names.len() - 1)
+                .map(|who| (names[who].clone(), cast.decide(who, i)))
+                .collect();
+            (i, decisions)
+        })
+        .collect()
+}
+
+fn policy_text(c: &Campaign, names: &[String]) -> String {
+    let mut out = String::new();
+    let rows = policy_rows(c, names);
+    let _ = writeln!(
+        out,
+        "\npolicy ({} restricted operations; every other one is open to every identity):",
+        rows.len()
+    );
+    let who: Vec<String> = c
+        .settings
+        .identities
+        .iter()
+        .map(|i| {
+            format!(
+                "{} (tenant {}, role {}, plan {}{})",
+                i.name,
+                i.tenant,
+                i.role.as_deref().unwrap_or("-"),
+                i.plan.as_deref().unwrap_or("-"),
+                if i.role.as_deref().is_some_and(|r| c.policy.is_admin(r)) {
+                    ", admin: not an ownership attacker or victim"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "  identities: {}", who.join("; "));
+    for (i, decisions) in rows {
+        let p = &c.policy.ops[i];
+        let mut rule = Vec::new();
+        if let Some(r) = &p.roles {
+            rule.push(format!("roles [{}]", r.join(", ")));
+        }
+        if let Some(pl) = &p.plans {
+            rule.push(format!("plans [{}]", pl.join(", ")));
+        }
+        let _ = writeln!(
+            out,
+            "  {:<55} {} (from {})",
+            c.api.operations[i].label(),
+            rule.join(", "),
+            p.sources.join(", ")
+        );
+        let cells: Vec<String> = decisions
+            .iter()
+            .map(|(n, d)| format!("{n}: {}", decision_text(*d)))
+            .collect();
+        let _ = writeln!(out, "  {:<55} {}", "", cells.join("  "));
+    }
+    for (op, w) in &c.webhooks {
+        let _ = writeln!(
+            out,
+            "  webhook receiver {} (signature in {})",
+            c.api.operations[*op].label(),
+            w.signature_header
+        );
+    }
+    out
+}
+
+fn decision_text(d: Decision) -> &'static str {
+    match d {
+        Decision::Allow => "allow",
+        Decision::DenyRole => "deny (role)",
+        Decision::DenyPlan => "deny (plan)",
+        Decision::Unknown => "unknown (no role or plan declared)",
+    }
+}
+
 fn to_json(c: &Campaign) -> serde_json::Value {
     let plan = c.plan(None);
     let names = c.identity_names();
@@ -193,9 +302,11 @@ fn to_json(c: &Campaign) -> serde_json::Value {
                 effect,
                 vector,
                 target_resource,
+                check,
                 ..
             } => Some(json!({
                 "operation": c.api.operations[s.op].label(),
+                "check": check_name(check),
                 "effect": effect, "vector": vector,
                 "attacker": names[s.actor], "victim": names[p.victim],
                 "target": target_resource.map(|r| c.model.resources[r].name.clone()),
@@ -207,6 +318,14 @@ fn to_json(c: &Campaign) -> serde_json::Value {
         "spec": c.api.source,
         "operations": c.api.operations.len(),
         "model": c.model,
+        "policy": policy_rows(c, &names).into_iter().map(|(i, decisions)| {
+            let p = &c.policy.ops[i];
+            json!({
+                "operation": c.api.operations[i].label(),
+                "roles": p.roles, "plans": p.plans, "sources": p.sources,
+                "decisions": decisions.into_iter().map(|(n, d)| (n, json!(d))).collect::<serde_json::Map<_, _>>(),
+            })
+        }).collect::<Vec<_>>(),
         "attacks": attacks,
         "not_attacked": plan.gaps.iter().map(|g| json!({"operation": c.api.operations[g.op].label(), "reason": g.reason})).collect::<Vec<_>>(),
     })

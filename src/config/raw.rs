@@ -80,6 +80,7 @@ pub(crate) struct RawCampaign {
     pub timeout_seconds: Option<u64>,
     pub rate: Option<f64>,
     pub max_seconds: Option<u64>,
+    pub existence_leak: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -134,6 +134,9 @@ pub struct CampaignSettings {
     pub rate: Option<f64>,
     /// A limit on the whole run; past it, nothing new is sent but the cleanup.
     pub max_time: Option<Duration>,
+    /// Whether the low-severity `existence-leak` check runs (403 for a foreign id, 404 for an
+    /// unknown one). Off by default: many APIs answer so by design.
+    pub existence_leak: bool,
 }
 
 impl Default for CampaignSettings {
@@ -151,6 +154,7 @@ impl Default for CampaignSettings {
             request_timeout: Duration::from_secs(30),
             rate: None,
             max_time: None,
+            existence_leak: false,
         }
     }
 }
@@ -267,6 +271,7 @@ impl Settings {
                 .unwrap_or(defaults.request_timeout),
             rate: c.rate,
             max_time: c.max_seconds.map(Duration::from_secs),
+            existence_leak: c.existence_leak.unwrap_or(defaults.existence_leak),
         };
         let defaults = PolicySettings::default();
         let policy = PolicySettings {

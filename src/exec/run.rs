@@ -528,6 +528,12 @@ impl Runtime<'_> {
                 Ok((Value::String(text), None))
             }
             Expr::Stem { owner } => Ok((Value::String(self.markers.stem(*owner)), None)),
+            Expr::Absent { step } => so_far
+                .steps
+                .get(*step)
+                .and_then(|r| r.created.as_ref())
+                .map(|id| (absent_like(id), None))
+                .ok_or_else(|| format!("step {} created nothing", step + 1)),
             Expr::Echo { step, pointer } => so_far
                 .steps
                 .get(*step)
@@ -629,6 +635,42 @@ fn sign_event(
     Ok(())
 }
 
+/// An id shaped like `id` that names nothing: a number far past it, or a string whose last four
+/// letters and digits are rotated within their class (`ws_9b62` -> `ws_5f06`), so it still passes
+/// the id's format.
+pub(crate) fn absent_like(id: &Value) -> Value {
+    if let Some(n) = id.as_u64() {
+        return Value::from(n.saturating_add(7_000_000_000));
+    }
+    let text = value_text(id);
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut changed = 0;
+    for c in chars.iter_mut().rev() {
+        if changed == 4 {
+            break;
+        }
+        let rotated = match *c {
+            '0'..='9' => char::from(b'0' + (*c as u8 - b'0' + 4) % 10),
+            'a'..='f' => char::from(b'a' + (*c as u8 - b'a' + 3) % 6),
+            'A'..='F' => char::from(b'A' + (*c as u8 - b'A' + 3) % 6),
+            'g'..='z' => char::from(b'g' + (*c as u8 - b'g' + 7) % 20),
+            'G'..='Z' => char::from(b'G' + (*c as u8 - b'G' + 7) % 20),
+            _ => continue,
+        };
+        *c = rotated;
+        changed += 1;
+    }
+    let out: String = chars.into_iter().collect();
+    if id.is_number() {
+        // A number too large for u64, or negative: keep its type.
+        return out
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or(Value::String(out));
+    }
+    Value::String(out)
+}
+
 /// Percent-encodes a path segment.
 fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -716,6 +758,20 @@ mod tests {
             .await;
         assert_eq!(t.requests(), 0);
         assert!(e.error.unwrap_or_default().starts_with("refused"));
+    }
+
+    #[test]
+    fn absent_ids_keep_their_shape() {
+        assert_eq!(absent_like(&json!(42)), json!(7_000_000_042u64));
+        let uuid = "3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b";
+        let other = value_text(&absent_like(&json!(uuid)));
+        assert_eq!(other.len(), uuid.len());
+        assert_ne!(other, uuid);
+        assert!(other.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
+        assert_eq!(&other[..32], &uuid[..32]);
+        let prefixed = value_text(&absent_like(&json!("ws_9b6285e977")));
+        assert!(prefixed.starts_with("ws_9b6285"));
+        assert_ne!(prefixed, "ws_9b6285e977");
     }
 
     #[test]

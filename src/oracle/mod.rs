@@ -7,10 +7,12 @@ mod bola_delete;
 mod bola_read;
 mod bola_write;
 mod evidence;
+mod existence_leak;
 mod list_leak;
 mod mass_assignment;
 mod plan_bypass;
 mod unauthenticated;
+mod use_after_delete;
 mod webhook;
 
 use crate::exchange::Execution;
@@ -45,6 +47,8 @@ pub fn judge(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) -> Vec<Vi
     out.extend(plan_bypass::check(ctx, scenario, exec));
     out.extend(mass_assignment::check(ctx, scenario, exec));
     out.extend(webhook::check(ctx, scenario, exec));
+    out.extend(use_after_delete::check(ctx, scenario, exec));
+    out.extend(existence_leak::check(ctx, scenario, exec));
     out
 }
 

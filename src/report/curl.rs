@@ -550,6 +550,20 @@ fn check(f: &Finding, run_prefix: &str) -> String {
                 format!("[[ \"${{STATUS[{attack}]}}\" == 2* ]] && [ \"$FOREIGN\" = 1 ]")
             }
         }
+        Kind::ExistenceLeak => {
+            // The same caller: a foreign id and one that does not exist, refused differently.
+            let absent = f
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(i, st)| *i + 1 < attack && st.identity == f.attacker)
+                .map(|(i, _)| i + 1)
+                .next_back()
+                .unwrap_or(attack);
+            format!(
+                "[[ \"${{STATUS[{attack}]}}\" == 4* && \"${{STATUS[{absent}]}}\" == 4* && \"${{STATUS[{attack}]}}\" != \"${{STATUS[{absent}]}}\" ]]"
+            )
+        }
         Kind::WebhookUnsigned | Kind::WebhookReplay => {
             // The field the signed control changed changes again after the forged event.
             let field = f

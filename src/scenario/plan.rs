@@ -31,6 +31,8 @@ pub struct Cast {
     /// Operations that are webhook receivers (signed by the executor, attacked by the webhook
     /// checks only).
     pub webhooks: Vec<usize>,
+    /// Whether the `existence-leak` check runs (off by default).
+    pub existence_leak: bool,
 }
 
 impl Cast {
@@ -163,6 +165,10 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
     probes.extend(planner.gate_probes());
     probes.extend(planner.assign_probes());
     probes.extend(planner.webhook_probes());
+    probes.extend(planner.after_delete_probes());
+    if cast.existence_leak {
+        probes.extend(planner.existence_probes());
+    }
     probes.retain(|p| {
         p.scenario
             .steps

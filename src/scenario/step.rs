@@ -24,6 +24,9 @@ pub enum Expr {
     Stem { owner: usize },
     /// The value at `pointer` in the response body of step `step` of this scenario.
     Echo { step: usize, pointer: String },
+    /// An id in the shape of the one step `step` created that names nothing: its last
+    /// characters changed within their class (a digit for a digit), or a number far past it.
+    Absent { step: usize },
 }
 
 /// How a marker is dressed to pass a field's format.
@@ -76,8 +79,11 @@ pub enum Check {
     /// A webhook event sent without a valid signature (`webhook-unsigned`), or the replay of a
     /// signed one (`webhook-replay`); `control` is the signed event the owner saw applied.
     Webhook { forgery: Forgery, control: usize },
-    /// A request on a resource its owner deleted (`use-after-delete`).
+    /// A read of a resource its owner deleted (`use-after-delete`).
     AfterDelete,
+    /// A foreign id answered differently from an id that does not exist (`existence-leak`):
+    /// `control` is the step that asks for the non-existent one.
+    Existence { control: usize },
 }
 
 /// How a webhook event is forged.
@@ -142,7 +148,7 @@ impl Step {
     /// Steps whose created ids this step uses.
     pub fn uses(&self) -> impl Iterator<Item = usize> + '_ {
         self.args.iter().filter_map(|(_, e)| match e {
-            Expr::Created { step } | Expr::Echo { step, .. } => Some(*step),
+            Expr::Created { step } | Expr::Echo { step, .. } | Expr::Absent { step } => Some(*step),
             _ => None,
         })
     }
@@ -180,7 +186,10 @@ impl Scenario {
         for &i in keep {
             let mut step = self.steps.get(i)?.clone();
             for (_, expr) in &mut step.args {
-                if let Expr::Created { step: s } | Expr::Echo { step: s, .. } = expr {
+                if let Expr::Created { step: s }
+                | Expr::Echo { step: s, .. }
+                | Expr::Absent { step: s } = expr
+                {
                     *s = new_index(*s)?;
                 }
             }
@@ -211,6 +220,9 @@ impl Scenario {
                         },
                         Check::Webhook { forgery, control } => Check::Webhook {
                             forgery,
+                            control: new_index(control)?,
+                        },
+                        Check::Existence { control } => Check::Existence {
                             control: new_index(control)?,
                         },
                         other => other,
@@ -247,7 +259,8 @@ impl Scenario {
                     Check::Gate {
                         control: Some(c), ..
                     }
-                    | Check::Webhook { control: c, .. } => stack.push(*c),
+                    | Check::Webhook { control: c, .. }
+                    | Check::Existence { control: c } => stack.push(*c),
                     _ => {}
                 }
             }

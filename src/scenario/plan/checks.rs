@@ -609,6 +609,158 @@ impl Planner<'_> {
     }
 }
 
+impl Planner<'_> {
+    /// Per delete operation: its owner deletes a resource it created, then reads it again.
+    pub(super) fn after_delete_probes(&self) -> Vec<Probe> {
+        let mut out = Vec::new();
+        for index in 0..self.api.operations.len() {
+            let op = &self.api.operations[index];
+            if op.method != Method::Delete
+                || self.model.is_skipped(index)
+                || self.cast.webhooks.contains(&index)
+            {
+                continue;
+            }
+            let Some(r) = self.last_path_resource(index) else {
+                continue;
+            };
+            // One owner is enough: the question is about the resource, not who owns it.
+            if let Some(p) = self
+                .customers()
+                .find_map(|v| self.after_delete_probe(v, index, r))
+            {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    fn after_delete_probe(&self, v: usize, index: usize, resource: usize) -> Option<Probe> {
+        let mut steps = Vec::new();
+        let mut h = Holdings::new(v);
+        let id = self.obtain(resource, &mut h, &mut steps, 0)?;
+        let Expr::Created { step: created } = id else {
+            return None;
+        };
+        let (reader, read_args) = self.reader(resource, &h)?;
+        let pick = |r: usize| h.memo.get(&r).cloned();
+        let delete_args = self.filled(index, v, &pick, None)?;
+        let attack = steps.len() + 2;
+        steps.push(Step {
+            actor: v,
+            op: reader,
+            role: StepRole::ReadBack {
+                attack,
+                phase: Phase::Before,
+            },
+            args: read_args.clone(),
+        });
+        steps.push(Step {
+            actor: v,
+            op: index,
+            role: StepRole::ReadBack {
+                attack,
+                phase: Phase::Before,
+            },
+            args: delete_args,
+        });
+        steps.push(Step {
+            actor: v,
+            op: reader,
+            role: StepRole::Attack {
+                victim: v,
+                effect: Effect::Read,
+                vector: Vector::Path,
+                target_resource: Some(resource),
+                target_step: Some(created),
+                check: Check::AfterDelete,
+            },
+            args: read_args,
+        });
+        Some(Probe {
+            attacker: v,
+            victim: v,
+            scenario: Scenario { steps },
+        })
+    }
+
+    /// Per read operation that takes a resource's id last in its path: a foreign id and an id
+    /// that does not exist, asked by the same identity.
+    pub(super) fn existence_probes(&self) -> Vec<Probe> {
+        let mut out = Vec::new();
+        for index in 0..self.api.operations.len() {
+            let op = &self.api.operations[index];
+            if op.method != Method::Get || self.model.is_skipped(index) {
+                continue;
+            }
+            let Some(r) = self.last_path_resource(index) else {
+                continue;
+            };
+            if let Some(p) = self
+                .cast
+                .pairs()
+                .into_iter()
+                .filter(|(a, _)| *a != self.cast.anonymous())
+                .find_map(|(a, v)| self.existence_probe(a, v, index, r))
+            {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    fn existence_probe(&self, a: usize, v: usize, index: usize, resource: usize) -> Option<Probe> {
+        let mut steps = Vec::new();
+        let mut h = Holdings::new(v);
+        let Expr::Created { step: created } = self.obtain(resource, &mut h, &mut steps, 0)? else {
+            return None;
+        };
+        let pick = |r: usize| h.memo.get(&r).cloned();
+        let own = self.filled(index, v, &pick, None)?;
+        let foreign = self.filled(index, a, &pick, None)?;
+        let absent: Args = foreign
+            .iter()
+            .map(|(s, e)| match e {
+                Expr::Created { step } if *step == created => {
+                    (s.clone(), Expr::Absent { step: created })
+                }
+                other => (s.clone(), other.clone()),
+            })
+            .collect();
+        let attack = steps.len() + 2;
+        let control = steps.len() + 1;
+        for (actor, args) in [(v, own), (a, absent)] {
+            steps.push(Step {
+                actor,
+                op: index,
+                role: StepRole::ReadBack {
+                    attack,
+                    phase: Phase::Before,
+                },
+                args,
+            });
+        }
+        steps.push(Step {
+            actor: a,
+            op: index,
+            role: StepRole::Attack {
+                victim: v,
+                effect: Effect::Read,
+                vector: Vector::Path,
+                target_resource: Some(resource),
+                target_step: Some(created),
+                check: Check::Existence { control },
+            },
+            args: foreign,
+        });
+        Some(Probe {
+            attacker: a,
+            victim: v,
+            scenario: Scenario { steps },
+        })
+    }
+}
+
 /// The value to inject into a privilege field: the most privileged enum value, `true`, `admin`,
 /// or a large number within bounds.
 fn privileged_value(prop: &Schema) -> Option<Value> {
