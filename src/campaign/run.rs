@@ -243,6 +243,12 @@ impl Campaign {
             plans: ids.iter().map(|i| i.plan.clone()).chain([None]).collect(),
             policy: self.policy.clone(),
             webhooks: self.webhooks.iter().map(|(op, _)| *op).collect(),
+            timestamped: self
+                .webhooks
+                .iter()
+                .filter(|(_, w)| w.signed.contains("{timestamp}"))
+                .map(|(op, _)| *op)
+                .collect(),
             existence_leak: self.settings.campaign.existence_leak,
         }
     }

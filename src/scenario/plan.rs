@@ -31,6 +31,9 @@ pub struct Cast {
     /// Operations that are webhook receivers (signed by the executor, attacked by the webhook
     /// checks only).
     pub webhooks: Vec<usize>,
+    /// The webhook receivers whose signature covers a timestamp (the only ones a stale event
+    /// can be sent to).
+    pub timestamped: Vec<usize>,
     /// Whether the `existence-leak` check runs (off by default).
     pub existence_leak: bool,
 }

@@ -523,6 +523,7 @@ impl Planner<'_> {
                     Forgery::Replay,
                 ]
                 .into_iter()
+                .filter(|f| *f != Forgery::Stale || self.cast.timestamped.contains(&index))
                 .filter_map(|f| self.webhook_probe(w, anon, index, f))
                 .collect();
                 if !probes.is_empty() {
