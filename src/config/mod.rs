@@ -6,4 +6,5 @@ mod secret;
 mod settings;
 
 pub use secret::Secret;
+pub(crate) use settings::parse_origin;
 pub use settings::{CampaignSettings, ConfigError, IdentitySettings, LinkOverride, Settings};

@@ -69,6 +69,9 @@ pub struct CampaignSettings {
     pub rate: Option<f64>,
     /// A limit on the whole run; past it, nothing new is sent but the cleanup.
     pub max_time: Option<Duration>,
+    /// Whether attacks may write to, delete or act on pre-existing (discovered) resources, not
+    /// only on those the campaign created. Off by default.
+    pub mutate_seeded: bool,
 }
 
 impl Default for CampaignSettings {
@@ -86,6 +89,7 @@ impl Default for CampaignSettings {
             request_timeout: Duration::from_secs(30),
             rate: None,
             max_time: None,
+            mutate_seeded: false,
         }
     }
 }
@@ -95,6 +99,8 @@ impl Default for CampaignSettings {
 pub struct Settings {
     pub spec: PathBuf,
     pub base_url: String,
+    /// Origins (`https://auth.example.com`) requests may go to besides the base URL's.
+    pub allow_origins: Vec<String>,
     pub identities: Vec<IdentitySettings>,
     pub campaign: CampaignSettings,
     /// (operation, JSON pointer of the created id).
@@ -118,6 +124,7 @@ impl Settings {
         Settings {
             spec: spec.to_path_buf(),
             base_url: String::new(),
+            allow_origins: Vec::new(),
             identities: vec![identity("a", "tenant-a"), identity("b", "tenant-b")],
             campaign: CampaignSettings::default(),
             id_overrides: Vec::new(),
@@ -198,10 +205,12 @@ impl Settings {
                 .unwrap_or(defaults.request_timeout),
             rate: c.rate,
             max_time: c.max_seconds.map(Duration::from_secs),
+            mutate_seeded: c.mutate_seeded.unwrap_or(defaults.mutate_seeded),
         };
         let settings = Settings {
             spec: raw.spec.map(|s| base.join(s)).unwrap_or_default(),
             base_url: raw.base_url.unwrap_or_default(),
+            allow_origins: raw.allow_origins,
             identities,
             campaign,
             id_overrides: raw
@@ -245,6 +254,11 @@ impl Settings {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid("base_url", "must be an http or https URL"));
         }
+        for origin in &self.allow_origins {
+            if let Err(message) = parse_origin(origin) {
+                return Err(invalid("allow_origins", &format!("'{origin}': {message}")));
+            }
+        }
         if self.identities.len() < 2 {
             return Err(invalid(
                 "identities",
@@ -276,6 +290,25 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// An allowed origin as written (`https://auth.example.com[:port]`) to its canonical form
+/// (`https://auth.example.com`, default ports dropped).
+pub(crate) fn parse_origin(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must be an http or https origin".into());
+    }
+    if url.host().is_none() {
+        return Err("names no host".into());
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err("must be an origin (scheme, host and port), without a path".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials".into());
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// Replaces `${env:NAME}` and `${file:PATH}` in a value.
