@@ -68,13 +68,15 @@ impl Markers {
             if end > bytes.len() {
                 break;
             }
-            let candidate = &text[start..end];
-            if !candidate[head.len()..]
-                .bytes()
-                .all(|b| ALPHABET.contains(&b))
+            // Check the bytes before slicing: the text after a marker's head may be anything,
+            // a multi-byte character among it (a server's answer is not ours to trust).
+            if !bytes[start + head.len()..end]
+                .iter()
+                .all(|b| ALPHABET.contains(b))
             {
                 continue;
             }
+            let candidate = &text[start..end];
             // A longer alphanumeric run is not our marker (it only starts like one).
             if bytes.get(end).is_some_and(|b| ALPHABET.contains(b)) {
                 continue;
@@ -117,6 +119,18 @@ fn encode(mut n: u64, len: usize) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_marker_head_before_multibyte_text_is_no_marker() {
+        let m = Markers::with_run("qzq01");
+        let real = m.fresh(1);
+        let text = format!("[\"tfzqzq01a\",\"\u{e5ed6}'\u{9d86e}\"] {real}");
+        assert_eq!(m.find_all(&text), vec![(real, 1)]);
+        assert!(
+            m.find_all("tfzqzq01\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}")
+                .is_empty()
+        );
+    }
 
     #[test]
     fn fresh_markers_are_unique_and_recognised() {

@@ -57,6 +57,7 @@ fn settings(base_url: String) -> Settings {
     Settings {
         spec: PathBuf::from(SPEC_PATH),
         base_url,
+        allow_origins: Vec::new(),
         identities,
         campaign: CampaignSettings::default(),
         id_overrides: Vec::new(),

@@ -162,6 +162,16 @@ async fn delete_one(
         url: None,
         reason,
     })?;
+    // A target that stopped answering is not sent a delete per object, each waiting for its
+    // timeout: what is left is listed for the user to remove.
+    if rt.target.lost().is_some() {
+        return Err(LeftBehind {
+            resource: name,
+            id,
+            url: None,
+            reason: "not deleted: the target stopped answering".into(),
+        });
+    }
     let colleagues: Vec<usize> = (0..tenants.len())
         .filter(|i| *i != c.owner && tenants[*i].is_some() && tenants[*i] == tenants[c.owner])
         .collect();

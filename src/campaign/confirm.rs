@@ -112,8 +112,14 @@ fn with_public_control(scenario: &Scenario, attack: usize, anonymous: usize) -> 
 }
 
 impl Confirmed {
-    /// A violation the run had no time left to confirm: reported as inconclusive, 0 of 0.
-    pub(crate) fn not_attempted(scenario: &Scenario, exec: &Execution, v: &Violation) -> Self {
+    /// A violation the run had to stop before confirming (`why`): reported as inconclusive,
+    /// 0 of 0.
+    pub(crate) fn not_attempted(
+        scenario: &Scenario,
+        exec: &Execution,
+        v: &Violation,
+        why: &str,
+    ) -> Self {
         Confirmed {
             scenario: slice(scenario, exec, v),
             execution: exec.clone(),
@@ -121,7 +127,7 @@ impl Confirmed {
             reproduced: 0,
             replays: 0,
             requests: 0,
-            shrink_note: Some("not confirmed: the run reached its time limit (--max-time)".into()),
+            shrink_note: Some(why.to_string()),
             public: false,
         }
     }

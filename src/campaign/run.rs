@@ -82,8 +82,12 @@ pub struct CampaignResult {
     pub marker_prefix: String,
     /// What was deleted at the end, and what was left behind.
     pub cleanup: super::Cleanup,
-    /// Why the run stopped before doing all it planned (`--max-time`), if it did.
+    /// Why the run stopped before doing all it planned (`--max-time`, Ctrl-C, a lost target),
+    /// if it did: coverage is incomplete, and no finding is not a pass.
     pub stopped_early: Option<String>,
+    /// The error that cut the run short (the target stopped answering), if one did. The
+    /// findings confirmed before it still stand.
+    pub failure: Option<String>,
 }
 
 impl CampaignResult {
@@ -250,6 +254,7 @@ impl Campaign {
                 .map(|(op, _)| *op)
                 .collect(),
             existence_leak: self.settings.campaign.existence_leak,
+            mutate_seeded: self.settings.campaign.mutate_seeded,
         }
     }
 
@@ -260,7 +265,6 @@ impl Campaign {
         let deadline = c.max_time.map(|t| started + t);
         let stop = self.stop.clone();
         let interrupted = &move || stop.load(std::sync::atomic::Ordering::Relaxed);
-        let out_of_time = &move || deadline.is_some_and(|d| Instant::now() >= d) || interrupted();
         let names = self.identity_names();
         let creds: Vec<(String, Vec<(String, crate::config::Secret)>)> = self
             .settings
@@ -274,9 +278,27 @@ impl Campaign {
         if let Some(rate) = c.rate {
             target.limit_rate(rate);
         }
+        target.allow_origins(&self.settings.allow_origins);
+        let target = &target;
+        // Set when work was left undone because the run had to stop (time, Ctrl-C, lost target).
+        let skipped = &std::sync::atomic::AtomicBool::new(false);
+        // Why the target was taken as lost, the first time it was (it may answer again later).
+        let lost = &std::sync::Mutex::new(None::<String>);
+        let out_of_time = &|| {
+            let gone = target.lost();
+            let stop =
+                deadline.is_some_and(|d| Instant::now() >= d) || interrupted() || gone.is_some();
+            if let (Some(why), Ok(mut first)) = (gone, lost.lock()) {
+                first.get_or_insert(why);
+            }
+            if stop {
+                skipped.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            stop
+        };
         let tenants = self.tenants();
         // Discovery doubles as the sessions' health check.
-        let discovery = discover(&self.api, &self.model, &target, &tenants).await;
+        let discovery = discover(&self.api, &self.model, target, &tenants).await;
         self.check_sessions(&discovery.answers, &names)?;
         let owned_set: BTreeSet<(usize, usize)> = discovery.owned.keys().copied().collect();
         let mut plan = self.plan(Some(&owned_set));
@@ -289,7 +311,7 @@ impl Campaign {
             model: &self.model,
             markers: &markers,
             discovered: &discovery.owned,
-            target: &target,
+            target,
             webhooks: &self.webhooks,
             exclusive: Default::default(),
             created: Default::default(),
@@ -341,7 +363,7 @@ impl Campaign {
         // Exploration: random drafts beyond the plan; new violations are shrunk by proptest.
         let before_exploration = target.requests();
         let cast = self.cast(owned_set.clone());
-        let explored = if out_of_time() {
+        let explored = if c.cases == 0 || out_of_time() {
             0
         } else {
             self.explore(&runtime, &ctx, &cast, &mut first, out_of_time)
@@ -359,7 +381,14 @@ impl Campaign {
                 let (runtime, ctx, bounds) = (&runtime, &ctx, &bounds);
                 async move {
                     if out_of_time() {
-                        return super::confirm::Confirmed::not_attempted(scenario, exec, v);
+                        let why = if interrupted() {
+                            "not confirmed: the run was interrupted"
+                        } else if target.lost().is_some() {
+                            "not confirmed: the target stopped answering"
+                        } else {
+                            "not confirmed: the run reached its time limit (--max-time)"
+                        };
+                        return super::confirm::Confirmed::not_attempted(scenario, exec, v, why);
                     }
                     confirm(runtime, ctx, scenario, exec, v, bounds).await
                 }
@@ -398,6 +427,26 @@ impl Campaign {
             cov.vectors.sort();
             cov.vectors.dedup();
         }
+        // Whether the run stopped short, decided before the cleanup (which runs regardless).
+        let failure = lost
+            .lock()
+            .ok()
+            .and_then(|mut l| l.take())
+            .or_else(|| target.lost());
+        let stopped_early = if !skipped.load(std::sync::atomic::Ordering::Relaxed) {
+            None
+        } else if interrupted() {
+            Some("the run was interrupted: some probes were not sent and some findings are not confirmed".to_string())
+        } else if let Some(why) = &failure {
+            Some(format!(
+                "{why}: some probes were not sent and some findings are not confirmed"
+            ))
+        } else {
+            Some(format!(
+                "the run reached its time limit ({} s): some probes were not sent and some findings are not confirmed; raise --max-time",
+                c.max_time.map(|t| t.as_secs()).unwrap_or(0)
+            ))
+        };
         let before_cleanup = target.requests();
         let cleanup = super::cleanup::cleanup(&runtime, &tenants, c.concurrency).await;
         let cleanup_requests = target.requests() - before_cleanup;
@@ -425,16 +474,8 @@ impl Campaign {
             },
             operations_total: self.api.operations.len(),
             marker_prefix: format!("tfz{}", markers.run()),
-            stopped_early: if interrupted() {
-                Some("the run was interrupted: some probes were not sent and some findings are not confirmed".into())
-            } else {
-                out_of_time().then(|| {
-                    format!(
-                        "the run reached its time limit ({} s): some probes were not sent and some findings are not confirmed; raise --max-time",
-                        c.max_time.map(|t| t.as_secs()).unwrap_or(0)
-                    )
-                })
-            },
+            stopped_early,
+            failure: failure.or_else(|| target.lost()),
             cleanup,
         })
     }

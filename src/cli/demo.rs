@@ -34,6 +34,9 @@ pub struct DemoArgs {
     /// Parallel scenarios.
     #[arg(long, conflicts_with = "serve")]
     pub concurrency: Option<usize>,
+    /// Let attacks change the demo's seeded data too (see `run --mutate-seeded`).
+    #[arg(long, conflicts_with = "serve")]
+    pub mutate_seeded: bool,
     #[command(flatten)]
     pub pace: output::PaceArgs,
     #[command(flatten)]
@@ -119,6 +122,7 @@ pub async fn demo_campaign(
     let settings = Settings {
         spec: PathBuf::from(SPEC_PATH),
         base_url: base_url.to_string(),
+        allow_origins: Vec::new(),
         identities,
         campaign: campaign_settings,
         id_overrides: Vec::new(),
@@ -156,6 +160,7 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
         campaign_settings.concurrency = c.max(1);
     }
     args.pace.apply(&mut campaign_settings);
+    campaign_settings.mutate_seeded = args.mutate_seeded;
     let campaign = match demo_campaign(&base, campaign_settings).await {
         Ok(c) => c,
         Err(e) => {
@@ -171,7 +176,8 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
     let result = campaign.run().await.map_err(super::campaign_error);
     let _ = server.shutdown().await;
     let mut result = result?;
-    output::write_all(&mut result, &args.output)
+    let written = output::write_all(&mut result, &args.output);
+    super::finish(&result, written)
 }
 
 async fn serve(args: &DemoArgs) -> Result<Outcome, CliError> {

@@ -8,6 +8,7 @@ pub mod exit_codes;
 mod output;
 mod plan;
 mod run;
+mod scope;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +40,8 @@ pub enum Outcome {
     Clean,
     /// Confirmed findings.
     Findings,
+    /// No confirmed finding, but the run stopped before finishing its plan.
+    Incomplete,
 }
 
 /// Why a command failed; each maps to an exit code.
@@ -68,7 +71,26 @@ impl Outcome {
         match self {
             Outcome::Clean => exit_codes::OK,
             Outcome::Findings => exit_codes::FINDINGS,
+            Outcome::Incomplete => exit_codes::INCOMPLETE,
         }
+    }
+}
+
+/// How a run that produced results ends, once they are written: an error when the target was
+/// lost mid-run (exit 3), `Incomplete` when it stopped early with nothing confirmed, else the
+/// outcome of the findings.
+pub(crate) fn finish(
+    result: &crate::campaign::CampaignResult,
+    written: Result<Outcome, CliError>,
+) -> Result<Outcome, CliError> {
+    if let Some(failure) = &result.failure {
+        return Err(CliError::Target(format!(
+            "{failure} (the results obtained before were written)"
+        )));
+    }
+    match written? {
+        Outcome::Clean if result.stopped_early.is_some() => Ok(Outcome::Incomplete),
+        outcome => Ok(outcome),
     }
 }
 

@@ -29,6 +29,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub pace: output::PaceArgs,
     #[command(flatten)]
+    pub scope: super::scope::ScopeArgs,
+    #[command(flatten)]
     pub output: output::OutputArgs,
 }
 
@@ -48,6 +50,7 @@ pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
         settings.campaign.concurrency = c;
     }
     args.pace.apply(&mut settings.campaign);
+    args.scope.apply(&mut settings);
     let mut output = args.output;
     if output.report_json.is_none() {
         output.report_json = settings.report_json.clone();
@@ -66,5 +69,6 @@ pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
             campaign.run().await
         })
         .map_err(super::campaign_error)?;
-    output::write_all(&mut result, &output)
+    let written = output::write_all(&mut result, &output);
+    super::finish(&result, written)
 }

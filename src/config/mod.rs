@@ -6,6 +6,7 @@ mod secret;
 mod settings;
 
 pub use secret::Secret;
+pub(crate) use settings::parse_origin;
 pub use settings::{
     CampaignSettings, ConfigError, DigestEncoding, HmacAlgorithm, IdentitySettings, LinkOverride,
     PolicyRule, PolicySettings, Settings, WebhookSettings,

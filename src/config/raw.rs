@@ -9,6 +9,9 @@ use serde::Deserialize;
 pub(crate) struct RawConfig {
     pub spec: Option<String>,
     pub base_url: Option<String>,
+    /// Origins besides the base URL's that requests may go to.
+    #[serde(default)]
+    pub allow_origins: Vec<String>,
     #[serde(default)]
     pub identities: BTreeMap<String, RawIdentity>,
     #[serde(default)]
@@ -81,6 +84,7 @@ pub(crate) struct RawCampaign {
     pub rate: Option<f64>,
     pub max_seconds: Option<u64>,
     pub existence_leak: Option<bool>,
+    pub mutate_seeded: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -137,6 +137,9 @@ pub struct CampaignSettings {
     /// Whether the low-severity `existence-leak` check runs (403 for a foreign id, 404 for an
     /// unknown one). Off by default: many APIs answer so by design.
     pub existence_leak: bool,
+    /// Whether attacks may write to, delete or act on pre-existing (discovered) resources, not
+    /// only on those the campaign created. Off by default.
+    pub mutate_seeded: bool,
 }
 
 impl Default for CampaignSettings {
@@ -155,6 +158,7 @@ impl Default for CampaignSettings {
             rate: None,
             max_time: None,
             existence_leak: false,
+            mutate_seeded: false,
         }
     }
 }
@@ -164,6 +168,8 @@ impl Default for CampaignSettings {
 pub struct Settings {
     pub spec: PathBuf,
     pub base_url: String,
+    /// Origins (`https://auth.example.com`) requests may go to besides the base URL's.
+    pub allow_origins: Vec<String>,
     pub identities: Vec<IdentitySettings>,
     pub campaign: CampaignSettings,
     /// (operation, JSON pointer of the created id).
@@ -189,6 +195,7 @@ impl Settings {
         Settings {
             spec: spec.to_path_buf(),
             base_url: String::new(),
+            allow_origins: Vec::new(),
             identities: vec![identity("a", "tenant-a"), identity("b", "tenant-b")],
             campaign: CampaignSettings::default(),
             id_overrides: Vec::new(),
@@ -272,6 +279,7 @@ impl Settings {
             rate: c.rate,
             max_time: c.max_seconds.map(Duration::from_secs),
             existence_leak: c.existence_leak.unwrap_or(defaults.existence_leak),
+            mutate_seeded: c.mutate_seeded.unwrap_or(defaults.mutate_seeded),
         };
         let defaults = PolicySettings::default();
         let policy = PolicySettings {
@@ -341,6 +349,7 @@ impl Settings {
         let settings = Settings {
             spec: raw.spec.map(|s| base.join(s)).unwrap_or_default(),
             base_url: raw.base_url.unwrap_or_default(),
+            allow_origins: raw.allow_origins,
             identities,
             campaign,
             id_overrides: raw
@@ -386,6 +395,11 @@ impl Settings {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid("base_url", "must be an http or https URL"));
         }
+        for origin in &self.allow_origins {
+            if let Err(message) = parse_origin(origin) {
+                return Err(invalid("allow_origins", &format!("'{origin}': {message}")));
+            }
+        }
         if self.identities.len() < 2 {
             return Err(invalid(
                 "identities",
@@ -417,6 +431,25 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// An allowed origin as written (`https://auth.example.com[:port]`) to its canonical form
+/// (`https://auth.example.com`, default ports dropped).
+pub(crate) fn parse_origin(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must be an http or https origin".into());
+    }
+    if url.host().is_none() {
+        return Err("names no host".into());
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err("must be an origin (scheme, host and port), without a path".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials".into());
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// Replaces `${env:NAME}` and `${file:PATH}` in a value.

@@ -19,6 +19,10 @@ use crate::spec::{Api, Method};
 /// The most a response body is read; the rest is cut.
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
+/// Requests in a row that got no answer at all (after their retries) before the target is
+/// taken as lost: the campaign then stops starting new work and reports what it has.
+const LOST_AFTER: u64 = 16;
+
 /// Ids each identity owned before the campaign: (identity, resource) -> ids.
 pub type Discovered = BTreeMap<(usize, usize), Vec<Value>>;
 
@@ -26,9 +30,16 @@ pub type Discovered = BTreeMap<(usize, usize), Vec<Value>>;
 pub struct Target {
     client: reqwest::Client,
     base: String,
+    /// The base URL as the URL parser normalizes it (no trailing `/`): what scope compares to.
+    scope: String,
+    /// Origins (`scheme://host[:port]`, canonical) requests may go to besides the base URL's.
+    allowed: Vec<String>,
     /// Per identity (the last is anonymous): the headers it sends. Values are secrets.
     credentials: Vec<Vec<(HeaderName, HeaderValue)>>,
     requests: AtomicU64,
+    /// Requests in a row that got no answer (after retries), and the last one's error.
+    unanswered: AtomicU64,
+    last_unanswered: std::sync::Mutex<String>,
     retries: u32,
     /// With a rate limit: the gap between requests, and when the next one may go.
     pacing: Option<(Duration, tokio::sync::Mutex<Instant>)>,
@@ -75,11 +86,18 @@ impl Target {
             credentials.push(list);
         }
         let client = super::client::client_with_timeout(timeout)?;
+        let scope = url::Url::parse(base_url)
+            .map(|u| u.as_str().trim_end_matches('/').to_string())
+            .unwrap_or_default();
         Ok(Target {
             client,
             base: base_url.trim_end_matches('/').to_string(),
+            scope,
+            allowed: Vec::new(),
             credentials,
             requests: AtomicU64::new(0),
+            unanswered: AtomicU64::new(0),
+            last_unanswered: Default::default(),
             retries: 3,
             pacing: None,
         })
@@ -93,11 +111,76 @@ impl Target {
         }
     }
 
-    /// Whether `url` lies under the base URL: same scheme, host and port, and below its path.
-    /// Nothing is ever sent anywhere else (servers in a spec are never followed).
+    /// Also lets requests go to these origins (`https://auth.example.com`), anywhere on them.
+    /// Entries that are not an http(s) origin are ignored (the config validates them first).
+    pub fn allow_origins(&mut self, origins: &[String]) {
+        self.allowed.extend(
+            origins
+                .iter()
+                .filter_map(|o| crate::config::parse_origin(o).ok()),
+        );
+    }
+
+    /// Whether `url` may be sent to: below the base URL (same scheme, host and port, and under
+    /// its path, after `..` and default ports are normalized the way the client will), or on
+    /// an allowed origin. Nothing is ever sent anywhere else (servers in a spec, links and
+    /// redirects are never followed).
     pub fn in_scope(&self, url: &str) -> bool {
-        url.strip_prefix(&self.base)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+        let Ok(parsed) = url::Url::parse(url) else {
+            return false;
+        };
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return false;
+        }
+        if self
+            .allowed
+            .contains(&parsed.origin().ascii_serialization())
+        {
+            return true;
+        }
+        !self.scope.is_empty()
+            && parsed
+                .as_str()
+                .strip_prefix(&self.scope)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+    }
+
+    /// Why the target is taken as lost, once the last requests in a row all got no answer.
+    /// Any answer (whatever its status) clears it.
+    pub fn lost(&self) -> Option<String> {
+        let n = self.unanswered.load(Ordering::Relaxed);
+        (n >= LOST_AFTER).then(|| {
+            let last = self
+                .last_unanswered
+                .lock()
+                .map(|l| l.clone())
+                .unwrap_or_default();
+            format!(
+                "the target at {} stopped answering: the last {n} requests got no answer ({last})",
+                self.base
+            )
+        })
+    }
+
+    /// Records whether a request (after its retries) got an answer.
+    fn note_answer(&self, exchange: &Exchange) {
+        if exchange.status.is_some() {
+            self.unanswered.store(0, Ordering::Relaxed);
+        } else if !exchange
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("refused"))
+        {
+            if let Ok(mut last) = self.last_unanswered.lock() {
+                *last = format!(
+                    "{} {}: {}",
+                    exchange.method,
+                    exchange.url,
+                    exchange.error.as_deref().unwrap_or("no answer")
+                );
+            }
+            self.unanswered.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Requests sent so far (retries included).
@@ -128,6 +211,12 @@ impl Target {
             method,
             Method::Get | Method::Head | Method::Options | Method::Put | Method::Delete
         );
+        // A lost target is not waited for: one attempt each, until something answers again.
+        let retries = if self.lost().is_some() {
+            0
+        } else {
+            self.retries
+        };
         loop {
             let exchange = self
                 .send_once(identity, method, url, headers, body, form)
@@ -158,11 +247,14 @@ impl Target {
                 _ => None,
             };
             match retry_after {
-                Some(wait) if attempt < self.retries => {
+                Some(wait) if attempt < retries => {
                     attempt += 1;
                     tokio::time::sleep(wait).await;
                 }
-                _ => return exchange,
+                _ => {
+                    self.note_answer(&exchange);
+                    return exchange;
+                }
             }
         }
     }
@@ -177,7 +269,11 @@ impl Target {
         form: bool,
     ) -> Exchange {
         if !self.in_scope(url) {
-            tracing::warn!(url, "refused: outside the configured base URL");
+            tracing::warn!(
+                url,
+                base = %self.base,
+                "refused: outside the configured base URL and allowed origins"
+            );
             return Exchange {
                 method: method.as_str().to_string(),
                 url: url.to_string(),
@@ -186,7 +282,10 @@ impl Target {
                 status: None,
                 response_headers: Vec::new(),
                 response_body: None,
-                error: Some("refused: the URL is outside the configured base URL".into()),
+                error: Some(
+                    "refused: the URL is outside the configured base URL and allowed origins"
+                        .into(),
+                ),
                 duration_ms: 0,
             };
         }
@@ -748,6 +847,28 @@ mod tests {
         assert!(!t.in_scope("http://127.0.0.1:8081/api/documents"));
         assert!(!t.in_scope("https://127.0.0.1:8080/api/documents"));
         assert!(!t.in_scope("http://127.0.0.1:8080.evil.test/api/"));
+        // What the client would really send decides: `..` and userinfo cannot leave the base.
+        assert!(!t.in_scope("http://127.0.0.1:8080/api/../admin"));
+        assert!(!t.in_scope("http://127.0.0.1:8080/api/%2e%2e/admin"));
+        assert!(!t.in_scope("http://127.0.0.1:8080@evil.test/api/"));
+        assert!(!t.in_scope("http://user@127.0.0.1:8080/api/x"));
+        assert!(!t.in_scope("not a url"));
+        let t = Target::new("https://h.test", &[], Duration::from_secs(1)).expect("target");
+        assert!(t.in_scope("https://h.test:443/x"));
+        assert!(t.in_scope("https://h.test"));
+        assert!(!t.in_scope("https://h.test.evil/x"));
+    }
+
+    #[test]
+    fn allowed_origins_are_in_scope_anywhere_on_them() {
+        let mut t =
+            Target::new("http://127.0.0.1:8080/api", &[], Duration::from_secs(1)).expect("target");
+        assert!(!t.in_scope("https://auth.test/oauth/token"));
+        t.allow_origins(&["https://auth.test:443".into(), "not an origin".into()]);
+        assert!(t.in_scope("https://auth.test/oauth/token"));
+        assert!(!t.in_scope("http://auth.test/oauth/token"));
+        assert!(!t.in_scope("https://auth.test:8443/oauth/token"));
+        assert!(!t.in_scope("http://127.0.0.1:8080/other"));
     }
 
     #[tokio::test]

@@ -97,26 +97,32 @@ pub(crate) fn deleted(
     victim: usize,
 ) -> Option<(Vec<String>, String)> {
     let StepRole::Attack {
-        target_step: Some(target),
+        target_step,
+        target_resource: Some(_),
         ..
     } = scenario.steps.get(attack)?.role
     else {
         return None;
     };
     exec.steps.get(attack)?.exchange.as_ref()?;
-    let own: Vec<String> = exec
-        .steps
-        .get(target)?
-        .sent_markers
-        .iter()
-        .filter(|m| {
-            markers
-                .find_all(m)
-                .first()
-                .is_some_and(|(_, owner)| *owner == victim)
-        })
-        .cloned()
-        .collect();
+    // A pre-existing object (attacked only with `mutate_seeded`) carries no marker of this run:
+    // only its read-back's 404/410 can tell that it is gone.
+    let own: Vec<String> = match target_step {
+        Some(target) => exec
+            .steps
+            .get(target)?
+            .sent_markers
+            .iter()
+            .filter(|m| {
+                markers
+                    .find_all(m)
+                    .first()
+                    .is_some_and(|(_, owner)| *owner == victim)
+            })
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
     let (_, before) = read_back(scenario, exec, attack, Phase::Before)?;
     let (_, after) = read_back(scenario, exec, attack, Phase::After)?;
     if !before.is_success() || after.is_unjudgeable() {

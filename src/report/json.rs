@@ -64,6 +64,17 @@ pub struct Summary {
     /// Why the run stopped before doing all it planned, if it did.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub stopped_early: Option<String>,
+    /// Whether the run did all it planned: false when it stopped early or failed, and then no
+    /// finding is not a pass.
+    #[serde(default = "complete_by_default")]
+    pub complete: bool,
+    /// The error that cut the run short (the target stopped answering), if one did.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+fn complete_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,6 +135,8 @@ pub fn report(result: &CampaignResult) -> Report {
             systematic_requests: result.stats.systematic_requests,
             confirmation_requests: result.stats.confirmation_requests,
             stopped_early: result.stopped_early.clone(),
+            complete: result.stopped_early.is_none() && result.failure.is_none(),
+            error: result.failure.clone(),
         },
         findings: result.findings.clone(),
         coverage: result.coverage.iter().map(CoverageEntry::from).collect(),

@@ -41,7 +41,16 @@ pub fn render(result: &CampaignResult) -> String {
         }
     );
     if let Some(why) = &result.stopped_early {
-        let _ = writeln!(out, "stopped early: {why}");
+        let _ = writeln!(out, "INCOMPLETE: stopped early: {why}");
+        if confirmed == 0 {
+            let _ = writeln!(
+                out,
+                "INCOMPLETE: coverage is incomplete; no confirmed finding does not mean the API is safe"
+            );
+        }
+    }
+    if let Some(error) = &result.failure {
+        let _ = writeln!(out, "error: {error}");
     }
     let c = &result.cleanup;
     if c.deleted > 0 || !c.left.is_empty() {

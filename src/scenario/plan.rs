@@ -36,6 +36,9 @@ pub struct Cast {
     pub timestamped: Vec<usize>,
     /// Whether the `existence-leak` check runs (off by default).
     pub existence_leak: bool,
+    /// Whether attacks may write to, delete, or act on pre-existing (discovered) resources.
+    /// Off by default: only what the campaign created is ever changed.
+    pub mutate_seeded: bool,
 }
 
 impl Cast {
@@ -159,8 +162,17 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
                 continue;
             }
             for consumer in model.consumers_of(op) {
-                if let Some(p) = planner.mutation_probe(attacker, victim, op, &consumer.slot) {
+                if let Some(p) = planner.mutation_probe(attacker, victim, op, &consumer.slot, false)
+                {
                     probes.push(p);
+                }
+                // With the opt-in, the victim's pre-existing object is attacked too.
+                if cast.mutate_seeded && cast.owned.contains(&(victim, consumer.resource)) {
+                    if let Some(p) =
+                        planner.mutation_probe(attacker, victim, op, &consumer.slot, true)
+                    {
+                        probes.push(p);
+                    }
                 }
             }
         }
@@ -177,6 +189,7 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
             .steps
             .iter()
             .any(|s| matches!(s.role, StepRole::Attack { .. }))
+            && (cast.mutate_seeded || !changes_seeded(api, model, &p.scenario))
     });
     let attacked: BTreeSet<usize> = probes
         .iter()
@@ -574,13 +587,16 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// A probe that writes, deletes, creates under, or acts on one victim resource in one slot.
+    /// A probe that writes, deletes, creates under, or acts on one victim resource in one slot:
+    /// one the victim creates for it, or (`seeded`, only with the opt-in) the victim's
+    /// pre-existing one.
     fn mutation_probe(
         &self,
         attacker: usize,
         victim: usize,
         index: usize,
         slot: &Slot,
+        seeded: bool,
     ) -> Option<Probe> {
         let op = &self.api.operations[index];
         let effect = effect_of(self.api, self.model, index);
@@ -588,12 +604,21 @@ impl<'a> Planner<'a> {
         let primary = consumers.iter().find(|c| &c.slot == slot)?;
         let mut steps = Vec::new();
         let mut vh = Holdings::new(victim);
-        let victim_id = self.obtain(primary.resource, &mut vh, &mut steps, 0)?;
-        // Only what the campaign created is written to or deleted; a pre-existing parent may
-        // receive a new child (and the cleanup removes it).
+        let victim_id = if seeded {
+            let e = Expr::Discovered {
+                identity: victim,
+                resource: primary.resource,
+            };
+            vh.memo.insert(primary.resource, e.clone());
+            e
+        } else {
+            self.obtain(primary.resource, &mut vh, &mut steps, 0)?
+        };
+        // Only what the campaign created is written to or deleted (unless the user opted in);
+        // a pre-existing parent may receive a new child (and the cleanup removes it).
         let target_step = match victim_id {
             Expr::Created { step } => Some(step),
-            _ if effect == Effect::Create => None,
+            _ if effect == Effect::Create || self.cast.mutate_seeded => None,
             _ => return None,
         };
         let anonymous = attacker == self.cast.anonymous();
@@ -817,6 +842,7 @@ pub fn compile(
                     .and_then(|p| chosen.iter().find(|c| &c.0 == p));
                 if effect.mutates()
                     && effect != Effect::Create
+                    && !cast.mutate_seeded
                     && !matches!(target, Some((_, Expr::Created { .. }, _, _)))
                 {
                     // Only what the campaign created is written to or deleted.
@@ -862,6 +888,9 @@ pub fn compile(
                 } else {
                     vector
                 };
+                if !cast.mutate_seeded && seeded_object(api, model, index, &args) {
+                    continue;
+                }
                 push_attack(
                     &mut steps,
                     Step {
@@ -890,6 +919,38 @@ pub fn compile(
             victim,
             scenario: Scenario { steps },
         })
+}
+
+/// Whether a step with these arguments would change a pre-existing (discovered) object: a write,
+/// delete or action whose most specific id (the last path parameter holding an id, else the
+/// first id slot) is one the campaign did not create. Creating a child under a pre-existing
+/// parent does not count (the cleanup removes the child).
+fn seeded_object(api: &Api, model: &ResourceModel, op: usize, args: &[(Slot, Expr)]) -> bool {
+    if !matches!(
+        effect_of(api, model, op),
+        Effect::Write | Effect::Delete | Effect::Action
+    ) {
+        return false;
+    }
+    let ids: Vec<&Slot> = args
+        .iter()
+        .filter(|(_, e)| matches!(e, Expr::Created { .. } | Expr::Discovered { .. }))
+        .map(|(s, _)| s)
+        .collect();
+    let Some(object) = deepest(&api.operations[op], &ids) else {
+        return false;
+    };
+    args.iter()
+        .any(|(s, e)| s == object && matches!(e, Expr::Discovered { .. }))
+}
+
+/// Whether any attack of a scenario would change a pre-existing object (see [`seeded_object`]).
+pub(crate) fn changes_seeded(api: &Api, model: &ResourceModel, scenario: &Scenario) -> bool {
+    scenario.steps.iter().any(|s| {
+        // Events to a configured webhook receiver are opted in by its configuration.
+        matches!(&s.role, StepRole::Attack { check, .. } if !matches!(check, Check::Webhook { .. }))
+            && seeded_object(api, model, s.op, &s.args)
+    })
 }
 
 /// Pushes an attack with the victim's read-backs around it: before (a control, except for a

@@ -96,6 +96,11 @@ impl Demo {
             .await
     }
 
+    /// The demo server's base URL.
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
     pub async fn shutdown(self) {
         self.server.shutdown().await.expect("clean shutdown");
     }
@@ -262,3 +267,5 @@ where
 }
 
 pub mod inventory;
+pub mod notes;
+pub mod recorder;
