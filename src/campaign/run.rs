@@ -321,9 +321,12 @@ impl Campaign {
             markers: &markers,
             names: &names,
         };
-        // Systematic phase.
+        // Systematic phase. The longest scenarios start first, so the phase does not end with a
+        // few long ones running alone (results are put back in plan order before judging).
+        let mut order: Vec<usize> = (0..plan.probes.len()).collect();
+        order.sort_by_key(|i| std::cmp::Reverse(plan.probes[*i].scenario.steps.len()));
         let executions: Vec<(usize, crate::exchange::Execution)> =
-            futures_util::stream::iter(plan.probes.iter().enumerate())
+            futures_util::stream::iter(order.into_iter().map(|i| (i, &plan.probes[i])))
                 .map(|(i, probe)| {
                     let runtime = &runtime;
                     async move {
@@ -375,7 +378,9 @@ impl Campaign {
             shrink_iterations: c.shrink_iterations,
             shrink_time: c.shrink_time,
         };
-        let candidates: Vec<Candidate> = first.into_values().collect();
+        let mut candidates: Vec<Candidate> = first.into_values().collect();
+        // Longest first, as in the systematic phase.
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
         let confirmed: Vec<_> = futures_util::stream::iter(candidates.iter())
             .map(|(scenario, exec, v)| {
                 let (runtime, ctx, bounds) = (&runtime, &ctx, &bounds);
@@ -393,7 +398,8 @@ impl Campaign {
                     confirm(runtime, ctx, scenario, exec, v, bounds).await
                 }
             })
-            .buffered(c.concurrency)
+            // Findings are sorted afterwards: no need to wait for the slowest in order.
+            .buffer_unordered(c.concurrency)
             .collect()
             .await;
         let mut findings = Vec::new();
