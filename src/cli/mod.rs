@@ -3,7 +3,7 @@
 #[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]
-pub use demo::demo_campaign;
+pub use demo::{demo_campaign, demo_login_flow};
 pub mod exit_codes;
 mod output;
 mod plan;

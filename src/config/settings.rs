@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::raw::RawConfig;
 use super::secret::Secret;
+use crate::identity::IdentityAuth;
 
 /// Why a config could not be used. Each names the file and, where it can, the key.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +27,7 @@ pub enum ConfigError {
 }
 
 /// One identity that sends requests.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct IdentitySettings {
     pub name: String,
     /// Identities in the same tenant are never attacked against each other.
@@ -35,6 +36,8 @@ pub struct IdentitySettings {
     pub plan: Option<String>,
     /// Headers sent with every request; values are secrets.
     pub headers: Vec<(String, Secret)>,
+    /// Query parameters, cookies, HTTP basic, a login flow and the positive control.
+    pub auth: IdentityAuth,
 }
 
 /// An explicit `parameter -> resource` link.
@@ -114,6 +117,7 @@ impl Settings {
             role: None,
             plan: None,
             headers: Vec::new(),
+            auth: IdentityAuth::default(),
         };
         Settings {
             spec: spec.to_path_buf(),
@@ -156,6 +160,11 @@ impl Settings {
             message,
         };
         let mut identities = Vec::new();
+        let mut from_file = match &raw.auth_file {
+            Some(file) => super::wfc::load(&base.join(file), base, env)
+                .map_err(|m| invalid("auth_file", m))?,
+            None => Vec::new(),
+        };
         for (name, id) in raw.identities {
             if name == "anonymous" {
                 return Err(invalid(
@@ -164,10 +173,22 @@ impl Settings {
                 ));
             }
             let mut headers = Vec::new();
-            for (header, value) in id.headers {
+            for (header, value) in &id.headers {
                 let key = format!("identities.{name}.headers.{header}");
-                let value = interpolate(&value, base, env).map_err(|m| invalid(&key, m))?;
-                headers.push((header, Secret::new(value)));
+                let value = interpolate(value, base, env).map_err(|m| invalid(&key, m))?;
+                headers.push((header.clone(), Secret::new(value)));
+            }
+            let mut auth = super::identity::auth(&id, base, env)
+                .map_err(|(key, m)| invalid(&format!("identities.{name}.{key}"), m))?;
+            // An identity of the auth file: the config adds tenant, role, plan and more.
+            if let Some(n) = from_file.iter().position(|w| w.name == name) {
+                let w = from_file.remove(n);
+                let mut merged = w.headers;
+                merged.extend(headers);
+                headers = merged;
+                if auth.login.is_none() {
+                    auth.login = w.auth.login;
+                }
             }
             identities.push(IdentitySettings {
                 name,
@@ -175,6 +196,24 @@ impl Settings {
                 role: id.role,
                 plan: id.plan,
                 headers,
+                auth,
+            });
+        }
+        // Users of the auth file the config does not mention: each its own tenant.
+        for w in from_file {
+            if w.name == "anonymous" {
+                return Err(invalid(
+                    "auth_file",
+                    "a user is named 'anonymous', which is built in; rename it".into(),
+                ));
+            }
+            identities.push(IdentitySettings {
+                tenant: w.name.clone(),
+                name: w.name,
+                role: None,
+                plan: None,
+                headers: w.headers,
+                auth: w.auth,
             });
         }
         let c = raw.campaign;
@@ -279,7 +318,7 @@ impl Settings {
 }
 
 /// Replaces `${env:NAME}` and `${file:PATH}` in a value.
-fn interpolate(
+pub(super) fn interpolate(
     value: &str,
     base: &Path,
     env: &dyn Fn(&str) -> Option<String>,

@@ -3,7 +3,8 @@
 
 mod client;
 mod run;
+mod session;
 
 pub use client::http_client;
 pub(crate) use run::value_text;
-pub use run::{Created, Discovered, Runtime, Target, TargetError};
+pub use run::{Created, Discovered, Runtime, Sender, Target, TargetError};

@@ -8,30 +8,47 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
+use super::session::{Session, Verdict, Wire};
 use crate::config::Secret;
 use crate::exchange::{Exchange, Execution, StepRecord};
 use crate::finding::Capture;
+use crate::identity::{Credentials, LoginFlow};
 use crate::marker::Markers;
 use crate::model::{ResourceModel, Slot};
 use crate::scenario::{Expr, MarkerFormat, Scenario, Step, StepRole};
 use crate::spec::{Api, Method};
 
 /// The most a response body is read; the rest is cut.
-const MAX_BODY: usize = 4 * 1024 * 1024;
+pub(super) const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Ids each identity owned before the campaign: (identity, resource) -> ids.
 pub type Discovered = BTreeMap<(usize, usize), Vec<Value>>;
 
 /// Where requests go and who sends them.
 pub struct Target {
-    client: reqwest::Client,
-    base: String,
-    /// Per identity (the last is anonymous): the headers it sends. Values are secrets.
-    credentials: Vec<Vec<(HeaderName, HeaderValue)>>,
-    requests: AtomicU64,
+    pub(super) client: reqwest::Client,
+    pub(super) base: String,
+    /// Per identity (the last is anonymous): its session, whose credentials are secrets.
+    pub(super) sessions: Vec<Session>,
+    pub(super) requests: AtomicU64,
     retries: u32,
     /// With a rate limit: the gap between requests, and when the next one may go.
     pacing: Option<(Duration, tokio::sync::Mutex<Instant>)>,
+    /// Why a session was lost during the run.
+    pub(super) lost: std::sync::Mutex<Option<String>>,
+    /// Set when a session is lost.
+    pub(super) on_loss: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Sessions renewed by logging in again after a 401.
+    pub(super) renewals: AtomicU64,
+}
+
+/// An identity as the target sends it: its name, its configured credentials, and the login
+/// flow that renews them, if any.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub name: String,
+    pub credentials: Credentials,
+    pub login: Option<LoginFlow>,
 }
 
 /// Why a target could not be set up.
@@ -43,6 +60,8 @@ pub enum TargetError {
     HeaderValue { identity: String, header: String },
     #[error("failed to build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    #[error("{0}")]
+    Credentials(String),
 }
 
 impl Target {
@@ -53,35 +72,61 @@ impl Target {
         identities: &[(String, Vec<(String, Secret)>)],
         timeout: Duration,
     ) -> Result<Target, TargetError> {
-        let mut credentials = Vec::new();
         for (name, headers) in identities {
-            let mut list = Vec::new();
             for (header, value) in headers {
-                let hn = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
-                    TargetError::HeaderName {
+                if HeaderName::from_bytes(header.as_bytes()).is_err() {
+                    return Err(TargetError::HeaderName {
                         identity: name.clone(),
                         header: header.clone(),
-                    }
-                })?;
-                let mut hv = HeaderValue::from_str(value.expose()).map_err(|_| {
-                    TargetError::HeaderValue {
+                    });
+                }
+                if HeaderValue::from_str(value.expose()).is_err() {
+                    return Err(TargetError::HeaderValue {
                         identity: name.clone(),
                         header: header.clone(),
-                    }
-                })?;
-                hv.set_sensitive(true);
-                list.push((hn, hv));
+                    });
+                }
             }
-            credentials.push(list);
+        }
+        let senders: Vec<Sender> = identities
+            .iter()
+            .map(|(name, headers)| Sender {
+                name: name.clone(),
+                credentials: Credentials {
+                    headers: headers.clone(),
+                    ..Credentials::default()
+                },
+                login: None,
+            })
+            .collect();
+        Target::with_senders(base_url, &senders, timeout)
+    }
+
+    /// A target at `base_url` for identities with any kind of credentials and login flows, in
+    /// identity order, the anonymous one last with nothing.
+    pub fn with_senders(
+        base_url: &str,
+        identities: &[Sender],
+        timeout: Duration,
+    ) -> Result<Target, TargetError> {
+        let mut sessions = Vec::new();
+        for s in identities {
+            sessions.push(
+                Session::new(s.name.clone(), s.credentials.clone(), s.login.clone())
+                    .map_err(TargetError::Credentials)?,
+            );
         }
         let client = super::client::client_with_timeout(timeout)?;
         Ok(Target {
             client,
             base: base_url.trim_end_matches('/').to_string(),
-            credentials,
+            sessions,
             requests: AtomicU64::new(0),
             retries: 3,
             pacing: None,
+            lost: Default::default(),
+            on_loss: None,
+            renewals: AtomicU64::new(0),
         })
     }
 
@@ -112,9 +157,74 @@ impl Target {
 
     /// Sends one request as `identity` and records it. Transport errors, 429 and 503 are retried
     /// a bounded number of times; the last attempt is what is recorded.
+    /// A 401 to an identity whose session worked is checked with its positive control and, when
+    /// the session expired, answered by logging in again and sending once more.
     pub async fn send(
         &self,
         identity: usize,
+        method: Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&Value>,
+        form: bool,
+    ) -> Exchange {
+        let Some(session) = self.sessions.get(identity) else {
+            let none = Wire::default();
+            return self
+                .send_with(identity, &none, method, url, headers, body, form)
+                .await;
+        };
+        let mut renewed = false;
+        loop {
+            if session.is_lost() {
+                return refused(
+                    method,
+                    url,
+                    body,
+                    format!("refused: the session of '{}' is lost", session.name),
+                );
+            }
+            let (wire, generation) = session.current();
+            let exchange = self
+                .send_with(identity, &wire, method, url, headers, body, form)
+                .await;
+            if exchange.status == Some(401) && !renewed && session.renewable() {
+                match self.on_unauthorized(identity, generation).await {
+                    Verdict::Renewed => {
+                        renewed = true;
+                        continue;
+                    }
+                    Verdict::Genuine => return exchange,
+                    Verdict::Lost => {
+                        let mut exchange = exchange;
+                        exchange.error = Some(format!("the session of '{}' is lost", session.name));
+                        return exchange;
+                    }
+                }
+            }
+            return exchange;
+        }
+    }
+
+    /// Waits for the rate limit's next slot.
+    pub(super) async fn pace(&self) {
+        if let Some((gap, next)) = &self.pacing {
+            let slot = {
+                let mut next = next.lock().await;
+                let slot = (*next).max(Instant::now());
+                *next = slot + *gap;
+                slot
+            };
+            tokio::time::sleep_until(slot.into()).await;
+        }
+    }
+
+    /// Sends with the given credentials, retrying transport errors, 429 and 503.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn send_with(
+        &self,
+        identity: usize,
+        wire: &Wire,
         method: Method,
         url: &str,
         headers: &[(String, String)],
@@ -130,7 +240,7 @@ impl Target {
         );
         loop {
             let exchange = self
-                .send_once(identity, method, url, headers, body, form)
+                .send_once(identity, wire, method, url, headers, body, form)
                 .await;
             if exchange
                 .error
@@ -167,9 +277,11 @@ impl Target {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn send_once(
         &self,
         identity: usize,
+        wire: &Wire,
         method: Method,
         url: &str,
         headers: &[(String, String)],
@@ -178,36 +290,21 @@ impl Target {
     ) -> Exchange {
         if !self.in_scope(url) {
             tracing::warn!(url, "refused: outside the configured base URL");
-            return Exchange {
-                method: method.as_str().to_string(),
-                url: url.to_string(),
-                request_headers: Vec::new(),
-                request_body: body.cloned(),
-                status: None,
-                response_headers: Vec::new(),
-                response_body: None,
-                error: Some("refused: the URL is outside the configured base URL".into()),
-                duration_ms: 0,
-            };
+            return refused(
+                method,
+                url,
+                body,
+                "refused: the URL is outside the configured base URL".into(),
+            );
         }
-        if let Some((gap, next)) = &self.pacing {
-            let slot = {
-                let mut next = next.lock().await;
-                let slot = (*next).max(Instant::now());
-                *next = slot + *gap;
-                slot
-            };
-            tokio::time::sleep_until(slot.into()).await;
-        }
+        self.pace().await;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let mut request_headers: Vec<(String, String)> = Vec::new();
         let mut map = HeaderMap::new();
-        if let Some(creds) = self.credentials.get(identity) {
-            for (name, value) in creds {
-                map.insert(name.clone(), value.clone());
-                request_headers.push((name.as_str().to_string(), "***".to_string()));
-            }
+        for (name, value) in wire.headers(method) {
+            map.insert(name.clone(), value.clone());
+            request_headers.push((name.as_str().to_string(), "***".to_string()));
         }
         for (name, value) in headers {
             if let (Ok(n), Ok(v)) = (
@@ -218,9 +315,12 @@ impl Target {
                 request_headers.push((name.clone(), value.clone()));
             }
         }
+        // Query credentials go on the wire; the record shows `***` in their place.
+        let (sent_url, url) = with_query_credentials(url, &wire.query);
+        let url = url.as_str();
         let method_value =
             reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut builder = self.client.request(method_value, url).headers(map);
+        let mut builder = self.client.request(method_value, sent_url).headers(map);
         if let Some(body) = body {
             builder = if form {
                 builder.form(&flatten_form(body))
@@ -290,6 +390,40 @@ impl Target {
         tracing::trace!(request = ?exchange.request_body, response = ?exchange.response_body, "bodies");
         exchange
     }
+}
+
+/// An exchange for a request that was never sent.
+fn refused(method: Method, url: &str, body: Option<&Value>, reason: String) -> Exchange {
+    Exchange {
+        method: method.as_str().to_string(),
+        url: url.to_string(),
+        request_headers: Vec::new(),
+        request_body: body.cloned(),
+        status: None,
+        response_headers: Vec::new(),
+        response_body: None,
+        error: Some(reason),
+        duration_ms: 0,
+    }
+}
+
+/// The URL to send (with the query credentials) and the URL to record (with `***` instead).
+fn with_query_credentials(url: &str, query: &[(String, Secret)]) -> (String, String) {
+    if query.is_empty() {
+        return (url.to_string(), url.to_string());
+    }
+    let mut sent = url::form_urlencoded::Serializer::new(String::new());
+    let mut shown = Vec::new();
+    for (name, value) in query {
+        sent.append_pair(name, value.expose());
+        let name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        shown.push(format!("{name}=***"));
+    }
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    (
+        format!("{url}{joiner}{}", sent.finish()),
+        format!("{url}{joiner}{}", shown.join("&")),
+    )
 }
 
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {

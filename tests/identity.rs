@@ -1,0 +1,593 @@
+//! Identities end to end against the demo: every credential kind (bearer from a JSON login, a
+//! cookie session with CSRF from a form login, HTTP basic, an API key in a header and in the
+//! query, a registered fresh account) authenticates, a whole campaign with all of them confirms
+//! the ground truth and nothing on the secure demo, sessions that expire mid-campaign are
+//! renewed, wrong credentials and two names for one account stop the run with exit 3, and no
+//! credential reaches any output.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tenantfuzz::campaign::{Campaign, CampaignResult};
+use tenantfuzz::cli::demo_campaign;
+use tenantfuzz::config::{CampaignSettings, Settings};
+use tenantfuzz::demo::{DemoConfig, DemoServer, GROUND_TRUTH_JSON, Mode};
+use tenantfuzz::finding::Status;
+
+const OWNERSHIP: &[&str] = &[
+    "bola-read",
+    "bola-write",
+    "bola-delete",
+    "list-leak",
+    "unauthenticated",
+];
+
+const PASSWORDS: &[(&str, &str)] = &[
+    ("ALICE_PASSWORD", "alice-demo-password"),
+    ("BOB_PASSWORD", "bob-demo-password"),
+    ("CAROL_PASSWORD", "carol-demo-password"),
+];
+
+fn spec_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/demo.yaml")
+}
+
+fn env(name: &str) -> Option<String> {
+    PASSWORDS
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The ground truth's ownership bugs: (kind, vector, method, path).
+fn ownership_truth() -> BTreeSet<(String, String, String, String)> {
+    let truth: Value = serde_json::from_str(GROUND_TRUTH_JSON).unwrap();
+    truth["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| OWNERSHIP.contains(&v["kind"].as_str().unwrap()))
+        .map(|v| {
+            (
+                v["kind"].as_str().unwrap().to_string(),
+                v["vector"].as_str().unwrap().to_string(),
+                v["method"].as_str().unwrap().to_string(),
+                v["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn confirmed(result: &CampaignResult) -> BTreeSet<(String, String, String, String)> {
+    result
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Confirmed)
+        .map(|f| {
+            (
+                f.kind.as_str().to_string(),
+                f.vector.as_str().to_string(),
+                f.operation.method.clone(),
+                f.operation.path.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Every credential kind and flow at once: alice logs in with JSON for a bearer token, bob
+/// with a form for a session cookie and a CSRF token, carol sends HTTP basic, dave registers a
+/// fresh account (and tenant), logs in and issues himself an API key he sends in the query.
+fn mixed_config(base_url: &str) -> String {
+    format!(
+        r#"
+spec = "{spec}"
+base_url = "{base_url}"
+
+[identities.alice]
+tenant = "acme"
+role = "owner"
+plan = "pro"
+health = "GET /me"
+[identities.alice.login]
+vars = {{ email = "alice@acme.test", password = "${{env:ALICE_PASSWORD}}" }}
+apply = {{ headers = {{ Authorization = "Bearer {{token}}" }} }}
+[[identities.alice.login.requests]]
+path = "/auth/login"
+json = {{ email = "{{email}}", password = "{{password}}" }}
+extract = {{ token = {{ json = "$.token" }} }}
+
+[identities.bob]
+tenant = "globex"
+[identities.bob.login]
+vars = {{ password = "${{env:BOB_PASSWORD}}" }}
+apply = {{ cookies = {{ demo_session = "{{session}}" }}, csrf = {{ header = "X-CSRF-Token", value = "{{csrf}}" }} }}
+[[identities.bob.login.requests]]
+path = "/auth/session"
+form = {{ email = "bob@globex.test", password = "{{password}}" }}
+extract = {{ session = {{ cookie = "demo_session" }}, csrf = {{ header = "X-CSRF-Token" }} }}
+
+[identities.carol]
+tenant = "acme"
+role = "member"
+basic = {{ username = "carol@acme.test", password = "${{env:CAROL_PASSWORD}}" }}
+
+[identities.dave]
+tenant = "fresh"
+[identities.dave.login]
+vars = {{ password = "fresh-password-1" }}
+apply = {{ query = {{ api_key = "{{key}}" }} }}
+[[identities.dave.login.register]]
+path = "/auth/register"
+json = {{ email = "dave-{{unique}}@example.test", password = "{{password}}", displayName = "Dave", workspaceName = "Fresh {{unique}}" }}
+[[identities.dave.login.requests]]
+path = "/auth/login"
+json = {{ email = "dave-{{unique}}@example.test", password = "{{password}}" }}
+extract = {{ token = {{ json = "/token" }} }}
+[[identities.dave.login.requests]]
+path = "/auth/api-keys"
+headers = {{ Authorization = "Bearer {{token}}" }}
+extract = {{ key = {{ json = "$.apiKey" }} }}
+"#,
+        spec = spec_path().display()
+    )
+}
+
+fn settings(text: &str) -> Settings {
+    let s = Settings::parse(text, "test.toml", Path::new("."), &env).unwrap();
+    s.validate("test.toml").unwrap();
+    s
+}
+
+async fn run(config: DemoConfig, text: impl Fn(&str) -> String) -> CampaignResult {
+    let server = DemoServer::start(config).await.unwrap();
+    let campaign = Campaign::new(settings(&text(&server.base_url()))).unwrap();
+    let result = campaign.run().await;
+    server.shutdown().await.unwrap();
+    result.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scheme_authenticates_and_expires_on_the_demo() {
+    let mut config = DemoConfig::new(Mode::Secure);
+    config.token_ttl = Duration::from_millis(600);
+    let server = DemoServer::start(config).await.unwrap();
+    let base = server.base_url();
+    let http = tenantfuzz::exec::http_client().unwrap();
+    let me = |req: reqwest::RequestBuilder| async move {
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        (status, r.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    // Bearer.
+    let login: Value = http
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"email": "alice@acme.test", "password": "alice-demo-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let (status, body) = me(http.get(format!("{base}/me")).bearer_auth(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["email"], "alice@acme.test");
+    // HTTP basic, right and wrong.
+    let (status, body) = me(http
+        .get(format!("{base}/me"))
+        .basic_auth("bob@globex.test", Some("bob-demo-password")))
+    .await;
+    assert_eq!(
+        (status, body["email"].clone()),
+        (StatusCode::OK, json!("bob@globex.test"))
+    );
+    let (status, _) = me(http
+        .get(format!("{base}/me"))
+        .basic_auth("bob@globex.test", Some("wrong")))
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // API key, issued with the bearer token, in the header and in the query.
+    let key: Value = http
+        .post(format!("{base}/auth/api-keys"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = key["apiKey"].as_str().unwrap().to_string();
+    let (status, body) = me(http.get(format!("{base}/me")).header("X-API-Key", &key)).await;
+    assert_eq!(
+        (status, body["email"].clone()),
+        (StatusCode::OK, json!("alice@acme.test"))
+    );
+    let (status, body) = me(http.get(format!("{base}/me?api_key={key}"))).await;
+    assert_eq!(
+        (status, body["email"].clone()),
+        (StatusCode::OK, json!("alice@acme.test"))
+    );
+    let (status, _) = me(http.get(format!("{base}/me?api_key=dmo_knot"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Cookie session from a form login; writes need the CSRF token.
+    let session = http
+        .post(format!("{base}/auth/session"))
+        .form(&[
+            ("email", "carol@acme.test"),
+            ("password", "carol-demo-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::OK);
+    let set_cookie = session.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let csrf = session.headers()["x-csrf-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = session.json().await.unwrap();
+    assert_eq!(body["csrfToken"], csrf.as_str());
+    let (status, body) = me(http.get(format!("{base}/me")).header("Cookie", &cookie)).await;
+    assert_eq!(
+        (status, body["email"].clone()),
+        (StatusCode::OK, json!("carol@acme.test"))
+    );
+    let patch = json!({"displayName": "Carol"});
+    let (status, _) = me(http
+        .patch(format!("{base}/me"))
+        .header("Cookie", &cookie)
+        .json(&patch))
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a cookie write without CSRF");
+    let (status, _) = me(http
+        .patch(format!("{base}/me"))
+        .header("Cookie", &cookie)
+        .header("X-CSRF-Token", &csrf)
+        .json(&patch))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Tokens and cookie sessions expire with a 401; API keys and basic do not.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (status, _) = me(http.get(format!("{base}/me")).bearer_auth(&token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = me(http.get(format!("{base}/me")).header("Cookie", &cookie)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = me(http.get(format!("{base}/me")).header("X-API-Key", &key)).await;
+    assert_eq!(status, StatusCode::OK);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_with_every_credential_kind_confirms_the_ground_truth() {
+    let result = run(DemoConfig::new(Mode::Vulnerable), mixed_config).await;
+    let found = confirmed(&result);
+    for bug in ownership_truth() {
+        assert!(found.contains(&bug), "missed {bug:?}; found {found:#?}");
+    }
+    // Every identity acted as attacker in some confirmed finding's pair or was a victim.
+    let who: BTreeSet<&str> = result
+        .findings
+        .iter()
+        .flat_map(|f| [f.attacker.as_str(), f.victim.as_str()])
+        .collect();
+    for name in ["alice", "bob", "carol", "dave"] {
+        assert!(
+            who.contains(name),
+            "{name} took part in no finding: {who:?}"
+        );
+    }
+    // Query credentials are recorded as *** and scripts read them from the environment.
+    let text = tenantfuzz::report::json::render(&result);
+    for secret in [
+        "dmo_",
+        "alice-demo-password",
+        "bob-demo-password",
+        "carol-demo-password",
+    ] {
+        assert!(!text.contains(secret), "{secret} in the report");
+    }
+    let with_query = result
+        .findings
+        .iter()
+        .find(|f| {
+            f.steps
+                .iter()
+                .any(|s| s.exchange.url.contains("api_key=***"))
+        })
+        .expect("a finding with a step of dave's");
+    let script =
+        tenantfuzz::report::curl::script(with_query, &result.marker_prefix, &result.base_url);
+    assert!(
+        script.contains("api_key=${TFZ_DAVE_QUERY_API_KEY}"),
+        "{script}"
+    );
+    assert!(!script.contains("dmo_"));
+    assert!(
+        text.contains("\"cookie\""),
+        "bob's cookie is recorded (as ***)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_with_every_credential_kind_finds_nothing_on_the_secure_demo() {
+    let result = run(DemoConfig::new(Mode::Secure), mixed_config).await;
+    assert!(result.findings.is_empty(), "{:#?}", result.findings);
+    assert!(result.coverage.iter().filter(|c| c.attacked).count() > 20);
+}
+
+async fn expiring(mode: Mode) -> CampaignResult {
+    let mut config = DemoConfig::new(mode);
+    config.token_ttl = Duration::from_secs(1);
+    let server = DemoServer::start(config).await.unwrap();
+    // Paced so that the campaign outlives its tokens several times over.
+    let settings = CampaignSettings {
+        seed: 1,
+        rate: Some(250.0),
+        ..CampaignSettings::default()
+    };
+    let campaign = demo_campaign(&server.base_url(), settings).await.unwrap();
+    let result = campaign.run().await;
+    server.shutdown().await.unwrap();
+    result.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_that_expire_mid_campaign_are_renewed_and_every_bug_is_still_found() {
+    let result = expiring(Mode::Vulnerable).await;
+    assert!(result.stats.requests > 1000, "{:?}", result.stats);
+    assert!(result.stats.session_renewals > 0, "{:?}", result.stats);
+    let found = confirmed(&result);
+    let truth = ownership_truth();
+    for bug in &truth {
+        assert!(found.contains(bug), "missed {bug:?}; found {found:#?}");
+    }
+    for f in &result.findings {
+        let key = (
+            f.kind.as_str().to_string(),
+            f.vector.as_str().to_string(),
+            f.operation.method.clone(),
+            f.operation.path.clone(),
+        );
+        assert!(truth.contains(&key), "outside the ground truth: {key:?}");
+    }
+    let secure = expiring(Mode::Secure).await;
+    assert!(secure.stats.session_renewals > 0, "{:?}", secure.stats);
+    assert!(secure.findings.is_empty(), "{:#?}", secure.findings);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_identities_of_one_account_are_refused() {
+    let server = DemoServer::start(DemoConfig::new(Mode::Secure))
+        .await
+        .unwrap();
+    let text = format!(
+        r#"
+spec = "{spec}"
+base_url = "{base}"
+[identities.alice]
+tenant = "acme"
+basic = {{ username = "alice@acme.test", password = "${{env:ALICE_PASSWORD}}" }}
+[identities.mallory]
+tenant = "globex"
+basic = {{ username = "alice@acme.test", password = "${{env:ALICE_PASSWORD}}" }}
+"#,
+        spec = spec_path().display(),
+        base = server.base_url()
+    );
+    let campaign = Campaign::new(settings(&text)).unwrap();
+    let err = campaign.run().await.unwrap_err().to_string();
+    server.shutdown().await.unwrap();
+    assert!(
+        err.contains("'alice' and 'mallory' are the same account"),
+        "{err}"
+    );
+    assert!(err.contains("GET /me"), "{err}");
+}
+
+#[test]
+fn ordered_pairs_cross_tenants_only() {
+    use tenantfuzz::scenario::Cast;
+    let cast = Cast {
+        tenants: vec![
+            Some("acme".into()),
+            Some("globex".into()),
+            Some("acme".into()),
+            None,
+        ],
+        owned: BTreeSet::new(),
+    };
+    let pairs: BTreeSet<(usize, usize)> = cast.pairs().into_iter().collect();
+    // alice(0) and carol(2) share acme: never against each other; bob(1) against both and both
+    // against bob; anonymous(3) against everyone.
+    let expected: BTreeSet<(usize, usize)> =
+        [(1, 0), (2, 1), (0, 1), (1, 2), (3, 0), (3, 1), (3, 2)].into();
+    assert_eq!(pairs, expected);
+}
+
+fn cli(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantfuzz"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tenantfuzz-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_stop_the_run_with_exit_3_before_any_probe() {
+    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+        .await
+        .unwrap();
+    let dir = temp_dir("wrong-credentials");
+    let config = dir.join("tenantfuzz.toml");
+    // bob's password is wrong: his login flow fails.
+    std::fs::write(&config, mixed_config(&server.base_url())).unwrap();
+    let report = dir.join("report.json");
+    let args: Vec<String> = vec![
+        "run".into(),
+        "--config".into(),
+        config.display().to_string(),
+        "--report-json".into(),
+        report.display().to_string(),
+    ];
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(
+            &args,
+            &[
+                ("ALICE_PASSWORD", "alice-demo-password"),
+                ("BOB_PASSWORD", "not-bobs-password"),
+                ("CAROL_PASSWORD", "carol-demo-password"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("identity 'bob' could not log in: POST /auth/session answered 401"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-bobs-password"));
+    assert!(
+        !report.exists(),
+        "no report from a run whose sessions failed"
+    );
+    // A static credential the server refuses fails the positive control the same way.
+    std::fs::write(
+        &config,
+        mixed_config(&server.base_url()).replace(
+            "basic = { username = \"carol@acme.test\", password = \"${env:CAROL_PASSWORD}\" }",
+            "headers = { Authorization = \"Bearer dmo_forged\" }",
+        ),
+    )
+    .unwrap();
+    let args: Vec<String> = vec![
+        "run".into(),
+        "--config".into(),
+        config.display().to_string(),
+    ];
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(
+            &args,
+            &[
+                ("ALICE_PASSWORD", "alice-demo-password"),
+                ("BOB_PASSWORD", "bob-demo-password"),
+                ("CAROL_PASSWORD", "carol-demo-password"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains(
+            "identity 'carol' cannot use its session: its positive control GET /me answered 401"
+        ),
+        "{stderr}"
+    );
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_credential_of_any_kind_reaches_any_output() {
+    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+        .await
+        .unwrap();
+    let dir = temp_dir("all-kinds-secrets");
+    let config = dir.join("tenantfuzz.toml");
+    std::fs::write(&config, mixed_config(&server.base_url())).unwrap();
+    let args: Vec<String> = vec![
+        "run".into(),
+        "--config".into(),
+        config.display().to_string(),
+        "--report-json".into(),
+        dir.join("out/report.json").display().to_string(),
+        "--repro-dir".into(),
+        dir.join("out/repro").display().to_string(),
+    ];
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(
+            &args,
+            &[
+                ("ALICE_PASSWORD", "alice-demo-password"),
+                ("BOB_PASSWORD", "bob-demo-password"),
+                ("CAROL_PASSWORD", "carol-demo-password"),
+                ("RUST_LOG", "trace"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    server.shutdown().await.unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("bodies"), "trace logging did not happen");
+    assert!(
+        stderr.contains("login exchange"),
+        "logins are logged (without values)"
+    );
+    let secrets = [
+        "dmo_",
+        "alice-demo-password",
+        "bob-demo-password",
+        "carol-demo-password",
+        "fresh-password-1",
+        // carol's basic credentials, base64.
+        "Y2Fyb2xAYWNtZS50ZXN0OmNhcm9sLWRlbW8tcGFzc3dvcmQ",
+    ];
+    let written = files(&dir.join("out"));
+    assert!(written.len() > 7, "{written:?}");
+    let mut outputs = vec![
+        ("stdout".to_string(), stdout),
+        ("stderr".to_string(), stderr),
+    ];
+    for f in written {
+        outputs.push((
+            f.display().to_string(),
+            std::fs::read_to_string(&f).unwrap(),
+        ));
+    }
+    for (place, text) in &outputs {
+        for secret in secrets {
+            assert!(!text.contains(secret), "{secret} in {place}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
