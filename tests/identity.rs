@@ -591,3 +591,123 @@ async fn no_credential_of_any_kind_reaches_any_output() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `tenantfuzz init --spec specs/demo.yaml`, filled with two demo accounts, runs the campaign.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_init_writes_runs_once_its_variables_are_set() {
+    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+        .await
+        .unwrap();
+    let base = server.base_url();
+    let dir = temp_dir("init");
+    let config = dir.join("tenantfuzz.toml");
+    let spec = spec_path().display().to_string();
+    let config_text = config.display().to_string();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let init = cli(&["init", "--spec", &spec, "-o", &config_text], &[]);
+        assert_eq!(init.0, 0, "{}", init.2);
+        let again = cli(&["init", "--spec", &spec, "-o", &config_text], &[]);
+        assert_eq!(again.0, 2, "init refuses to overwrite: {}", again.2);
+        cli(
+            &["run", "--config", &config_text, "--base-url", &base],
+            &[
+                ("USER_A_EMAIL", "alice@acme.test"),
+                ("USER_A_PASSWORD", "alice-demo-password"),
+                ("USER_B_EMAIL", "bob@globex.test"),
+                ("USER_B_PASSWORD", "bob-demo-password"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    server.shutdown().await.unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("path = \"/auth/login\""), "{text}");
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("bola-read"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Web Fuzzing Commons auth file: alice logs in through `loginEndpointAuth` (with the
+/// template's endpoint and token handling), bob sends a fixed `X-API-Key` header; the config
+/// gives them tenants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_fuzzing_commons_auth_file_gives_the_identities() {
+    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+        .await
+        .unwrap();
+    let base = server.base_url();
+    let http = tenantfuzz::exec::http_client().unwrap();
+    let token: Value = http
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"email": "bob@globex.test", "password": "bob-demo-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key: Value = http
+        .post(format!("{base}/auth/api-keys"))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dir = temp_dir("wfc");
+    std::fs::write(dir.join("bob.key"), key["apiKey"].as_str().unwrap()).unwrap();
+    std::fs::write(
+        dir.join("auth.yaml"),
+        r#"schemaVersion: "0.2.0"
+authTemplate:
+  loginEndpointAuth:
+    endpoint: /auth/login
+    verb: POST
+    contentType: application/json
+    token:
+      extractFromField: /token
+      httpHeaderName: Authorization
+      headerPrefix: "Bearer "
+auth:
+  - name: alice
+    loginEndpointAuth:
+      payloadUserPwd:
+        username: alice@acme.test
+        usernameField: email
+        password: ${env:ALICE_PASSWORD}
+        passwordField: password
+  - name: bob
+    fixedHeaders:
+      - name: X-API-Key
+        value: ${file:bob.key}
+"#,
+    )
+    .unwrap();
+    let text = format!(
+        "spec = \"{}\"\nbase_url = \"{base}\"\nauth_file = \"auth.yaml\"\n[identities.alice]\ntenant = \"acme\"\n[identities.bob]\ntenant = \"globex\"\n",
+        spec_path().display()
+    );
+    let settings = Settings::parse(&text, "wfc.toml", &dir, &env).unwrap();
+    settings.validate("wfc.toml").unwrap();
+    assert_eq!(settings.identities.len(), 2);
+    let bob = settings
+        .identities
+        .iter()
+        .find(|i| i.name == "bob")
+        .unwrap();
+    assert!(
+        bob.auth.login.is_none(),
+        "bob's entry has fixed headers only"
+    );
+    assert_eq!(bob.headers[0].0, "X-API-Key");
+    let result = Campaign::new(settings).unwrap().run().await;
+    server.shutdown().await.unwrap();
+    let result = result.unwrap();
+    let found = confirmed(&result);
+    for bug in ownership_truth() {
+        assert!(found.contains(&bug), "missed {bug:?}; found {found:#?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -242,3 +242,90 @@ fn check_templates(flow: &LoginFlow) -> Result<(), KeyError> {
         .map_err(|e| ("login.apply".to_string(), e.to_string()))?;
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::config::{ConfigError, Settings};
+    use std::path::Path;
+
+    fn parse(identity: &str) -> Result<Settings, ConfigError> {
+        let text = format!(
+            "spec = \"a.yaml\"\nbase_url = \"http://127.0.0.1:1\"\n[identities.bob]\ntenant = \"b\"\n[identities.alice]\ntenant = \"a\"\n{identity}"
+        );
+        Settings::parse(&text, "t.toml", Path::new("/cfg"), &|name| {
+            (name == "PW").then(|| "pw-secret".to_string())
+        })
+    }
+
+    const LOGIN: &str = r#"[identities.alice.login]
+vars = { password = "${env:PW}" }
+apply = { headers = { Authorization = "Bearer {token}" } }
+[[identities.alice.login.requests]]
+path = "/login"
+json = { user = "alice", password = "{password}" }
+extract = { token = { json = "$.token" } }
+"#;
+
+    #[test]
+    fn every_kind_and_a_login_flow_are_read_as_secrets() {
+        let s = parse(&format!(
+            "query = {{ api_key = \"k-${{env:PW}}\" }}\ncookies = {{ sid = \"c\" }}\nbasic = {{ username = \"u\", password = \"${{env:PW}}\" }}\nhealth = \"GET /me\"\n{LOGIN}"
+        ))
+        .unwrap();
+        let alice = s.identities.iter().find(|i| i.name == "alice").unwrap();
+        assert_eq!(alice.auth.credentials.query[0].1.expose(), "k-pw-secret");
+        assert_eq!(alice.auth.credentials.cookies[0].0, "sid");
+        assert!(alice.auth.credentials.basic.is_some());
+        assert_eq!(alice.auth.health.as_deref(), Some("GET /me"));
+        let flow = alice.auth.login.as_ref().unwrap();
+        assert_eq!(flow.requests.len(), 1);
+        assert!(!format!("{s:?}").contains("pw-secret"));
+    }
+
+    #[test]
+    fn mistakes_in_a_flow_name_the_key() {
+        let cases = [
+            (
+                LOGIN.replace("{token}", "{tokn}"),
+                "identities.alice.login.apply",
+                "tokn",
+            ),
+            (
+                LOGIN.replace(
+                    "{ json = \"$.token\" }",
+                    "{ json = \"$.token\", header = \"X\" }",
+                ),
+                "identities.alice.login.requests[0].extract.token",
+                "exactly one",
+            ),
+            (
+                LOGIN.replace("path = \"/login\"", "path = \"/login\"\nmethod = \"FETCH\""),
+                "identities.alice.login.requests[0].method",
+                "FETCH",
+            ),
+            (
+                LOGIN.replace(
+                    "apply = { headers = { Authorization = \"Bearer {token}\" } }",
+                    "",
+                ),
+                "identities.alice.login.apply",
+                "sends nothing",
+            ),
+            (
+                LOGIN.replace("${env:PW}", "${env:NOPE}"),
+                "identities.alice.login.vars.password",
+                "NOPE",
+            ),
+        ];
+        for (text, key, words) in cases {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains(words), "{err}");
+            assert!(!err.contains("pw-secret"), "{err}");
+        }
+        let err = parse(&LOGIN.replace("extract", "extrct"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `extract`"), "{err}");
+    }
+}

@@ -1,7 +1,8 @@
 //! Multi-user auth files in the Web Fuzzing Commons format (the `auth.yaml` schema EvoMaster and
 //! Schemathesis read): each entry of `auth` becomes an identity with fixed headers and/or a
-//! login flow; `authTemplate` fills what an entry leaves out. Values may use `${env:NAME}` and
-//! `${file:PATH}` like the rest of the config.
+//! login flow; `authTemplate` fills what an entry leaves out (its login completes an entry's own
+//! login, or serves an entry with neither login nor fixed headers). Values may use
+//! `${env:NAME}` and `${file:PATH}` like the rest of the config.
 
 use std::path::Path;
 
@@ -139,10 +140,11 @@ pub(crate) fn load(
                 value(&h.value, &format!("fixedHeaders {}", h.name))?,
             ));
         }
-        let login = match merge_login(
-            user.login_endpoint_auth,
-            template.login_endpoint_auth.as_ref(),
-        ) {
+        // The template's login completes an entry's own login, or gives one to an entry that
+        // has neither a login nor fixed headers; an entry with fixed headers only is static.
+        let inherits = user.login_endpoint_auth.is_some() || user.fixed_headers.is_none();
+        let template_login = template.login_endpoint_auth.as_ref().filter(|_| inherits);
+        let login = match merge_login(user.login_endpoint_auth, template_login) {
             None => None,
             Some(l) => {
                 if l.external_endpoint_url.is_some() {
