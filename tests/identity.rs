@@ -79,61 +79,22 @@ fn confirmed(result: &CampaignResult) -> BTreeSet<(String, String, String, Strin
         .collect()
 }
 
-/// Every credential kind and flow at once: alice logs in with JSON for a bearer token, bob
-/// with a form for a session cookie and a CSRF token, carol sends HTTP basic, dave registers a
-/// fresh account (and tenant), logs in and issues himself an API key he sends in the query.
+/// Every credential kind and flow at once, from `examples/tenantfuzz.toml` pointed at a test
+/// server: alice logs in with JSON for a bearer token, bob with a form for a session cookie and
+/// a CSRF token, carol sends HTTP basic, dave registers a fresh account (and tenant), logs in
+/// and issues himself an API key he sends in the query.
 fn mixed_config(base_url: &str) -> String {
-    format!(
-        r#"
-spec = "{spec}"
-base_url = "{base_url}"
-
-[identities.alice]
-tenant = "acme"
-role = "owner"
-plan = "pro"
-health = "GET /me"
-[identities.alice.login]
-vars = {{ email = "alice@acme.test", password = "${{env:ALICE_PASSWORD}}" }}
-apply = {{ headers = {{ Authorization = "Bearer {{token}}" }} }}
-[[identities.alice.login.requests]]
-path = "/auth/login"
-json = {{ email = "{{email}}", password = "{{password}}" }}
-extract = {{ token = {{ json = "$.token" }} }}
-
-[identities.bob]
-tenant = "globex"
-[identities.bob.login]
-vars = {{ password = "${{env:BOB_PASSWORD}}" }}
-apply = {{ cookies = {{ demo_session = "{{session}}" }}, csrf = {{ header = "X-CSRF-Token", value = "{{csrf}}" }} }}
-[[identities.bob.login.requests]]
-path = "/auth/session"
-form = {{ email = "bob@globex.test", password = "{{password}}" }}
-extract = {{ session = {{ cookie = "demo_session" }}, csrf = {{ header = "X-CSRF-Token" }} }}
-
-[identities.carol]
-tenant = "acme"
-role = "member"
-basic = {{ username = "carol@acme.test", password = "${{env:CAROL_PASSWORD}}" }}
-
-[identities.dave]
-tenant = "fresh"
-[identities.dave.login]
-vars = {{ password = "fresh-password-1" }}
-apply = {{ query = {{ api_key = "{{key}}" }} }}
-[[identities.dave.login.register]]
-path = "/auth/register"
-json = {{ email = "dave-{{unique}}@example.test", password = "{{password}}", displayName = "Dave", workspaceName = "Fresh {{unique}}" }}
-[[identities.dave.login.requests]]
-path = "/auth/login"
-json = {{ email = "dave-{{unique}}@example.test", password = "{{password}}" }}
-extract = {{ token = {{ json = "/token" }} }}
-[[identities.dave.login.requests]]
-path = "/auth/api-keys"
-headers = {{ Authorization = "Bearer {{token}}" }}
-extract = {{ key = {{ json = "$.apiKey" }} }}
-"#,
-        spec = spec_path().display()
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenantfuzz.toml");
+    let text = std::fs::read_to_string(example).unwrap();
+    assert!(text.contains("spec = \"../specs/demo.yaml\""));
+    assert!(text.contains("base_url = \"http://127.0.0.1:8080\""));
+    text.replace(
+        "spec = \"../specs/demo.yaml\"",
+        &format!("spec = \"{}\"", spec_path().display()),
+    )
+    .replace(
+        "base_url = \"http://127.0.0.1:8080\"",
+        &format!("base_url = \"{base_url}\""),
     )
 }
 
