@@ -672,3 +672,54 @@ auth:
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Tokens without a login flow to renew them expire mid-run: the run stops with the reason,
+/// naming the identity, and reports nothing (exit 3 from the CLI).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_lost_mid_run_stops_it_without_results() {
+    let mut config = DemoConfig::new(Mode::Vulnerable);
+    config.token_ttl = Duration::from_secs(1);
+    let server = DemoServer::start(config).await.unwrap();
+    let base = server.base_url();
+    let http = tenantfuzz::exec::http_client().unwrap();
+    let mut text = format!(
+        "spec = \"{}\"\nbase_url = \"{base}\"\n[campaign]\nrate = 250.0\n",
+        spec_path().display()
+    );
+    for (name, email, password, tenant) in [
+        ("alice", "alice@acme.test", "alice-demo-password", "acme"),
+        ("bob", "bob@globex.test", "bob-demo-password", "globex"),
+    ] {
+        let login: Value = http
+            .post(format!("{base}/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap();
+        text.push_str(&format!(
+            "[identities.{name}]\ntenant = \"{tenant}\"\nheaders = {{ Authorization = \"Bearer {token}\" }}\n"
+        ));
+    }
+    let campaign = Campaign::new(settings(&text)).unwrap();
+    let err = campaign.run().await.unwrap_err();
+    server.shutdown().await.unwrap();
+    let message = err.to_string();
+    assert!(
+        message.contains("stopped working during the run (401) and it has no login flow"),
+        "{message}"
+    );
+    assert!(
+        message.contains("identity 'alice'") || message.contains("identity 'bob'"),
+        "{message}"
+    );
+    assert!(
+        message.contains("its results are not reported"),
+        "{message}"
+    );
+    assert!(!message.contains("dmo_"), "{message}");
+    assert_eq!(tenantfuzz::cli::CliError::Target(message).exit_code(), 3);
+}

@@ -184,7 +184,9 @@ impl Target {
     /// Sends one login or registration request: in scope, paced and counted like any other,
     /// logged without its values.
     async fn send_flow(&self, p: &Prepared) -> Result<FlowResponse, LoginError> {
-        let url = format!("{}{}", self.base, p.path.expose());
+        let path = p.path.expose();
+        let slash = if path.starts_with('/') { "" } else { "/" };
+        let url = format!("{}{slash}{path}", self.base);
         let fail = |reason: String| LoginError::Send {
             request: p.label.clone(),
             reason,
