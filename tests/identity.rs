@@ -723,3 +723,106 @@ async fn a_session_lost_mid_run_stops_it_without_results() {
     assert!(!message.contains("dmo_"), "{message}");
     assert_eq!(tenantfuzz::cli::CliError::Target(message).exit_code(), 3);
 }
+
+/// A session that dies without a 401 (this server answers 403 once it forgets a token) is
+/// caught by the periodic check with the positive control and renewed before the next request;
+/// without the check, the request is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_periodic_check_renews_sessions_that_die_without_a_401() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use axum::Json;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode as AxumStatus};
+    use axum::routing::{get, post};
+    use tenantfuzz::exec::{Sender, Target};
+    use tenantfuzz::identity::{Credentials, LoginFlow};
+
+    // The token that works now: tok-N after the N-th login; 0 means none does.
+    let valid = Arc::new(AtomicU64::new(0));
+    let logins = Arc::new(AtomicU64::new(0));
+    let app =
+        axum::Router::new()
+            .route(
+                "/login",
+                post(
+                    |State((valid, logins)): State<(Arc<AtomicU64>, Arc<AtomicU64>)>| async move {
+                        let n = logins.fetch_add(1, Ordering::SeqCst) + 1;
+                        valid.store(n, Ordering::SeqCst);
+                        Json(json!({"token": format!("tok-{n}")}))
+                    },
+                ),
+            )
+            .route(
+                "/me",
+                get(
+                    |State((valid, _)): State<(Arc<AtomicU64>, Arc<AtomicU64>)>,
+                     headers: HeaderMap| async move {
+                        let n = valid.load(Ordering::SeqCst);
+                        let sent = headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string();
+                        if n > 0 && sent == format!("Bearer tok-{n}") {
+                            (AxumStatus::OK, Json(json!({"id": "u1"})))
+                        } else {
+                            (AxumStatus::FORBIDDEN, Json(json!({"error": "forbidden"})))
+                        }
+                    },
+                ),
+            )
+            .with_state((valid.clone(), logins.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let api = tenantfuzz::spec::load_str(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nsecurity: [{b: []}]\npaths:\n  /me:\n    get:\n      responses: {'200': {description: ok}}\n  /login:\n    post:\n      security: []\n      responses: {'200': {description: ok}}\ncomponents:\n  securitySchemes:\n    b: {type: http, scheme: bearer}\n",
+        "t.yaml",
+    )
+    .unwrap();
+    let me = api.find("GET /me");
+    assert!(me.is_some());
+    let config = "[identities.u]\ntenant = \"t\"\n[identities.u.login]\napply = { headers = { Authorization = \"Bearer {token}\" } }\n[[identities.u.login.requests]]\npath = \"/login\"\nextract = { token = { json = \"$.token\" } }\n[identities.v]\ntenant = \"w\"\n";
+    let parsed = Settings::parse(config, "t.toml", Path::new("."), &env).unwrap();
+    let flow: LoginFlow = parsed.identities[0].auth.login.clone().unwrap();
+    let senders = [
+        Sender {
+            name: "u".into(),
+            credentials: Credentials::default(),
+            login: Some(flow),
+        },
+        Sender {
+            name: "anonymous".into(),
+            credentials: Credentials::default(),
+            login: None,
+        },
+    ];
+    let url = format!("{base}/me");
+    for check in [true, false] {
+        let mut target = Target::with_senders(&base, &senders, Duration::from_secs(5)).unwrap();
+        if check {
+            target.check_sessions_every(Duration::from_millis(50));
+        }
+        target.open_sessions(&api, &[me, None]).await.unwrap();
+        let first = target
+            .send(0, tenantfuzz::spec::Method::Get, &url, &[], None, false)
+            .await;
+        assert_eq!(first.status, Some(200));
+        // The server forgets every token.
+        valid.store(0, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        let after = target
+            .send(0, tenantfuzz::spec::Method::Get, &url, &[], None, false)
+            .await;
+        if check {
+            assert_eq!(after.status, Some(200), "renewed before the request");
+            assert_eq!(target.session_renewals(), 1);
+        } else {
+            assert_eq!(after.status, Some(403), "without the check nothing notices");
+            assert_eq!(target.session_renewals(), 0);
+        }
+    }
+    server.abort();
+}

@@ -229,6 +229,9 @@ impl Campaign {
         if let Some(rate) = c.rate {
             target.limit_rate(rate);
         }
+        if let Some(every) = c.session_check {
+            target.check_sessions_every(every);
+        }
         // Log every identity in, and prove each session works and is its own account.
         let controls = self.controls()?;
         target

@@ -400,6 +400,8 @@ pub(crate) fn template(api: &Api, spec_ref: &str) -> String {
 # timeout_seconds = 30   # per request
 # rate = 20              # requests per second over the whole run (default: no limit)
 # max_seconds = 600      # stop starting new probes after this; the cleanup still runs
+# session_check_seconds = 60   # each session re-proves itself with its positive control this
+#                              # often, catching sessions that die without a 401 (0: off)
 
 # [[model.ids]]          # where a create's id comes back, when inference gets it wrong
 # operation = "createThing"

@@ -120,6 +120,7 @@ pub(crate) struct RawCampaign {
     pub timeout_seconds: Option<u64>,
     pub rate: Option<f64>,
     pub max_seconds: Option<u64>,
+    pub session_check_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -72,6 +72,9 @@ pub struct CampaignSettings {
     pub rate: Option<f64>,
     /// A limit on the whole run; past it, nothing new is sent but the cleanup.
     pub max_time: Option<Duration>,
+    /// How often each session proves itself with its positive control, to catch sessions that
+    /// die without a 401 (none: only a 401 triggers a check).
+    pub session_check: Option<Duration>,
 }
 
 impl Default for CampaignSettings {
@@ -89,6 +92,7 @@ impl Default for CampaignSettings {
             request_timeout: Duration::from_secs(30),
             rate: None,
             max_time: None,
+            session_check: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -237,6 +241,11 @@ impl Settings {
                 .unwrap_or(defaults.request_timeout),
             rate: c.rate,
             max_time: c.max_seconds.map(Duration::from_secs),
+            session_check: match c.session_check_seconds {
+                Some(0) => None,
+                Some(s) => Some(Duration::from_secs(s)),
+                None => defaults.session_check,
+            },
         };
         let settings = Settings {
             spec: raw.spec.map(|s| base.join(s)).unwrap_or_default(),

@@ -38,8 +38,10 @@ pub struct Target {
     pub(super) lost: std::sync::Mutex<Option<String>>,
     /// Set when a session is lost.
     pub(super) on_loss: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-    /// Sessions renewed by logging in again after a 401.
+    /// Sessions renewed by logging in again after a 401 or a failed periodic check.
     pub(super) renewals: AtomicU64,
+    /// How often a session proves itself with its positive control (none: only on a 401).
+    pub(super) check_every: Option<Duration>,
 }
 
 /// An identity as the target sends it: its name, its configured credentials, and the login
@@ -127,6 +129,7 @@ impl Target {
             lost: Default::default(),
             on_loss: None,
             renewals: AtomicU64::new(0),
+            check_every: None,
         })
     }
 
@@ -174,6 +177,11 @@ impl Target {
                 .send_with(identity, &none, method, url, headers, body, form)
                 .await;
         };
+        if let Some(every) = self.check_every {
+            if session.check_due(every) {
+                self.check_periodically(identity).await;
+            }
+        }
         let mut renewed = false;
         loop {
             if session.is_lost() {

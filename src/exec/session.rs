@@ -76,6 +76,8 @@ pub(crate) struct Session {
     control: RwLock<Option<String>>,
     lost: AtomicBool,
     renewal: tokio::sync::Mutex<Renewal>,
+    /// When the session last proved itself (its control answered, or it logged in).
+    checked: std::sync::Mutex<Instant>,
 }
 
 /// State kept under the identity's renewal lock.
@@ -112,6 +114,7 @@ impl Session {
             control: RwLock::new(None),
             lost: AtomicBool::new(false),
             renewal: Default::default(),
+            checked: std::sync::Mutex::new(Instant::now()),
         })
     }
 
@@ -123,6 +126,19 @@ impl Session {
             .map(|w| w.clone())
             .unwrap_or_else(|p| p.into_inner().clone());
         (wire, self.generation.load(Ordering::Acquire))
+    }
+
+    fn mark_checked(&self) {
+        if let Ok(mut at) = self.checked.lock() {
+            *at = Instant::now();
+        }
+    }
+
+    /// Whether the periodic check is due: the session has a control and last proved itself
+    /// more than `every` ago.
+    pub(crate) fn check_due(&self, every: std::time::Duration) -> bool {
+        self.control.read().is_ok_and(|c| c.is_some())
+            && self.checked.lock().is_ok_and(|at| at.elapsed() >= every)
     }
 
     fn install(&self, wire: Wire) {
@@ -174,6 +190,12 @@ impl Target {
     /// Why a session was lost during the run, if one was.
     pub fn session_lost(&self) -> Option<String> {
         self.lost.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// Checks each session with its positive control when it has not proved itself for
+    /// `every` (see [`Target::check_periodically`]).
+    pub fn check_sessions_every(&mut self, every: std::time::Duration) {
+        self.check_every = Some(every).filter(|d| !d.is_zero());
     }
 
     /// Sets `flag` when a session is lost, so the campaign stops starting new work.
@@ -285,6 +307,7 @@ impl Target {
         let produced = flow.credentials(&vars, &jar).map_err(|e| e.to_string())?;
         let wire = Wire::build(&s.configured.merged(&produced))?;
         s.install(wire);
+        s.mark_checked();
         Ok(())
     }
 
@@ -338,6 +361,57 @@ impl Target {
                 );
                 Verdict::Lost
             }
+        }
+    }
+
+    /// The periodic check, for sessions that die without a 401 (a 403, a redirect to a login
+    /// page): when it is due, the control is sent; a refusal renews the session like a 401
+    /// would. Skipped while another check or renewal of the identity is under way.
+    pub(crate) async fn check_periodically(&self, identity: usize) {
+        let Some(s) = self.sessions.get(identity) else {
+            return;
+        };
+        let Ok(mut state) = s.renewal.try_lock() else {
+            return;
+        };
+        let Some(url) = s.control() else {
+            return;
+        };
+        if s.is_lost() {
+            return;
+        }
+        s.mark_checked();
+        let (wire, _) = s.current();
+        let control = self
+            .send_with(identity, &wire, Method::Get, &url, &[], None, false)
+            .await;
+        // No answer, a server error or a rate limit tell nothing about the session.
+        if control.is_success() || control.status.is_none_or(|st| st >= 500 || st == 429) {
+            return;
+        }
+        let status = control.status.unwrap_or(0);
+        if s.flow.is_none() {
+            self.lose(
+                identity,
+                format!(
+                    "identity '{}': its positive control answered {status} during the run and it has no login flow to renew its session",
+                    s.name
+                ),
+            );
+            return;
+        }
+        match self.log_in(identity, &mut state).await {
+            Ok(()) => {
+                self.renewals.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(identity = %s.name, status, "session renewed after a failed periodic check");
+            }
+            Err(e) => self.lose(
+                identity,
+                format!(
+                    "identity '{}': its positive control answered {status} and logging in again failed: {e}",
+                    s.name
+                ),
+            ),
         }
     }
 
@@ -396,6 +470,7 @@ impl Target {
             if let Ok(mut c) = s.control.write() {
                 *c = Some(url);
             }
+            s.mark_checked();
             answers.push((op, i, e.response_body.clone()));
         }
         let mut ops: Vec<usize> = answers.iter().map(|(op, _, _)| *op).collect();
