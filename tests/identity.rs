@@ -724,11 +724,13 @@ async fn a_session_lost_mid_run_stops_it_without_results() {
     assert_eq!(tenantfuzz::cli::CliError::Target(message).exit_code(), 3);
 }
 
-/// A session that dies without a 401 (this server answers 403 once it forgets a token) is
-/// caught by the periodic check with the positive control and renewed before the next request;
-/// without the check, the request is refused.
+/// A session that dies without a 401 (this server's `/me` answers 403 once it forgets a token)
+/// is caught by the periodic check with the positive control and renewed before the next
+/// request; without the check, the request is refused. And when many requests in flight get a
+/// 401 at once (`/items`), the identity logs in once and every one of them is sent again with
+/// the new token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_periodic_check_renews_sessions_that_die_without_a_401() {
+async fn sessions_are_renewed_by_the_periodic_check_and_once_for_concurrent_401s() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -769,6 +771,25 @@ async fn the_periodic_check_renews_sessions_that_die_without_a_401() {
                             (AxumStatus::OK, Json(json!({"id": "u1"})))
                         } else {
                             (AxumStatus::FORBIDDEN, Json(json!({"error": "forbidden"})))
+                        }
+                    },
+                ),
+            )
+            .route(
+                "/items",
+                get(
+                    |State((valid, _)): State<(Arc<AtomicU64>, Arc<AtomicU64>)>,
+                     headers: HeaderMap| async move {
+                        let n = valid.load(Ordering::SeqCst);
+                        let sent = headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string();
+                        if n > 0 && sent == format!("Bearer tok-{n}") {
+                            (AxumStatus::OK, Json(json!({"items": []})))
+                        } else {
+                            (AxumStatus::UNAUTHORIZED, Json(json!({"error": "expired"})))
                         }
                     },
                 ),
@@ -824,5 +845,18 @@ async fn the_periodic_check_renews_sessions_that_die_without_a_401() {
             assert_eq!(target.session_renewals(), 0);
         }
     }
+    // Sixteen requests in flight meet an expired token: one re-login serves them all.
+    let target = Target::with_senders(&base, &senders, Duration::from_secs(5)).unwrap();
+    target.open_sessions(&api, &[me, None]).await.unwrap();
+    let before = logins.load(Ordering::SeqCst);
+    valid.store(0, Ordering::SeqCst);
+    let items = format!("{base}/items");
+    let answers = futures_util::future::join_all(
+        (0..16).map(|_| target.send(0, tenantfuzz::spec::Method::Get, &items, &[], None, false)),
+    )
+    .await;
+    assert!(answers.iter().all(|a| a.status == Some(200)));
+    assert_eq!(logins.load(Ordering::SeqCst), before + 1, "one re-login");
+    assert_eq!(target.session_renewals(), 1);
     server.abort();
 }
