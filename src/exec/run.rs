@@ -381,10 +381,14 @@ impl Target {
                             }
                         });
                     }
-                    Err(e) => exchange.error = Some(format!("failed to read the body: {e}")),
+                    Err(e) => {
+                        // Without the URL: it may carry a credential in its query.
+                        exchange.error =
+                            Some(format!("failed to read the body: {}", e.without_url()))
+                    }
                 }
             }
-            Err(e) => exchange.error = Some(describe(&e)),
+            Err(e) => exchange.error = Some(describe(&e.without_url())),
         }
         exchange.duration_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(
@@ -446,7 +450,7 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::
     Ok(out)
 }
 
-/// A transport error in words, without the URL's credentials (there are none in URLs we build).
+/// A transport error in words; the caller strips the URL first (it may carry a query credential).
 fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
@@ -766,6 +770,39 @@ mod tests {
             .await;
         assert_eq!(t.requests(), 0);
         assert!(e.error.unwrap_or_default().starts_with("refused"));
+    }
+
+    #[tokio::test]
+    async fn query_credentials_are_sent_but_recorded_as_stars() {
+        let (sent, shown) = with_query_credentials(
+            "http://h/a?x=1",
+            &[("api key".into(), Secret::new("s&cret"))],
+        );
+        assert_eq!(sent, "http://h/a?x=1&api+key=s%26cret");
+        assert_eq!(shown, "http://h/a?x=1&api+key=***");
+        let senders = [Sender {
+            name: "a".into(),
+            credentials: Credentials {
+                query: vec![("api_key".into(), Secret::new("hunter2"))],
+                ..Credentials::default()
+            },
+            login: None,
+        }];
+        let t = Target::with_senders("http://127.0.0.1:9", &senders, Duration::from_secs(1))
+            .expect("target");
+        let e = t
+            .send_with(
+                0,
+                &t.sessions[0].current().0,
+                Method::Get,
+                "http://127.0.0.1:9/x",
+                &[],
+                None,
+                false,
+            )
+            .await;
+        assert_eq!(e.url, "http://127.0.0.1:9/x?api_key=***");
+        assert!(!format!("{e:?}").contains("hunter2"), "{e:?}");
     }
 
     #[test]
