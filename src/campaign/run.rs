@@ -443,7 +443,16 @@ impl Campaign {
     /// Each identity's positive control: its configured `health` operation, else the one the
     /// spec suggests (`GET /me` and the like); none for anonymous.
     fn controls(&self) -> Result<Vec<Option<usize>>, CampaignError> {
-        let inferred = crate::identity::infer_control(&self.api);
+        // An excluded operation is never sent, not even as a control.
+        let excluded: Vec<usize> = self
+            .settings
+            .campaign
+            .exclude
+            .iter()
+            .flat_map(|selector| self.api.select(selector))
+            .collect();
+        let inferred =
+            crate::identity::infer_control(&self.api).filter(|op| !excluded.contains(op));
         let mut out = Vec::new();
         for i in &self.settings.identities {
             let op = match &i.auth.health {
@@ -458,6 +467,13 @@ impl Campaign {
                             ),
                         })
                     })?;
+                    if excluded.contains(&op) {
+                        return Err(CampaignError::Config(ConfigError::Invalid {
+                            path: "config".into(),
+                            key: format!("identities.{}.health", i.name),
+                            message: format!("'{reference}' is excluded by campaign.exclude"),
+                        }));
+                    }
                     if self.api.operations[op].path.contains('{') {
                         return Err(CampaignError::Config(ConfigError::Invalid {
                             path: "config".into(),
