@@ -204,6 +204,12 @@ fn ways(api: &Api, who: &str) -> Vec<(String, String)> {
             toml_key(&login.user),
             toml_key(&login.password)
         );
+        if !apply.contains("{token}") {
+            let _ = writeln!(
+                lines,
+                "# extract = {{ csrf = {{ header = \"X-CSRF-Token\" }} }}   # with apply.csrf"
+            );
+        }
         if let Some(token) = &login.token {
             if apply.contains("{token}") {
                 let _ = writeln!(
@@ -377,11 +383,18 @@ pub(crate) fn template(api: &Api, spec_ref: &str) -> String {
                 "# health = \"GET /me\"   # none inferred from the spec: name a GET without parameters\n",
             ),
         }
+        // Keys must come before the identity's sub-tables in TOML: the alternatives that are
+        // plain keys go first, the chosen way next, other login flows (tables) last.
+        let is_table = |lines: &str| lines.starts_with('[');
+        for (title, lines) in ways[1..].iter().filter(|(_, l)| !is_table(l)) {
+            let _ = writeln!(t, "# Or {title}:");
+            let _ = writeln!(t, "{}", comment_out(lines));
+        }
         let (title, lines) = &ways[0];
         let _ = writeln!(t, "# Credentials: {title}.");
         t.push_str(lines);
-        for (title, lines) in &ways[1..] {
-            let _ = writeln!(t, "# Or {title}:");
+        for (title, lines) in ways[1..].iter().filter(|(_, l)| is_table(l)) {
+            let _ = writeln!(t, "# Or {title} (instead of the login above):");
             let _ = writeln!(t, "{}", comment_out(lines));
         }
     }
