@@ -459,5 +459,13 @@ mod tests {
         assert_eq!(s.identities.len(), 2);
         assert!(s.identities.iter().all(|i| i.auth.login.is_some()));
         assert_eq!(s.identities[0].auth.health.as_deref(), Some("GET /me"));
+        // An uncommented alternative lands in the identity's own table.
+        let uncommented = text.replace("# basic = {", "basic = {");
+        let s = Settings::parse(&uncommented, "init.toml", Path::new("/x"), &vars).unwrap();
+        assert!(
+            s.identities
+                .iter()
+                .all(|i| i.auth.credentials.basic.is_some())
+        );
     }
 }
