@@ -13,6 +13,7 @@ pub mod demo;
 pub mod exchange;
 pub mod exec;
 pub mod finding;
+pub mod identity;
 pub mod marker;
 pub mod model;
 pub mod oracle;

@@ -69,7 +69,7 @@ fn plan_prints_the_model_and_the_attacks() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["operations"], 38);
+    assert_eq!(v["operations"], 40);
     assert!(v["attacks"].as_array().unwrap().len() > 50);
 }
 

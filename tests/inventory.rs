@@ -52,6 +52,7 @@ fn settings(base_url: String) -> Settings {
             role: None,
             plan: None,
             headers: vec![("X-Api-Key".to_string(), Secret::new(u.key))],
+            ..IdentitySettings::default()
         })
         .collect();
     Settings {

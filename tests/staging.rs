@@ -164,6 +164,7 @@ fn notes_settings(base_url: &str, campaign: CampaignSettings) -> Settings {
                 "Authorization".to_string(),
                 Secret::new(format!("Bearer {user}")),
             )],
+            ..IdentitySettings::default()
         })
         .collect();
     Settings {

@@ -10,7 +10,7 @@ use super::confirm::{Bounds, confirm};
 use super::discover::discover;
 use crate::config::{ConfigError, Settings};
 use crate::exchange::Execution;
-use crate::exec::{Runtime, Target};
+use crate::exec::{Runtime, Sender, Target};
 use crate::finding::{
     Finding, Kind, OperationRef, ReproStep, Status, Vector, Violation, fingerprint,
 };
@@ -66,6 +66,8 @@ pub struct Stats {
     /// Requests of the final cleanup.
     pub cleanup_requests: u64,
     pub scenarios: u64,
+    /// Sessions renewed mid-run (a 401 the positive control confirmed, then a new login).
+    pub session_renewals: u64,
 }
 
 /// What a campaign found.
@@ -264,22 +266,30 @@ impl Campaign {
         let c = &self.settings.campaign;
         let deadline = c.max_time.map(|t| started + t);
         let stop = self.stop.clone();
-        let interrupted = &move || stop.load(std::sync::atomic::Ordering::Relaxed);
+        // Set when an identity's session is lost mid-run: stop like an interrupt, then fail.
+        let session_lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lost_flag = session_lost.clone();
+        let interrupted = &move || {
+            stop.load(std::sync::atomic::Ordering::Relaxed)
+                || lost_flag.load(std::sync::atomic::Ordering::Relaxed)
+        };
         let names = self.identity_names();
-        let creds: Vec<(String, Vec<(String, crate::config::Secret)>)> = self
-            .settings
-            .identities
-            .iter()
-            .map(|i| (i.name.clone(), i.headers.clone()))
-            .chain([("anonymous".to_string(), Vec::new())])
-            .collect();
-        let mut target = Target::new(&self.settings.base_url, &creds, c.request_timeout)
-            .map_err(|e| CampaignError::Target(e.to_string()))?;
+        let mut target = self.target()?;
+        target.stop_on_session_loss(session_lost.clone());
         if let Some(rate) = c.rate {
             target.limit_rate(rate);
         }
         target.allow_origins(&self.settings.allow_origins);
+        if let Some(every) = c.session_check {
+            target.check_sessions_every(every);
+        }
         let target = &target;
+        // Log every identity in, and prove each session works and is its own account.
+        let controls = self.controls()?;
+        target
+            .open_sessions(&self.api, &controls)
+            .await
+            .map_err(CampaignError::Target)?;
         // Set when work was left undone because the run had to stop (time, Ctrl-C, lost target).
         let skipped = &std::sync::atomic::AtomicBool::new(false);
         // Why the target was taken as lost, the first time it was (it may answer again later).
@@ -462,6 +472,12 @@ impl Campaign {
             requests = cleanup_requests,
             "cleanup"
         );
+        // Results obtained with a dead session prove nothing: no result at all.
+        if let Some(reason) = target.session_lost() {
+            return Err(CampaignError::Target(format!(
+                "{reason}; the run stopped and its results are not reported"
+            )));
+        }
         Ok(CampaignResult {
             base_url: self.settings.base_url.clone(),
             spec: self.settings.spec.display().to_string(),
@@ -477,6 +493,7 @@ impl Campaign {
                 confirmation_requests,
                 cleanup_requests,
                 scenarios: plan.probes.len() as u64,
+                session_renewals: target.session_renewals(),
             },
             operations_total: self.api.operations.len(),
             marker_prefix: format!("tfz{}", markers.run()),
@@ -484,6 +501,88 @@ impl Campaign {
             failure: failure.or_else(|| target.lost()),
             cleanup,
         })
+    }
+
+    /// The target with every identity's credentials and login flow, anonymous last.
+    fn target(&self) -> Result<Target, CampaignError> {
+        let senders: Vec<Sender> = self
+            .settings
+            .identities
+            .iter()
+            .map(|i| {
+                let mut credentials = i.auth.credentials.clone();
+                credentials.headers = i.headers.clone();
+                Sender {
+                    name: i.name.clone(),
+                    credentials,
+                    login: i.auth.login.clone(),
+                }
+            })
+            .chain([Sender {
+                name: "anonymous".into(),
+                credentials: Default::default(),
+                login: None,
+            }])
+            .collect();
+        Target::with_senders(
+            &self.settings.base_url,
+            &senders,
+            self.settings.campaign.request_timeout,
+        )
+        .map_err(|e| CampaignError::Target(e.to_string()))
+    }
+
+    /// Each identity's positive control: its configured `health` operation, else the one the
+    /// spec suggests (`GET /me` and the like); none for anonymous.
+    fn controls(&self) -> Result<Vec<Option<usize>>, CampaignError> {
+        // An excluded operation is never sent, not even as a control.
+        let excluded: Vec<usize> = self
+            .settings
+            .campaign
+            .exclude
+            .iter()
+            .flat_map(|selector| self.api.select(selector))
+            .collect();
+        let inferred =
+            crate::identity::infer_control(&self.api).filter(|op| !excluded.contains(op));
+        let mut out = Vec::new();
+        for i in &self.settings.identities {
+            let op = match &i.auth.health {
+                Some(reference) => {
+                    let op = self.api.find(reference).ok_or_else(|| {
+                        CampaignError::Config(ConfigError::Invalid {
+                            path: "config".into(),
+                            key: format!("identities.{}.health", i.name),
+                            message: format!(
+                                "'{reference}' names no operation of {}",
+                                self.settings.spec.display()
+                            ),
+                        })
+                    })?;
+                    if excluded.contains(&op) {
+                        return Err(CampaignError::Config(ConfigError::Invalid {
+                            path: "config".into(),
+                            key: format!("identities.{}.health", i.name),
+                            message: format!("'{reference}' is excluded by campaign.exclude"),
+                        }));
+                    }
+                    if self.api.operations[op].path.contains('{') {
+                        return Err(CampaignError::Config(ConfigError::Invalid {
+                            path: "config".into(),
+                            key: format!("identities.{}.health", i.name),
+                            message: format!(
+                                "'{reference}' takes path parameters; name an operation without any, like GET /me"
+                            ),
+                        }));
+                    }
+                    Some(op)
+                }
+                None => inferred,
+            };
+            out.push(op);
+        }
+        out.push(None);
+        Ok(out)
     }
 
     /// Runs `campaign.cases` explored scenarios, `concurrency` at a time, drawn by proptest with

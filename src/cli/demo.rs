@@ -15,6 +15,8 @@ use crate::demo::{
     ACCOUNTS, DEFAULT_WEBHOOK_SECRET, DemoConfig, DemoServer, Mode, SPEC_PATH, SPEC_YAML,
     WORKSPACES,
 };
+use crate::identity::{Credentials, Extract, FlowBody, FlowRequest, IdentityAuth, LoginFlow};
+use crate::spec::Method;
 
 /// Arguments of `tenantfuzz demo`.
 #[derive(Debug, Args)]
@@ -86,21 +88,62 @@ async fn login(
         .ok_or_else(|| format!("login answered {status} without a token"))
 }
 
+/// Issues an API key with a bearer token.
+async fn api_key(client: &reqwest::Client, base: &str, token: &str) -> Result<String, String> {
+    let response = client
+        .post(format!("{base}/auth/api-keys"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| format!("API key request failed: {e}"))?;
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| format!("API key answer is not JSON: {e}"))?;
+    body["apiKey"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| "no API key in the answer".to_string())
+}
+
+/// The login flow of a seeded demo account: `POST /auth/login` with its e-mail and password,
+/// the token at `$.token`, sent as `Authorization: Bearer {token}`. Run again whenever the
+/// token expires.
+pub fn demo_login_flow(email: &str, password: &str) -> LoginFlow {
+    LoginFlow {
+        vars: vec![
+            ("email".into(), Secret::new(email)),
+            ("password".into(), Secret::new(password)),
+        ],
+        register: Vec::new(),
+        requests: vec![FlowRequest {
+            method: Method::Post,
+            path: "/auth/login".into(),
+            headers: Vec::new(),
+            body: Some(FlowBody::Json(Secret::new(
+                r#"{"email": "{email}", "password": "{password}"}"#,
+            ))),
+            extract: vec![("token".into(), Extract::Json("$.token".into()))],
+        }],
+        apply: Credentials {
+            headers: vec![("Authorization".into(), Secret::new("Bearer {token}"))],
+            ..Credentials::default()
+        },
+        keep_cookies: false,
+    }
+}
+
 /// The campaign `tenantfuzz demo` runs against a demo server at `base_url`: every seeded account
-/// logged in as an identity, with its workspace as tenant, its workspace role and its workspace's
-/// plan. The platform admin (role `admin`) may see every tenant by design: the policy keeps it out
+/// as an identity, with its workspace as tenant, its workspace role and its workspace's
+/// plan, logging in with its password (the campaign opens, checks and renews the sessions). The
+/// platform admin (role `admin`) may see every tenant by design: the policy keeps it out
 /// of the ownership checks and uses it as the permitted caller of admin operations.
 pub async fn demo_campaign(
     base_url: &str,
     campaign_settings: CampaignSettings,
 ) -> Result<Campaign, CliError> {
-    let client = crate::exec::http_client()
-        .map_err(|e| CliError::Target(format!("failed to build the HTTP client: {e}")))?;
     let mut identities = Vec::new();
     for account in ACCOUNTS {
-        let token = login(&client, base_url, account.email, account.password)
-            .await
-            .map_err(|e| CliError::Target(format!("demo account '{}': {e}", account.handle)))?;
         identities.push(IdentitySettings {
             name: account.handle.to_string(),
             tenant: account.workspace.unwrap_or("platform").to_lowercase(),
@@ -113,10 +156,12 @@ pub async fn demo_campaign(
                 .iter()
                 .find(|(name, _)| Some(*name) == account.workspace)
                 .map(|(_, plan)| plan.to_string()),
-            headers: vec![(
-                "Authorization".to_string(),
-                Secret::new(format!("Bearer {token}")),
-            )],
+            headers: Vec::new(),
+            auth: IdentityAuth {
+                login: Some(demo_login_flow(account.email, account.password)),
+                health: Some("GET /me".into()),
+                ..IdentityAuth::default()
+            },
         });
     }
     let settings = Settings {
@@ -207,15 +252,22 @@ async fn serve(args: &DemoArgs) -> Result<Outcome, CliError> {
         let token = login(&client, &base, account.email, account.password)
             .await
             .unwrap_or_else(|e| format!("({e})"));
+        let key = api_key(&client, &base, &token)
+            .await
+            .unwrap_or_else(|e| format!("({e})"));
         println!(
-            "  {:<6} {:<22} password {:<22} workspace {:<7} token {token}",
+            "  {:<6} {:<22} password {:<22} workspace {:<7} token {token}\n  {:<6} api key {key}",
             account.handle,
             account.email,
             account.password,
             account.workspace.unwrap_or("-"),
+            "",
         );
     }
     println!("\ntry: curl -H \"Authorization: Bearer $TOKEN\" {base}/me");
+    println!("  or: curl -H \"X-API-Key: $KEY\" {base}/me, curl \"{base}/me?api_key=$KEY\",");
+    println!("      curl -u alice@acme.test:alice-demo-password {base}/me,");
+    println!("      or a cookie session from POST /auth/session (writes need its X-CSRF-Token)");
     println!("press Ctrl-C to stop");
     tokio::signal::ctrl_c()
         .await

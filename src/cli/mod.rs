@@ -3,8 +3,9 @@
 #[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]
-pub use demo::demo_campaign;
+pub use demo::{demo_campaign, demo_login_flow};
 pub mod exit_codes;
+mod init;
 mod output;
 mod plan;
 mod run;
@@ -31,6 +32,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Print the inferred resource model and attack plan without sending a request.
     Plan(plan::PlanArgs),
+    /// Write a commented config derived from a spec's security schemes and login operations.
+    Init(init::InitArgs),
 }
 
 /// How a command ended when it did not fail.
@@ -126,6 +129,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Demo(args) => demo::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Run(args) => run::run(args),
+        Command::Init(args) => init::run(args),
     }
 }
 

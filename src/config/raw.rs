@@ -12,6 +12,8 @@ pub(crate) struct RawConfig {
     /// Origins besides the base URL's that requests may go to.
     #[serde(default)]
     pub allow_origins: Vec<String>,
+    /// A Web Fuzzing Commons auth file (YAML or JSON) whose users become identities.
+    pub auth_file: Option<String>,
     #[serde(default)]
     pub identities: BTreeMap<String, RawIdentity>,
     #[serde(default)]
@@ -65,6 +67,79 @@ pub(crate) struct RawIdentity {
     pub plan: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    #[serde(default)]
+    pub cookies: BTreeMap<String, String>,
+    pub basic: Option<RawBasic>,
+    pub login: Option<RawLogin>,
+    /// The positive control: an operationId or `METHOD /path`.
+    pub health: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBasic {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLogin {
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    #[serde(default)]
+    pub register: Vec<RawRequest>,
+    #[serde(default)]
+    pub requests: Vec<RawRequest>,
+    #[serde(default)]
+    pub apply: RawApply,
+    #[serde(default)]
+    pub keep_cookies: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRequest {
+    pub method: Option<String>,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub json: Option<toml::Value>,
+    pub form: Option<BTreeMap<String, String>>,
+    pub body: Option<String>,
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub extract: BTreeMap<String, RawExtract>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExtract {
+    pub json: Option<String>,
+    pub header: Option<String>,
+    pub cookie: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApply {
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    #[serde(default)]
+    pub cookies: BTreeMap<String, String>,
+    pub basic: Option<RawBasic>,
+    pub csrf: Option<RawCsrf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCsrf {
+    pub header: String,
+    pub value: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +160,7 @@ pub(crate) struct RawCampaign {
     pub max_seconds: Option<u64>,
     pub existence_leak: Option<bool>,
     pub mutate_seeded: Option<bool>,
+    pub session_check_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

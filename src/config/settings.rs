@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::raw::RawConfig;
 use super::secret::Secret;
+use crate::identity::IdentityAuth;
 
 /// Why a config could not be used. Each names the file and, where it can, the key.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +27,7 @@ pub enum ConfigError {
 }
 
 /// One identity that sends requests.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct IdentitySettings {
     pub name: String,
     /// Identities in the same tenant are never attacked against each other.
@@ -35,6 +36,8 @@ pub struct IdentitySettings {
     pub plan: Option<String>,
     /// Headers sent with every request; values are secrets.
     pub headers: Vec<(String, Secret)>,
+    /// Query parameters, cookies, HTTP basic, a login flow and the positive control.
+    pub auth: IdentityAuth,
 }
 
 /// An explicit `parameter -> resource` link.
@@ -140,6 +143,9 @@ pub struct CampaignSettings {
     /// Whether attacks may write to, delete or act on pre-existing (discovered) resources, not
     /// only on those the campaign created. Off by default.
     pub mutate_seeded: bool,
+    /// How often each session proves itself with its positive control, to catch sessions that
+    /// die without a 401 (none: only a 401 triggers a check).
+    pub session_check: Option<Duration>,
 }
 
 impl Default for CampaignSettings {
@@ -159,6 +165,7 @@ impl Default for CampaignSettings {
             max_time: None,
             existence_leak: false,
             mutate_seeded: false,
+            session_check: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -191,6 +198,7 @@ impl Settings {
             role: None,
             plan: None,
             headers: Vec::new(),
+            auth: IdentityAuth::default(),
         };
         Settings {
             spec: spec.to_path_buf(),
@@ -236,6 +244,11 @@ impl Settings {
             message,
         };
         let mut identities = Vec::new();
+        let mut from_file = match &raw.auth_file {
+            Some(file) => super::wfc::load(&base.join(file), base, env)
+                .map_err(|m| invalid("auth_file", m))?,
+            None => Vec::new(),
+        };
         for (name, id) in raw.identities {
             if name == "anonymous" {
                 return Err(invalid(
@@ -244,10 +257,22 @@ impl Settings {
                 ));
             }
             let mut headers = Vec::new();
-            for (header, value) in id.headers {
+            for (header, value) in &id.headers {
                 let key = format!("identities.{name}.headers.{header}");
-                let value = interpolate(&value, base, env).map_err(|m| invalid(&key, m))?;
-                headers.push((header, Secret::new(value)));
+                let value = interpolate(value, base, env).map_err(|m| invalid(&key, m))?;
+                headers.push((header.clone(), Secret::new(value)));
+            }
+            let mut auth = super::identity::auth(&id, base, env)
+                .map_err(|(key, m)| invalid(&format!("identities.{name}.{key}"), m))?;
+            // An identity of the auth file: the config adds tenant, role, plan and more.
+            if let Some(n) = from_file.iter().position(|w| w.name == name) {
+                let w = from_file.remove(n);
+                let mut merged = w.headers;
+                merged.extend(headers);
+                headers = merged;
+                if auth.login.is_none() {
+                    auth.login = w.auth.login;
+                }
             }
             identities.push(IdentitySettings {
                 name,
@@ -255,6 +280,24 @@ impl Settings {
                 role: id.role,
                 plan: id.plan,
                 headers,
+                auth,
+            });
+        }
+        // Users of the auth file the config does not mention: each its own tenant.
+        for w in from_file {
+            if w.name == "anonymous" {
+                return Err(invalid(
+                    "auth_file",
+                    "a user is named 'anonymous', which is built in; rename it".into(),
+                ));
+            }
+            identities.push(IdentitySettings {
+                tenant: w.name.clone(),
+                name: w.name,
+                role: None,
+                plan: None,
+                headers: w.headers,
+                auth: w.auth,
             });
         }
         let c = raw.campaign;
@@ -280,6 +323,11 @@ impl Settings {
             max_time: c.max_seconds.map(Duration::from_secs),
             existence_leak: c.existence_leak.unwrap_or(defaults.existence_leak),
             mutate_seeded: c.mutate_seeded.unwrap_or(defaults.mutate_seeded),
+            session_check: match c.session_check_seconds {
+                Some(0) => None,
+                Some(s) => Some(Duration::from_secs(s)),
+                None => defaults.session_check,
+            },
         };
         let defaults = PolicySettings::default();
         let policy = PolicySettings {
@@ -453,7 +501,7 @@ pub(crate) fn parse_origin(text: &str) -> Result<String, String> {
 }
 
 /// Replaces `${env:NAME}` and `${file:PATH}` in a value.
-fn interpolate(
+pub(super) fn interpolate(
     value: &str,
     base: &Path,
     env: &dyn Fn(&str) -> Option<String>,

@@ -1,5 +1,6 @@
-//! The demo's HTTP plumbing: shared state, the JSON error shape, the bearer-token extractors and a
-//! JSON body extractor that answers 400 (never a bare 422) on a bad body.
+//! The demo's HTTP plumbing: shared state, the JSON error shape, the caller extractors (bearer
+//! token, HTTP basic, API key in a header or the query, session cookie with CSRF on writes) and
+//! a JSON body extractor that answers 400 (never a bare 422) on a bad body.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -92,20 +93,55 @@ pub(crate) struct Caller(pub User);
 /// The caller if it sent credentials; `None` if it sent none. Bad credentials are still a 401.
 pub(crate) struct MaybeCaller(pub Option<User>);
 
-fn bearer(parts: &Parts) -> Option<Result<String, ApiError>> {
-    let value = parts.headers.get(header::AUTHORIZATION)?;
-    let parsed = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_string())
-        })
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::unauthorized("malformed Authorization header"));
-    Some(parsed)
+/// The name of the demo's session cookie.
+pub(crate) const SESSION_COOKIE: &str = "demo_session";
+/// The header a cookie session's writes must carry.
+pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Who the request's credentials name: `None` when it carries none at all. Every scheme the
+/// spec documents ends here, so every route treats every scheme alike: a bearer token or HTTP
+/// basic in `Authorization`, an API key in `X-API-Key` or the `api_key` query parameter, or the
+/// session cookie (whose writes must carry the session's CSRF token).
+fn authenticate(parts: &Parts, state: &AppState) -> Option<ApiResult<User>> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let text = value.to_str().unwrap_or_default();
+        let (scheme, credential) = text.split_once(' ').unwrap_or((text, ""));
+        let credential = credential.trim();
+        if credential.is_empty() {
+            return Some(Err(ApiError::unauthorized(
+                "malformed Authorization header",
+            )));
+        }
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(resolve(state, credential));
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            return Some(basic(state, credential));
+        }
+        return Some(Err(ApiError::unauthorized(
+            "malformed Authorization header",
+        )));
+    }
+    if let Some(value) = parts.headers.get("x-api-key") {
+        return Some(api_key(state, value.to_str().unwrap_or_default()));
+    }
+    if let Some(key) = parts.uri.query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "api_key")
+            .map(|(_, v)| v.into_owned())
+    }) {
+        return Some(api_key(state, &key));
+    }
+    let cookie = parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string());
+    cookie.map(|c| cookie_session(parts, state, &c))
 }
 
 fn resolve(state: &AppState, token: &str) -> ApiResult<User> {
@@ -124,13 +160,89 @@ fn resolve(state: &AppState, token: &str) -> ApiResult<User> {
         .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))
 }
 
+fn basic(state: &AppState, encoded: &str) -> ApiResult<User> {
+    let refused = || ApiError::unauthorized("invalid email or password");
+    let decoded = decode_base64(encoded).ok_or_else(refused)?;
+    let text = String::from_utf8(decoded).map_err(|_| refused())?;
+    let (email, password) = text.split_once(':').ok_or_else(refused)?;
+    let store = state.store();
+    store
+        .users
+        .values()
+        .find(|u| u.email.eq_ignore_ascii_case(email) && u.password == password)
+        .cloned()
+        .ok_or_else(refused)
+}
+
+fn api_key(state: &AppState, key: &str) -> ApiResult<User> {
+    let store = state.store();
+    store
+        .api_keys
+        .get(key)
+        .and_then(|user_id| store.users.get(user_id))
+        .cloned()
+        .ok_or_else(|| ApiError::unauthorized("invalid API key"))
+}
+
+fn cookie_session(parts: &Parts, state: &AppState, cookie: &str) -> ApiResult<User> {
+    let store = state.store();
+    let session = store
+        .cookie_sessions
+        .get(cookie)
+        .filter(|s| s.expires > Instant::now())
+        .ok_or_else(|| ApiError::unauthorized("invalid or expired session"))?;
+    let reads = matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if !reads {
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if sent != session.csrf {
+            return Err(ApiError::forbidden("missing or invalid CSRF token"));
+        }
+    }
+    store
+        .users
+        .get(&session.user_id)
+        .cloned()
+        .ok_or_else(|| ApiError::unauthorized("invalid or expired session"))
+}
+
+/// Standard base64 (padding optional); `None` when the text is not base64.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        match bearer(parts) {
+        match authenticate(parts, state) {
             None => Err(ApiError::unauthorized("authentication required")),
-            Some(token) => Ok(Caller(resolve(state, &token?)?)),
+            Some(user) => Ok(Caller(user?)),
         }
     }
 }
@@ -139,9 +251,9 @@ impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        match bearer(parts) {
+        match authenticate(parts, state) {
             None => Ok(MaybeCaller(None)),
-            Some(token) => Ok(MaybeCaller(Some(resolve(state, &token?)?))),
+            Some(user) => Ok(MaybeCaller(Some(user?))),
         }
     }
 }

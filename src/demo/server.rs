@@ -28,6 +28,8 @@ fn router(state: AppState) -> Router {
         )
         .route("/auth/login", post(account::login))
         .route("/auth/register", post(account::register))
+        .route("/auth/session", post(account::create_session))
+        .route("/auth/api-keys", post(account::create_api_key))
         .route("/me", get(account::get_me).patch(account::patch_me))
         .route("/workspaces", get(workspaces::list_workspaces))
         .route("/workspaces/{workspaceId}", get(workspaces::get_workspace))

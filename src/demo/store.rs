@@ -70,6 +70,14 @@ pub(crate) struct Session {
     pub expires: Instant,
 }
 
+/// A browser-style session: the cookie's value is the key; writes must echo `csrf`.
+#[derive(Debug, Clone)]
+pub(crate) struct CookieSession {
+    pub user_id: String,
+    pub expires: Instant,
+    pub csrf: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Workspace {
@@ -187,6 +195,10 @@ pub(crate) struct Automation {
 pub(crate) struct Store {
     pub users: BTreeMap<String, User>,
     pub sessions: HashMap<String, Session>,
+    /// Cookie sessions from `POST /auth/session`, by cookie value.
+    pub cookie_sessions: HashMap<String, CookieSession>,
+    /// API keys from `POST /auth/api-keys`: key -> user id. They do not expire.
+    pub api_keys: HashMap<String, String>,
     pub workspaces: BTreeMap<String, Workspace>,
     pub memberships: Vec<Membership>,
     pub projects: BTreeMap<String, Project>,

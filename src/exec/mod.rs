@@ -3,8 +3,9 @@
 
 mod client;
 mod run;
+mod session;
 mod sign;
 
 pub use client::http_client;
 pub(crate) use run::value_text;
-pub use run::{Created, Discovered, Runtime, Target, TargetError};
+pub use run::{Created, Discovered, Runtime, Sender, Target, TargetError};

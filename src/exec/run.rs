@@ -8,16 +8,18 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
+use super::session::{Session, Verdict, Wire};
 use crate::config::Secret;
 use crate::exchange::{Exchange, Execution, StepRecord};
 use crate::finding::Capture;
+use crate::identity::{Credentials, LoginFlow};
 use crate::marker::Markers;
 use crate::model::{ResourceModel, Slot};
 use crate::scenario::{Expr, MarkerFormat, Scenario, Step, StepRole};
 use crate::spec::{Api, Method};
 
 /// The most a response body is read; the rest is cut.
-const MAX_BODY: usize = 4 * 1024 * 1024;
+pub(super) const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Requests in a row that got no answer at all (after their retries) before the target is
 /// taken as lost: the campaign then stops starting new work and reports what it has.
@@ -28,21 +30,38 @@ pub type Discovered = BTreeMap<(usize, usize), Vec<Value>>;
 
 /// Where requests go and who sends them.
 pub struct Target {
-    client: reqwest::Client,
-    base: String,
+    pub(super) client: reqwest::Client,
+    pub(super) base: String,
     /// The base URL as the URL parser normalizes it (no trailing `/`): what scope compares to.
     scope: String,
     /// Origins (`scheme://host[:port]`, canonical) requests may go to besides the base URL's.
     allowed: Vec<String>,
-    /// Per identity (the last is anonymous): the headers it sends. Values are secrets.
-    credentials: Vec<Vec<(HeaderName, HeaderValue)>>,
-    requests: AtomicU64,
+    /// Per identity (the last is anonymous): its session, whose credentials are secrets.
+    pub(super) sessions: Vec<Session>,
+    pub(super) requests: AtomicU64,
     /// Requests in a row that got no answer (after retries), and the last one's error.
     unanswered: AtomicU64,
     last_unanswered: std::sync::Mutex<String>,
     retries: u32,
     /// With a rate limit: the gap between requests, and when the next one may go.
     pacing: Option<(Duration, tokio::sync::Mutex<Instant>)>,
+    /// Why a session was lost during the run.
+    pub(super) lost: std::sync::Mutex<Option<String>>,
+    /// Set when a session is lost.
+    pub(super) on_loss: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Sessions renewed by logging in again after a 401 or a failed periodic check.
+    pub(super) renewals: AtomicU64,
+    /// How often a session proves itself with its positive control (none: only on a 401).
+    pub(super) check_every: Option<Duration>,
+}
+
+/// An identity as the target sends it: its name, its configured credentials, and the login
+/// flow that renews them, if any.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub name: String,
+    pub credentials: Credentials,
+    pub login: Option<LoginFlow>,
 }
 
 /// Why a target could not be set up.
@@ -54,6 +73,8 @@ pub enum TargetError {
     HeaderValue { identity: String, header: String },
     #[error("failed to build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    #[error("{0}")]
+    Credentials(String),
 }
 
 impl Target {
@@ -64,26 +85,49 @@ impl Target {
         identities: &[(String, Vec<(String, Secret)>)],
         timeout: Duration,
     ) -> Result<Target, TargetError> {
-        let mut credentials = Vec::new();
         for (name, headers) in identities {
-            let mut list = Vec::new();
             for (header, value) in headers {
-                let hn = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
-                    TargetError::HeaderName {
+                if HeaderName::from_bytes(header.as_bytes()).is_err() {
+                    return Err(TargetError::HeaderName {
                         identity: name.clone(),
                         header: header.clone(),
-                    }
-                })?;
-                let mut hv = HeaderValue::from_str(value.expose()).map_err(|_| {
-                    TargetError::HeaderValue {
+                    });
+                }
+                if HeaderValue::from_str(value.expose()).is_err() {
+                    return Err(TargetError::HeaderValue {
                         identity: name.clone(),
                         header: header.clone(),
-                    }
-                })?;
-                hv.set_sensitive(true);
-                list.push((hn, hv));
+                    });
+                }
             }
-            credentials.push(list);
+        }
+        let senders: Vec<Sender> = identities
+            .iter()
+            .map(|(name, headers)| Sender {
+                name: name.clone(),
+                credentials: Credentials {
+                    headers: headers.clone(),
+                    ..Credentials::default()
+                },
+                login: None,
+            })
+            .collect();
+        Target::with_senders(base_url, &senders, timeout)
+    }
+
+    /// A target at `base_url` for identities with any kind of credentials and login flows, in
+    /// identity order, the anonymous one last with nothing.
+    pub fn with_senders(
+        base_url: &str,
+        identities: &[Sender],
+        timeout: Duration,
+    ) -> Result<Target, TargetError> {
+        let mut sessions = Vec::new();
+        for s in identities {
+            sessions.push(
+                Session::new(s.name.clone(), s.credentials.clone(), s.login.clone())
+                    .map_err(TargetError::Credentials)?,
+            );
         }
         let client = super::client::client_with_timeout(timeout)?;
         let scope = url::Url::parse(base_url)
@@ -94,12 +138,16 @@ impl Target {
             base: base_url.trim_end_matches('/').to_string(),
             scope,
             allowed: Vec::new(),
-            credentials,
+            sessions,
             requests: AtomicU64::new(0),
             unanswered: AtomicU64::new(0),
             last_unanswered: Default::default(),
             retries: 3,
             pacing: None,
+            lost: Default::default(),
+            on_loss: None,
+            renewals: AtomicU64::new(0),
+            check_every: None,
         })
     }
 
@@ -195,9 +243,79 @@ impl Target {
 
     /// Sends one request as `identity` and records it. Transport errors, 429 and 503 are retried
     /// a bounded number of times; the last attempt is what is recorded.
+    /// A 401 to an identity whose session worked is checked with its positive control and, when
+    /// the session expired, answered by logging in again and sending once more.
     pub async fn send(
         &self,
         identity: usize,
+        method: Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&Value>,
+        form: bool,
+    ) -> Exchange {
+        let Some(session) = self.sessions.get(identity) else {
+            let none = Wire::default();
+            return self
+                .send_with(identity, &none, method, url, headers, body, form)
+                .await;
+        };
+        if let Some(every) = self.check_every {
+            if session.check_due(every) {
+                self.check_periodically(identity).await;
+            }
+        }
+        let mut renewed = false;
+        loop {
+            if session.is_lost() {
+                return refused(
+                    method,
+                    url,
+                    body,
+                    format!("refused: the session of '{}' is lost", session.name),
+                );
+            }
+            let (wire, generation) = session.current();
+            let exchange = self
+                .send_with(identity, &wire, method, url, headers, body, form)
+                .await;
+            if exchange.status == Some(401) && !renewed && session.renewable() {
+                match self.on_unauthorized(identity, generation).await {
+                    Verdict::Renewed => {
+                        renewed = true;
+                        continue;
+                    }
+                    Verdict::Genuine => return exchange,
+                    Verdict::Lost => {
+                        let mut exchange = exchange;
+                        exchange.error = Some(format!("the session of '{}' is lost", session.name));
+                        return exchange;
+                    }
+                }
+            }
+            return exchange;
+        }
+    }
+
+    /// Waits for the rate limit's next slot.
+    pub(super) async fn pace(&self) {
+        if let Some((gap, next)) = &self.pacing {
+            let slot = {
+                let mut next = next.lock().await;
+                let slot = (*next).max(Instant::now());
+                *next = slot + *gap;
+                slot
+            };
+            tokio::time::sleep_until(slot.into()).await;
+        }
+    }
+
+    /// Sends with the given credentials, retrying transport errors, 429 and 503.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn send_with(
+        &self,
+        identity: usize,
+        wire: &Wire,
         method: Method,
         url: &str,
         headers: &[(String, String)],
@@ -219,7 +337,7 @@ impl Target {
         };
         loop {
             let exchange = self
-                .send_once(identity, method, url, headers, body, form)
+                .send_once(identity, wire, method, url, headers, body, form)
                 .await;
             if exchange
                 .error
@@ -259,9 +377,11 @@ impl Target {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn send_once(
         &self,
         identity: usize,
+        wire: &Wire,
         method: Method,
         url: &str,
         headers: &[(String, String)],
@@ -274,39 +394,21 @@ impl Target {
                 base = %self.base,
                 "refused: outside the configured base URL and allowed origins"
             );
-            return Exchange {
-                method: method.as_str().to_string(),
-                url: url.to_string(),
-                request_headers: Vec::new(),
-                request_body: body.cloned(),
-                status: None,
-                response_headers: Vec::new(),
-                response_body: None,
-                error: Some(
-                    "refused: the URL is outside the configured base URL and allowed origins"
-                        .into(),
-                ),
-                duration_ms: 0,
-            };
+            return refused(
+                method,
+                url,
+                body,
+                "refused: the URL is outside the configured base URL and allowed origins".into(),
+            );
         }
-        if let Some((gap, next)) = &self.pacing {
-            let slot = {
-                let mut next = next.lock().await;
-                let slot = (*next).max(Instant::now());
-                *next = slot + *gap;
-                slot
-            };
-            tokio::time::sleep_until(slot.into()).await;
-        }
+        self.pace().await;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let mut request_headers: Vec<(String, String)> = Vec::new();
         let mut map = HeaderMap::new();
-        if let Some(creds) = self.credentials.get(identity) {
-            for (name, value) in creds {
-                map.insert(name.clone(), value.clone());
-                request_headers.push((name.as_str().to_string(), "***".to_string()));
-            }
+        for (name, value) in wire.headers(method) {
+            map.insert(name.clone(), value.clone());
+            request_headers.push((name.as_str().to_string(), "***".to_string()));
         }
         for (name, value) in headers {
             if let (Ok(n), Ok(v)) = (
@@ -317,9 +419,12 @@ impl Target {
                 request_headers.push((name.clone(), value.clone()));
             }
         }
+        // Query credentials go on the wire; the record shows `***` in their place.
+        let (sent_url, url) = with_query_credentials(url, &wire.query);
+        let url = url.as_str();
         let method_value =
             reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut builder = self.client.request(method_value, url).headers(map);
+        let mut builder = self.client.request(method_value, sent_url).headers(map);
         if let Some(body) = body {
             builder = if form {
                 builder.form(&flatten_form(body))
@@ -372,10 +477,14 @@ impl Target {
                             }
                         });
                     }
-                    Err(e) => exchange.error = Some(format!("failed to read the body: {e}")),
+                    Err(e) => {
+                        // Without the URL: it may carry a credential in its query.
+                        exchange.error =
+                            Some(format!("failed to read the body: {}", e.without_url()))
+                    }
                 }
             }
-            Err(e) => exchange.error = Some(describe(&e)),
+            Err(e) => exchange.error = Some(describe(&e.without_url())),
         }
         exchange.duration_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(
@@ -391,6 +500,40 @@ impl Target {
     }
 }
 
+/// An exchange for a request that was never sent.
+fn refused(method: Method, url: &str, body: Option<&Value>, reason: String) -> Exchange {
+    Exchange {
+        method: method.as_str().to_string(),
+        url: url.to_string(),
+        request_headers: Vec::new(),
+        request_body: body.cloned(),
+        status: None,
+        response_headers: Vec::new(),
+        response_body: None,
+        error: Some(reason),
+        duration_ms: 0,
+    }
+}
+
+/// The URL to send (with the query credentials) and the URL to record (with `***` instead).
+fn with_query_credentials(url: &str, query: &[(String, Secret)]) -> (String, String) {
+    if query.is_empty() {
+        return (url.to_string(), url.to_string());
+    }
+    let mut sent = url::form_urlencoded::Serializer::new(String::new());
+    let mut shown = Vec::new();
+    for (name, value) in query {
+        sent.append_pair(name, value.expose());
+        let name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        shown.push(format!("{name}=***"));
+    }
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    (
+        format!("{url}{joiner}{}", sent.finish()),
+        format!("{url}{joiner}{}", shown.join("&")),
+    )
+}
+
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
     let mut out = Vec::new();
     while let Some(chunk) = response.chunk().await? {
@@ -403,7 +546,7 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::
     Ok(out)
 }
 
-/// A transport error in words, without the URL's credentials (there are none in URLs we build).
+/// A transport error in words; the caller strips the URL first (it may carry a query credential).
 fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
@@ -879,6 +1022,39 @@ mod tests {
             .await;
         assert_eq!(t.requests(), 0);
         assert!(e.error.unwrap_or_default().starts_with("refused"));
+    }
+
+    #[tokio::test]
+    async fn query_credentials_are_sent_but_recorded_as_stars() {
+        let (sent, shown) = with_query_credentials(
+            "http://h/a?x=1",
+            &[("api key".into(), Secret::new("s&cret"))],
+        );
+        assert_eq!(sent, "http://h/a?x=1&api+key=s%26cret");
+        assert_eq!(shown, "http://h/a?x=1&api+key=***");
+        let senders = [Sender {
+            name: "a".into(),
+            credentials: Credentials {
+                query: vec![("api_key".into(), Secret::new("hunter2"))],
+                ..Credentials::default()
+            },
+            login: None,
+        }];
+        let t = Target::with_senders("http://127.0.0.1:9", &senders, Duration::from_secs(1))
+            .expect("target");
+        let e = t
+            .send_with(
+                0,
+                &t.sessions[0].current().0,
+                Method::Get,
+                "http://127.0.0.1:9/x",
+                &[],
+                None,
+                false,
+            )
+            .await;
+        assert_eq!(e.url, "http://127.0.0.1:9/x?api_key=***");
+        assert!(!format!("{e:?}").contains("hunter2"), "{e:?}");
     }
 
     #[test]

@@ -178,6 +178,8 @@ pub(crate) fn is_auth_path(path: &str) -> bool {
                 | "refresh"
                 | "password"
                 | "passwordreset"
+                | "apikey"
+                | "apikeys"
         )
     })
 }

@@ -1,6 +1,7 @@
 //! Runnable reproductions: one bash + curl script per confirmed finding. Each step is labelled
 //! with who sends it; ids are captured from earlier responses; credentials come from environment
-//! variables (`TFZ_<IDENTITY>_<HEADER>`), never from the script; markers are fresh on every run.
+//! variables (`TFZ_<IDENTITY>_<HEADER>`, `TFZ_<IDENTITY>_QUERY_<PARAMETER>` for a key in the
+//! query), never from the script; markers are fresh on every run.
 //! The script ends with the check that shows the violation: exit 1 while the bug is present, 0
 //! once it is fixed, 2 when it could not set up.
 
@@ -24,6 +25,18 @@ pub fn credential_var(identity: &str, header: &str) -> String {
             .collect::<String>()
     };
     format!("TFZ_{}_{}", clean(identity), clean(header))
+}
+
+/// Names of the query parameters whose values the executor recorded as `***` (credentials).
+fn query_credentials(url: &str) -> Vec<String> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter_map(|pair| pair.strip_suffix("=***"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The file name of a finding's script.
@@ -178,8 +191,18 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             if value == "***" {
                 let var = credential_var(&step.identity, name);
                 if !vars.iter().any(|(v, _, _)| *v == var) {
-                    vars.push((var, step.identity.clone(), name.clone()));
+                    vars.push((var, step.identity.clone(), format!("{name} header")));
                 }
+            }
+        }
+        for name in query_credentials(&step.exchange.url) {
+            let var = credential_var(&step.identity, &format!("query_{name}"));
+            if !vars.iter().any(|(v, _, _)| *v == var) {
+                vars.push((
+                    var,
+                    step.identity.clone(),
+                    format!("URL-encoded {name} query parameter"),
+                ));
             }
         }
     }
@@ -204,7 +227,7 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
     for (var, identity, header) in &vars {
         let _ = writeln!(
             s,
-            ": \"${{{var}:?set {var} to the {header} header value of {identity}}}\""
+            ": \"${{{var}:?set {var} to the {header} value of {identity}}}\""
         );
     }
     s.push_str(PRELUDE);
@@ -245,7 +268,14 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             .map(|c| (c.value.clone(), c.from_step + 1))
             .chain(known.iter().cloned())
             .collect();
-        let url = substitute(&url_text(&ex.url, base_url, &caps), run_prefix);
+        let mut url = substitute(&url_text(&ex.url, base_url, &caps), run_prefix);
+        for name in query_credentials(&ex.url) {
+            let var = credential_var(&step.identity, &format!("query_{name}"));
+            url = url.replace(
+                &format!("{}=***", dq(&name)),
+                &format!("{}=${{{var}}}", dq(&name)),
+            );
+        }
         let body = ex
             .request_body
             .as_ref()

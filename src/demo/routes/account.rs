@@ -1,15 +1,18 @@
-//! Accounts: login, registration, the caller's profile, and the platform-admin routes.
+//! Accounts: login (bearer token or cookie session), API keys, registration, the caller's profile, and the platform-admin routes.
 
 use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::demo::http::{ApiError, ApiResult, AppState, Body, Caller, required};
-use crate::demo::store::{Session, Store, User, random_hex};
+use crate::demo::http::{
+    ApiError, ApiResult, AppState, Body, CSRF_HEADER, Caller, SESSION_COOKIE, required,
+};
+use crate::demo::store::{CookieSession, Session, Store, User, random_hex};
 
 #[derive(Deserialize)]
 pub(crate) struct LoginRequest {
@@ -24,12 +27,7 @@ pub(crate) async fn login(
     let email = required("email", req.email, 200)?;
     let password = required("password", req.password, 200)?;
     let mut store = state.store();
-    let user_id = store
-        .users
-        .values()
-        .find(|u| u.email.eq_ignore_ascii_case(&email) && u.password == password)
-        .map(|u| u.id.clone())
-        .ok_or_else(|| ApiError::unauthorized("invalid email or password"))?;
+    let user_id = check_password(&store, &email, &password)?;
     let token = format!("dmo_{}{}", random_hex(32), random_hex(16));
     let ttl = state.config.token_ttl;
     store.sessions.insert(
@@ -45,6 +43,90 @@ pub(crate) async fn login(
         "expiresIn": ttl.as_secs(),
         "userId": user_id,
     })))
+}
+
+/// The user with this e-mail and password, or a 401.
+fn check_password(store: &Store, email: &str, password: &str) -> ApiResult<String> {
+    store
+        .users
+        .values()
+        .find(|u| u.email.eq_ignore_ascii_case(email) && u.password == password)
+        .map(|u| u.id.clone())
+        .ok_or_else(|| ApiError::unauthorized("invalid email or password"))
+}
+
+/// `POST /auth/session`: a browser-style login. The credentials come as a form or as JSON; the
+/// answer sets an HttpOnly session cookie and gives the CSRF token that writes made with the
+/// cookie must send in `X-CSRF-Token` (in the body and in the header of the same name).
+pub(crate) async fn create_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let req: LoginRequest = if form {
+        let mut req = LoginRequest {
+            email: None,
+            password: None,
+        };
+        for (k, v) in url::form_urlencoded::parse(&body) {
+            match k.as_ref() {
+                "email" => req.email = Some(v.into_owned()),
+                "password" => req.password = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        req
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("the body is not a valid login: {e}")))?
+    };
+    let email = required("email", req.email, 200)?;
+    let password = required("password", req.password, 200)?;
+    let mut store = state.store();
+    let user_id = check_password(&store, &email, &password)?;
+    let cookie = format!("dmo_s{}{}", random_hex(32), random_hex(16));
+    let csrf = format!("dmo_c{}", random_hex(32));
+    let ttl = state.config.token_ttl;
+    store.cookie_sessions.insert(
+        cookie.clone(),
+        CookieSession {
+            user_id: user_id.clone(),
+            expires: Instant::now() + ttl,
+            csrf: csrf.clone(),
+        },
+    );
+    let set_cookie = format!(
+        "{SESSION_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        ttl.as_secs()
+    );
+    let mut response = Json(json!({
+        "csrfToken": csrf,
+        "expiresIn": ttl.as_secs(),
+        "userId": user_id,
+    }))
+    .into_response();
+    if let (Ok(c), Ok(t)) = (
+        HeaderValue::from_str(&set_cookie),
+        HeaderValue::from_str(&csrf),
+    ) {
+        response.headers_mut().insert(header::SET_COOKIE, c);
+        response.headers_mut().insert(CSRF_HEADER, t);
+    }
+    Ok(response)
+}
+
+/// `POST /auth/api-keys`: a new API key for the caller, for `X-API-Key` or `?api_key=`.
+pub(crate) async fn create_api_key(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+) -> Json<Value> {
+    let key = format!("dmo_k{}{}", random_hex(32), random_hex(16));
+    state.store().api_keys.insert(key.clone(), user.id.clone());
+    Json(json!({"apiKey": key, "userId": user.id}))
 }
 
 #[derive(Deserialize)]
@@ -203,6 +285,8 @@ pub(crate) async fn admin_delete_user(
         return Err(ApiError::not_found("user"));
     }
     store.sessions.retain(|_, s| s.user_id != user_id);
+    store.cookie_sessions.retain(|_, s| s.user_id != user_id);
+    store.api_keys.retain(|_, owner| *owner != user_id);
     store.memberships.retain(|m| m.user_id != user_id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,496 @@
+//! Sessions at run time: each identity's current credentials on the wire, logging in (and
+//! registering) through its flow, the positive controls before the campaign, and renewing a
+//! session that starts answering 401 in the middle of it.
+//!
+//! Renewal is one at a time per identity: the first request to see a 401 takes the identity's
+//! lock, proves with the positive control that the session (not the request) is at fault, and
+//! logs in again; requests that saw the same 401 meanwhile wait for the lock and then retry with
+//! the new credentials. A session that cannot be renewed is lost: its identity sends nothing
+//! more and the campaign stops with the reason.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::run::{MAX_BODY, Target};
+use crate::config::Secret;
+use crate::identity::{Credentials, FlowResponse, LoginError, LoginFlow, Prepared, Vars};
+use crate::spec::{Api, Method};
+
+/// Credentials as they go on the wire.
+#[derive(Default)]
+pub(crate) struct Wire {
+    /// Headers of reads (GET, HEAD, OPTIONS, TRACE).
+    pub read: Vec<(HeaderName, HeaderValue)>,
+    /// Headers of writes: the same plus the CSRF header.
+    pub write: Vec<(HeaderName, HeaderValue)>,
+    /// Query parameters appended to every URL.
+    pub query: Vec<(String, Secret)>,
+}
+
+impl Wire {
+    /// Fails with the name of the header that cannot go into HTTP (never its value).
+    pub(crate) fn build(c: &Credentials) -> Result<Wire, String> {
+        let convert =
+            |list: Vec<(String, Secret)>| -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+                list.into_iter()
+                    .map(|(name, value)| {
+                        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                            format!("header '{name}' is not a valid HTTP header name")
+                        })?;
+                        let mut v = HeaderValue::from_str(value.expose()).map_err(|_| {
+                            format!("the value of header '{name}' is not valid in HTTP")
+                        })?;
+                        v.set_sensitive(true);
+                        Ok((n, v))
+                    })
+                    .collect()
+            };
+        Ok(Wire {
+            read: convert(c.wire_headers(false))?,
+            write: convert(c.wire_headers(true))?,
+            query: c.query.clone(),
+        })
+    }
+
+    pub(crate) fn headers(&self, method: Method) -> &[(HeaderName, HeaderValue)] {
+        if method.is_safe() {
+            &self.read
+        } else {
+            &self.write
+        }
+    }
+}
+
+/// One identity's session.
+pub(crate) struct Session {
+    pub name: String,
+    /// What the config gives, before any login.
+    pub configured: Credentials,
+    pub flow: Option<LoginFlow>,
+    current: RwLock<Arc<Wire>>,
+    generation: AtomicU64,
+    /// The positive control's URL, once it passed.
+    control: RwLock<Option<String>>,
+    lost: AtomicBool,
+    renewal: tokio::sync::Mutex<Renewal>,
+    /// When the session last proved itself (its control answered, or it logged in).
+    checked: std::sync::Mutex<Instant>,
+}
+
+/// State kept under the identity's renewal lock.
+#[derive(Default)]
+struct Renewal {
+    /// Variables after registration (the flow's own, `{unique}`, `{identity}`, and what the
+    /// registration extracted).
+    vars: Option<Vars>,
+}
+
+/// What a 401 turned out to mean.
+pub(crate) enum Verdict {
+    /// The session was renewed (now or by another request): send again.
+    Renewed,
+    /// The session works: the 401 is the server's answer to this request.
+    Genuine,
+    /// The session is gone for good.
+    Lost,
+}
+
+impl Session {
+    pub(crate) fn new(
+        name: String,
+        configured: Credentials,
+        flow: Option<LoginFlow>,
+    ) -> Result<Session, String> {
+        let wire = Wire::build(&configured).map_err(|e| format!("identity '{name}': {e}"))?;
+        Ok(Session {
+            name,
+            configured,
+            flow,
+            current: RwLock::new(Arc::new(wire)),
+            generation: AtomicU64::new(0),
+            control: RwLock::new(None),
+            lost: AtomicBool::new(false),
+            renewal: Default::default(),
+            checked: std::sync::Mutex::new(Instant::now()),
+        })
+    }
+
+    /// The current credentials and their generation.
+    pub(crate) fn current(&self) -> (Arc<Wire>, u64) {
+        let wire = self
+            .current
+            .read()
+            .map(|w| w.clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        (wire, self.generation.load(Ordering::Acquire))
+    }
+
+    fn mark_checked(&self) {
+        if let Ok(mut at) = self.checked.lock() {
+            *at = Instant::now();
+        }
+    }
+
+    /// Whether the periodic check is due: the session has a control and last proved itself
+    /// more than `every` ago.
+    pub(crate) fn check_due(&self, every: std::time::Duration) -> bool {
+        self.control.read().is_ok_and(|c| c.is_some())
+            && self.checked.lock().is_ok_and(|at| at.elapsed() >= every)
+    }
+
+    fn install(&self, wire: Wire) {
+        match self.current.write() {
+            Ok(mut w) => *w = Arc::new(wire),
+            Err(p) => *p.into_inner() = Arc::new(wire),
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Whether a 401 may mean an expired session: the identity sends credentials at all.
+    pub(crate) fn renewable(&self) -> bool {
+        self.flow.is_some() || !self.configured.is_empty()
+    }
+
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Acquire)
+    }
+
+    fn control(&self) -> Option<String> {
+        self.control.read().ok().and_then(|c| c.clone())
+    }
+}
+
+fn random_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+impl Target {
+    /// Marks a session lost and says why; the first reason is kept.
+    fn lose(&self, identity: usize, reason: String) {
+        if let Some(s) = self.sessions.get(identity) {
+            s.lost.store(true, Ordering::Release);
+        }
+        tracing::error!("{reason}");
+        if let Ok(mut lost) = self.lost.lock() {
+            lost.get_or_insert(reason);
+        }
+        if let Some(flag) = &self.on_loss {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// How many times a session was renewed by logging in again.
+    pub fn session_renewals(&self) -> u64 {
+        self.renewals.load(Ordering::Relaxed)
+    }
+
+    /// Why a session was lost during the run, if one was.
+    pub fn session_lost(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// Checks each session with its positive control when it has not proved itself for
+    /// `every` (see [`Target::check_periodically`]).
+    pub fn check_sessions_every(&mut self, every: std::time::Duration) {
+        self.check_every = Some(every).filter(|d| !d.is_zero());
+    }
+
+    /// Sets `flag` when a session is lost, so the campaign stops starting new work.
+    pub fn stop_on_session_loss(&mut self, flag: Arc<AtomicBool>) {
+        self.on_loss = Some(flag);
+    }
+
+    /// Sends one login or registration request: in scope, paced and counted like any other,
+    /// logged without its values.
+    async fn send_flow(&self, p: &Prepared) -> Result<FlowResponse, LoginError> {
+        let path = p.path.expose();
+        let slash = if path.starts_with('/') { "" } else { "/" };
+        let url = format!("{}{slash}{path}", self.base);
+        let fail = |reason: String| LoginError::Send {
+            request: p.label.clone(),
+            reason,
+        };
+        if !self.in_scope(&url) {
+            return Err(fail(
+                "refused: the URL is outside the configured base URL".into(),
+            ));
+        }
+        self.pace().await;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut map = HeaderMap::new();
+        for (name, value) in &p.headers {
+            let n = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| fail(format!("header '{name}' is not a valid HTTP header name")))?;
+            let mut v = HeaderValue::from_str(value.expose())
+                .map_err(|_| fail(format!("the value of header '{name}' is not valid in HTTP")))?;
+            v.set_sensitive(true);
+            map.append(n, v);
+        }
+        let method = reqwest::Method::from_bytes(p.method.as_str().as_bytes())
+            .unwrap_or(reqwest::Method::POST);
+        let mut builder = self.client.request(method, url).headers(map);
+        if let Some(body) = &p.body {
+            builder = builder.body(body.expose().to_string());
+        }
+        let response = builder.send().await.map_err(|e| {
+            fail(if e.is_timeout() {
+                "timed out".into()
+            } else {
+                "connection failed".into()
+            })
+        })?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = Vec::new();
+        let mut response = response;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_BODY {
+                break;
+            }
+        }
+        tracing::debug!(request = %p.label, status, "login exchange");
+        Ok(FlowResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Runs an identity's flow (its registration too, the first time) and installs what it
+    /// produced. Call with the identity's renewal lock held.
+    async fn log_in(&self, identity: usize, state: &mut Renewal) -> Result<(), String> {
+        let s = &self.sessions[identity];
+        let Some(flow) = &s.flow else {
+            return Ok(());
+        };
+        if state.vars.is_none() {
+            let mut vars: Vars = vec![
+                ("unique".into(), Secret::new(random_token())),
+                ("identity".into(), Secret::new(s.name.clone())),
+            ];
+            vars.extend(flow.vars.iter().cloned());
+            let mut jar = Vars::new();
+            for r in &flow.register {
+                let p = r
+                    .prepare(&vars, &jar)
+                    .map_err(|e| format!("registration: {e}"))?;
+                let response = self
+                    .send_flow(&p)
+                    .await
+                    .map_err(|e| format!("registration: {e}"))?;
+                r.absorb(&response, &mut vars, &mut jar)
+                    .map_err(|e| format!("registration: {e}"))?;
+            }
+            state.vars = Some(vars);
+        }
+        let mut vars = state.vars.clone().unwrap_or_default();
+        let mut jar = Vars::new();
+        for r in &flow.requests {
+            let p = r.prepare(&vars, &jar).map_err(|e| e.to_string())?;
+            let response = self.send_flow(&p).await.map_err(|e| e.to_string())?;
+            r.absorb(&response, &mut vars, &mut jar)
+                .map_err(|e| e.to_string())?;
+        }
+        let produced = flow.credentials(&vars, &jar).map_err(|e| e.to_string())?;
+        let wire = Wire::build(&s.configured.merged(&produced))?;
+        s.install(wire);
+        s.mark_checked();
+        Ok(())
+    }
+
+    /// Decides what a 401 to `identity`, sent with credentials of `generation`, means; renews
+    /// the session when it expired.
+    pub(crate) async fn on_unauthorized(&self, identity: usize, generation: u64) -> Verdict {
+        let Some(s) = self.sessions.get(identity) else {
+            return Verdict::Genuine;
+        };
+        let mut state = s.renewal.lock().await;
+        if s.is_lost() {
+            return Verdict::Lost;
+        }
+        let (wire, current) = s.current();
+        if current != generation {
+            return Verdict::Renewed;
+        }
+        // A 401 can be the server's answer to this very request: if the control still works
+        // with the same credentials, the session is fine.
+        if let Some(url) = s.control() {
+            let control = self
+                .send_with(identity, &wire, Method::Get, &url, &[], None, false)
+                .await;
+            if control.is_success() {
+                return Verdict::Genuine;
+            }
+        }
+        if s.flow.is_none() {
+            self.lose(
+                identity,
+                format!(
+                    "identity '{}': its credentials stopped working during the run (401) and it has no login flow to renew them",
+                    s.name
+                ),
+            );
+            return Verdict::Lost;
+        }
+        match self.log_in(identity, &mut state).await {
+            Ok(()) => {
+                self.renewals.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(identity = %s.name, "session renewed after a 401");
+                Verdict::Renewed
+            }
+            Err(e) => {
+                self.lose(
+                    identity,
+                    format!(
+                        "identity '{}': its session expired and logging in again failed: {e}",
+                        s.name
+                    ),
+                );
+                Verdict::Lost
+            }
+        }
+    }
+
+    /// The periodic check, for sessions that die without a 401 (a 403, a redirect to a login
+    /// page): when it is due, the control is sent; a refusal renews the session like a 401
+    /// would. Skipped while another check or renewal of the identity is under way.
+    pub(crate) async fn check_periodically(&self, identity: usize) {
+        let Some(s) = self.sessions.get(identity) else {
+            return;
+        };
+        let Ok(mut state) = s.renewal.try_lock() else {
+            return;
+        };
+        let Some(url) = s.control() else {
+            return;
+        };
+        if s.is_lost() {
+            return;
+        }
+        s.mark_checked();
+        let (wire, _) = s.current();
+        let control = self
+            .send_with(identity, &wire, Method::Get, &url, &[], None, false)
+            .await;
+        // No answer, a server error or a rate limit tell nothing about the session.
+        if control.is_success() || control.status.is_none_or(|st| st >= 500 || st == 429) {
+            return;
+        }
+        let status = control.status.unwrap_or(0);
+        if s.flow.is_none() {
+            self.lose(
+                identity,
+                format!(
+                    "identity '{}': its positive control answered {status} during the run and it has no login flow to renew its session",
+                    s.name
+                ),
+            );
+            return;
+        }
+        match self.log_in(identity, &mut state).await {
+            Ok(()) => {
+                self.renewals.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(identity = %s.name, status, "session renewed after a failed periodic check");
+            }
+            Err(e) => self.lose(
+                identity,
+                format!(
+                    "identity '{}': its positive control answered {status} and logging in again failed: {e}",
+                    s.name
+                ),
+            ),
+        }
+    }
+
+    /// Before the campaign: logs every identity in, then proves each session with its positive
+    /// control (`controls[i]`: an operation without required parameters) and that no two
+    /// identities are the same account. The error names the identity.
+    pub async fn open_sessions(&self, api: &Api, controls: &[Option<usize>]) -> Result<(), String> {
+        let logins = futures_util::future::join_all(self.sessions.iter().enumerate().map(
+            |(i, s)| async move {
+                let mut state = s.renewal.lock().await;
+                self.log_in(i, &mut state)
+                    .await
+                    .map_err(|e| format!("identity '{}' could not log in: {e}", s.name))
+            },
+        ))
+        .await;
+        for result in logins {
+            result?;
+        }
+        let mut answers: Vec<(usize, usize, Option<serde_json::Value>)> = Vec::new();
+        for (i, s) in self.sessions.iter().enumerate() {
+            let Some(op) = controls.get(i).copied().flatten() else {
+                continue;
+            };
+            let o = &api.operations[op];
+            let url = format!("{}{}", self.base, o.path);
+            let (wire, _) = s.current();
+            let started = Instant::now();
+            let e = self
+                .send_with(i, &wire, o.method, &url, &[], None, false)
+                .await;
+            match e.status {
+                None => {
+                    return Err(format!(
+                        "the target at {} could not be reached: {} ({})",
+                        self.base,
+                        e.error.as_deref().unwrap_or("no answer"),
+                        e.url
+                    ));
+                }
+                Some(status) if !(200..300).contains(&status) => {
+                    return Err(format!(
+                        "identity '{}' cannot use its session: its positive control {} answered {status}{}",
+                        s.name,
+                        o.label(),
+                        if matches!(status, 401 | 403) {
+                            " (check its credentials)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                Some(_) => {}
+            }
+            tracing::debug!(identity = %s.name, control = %o.label(), ms = started.elapsed().as_millis() as u64, "session works");
+            if let Ok(mut c) = s.control.write() {
+                *c = Some(url);
+            }
+            s.mark_checked();
+            answers.push((op, i, e.response_body.clone()));
+        }
+        let mut ops: Vec<usize> = answers.iter().map(|(op, _, _)| *op).collect();
+        ops.sort_unstable();
+        ops.dedup();
+        for op in ops {
+            let same: Vec<(usize, Option<serde_json::Value>)> = answers
+                .iter()
+                .filter(|(o, _, _)| *o == op)
+                .map(|(_, i, b)| (*i, b.clone()))
+                .collect();
+            if let Some((a, b)) = crate::identity::same_account(&same) {
+                return Err(format!(
+                    "identities '{}' and '{}' are the same account: {} answered both with the same body; give each identity its own account",
+                    self.sessions[a].name,
+                    self.sessions[b].name,
+                    api.operations[op].label()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
