@@ -77,6 +77,17 @@ impl Exchange {
     }
 }
 
+/// One exchange as the run sent it, with who sent it and when. Kept only when a report of every
+/// exchange (HAR) was asked for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Recorded {
+    /// The identity that sent it (`anonymous` for no credentials).
+    pub identity: String,
+    /// When it was sent, in milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+    pub exchange: Exchange,
+}
+
 /// What happened to one step of a scenario when it was executed.
 #[derive(Debug, Clone, Default)]
 pub struct StepRecord {

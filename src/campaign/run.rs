@@ -41,6 +41,8 @@ pub struct Coverage {
     pub operation_id: Option<String>,
     pub attacked: bool,
     pub vectors: Vec<Vector>,
+    /// The checks its attacks went through (the kinds they could have shown).
+    pub checks: Vec<Kind>,
     /// Attack requests that got an answer that could be judged.
     pub judged: u64,
     /// Attack requests that could not be judged (no answer, 5xx, 429, or a step they needed
@@ -84,6 +86,9 @@ pub struct CampaignResult {
     pub cleanup: super::Cleanup,
     /// Why the run stopped before doing all it planned (`--max-time`), if it did.
     pub stopped_early: Option<String>,
+    /// Every exchange of the run, in the order they finished; empty unless recording was asked
+    /// for (the CLI's `--har`).
+    pub exchanges: Vec<crate::exchange::Recorded>,
 }
 
 impl CampaignResult {
@@ -106,6 +111,8 @@ pub struct Campaign {
     /// Set to stop the run early (Ctrl-C): no new probe, case or confirmation starts, the
     /// cleanup still runs, and the result says the run was interrupted.
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Whether to keep every exchange in the result (for HAR).
+    record: bool,
 }
 
 impl Campaign {
@@ -162,7 +169,14 @@ impl Campaign {
             api,
             model,
             stop: Default::default(),
+            record: false,
         })
+    }
+
+    /// Keeps every exchange of the run in [`CampaignResult::exchanges`] (off by default: it costs
+    /// a copy of each exchange).
+    pub(crate) fn record_exchanges(&mut self) {
+        self.record = true;
     }
 
     /// A handle that stops the run early when set (what the CLI's Ctrl-C handler sets).
@@ -227,6 +241,9 @@ impl Campaign {
             .map_err(|e| CampaignError::Target(e.to_string()))?;
         if let Some(rate) = c.rate {
             target.limit_rate(rate);
+        }
+        if self.record {
+            target.record();
         }
         let tenants = self.tenants();
         // Discovery doubles as the sessions' health check.
@@ -352,6 +369,8 @@ impl Campaign {
         for cov in &mut coverage {
             cov.vectors.sort();
             cov.vectors.dedup();
+            cov.checks.sort();
+            cov.checks.dedup();
         }
         let before_cleanup = target.requests();
         let cleanup = super::cleanup::cleanup(&runtime, &tenants, c.concurrency).await;
@@ -391,6 +410,7 @@ impl Campaign {
                 })
             },
             cleanup,
+            exchanges: target.take_recorded(),
         })
     }
 
@@ -544,6 +564,7 @@ impl Campaign {
                 operation_id: o.operation_id.clone(),
                 attacked: false,
                 vectors: Vec::new(),
+                checks: Vec::new(),
                 judged: 0,
                 unjudged: 0,
                 note: None,
@@ -552,12 +573,24 @@ impl Campaign {
         for (i, exec) in executions {
             let steps = &plan.probes[*i].scenario.steps;
             for (s, step) in steps.iter().enumerate() {
-                if let StepRole::Attack { vector, .. } = step.role {
+                if let StepRole::Attack {
+                    vector,
+                    effect,
+                    target_resource,
+                    ..
+                } = step.role
+                {
                     let c = &mut cov[step.op];
                     let sent = exec.steps.get(s).is_some_and(|r| r.exchange.is_some());
                     c.attacked |= sent;
                     if sent {
                         c.vectors.push(vector);
+                        let anonymous = step.actor == self.settings.identities.len();
+                        c.checks.extend(oracle::checks_for(
+                            anonymous,
+                            effect,
+                            target_resource.is_some(),
+                        ));
                     }
                     // The owner's control for this attack: a read-back before it, of this attack
                     // or of an earlier attack on the same operation.
@@ -609,6 +642,7 @@ impl Campaign {
             method: op.method.to_string(),
             path: op.path.clone(),
             operation_id: op.operation_id.clone(),
+            line: op.line,
         };
         // Pre-existing ids are re-read the way discovery found them, so the reproduction works on
         // another instance of the target too.
@@ -713,6 +747,7 @@ impl Campaign {
             shrink_note: done.shrink_note.clone(),
             requests_spent: done.requests,
             reproduction: None,
+            known: false,
         }
     }
 }

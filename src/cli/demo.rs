@@ -132,7 +132,7 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
         campaign_settings.concurrency = c.max(1);
     }
     args.pace.apply(&mut campaign_settings);
-    let campaign = match demo_campaign(&base, campaign_settings).await {
+    let mut campaign = match demo_campaign(&base, campaign_settings).await {
         Ok(c) => c,
         Err(e) => {
             let _ = server.shutdown().await;
@@ -143,6 +143,7 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
         "tenantfuzz: demo API ({} mode) at {base}; identities alice (acme), carol (acme), bob (globex), anonymous",
         if args.secure { "secure" } else { "vulnerable" }
     );
+    args.output.prepare(&mut campaign);
     super::stop_on_ctrl_c(&campaign);
     let result = campaign.run().await.map_err(super::campaign_error);
     let _ = server.shutdown().await;

@@ -1,5 +1,6 @@
 //! The command line: clap arguments, one file per subcommand, and the exit-code table.
 
+mod baseline;
 #[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]
@@ -30,6 +31,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Print the inferred resource model and attack plan without sending a request.
     Plan(plan::PlanArgs),
+    /// Print a baseline of a JSON report's findings (for `--baseline`).
+    Baseline(baseline::BaselineArgs),
 }
 
 /// How a command ended when it did not fail.
@@ -104,6 +107,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Demo(args) => demo::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Run(args) => run::run(args),
+        Command::Baseline(args) => baseline::run(args),
     }
 }
 

@@ -58,7 +58,8 @@ pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
     settings
         .validate(&source)
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    let campaign = Campaign::new(settings).map_err(super::campaign_error)?;
+    let mut campaign = Campaign::new(settings).map_err(super::campaign_error)?;
+    output.prepare(&mut campaign);
     let runtime = super::runtime()?;
     let mut result = runtime
         .block_on(async {

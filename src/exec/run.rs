@@ -32,6 +32,10 @@ pub struct Target {
     retries: u32,
     /// With a rate limit: the gap between requests, and when the next one may go.
     pacing: Option<(Duration, tokio::sync::Mutex<Instant>)>,
+    /// Identity names in identity order, for the recording.
+    names: Vec<String>,
+    /// Every exchange sent, when recording was asked for (`--har`); `None` costs nothing.
+    recorder: Option<std::sync::Mutex<Vec<crate::exchange::Recorded>>>,
 }
 
 /// Why a target could not be set up.
@@ -82,7 +86,22 @@ impl Target {
             requests: AtomicU64::new(0),
             retries: 3,
             pacing: None,
+            names: identities.iter().map(|(n, _)| n.clone()).collect(),
+            recorder: None,
         })
+    }
+
+    /// Keeps a copy of every exchange sent from now on (see [`Target::take_recorded`]).
+    pub(crate) fn record(&mut self) {
+        self.recorder = Some(Default::default());
+    }
+
+    /// The exchanges recorded so far, in the order they finished; empty without [`Target::record`].
+    pub(crate) fn take_recorded(&self) -> Vec<crate::exchange::Recorded> {
+        self.recorder
+            .as_ref()
+            .map(|r| std::mem::take(&mut *r.lock().unwrap_or_else(|e| e.into_inner())))
+            .unwrap_or_default()
     }
 
     /// Sends at most `per_second` requests per second, over the whole run and every task.
@@ -201,6 +220,7 @@ impl Target {
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
+        let started_at = self.recorder.as_ref().map(|_| std::time::SystemTime::now());
         let mut request_headers: Vec<(String, String)> = Vec::new();
         let mut map = HeaderMap::new();
         if let Some(creds) = self.credentials.get(identity) {
@@ -288,6 +308,20 @@ impl Target {
             "exchange"
         );
         tracing::trace!(request = ?exchange.request_body, response = ?exchange.response_body, "bodies");
+        if let (Some(recorder), Some(at)) = (&self.recorder, started_at) {
+            let record = crate::exchange::Recorded {
+                identity: self.names.get(identity).cloned().unwrap_or_default(),
+                started_unix_ms: at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0),
+                exchange: exchange.clone(),
+            };
+            recorder
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(record);
+        }
         exchange
     }
 }

@@ -40,6 +40,28 @@ pub fn judge(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) -> Vec<Vi
     out
 }
 
+/// The kinds the checks above can raise on one attack step: what a report counts as the checks
+/// an operation went through. Kept next to [`judge`] so the two change together.
+pub(crate) fn checks_for(
+    anonymous: bool,
+    effect: crate::scenario::Effect,
+    targeted: bool,
+) -> &'static [crate::finding::Kind] {
+    use crate::finding::Kind;
+    use crate::scenario::Effect;
+    if anonymous {
+        return &[Kind::Unauthenticated];
+    }
+    match effect {
+        Effect::Read if targeted => &[Kind::BolaRead],
+        Effect::Read => &[Kind::ListLeak],
+        Effect::Write => &[Kind::BolaWrite],
+        Effect::Delete => &[Kind::BolaDelete],
+        Effect::Create | Effect::Action if targeted => &[Kind::BolaRead, Kind::BolaWrite],
+        Effect::Create | Effect::Action => &[Kind::BolaWrite],
+    }
+}
+
 /// The attack steps of a scenario: (index, attacker, victim, effect, vector, targeted).
 pub(crate) fn attacks(
     scenario: &Scenario,
