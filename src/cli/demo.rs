@@ -143,7 +143,10 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
         "tenantfuzz: demo API ({} mode) at {base}; identities alice (acme), carol (acme), bob (globex), anonymous",
         if args.secure { "secure" } else { "vulnerable" }
     );
-    args.output.prepare(&mut campaign);
+    if let Err(e) = args.output.prepare(&mut campaign) {
+        let _ = server.shutdown().await;
+        return Err(e);
+    }
     super::stop_on_ctrl_c(&campaign);
     let result = campaign.run().await.map_err(super::campaign_error);
     let _ = server.shutdown().await;

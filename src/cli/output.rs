@@ -60,11 +60,17 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// Prepares a campaign for the outputs asked for (HAR needs every exchange kept).
-    pub(crate) fn prepare(&self, campaign: &mut crate::campaign::Campaign) {
+    /// Prepares a campaign for the outputs asked for (HAR needs every exchange kept), and reads
+    /// the baseline before anything is sent, so that a bad one fails at once.
+    pub(crate) fn prepare(&self, campaign: &mut crate::campaign::Campaign) -> Result<(), CliError> {
+        if let Some(path) = &self.baseline {
+            crate::report::baseline::Baseline::load(path)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+        }
         if self.har.is_some() {
             campaign.record_exchanges();
         }
+        Ok(())
     }
 }
 

@@ -59,7 +59,7 @@ pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
         .validate(&source)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let mut campaign = Campaign::new(settings).map_err(super::campaign_error)?;
-    output.prepare(&mut campaign);
+    output.prepare(&mut campaign)?;
     let runtime = super::runtime()?;
     let mut result = runtime
         .block_on(async {
