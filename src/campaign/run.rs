@@ -113,6 +113,8 @@ pub struct Campaign {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Whether to keep every exchange in the result (for HAR).
     record: bool,
+    /// How far the run has got (read by progress displays).
+    progress: std::sync::Arc<super::Progress>,
 }
 
 impl Campaign {
@@ -170,6 +172,7 @@ impl Campaign {
             model,
             stop: Default::default(),
             record: false,
+            progress: Default::default(),
         })
     }
 
@@ -177,6 +180,11 @@ impl Campaign {
     /// a copy of each exchange).
     pub(crate) fn record_exchanges(&mut self) {
         self.record = true;
+    }
+
+    /// A handle on the run's progress, for a progress bar or log lines.
+    pub fn progress(&self) -> std::sync::Arc<super::Progress> {
+        self.progress.clone()
     }
 
     /// A handle that stops the run early when set (what the CLI's Ctrl-C handler sets).
@@ -246,6 +254,8 @@ impl Campaign {
             target.record();
         }
         let tenants = self.tenants();
+        let progress = &*self.progress;
+        progress.enter(super::Phase::Discovery, 0);
         // Discovery doubles as the sessions' health check.
         let discovery = discover(&self.api, &self.model, &target, &tenants).await;
         self.check_sessions(&discovery.answers, &names)?;
@@ -269,15 +279,18 @@ impl Campaign {
             names: &names,
         };
         // Systematic phase.
+        progress.enter(super::Phase::Systematic, plan.probes.len() as u64);
         let executions: Vec<(usize, crate::exchange::Execution)> =
             futures_util::stream::iter(plan.probes.iter().enumerate())
                 .map(|(i, probe)| {
-                    let runtime = &runtime;
+                    let (runtime, target) = (&runtime, &target);
                     async move {
                         if out_of_time() {
                             return (i, crate::exchange::Execution::default());
                         }
-                        (i, runtime.execute(&probe.scenario).await)
+                        let execution = runtime.execute(&probe.scenario).await;
+                        progress.step(target.requests());
+                        (i, execution)
                     }
                 })
                 .buffer_unordered(c.concurrency)
@@ -313,6 +326,8 @@ impl Campaign {
             tenants: tenants.clone(),
             owned: owned_set.clone(),
         };
+        progress.violations(first.len() as u64);
+        progress.enter(super::Phase::Exploration, u64::from(c.cases));
         let explored = if out_of_time() {
             0
         } else {
@@ -326,14 +341,18 @@ impl Campaign {
             shrink_time: c.shrink_time,
         };
         let candidates: Vec<Candidate> = first.into_values().collect();
+        progress.violations(candidates.len() as u64);
+        progress.enter(super::Phase::Confirmation, candidates.len() as u64);
         let confirmed: Vec<_> = futures_util::stream::iter(candidates.iter())
             .map(|(scenario, exec, v)| {
-                let (runtime, ctx, bounds) = (&runtime, &ctx, &bounds);
+                let (runtime, ctx, bounds, target) = (&runtime, &ctx, &bounds, &target);
                 async move {
                     if out_of_time() {
                         return super::confirm::Confirmed::not_attempted(scenario, exec, v);
                     }
-                    confirm(runtime, ctx, scenario, exec, v, bounds).await
+                    let done = confirm(runtime, ctx, scenario, exec, v, bounds).await;
+                    progress.step(target.requests());
+                    done
                 }
             })
             .buffered(c.concurrency)
@@ -372,9 +391,13 @@ impl Campaign {
             cov.checks.sort();
             cov.checks.dedup();
         }
+        progress.enter(super::Phase::Cleanup, 0);
+        progress.requests(target.requests());
         let before_cleanup = target.requests();
         let cleanup = super::cleanup::cleanup(&runtime, &tenants, c.concurrency).await;
         let cleanup_requests = target.requests() - before_cleanup;
+        progress.requests(target.requests());
+        progress.enter(super::Phase::Done, 0);
         tracing::info!(
             deleted = cleanup.deleted,
             left = cleanup.left.len(),
@@ -463,6 +486,10 @@ impl Campaign {
                 .collect()
                 .await;
             ran += batch.len() as u64;
+            for _ in 0..batch.len() {
+                self.progress.step(runtime.target.requests());
+            }
+            self.progress.violations(candidates.len() as u64);
             for ((mut tree, probe), exec) in batch.into_iter().zip(executions) {
                 for v in oracle::judge(ctx, &probe.scenario, &exec) {
                     if candidates.contains_key(&v.key()) {

@@ -36,13 +36,13 @@ pub struct DemoArgs {
     pub output: output::OutputArgs,
 }
 
-pub(crate) fn run(args: DemoArgs) -> Result<Outcome, CliError> {
+pub(crate) fn run(args: DemoArgs, verbosity: super::Verbosity) -> Result<Outcome, CliError> {
     let runtime = super::runtime()?;
     runtime.block_on(async {
         if args.serve {
             serve(&args).await
         } else {
-            campaign(&args).await
+            campaign(&args, verbosity).await
         }
     })
 }
@@ -119,7 +119,7 @@ pub async fn demo_campaign(
     Campaign::with_api(settings, api).map_err(super::campaign_error)
 }
 
-async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
+async fn campaign(args: &DemoArgs, verbosity: super::Verbosity) -> Result<Outcome, CliError> {
     let server = DemoServer::start(DemoConfig::new(mode(args.secure)))
         .await
         .map_err(|e| CliError::Target(format!("failed to start the demo API: {e}")))?;
@@ -139,19 +139,23 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
             return Err(e);
         }
     };
-    eprintln!(
-        "tenantfuzz: demo API ({} mode) at {base}; identities alice (acme), carol (acme), bob (globex), anonymous",
-        if args.secure { "secure" } else { "vulnerable" }
-    );
+    if !verbosity.quiet {
+        eprintln!(
+            "tenantfuzz: demo API ({} mode) at {base}; identities alice (acme), carol (acme), bob (globex), anonymous",
+            if args.secure { "secure" } else { "vulnerable" }
+        );
+    }
     if let Err(e) = args.output.prepare(&mut campaign) {
         let _ = server.shutdown().await;
         return Err(e);
     }
     super::stop_on_ctrl_c(&campaign);
+    let display = super::progress::start(campaign.progress(), verbosity);
     let result = campaign.run().await.map_err(super::campaign_error);
+    display.finish().await;
     let _ = server.shutdown().await;
     let mut result = result?;
-    output::write_all(&mut result, &args.output)
+    output::write_all(&mut result, &args.output, verbosity)
 }
 
 async fn serve(args: &DemoArgs) -> Result<Outcome, CliError> {

@@ -8,7 +8,10 @@ pub use demo::demo_campaign;
 pub mod exit_codes;
 mod output;
 mod plan;
+mod progress;
 mod run;
+
+pub use progress::Verbosity;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +22,32 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Print nothing but errors: no progress, no summary (the exit code and files say the rest).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log more: -v the phases (info), -vv every exchange (debug). RUST_LOG overrides both.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl Cli {
+    /// How much to say.
+    pub fn verbosity(&self) -> Verbosity {
+        Verbosity {
+            quiet: self.quiet,
+            verbose: self.verbose,
+        }
+    }
+
+    /// The log filter for these flags, when `RUST_LOG` does not set one.
+    pub fn log_filter(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn",
+            (false, 1) => "warn,tenantfuzz=info",
+            (false, _) => "warn,tenantfuzz=debug",
+        }
+    }
 }
 
 /// The subcommands.
@@ -102,11 +131,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
+    let verbosity = cli.verbosity();
     match cli.command {
         #[cfg(feature = "demo")]
-        Command::Demo(args) => demo::run(args),
+        Command::Demo(args) => demo::run(args, verbosity),
         Command::Plan(args) => plan::run(args),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(args, verbosity),
         Command::Baseline(args) => baseline::run(args),
     }
 }

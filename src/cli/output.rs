@@ -84,11 +84,12 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
         .map_err(|e| CliError::Usage(format!("failed to write '{}': {e}", path.display())))
 }
 
-/// Writes the reproduction scripts, the JSON report, prints the summary, and says how the run
-/// ended. Every file is attempted even when one fails; the first failure is reported.
+/// Writes the reproduction scripts and every report asked for, prints the summary (unless
+/// quiet), and says how the run ended. Every file is attempted even when one fails; the first failure is reported.
 pub(crate) fn write_all(
     result: &mut CampaignResult,
     output: &OutputArgs,
+    verbosity: super::Verbosity,
 ) -> Result<Outcome, CliError> {
     let mut failure = None;
     if let Some(path) = &output.baseline {
@@ -152,7 +153,9 @@ pub(crate) fn write_all(
             failure = failure.or(Some(e));
         }
     }
-    print!("{}", crate::report::terminal::render(result));
+    if !verbosity.quiet {
+        print!("{}", crate::report::terminal::render(result));
+    }
     if let Some(e) = failure {
         return Err(e);
     }

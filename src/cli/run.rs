@@ -32,7 +32,7 @@ pub struct RunArgs {
     pub output: output::OutputArgs,
 }
 
-pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
+pub(crate) fn run(args: RunArgs, verbosity: super::Verbosity) -> Result<Outcome, CliError> {
     let source = args.config.display().to_string();
     let mut settings = Settings::load(&args.config).map_err(|e| CliError::Usage(e.to_string()))?;
     if let Some(spec) = args.spec {
@@ -64,8 +64,11 @@ pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
     let mut result = runtime
         .block_on(async {
             super::stop_on_ctrl_c(&campaign);
-            campaign.run().await
+            let display = super::progress::start(campaign.progress(), verbosity);
+            let result = campaign.run().await;
+            display.finish().await;
+            result
         })
         .map_err(super::campaign_error)?;
-    output::write_all(&mut result, &output)
+    output::write_all(&mut result, &output, verbosity)
 }
