@@ -113,3 +113,35 @@ fn baseline_snapshot() {
         report::baseline::Baseline::of(&result.findings).render()
     );
 }
+
+#[test]
+fn merging_split_reports_gives_back_the_whole() {
+    let whole = report::json::report(&fixture::result());
+    let mut a = whole.clone();
+    let mut b = whole.clone();
+    a.findings.truncate(2);
+    b.findings.drain(..1);
+    for c in &mut b.coverage {
+        c.judged = 1;
+    }
+    a.summary.requests = 40;
+    b.summary.requests = 2;
+    let merged = report::merge::merge(vec![a, b]).unwrap();
+    let ids = |r: &report::json::Report| -> Vec<String> {
+        r.findings.iter().map(|f| f.id.clone()).collect()
+    };
+    assert_eq!(ids(&merged), ids(&whole));
+    assert_eq!(merged.summary.confirmed, whole.summary.confirmed);
+    assert_eq!(merged.summary.requests, 42);
+    assert_eq!(merged.coverage.len(), whole.coverage.len());
+    assert_eq!(
+        merged.coverage[0].judged,
+        whole.coverage[0].judged + 1,
+        "judged requests add up"
+    );
+    // Every other format can be written from a merged report.
+    let result = report::merge::result_of(merged);
+    assert_eq!(result.findings.len(), 5);
+    assert!(report::junit::render(&result).contains("<failure"));
+    assert!(report::merge::merge(Vec::new()).is_err());
+}

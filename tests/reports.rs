@@ -326,6 +326,44 @@ fn baselines_make_known_findings_pass_and_fingerprints_hold_across_seeds() {
     assert_eq!(new.len(), 1);
     assert_eq!(new[0]["id"], dropped["id"]);
 
+    // Reports of two runs merge into one with the same findings; formats come from the merge.
+    let o = bin()
+        .arg("merge")
+        .arg(dir.join("first.json"))
+        .arg(dir.join("second.json"))
+        .args([
+            "--report-json",
+            &path("merged.json"),
+            "--sarif",
+            &path("merged.sarif"),
+        ])
+        .args(["--baseline", &path("baseline.json")])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let merged = json(&dir.join("merged.json"));
+    assert_eq!(ids(&merged), ids(&first));
+    assert_eq!(
+        merged["summary"]["requests"].as_u64().unwrap(),
+        first["summary"]["requests"].as_u64().unwrap()
+            + second["summary"]["requests"].as_u64().unwrap()
+    );
+    let errors: Vec<String> = sarif::validator()
+        .iter_errors(&json(&dir.join("merged.sarif")))
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let o = bin()
+        .arg("merge")
+        .arg(dir.join("first.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "unknown findings fail a merge too"
+    );
+
     // A baseline that cannot be read is a usage error.
     let o = demo(&["--baseline", &path("missing.json")]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

@@ -6,6 +6,7 @@ mod demo;
 #[cfg(feature = "demo")]
 pub use demo::demo_campaign;
 pub mod exit_codes;
+mod merge;
 mod output;
 mod plan;
 mod progress;
@@ -62,6 +63,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Print a baseline of a JSON report's findings (for `--baseline`).
     Baseline(baseline::BaselineArgs),
+    /// Merge the JSON reports of several runs (shards) and write any format from the result.
+    Merge(merge::MergeArgs),
 }
 
 /// How a command ended when it did not fail.
@@ -138,6 +141,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Plan(args) => plan::run(args),
         Command::Run(args) => run::run(args, verbosity),
         Command::Baseline(args) => baseline::run(args),
+        Command::Merge(args) => merge::run(args, verbosity),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod hurl;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod merge;
 pub mod redact;
 pub mod rules;
 pub mod sarif;
