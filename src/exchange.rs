@@ -4,6 +4,38 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Whether a header's value is a credential, judged by its name: what every recorded exchange
+/// and every report writes as `***`. The one list (the executor records response headers
+/// through it, `report::redact` writes every format through it).
+pub fn is_sensitive_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization"
+            | "proxy-authorization"
+            | "cookie"
+            | "set-cookie"
+            | "x-api-key"
+            | "api-key"
+            | "apikey"
+            | "x-auth-token"
+            | "x-access-token"
+            | "x-csrf-token"
+            | "x-xsrf-token"
+    ) || [
+        "token",
+        "secret",
+        "api-key",
+        "apikey",
+        "api_key",
+        "password",
+        "session",
+        "signature",
+    ]
+    .iter()
+    .any(|part| name.contains(part))
+}
+
 /// A recorded request and what came back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exchange {

@@ -358,10 +358,7 @@ fn describe(e: &reqwest::Error) -> String {
 
 /// Response headers that carry credentials.
 fn is_secret_header(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "set-cookie" | "authorization" | "proxy-authorization" | "x-csrf-token" | "x-xsrf-token"
-    )
+    crate::exchange::is_sensitive_header(name)
 }
 
 fn flatten_form(body: &Value) -> Vec<(String, String)> {

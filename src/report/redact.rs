@@ -6,35 +6,8 @@
 /// What a redacted value is written as.
 pub const REDACTED: &str = "***";
 
-/// Whether a header's value is a credential, by its name.
-pub fn is_sensitive_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    matches!(
-        name.as_str(),
-        "authorization"
-            | "proxy-authorization"
-            | "cookie"
-            | "set-cookie"
-            | "x-api-key"
-            | "api-key"
-            | "apikey"
-            | "x-auth-token"
-            | "x-access-token"
-            | "x-csrf-token"
-            | "x-xsrf-token"
-    ) || [
-        "token",
-        "secret",
-        "api-key",
-        "apikey",
-        "api_key",
-        "password",
-        "session",
-        "signature",
-    ]
-    .iter()
-    .any(|part| name.contains(part))
-}
+/// Whether a header's value is a credential, by its name (the list lives with the exchanges).
+pub use crate::exchange::is_sensitive_header;
 
 /// A header value as a report may write it.
 pub fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
