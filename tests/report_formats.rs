@@ -145,3 +145,33 @@ fn merging_split_reports_gives_back_the_whole() {
     assert!(report::junit::render(&result).contains("<failure"));
     assert!(report::merge::merge(Vec::new()).is_err());
 }
+
+#[test]
+fn the_json_report_round_trips_through_serde() {
+    let text = report::json::render(&fixture::result());
+    let parsed: report::json::Report = serde_json::from_str(&text).unwrap();
+    assert_eq!(serde_json::to_string_pretty(&parsed).unwrap(), text);
+}
+
+proptest::proptest! {
+    /// Whatever a server or a config puts in a credential header, no format writes it.
+    #[test]
+    fn credential_headers_never_reach_a_report(
+        name in proptest::sample::select(vec![
+            "Authorization", "cookie", "Set-Cookie", "X-API-Key", "x-auth-token",
+            "X-Session-Id", "X-Hub-Signature-256", "api_key_header",
+        ]),
+        upper in proptest::bool::ANY,
+        value in "[A-Za-z0-9]{16,24}",
+    ) {
+        let name = if upper { name.to_ascii_uppercase() } else { name.to_string() };
+        let mut result = fixture::result();
+        for r in &mut result.exchanges {
+            r.exchange.request_headers.push((name.clone(), value.clone()));
+            r.exchange.response_headers.push((name.clone(), value.clone()));
+        }
+        let har = report::har::render(&result);
+        proptest::prop_assert!(!har.contains(&value));
+        proptest::prop_assert!(har.contains(&name));
+    }
+}

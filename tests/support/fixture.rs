@@ -267,14 +267,17 @@ pub fn result() -> CampaignResult {
             step(
                 "anonymous",
                 "attack",
-                ex(
-                    "DELETE",
-                    "/documents/doc_3?force=doc_3",
-                    false,
-                    None,
-                    204,
-                    json!(null),
-                ),
+                Exchange {
+                    response_body: None,
+                    ..ex(
+                        "DELETE",
+                        "/documents/doc_3?force=doc_3",
+                        false,
+                        None,
+                        204,
+                        json!(null),
+                    )
+                },
                 vec![Capture {
                     value: "doc_3".into(),
                     from_step: 0,
