@@ -89,10 +89,12 @@ async fn run_hurl(file: &Path, vars: &HashMap<String, String>) -> Result<(), Str
             cmd.arg("--variable").arg(format!("{k}={v}"));
         }
         let out = cmd.arg(file).output().unwrap();
-        return if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!("assert failed (hurl): {}", text(&out)))
+        // hurl exits 4 when an assert fails, 3 on a runtime error (a capture that matched
+        // nothing, a request that failed).
+        return match out.status.code() {
+            Some(0) => Ok(()),
+            Some(4) => Err(format!("assert failed (hurl): {}", text(&out))),
+            _ => Err(format!("hurl could not run it: {}", text(&out))),
         };
     }
     hurl_runner::run(&std::fs::read_to_string(file).unwrap(), vars).await
