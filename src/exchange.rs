@@ -4,6 +4,38 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Whether a header's value is a credential, judged by its name: what every recorded exchange
+/// and every report writes as `***`. The one list (the executor records response headers
+/// through it, `report::redact` writes every format through it).
+pub fn is_sensitive_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization"
+            | "proxy-authorization"
+            | "cookie"
+            | "set-cookie"
+            | "x-api-key"
+            | "api-key"
+            | "apikey"
+            | "x-auth-token"
+            | "x-access-token"
+            | "x-csrf-token"
+            | "x-xsrf-token"
+    ) || [
+        "token",
+        "secret",
+        "api-key",
+        "apikey",
+        "api_key",
+        "password",
+        "session",
+        "signature",
+    ]
+    .iter()
+    .any(|part| name.contains(part))
+}
+
 /// A recorded request and what came back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exchange {
@@ -77,6 +109,17 @@ impl Exchange {
     }
 }
 
+/// One exchange as the run sent it, with who sent it and when. Kept only when a report of every
+/// exchange (HAR) was asked for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Recorded {
+    /// The identity that sent it (`anonymous` for no credentials).
+    pub identity: String,
+    /// When it was sent, in milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+    pub exchange: Exchange,
+}
+
 /// What happened to one step of a scenario when it was executed.
 #[derive(Debug, Clone, Default)]
 pub struct StepRecord {
@@ -106,5 +149,45 @@ impl Execution {
         self.steps
             .iter()
             .position(|s| s.sent_markers.iter().any(|m| m == marker))
+    }
+}
+
+/// Whether a JSON key names an id (`id`, `workspaceId`, `owner_id`, `uuid`).
+fn is_id_key(key: &str) -> bool {
+    key.eq_ignore_ascii_case("id")
+        || key.eq_ignore_ascii_case("uuid")
+        || key.ends_with("Id")
+        || key.ends_with("_id")
+        || key.ends_with("-id")
+        || key.ends_with("ID")
+}
+
+/// The id values in a JSON document: values under id keys, strings of 4 characters or more
+/// and numbers of 1000 or more (small numbers coincide too easily).
+pub fn ids_in(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if is_id_key(k) {
+                    match v {
+                        Value::String(s) if s.len() >= 4 => {
+                            out.insert(s.clone());
+                        }
+                        Value::Number(n) if n.as_u64().is_some_and(|n| n >= 1000) => {
+                            out.insert(n.to_string());
+                        }
+                        _ => {}
+                    }
+                }
+                ids_in(v, out);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                ids_in(v, out);
+            }
+        }
+        _ => {}
     }
 }

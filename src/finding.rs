@@ -27,6 +27,22 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in declaration order (what reports list as rules, produced or not yet).
+    pub const ALL: [Kind; 12] = [
+        Kind::BolaRead,
+        Kind::BolaWrite,
+        Kind::BolaDelete,
+        Kind::ListLeak,
+        Kind::Unauthenticated,
+        Kind::MassAssignment,
+        Kind::Bfla,
+        Kind::PlanBypass,
+        Kind::WebhookUnsigned,
+        Kind::WebhookReplay,
+        Kind::UseAfterDelete,
+        Kind::ExistenceLeak,
+    ];
+
     /// The wire name (`bola-read`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -108,6 +124,9 @@ pub struct OperationRef {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub operation_id: Option<String>,
+    /// The 1-based line where the operation starts in the spec file, where known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<usize>,
 }
 
 /// What one oracle concluded from one executed scenario.
@@ -219,6 +238,10 @@ pub struct Finding {
     pub requests_spent: u64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reproduction: Option<Reproduction>,
+    /// Whether its id is in the baseline the run was given: a known finding is reported but does
+    /// not fail the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub known: bool,
 }
 
 /// How a webhook receiver's events are signed (the secret itself is never here: reproductions
@@ -243,6 +266,9 @@ pub struct Signing {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Reproduction {
     pub curl: String,
+    /// The same steps as a `.hurl` file.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hurl: Option<String>,
 }
 
 /// A stable fingerprint: FNV-1a of the fields that identify a finding across runs.
@@ -280,6 +306,7 @@ mod tests {
             method: "GET".into(),
             path: "/a/{id}".into(),
             operation_id: None,
+            line: None,
         };
         let a = fingerprint(Kind::BolaRead, Vector::Path, &op, "bob", "alice");
         assert_eq!(
@@ -294,6 +321,28 @@ mod tests {
             a,
             fingerprint(Kind::BolaRead, Vector::Path, &op, "alice", "bob")
         );
+    }
+
+    #[test]
+    fn all_lists_every_kind_once() {
+        // A new variant must be added to `ALL`: this match stops compiling until it is handled.
+        let position = |k: Kind| match k {
+            Kind::BolaRead => 0,
+            Kind::BolaWrite => 1,
+            Kind::BolaDelete => 2,
+            Kind::ListLeak => 3,
+            Kind::Unauthenticated => 4,
+            Kind::MassAssignment => 5,
+            Kind::Bfla => 6,
+            Kind::PlanBypass => 7,
+            Kind::WebhookUnsigned => 8,
+            Kind::WebhookReplay => 9,
+            Kind::UseAfterDelete => 10,
+            Kind::ExistenceLeak => 11,
+        };
+        for (i, k) in Kind::ALL.iter().enumerate() {
+            assert_eq!(position(*k), i, "{k}");
+        }
     }
 
     #[test]

@@ -250,3 +250,38 @@ fn exclusions_by_tag_glob_operation_id_and_method_path_leave_every_phase() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("GET /nope"), "{}", text(&o));
 }
+
+#[test]
+fn quiet_prints_nothing_and_progress_is_logged_as_lines_off_a_terminal() {
+    let o = bin().args(["demo", "-q", "--seed", "1"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Not a terminal here: plain progress lines on stderr (the phases it saw, and the end),
+    // the summary on stdout.
+    let o = bin().args(["demo", "--seed", "1"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("tenantfuzz: done: "), "{stderr}");
+    assert!(stderr.contains(" violations seen in "), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "terminal escapes off a terminal: {stderr}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("confirmed"));
+    // -v logs the run's info events.
+    let o = bin().args(["-v", "demo", "--seed", "1"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("INFO"),
+        "{}",
+        text(&o)
+    );
+}

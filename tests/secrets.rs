@@ -1,6 +1,6 @@
 //! No credential reaches any output: a full demo campaign at trace-level logging, with every
 //! output file written, and not one demo token (they all start with `dmo_`) in stdout, stderr,
-//! the JSON report or a reproduction script.
+//! the JSON report, SARIF, JUnit, Markdown, HAR, or a reproduction script (bash or hurl).
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -27,6 +27,14 @@ fn no_token_in_any_output_even_at_trace_level() {
         .arg(dir.join("report.json"))
         .arg("--repro-dir")
         .arg(dir.join("repro"))
+        .arg("--sarif")
+        .arg(dir.join("report.sarif"))
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--markdown")
+        .arg(dir.join("summary.md"))
+        .arg("--har")
+        .arg(dir.join("run.har"))
         .env("RUST_LOG", "trace")
         .output()
         .unwrap();
@@ -43,6 +51,20 @@ fn no_token_in_any_output_even_at_trace_level() {
     assert!(!stderr.contains("dmo_"), "a token in the log");
     let written = files(&dir);
     assert!(written.len() > 7);
+    for name in ["report.sarif", "junit.xml", "summary.md", "run.har"] {
+        assert!(
+            written.iter().any(|p| p.ends_with(name)),
+            "{name} not written"
+        );
+    }
+    assert!(
+        written
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "hurl"))
+    );
+    // The HAR holds every exchange, so the test can fail: requests carried credentials.
+    let har = std::fs::read_to_string(dir.join("run.har")).unwrap();
+    assert!(har.contains("\"authorization\""));
     for file in written {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(!text.contains("dmo_"), "a token in {}", file.display());

@@ -527,7 +527,13 @@ async fn a_target_lost_mid_run_keeps_what_was_confirmed_and_exits_3() {
             .unwrap()
             .contains("stopped answering")
     );
-    let scripts = std::fs::read_dir(dir.join("repro")).unwrap().count() as u64;
+    let scripts = std::fs::read_dir(dir.join("repro"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sh"))
+        })
+        .count() as u64;
     assert_eq!(scripts, confirmed);
     assert!(out.contains("confirmed 2/2"), "{out}");
 }

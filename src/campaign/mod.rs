@@ -5,7 +5,9 @@
 mod cleanup;
 mod confirm;
 mod discover;
+mod progress;
 mod run;
 
 pub use cleanup::{Cleanup, LeftBehind};
+pub use progress::{Phase, Progress, Snapshot};
 pub use run::{Campaign, CampaignError, CampaignResult, Coverage, Stats};

@@ -41,6 +41,8 @@ pub struct Coverage {
     pub operation_id: Option<String>,
     pub attacked: bool,
     pub vectors: Vec<Vector>,
+    /// The checks its attacks went through (the kinds they could have shown).
+    pub checks: Vec<Kind>,
     /// Attack requests that got an answer that could be judged.
     pub judged: u64,
     /// Attack requests that could not be judged (no answer, 5xx, 429, or a step they needed
@@ -90,6 +92,9 @@ pub struct CampaignResult {
     /// The error that cut the run short (the target stopped answering), if one did. The
     /// findings confirmed before it still stand.
     pub failure: Option<String>,
+    /// Every exchange of the run, in the order they finished; empty unless recording was asked
+    /// for (the CLI's `--har`).
+    pub exchanges: Vec<crate::exchange::Recorded>,
 }
 
 impl CampaignResult {
@@ -116,6 +121,10 @@ pub struct Campaign {
     /// Set to stop the run early (Ctrl-C): no new probe, case or confirmation starts, the
     /// cleanup still runs, and the result says the run was interrupted.
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Whether to keep every exchange in the result (for HAR).
+    record: bool,
+    /// How far the run has got (read by progress displays).
+    progress: std::sync::Arc<super::Progress>,
 }
 
 impl Campaign {
@@ -194,7 +203,20 @@ impl Campaign {
             policy,
             webhooks,
             stop: Default::default(),
+            record: false,
+            progress: Default::default(),
         })
+    }
+
+    /// Keeps every exchange of the run in [`CampaignResult::exchanges`] (off by default: it costs
+    /// a copy of each exchange).
+    pub(crate) fn record_exchanges(&mut self) {
+        self.record = true;
+    }
+
+    /// A handle on the run's progress, for a progress bar or log lines.
+    pub fn progress(&self) -> std::sync::Arc<super::Progress> {
+        self.progress.clone()
     }
 
     /// A handle that stops the run early when set (what the CLI's Ctrl-C handler sets).
@@ -280,6 +302,9 @@ impl Campaign {
             target.limit_rate(rate);
         }
         target.allow_origins(&self.settings.allow_origins);
+        if self.record {
+            target.record();
+        }
         if let Some(every) = c.session_check {
             target.check_sessions_every(every);
         }
@@ -307,6 +332,8 @@ impl Campaign {
             stop
         };
         let tenants = self.tenants();
+        let progress = &*self.progress;
+        progress.enter(super::Phase::Discovery, 0);
         // Discovery doubles as the sessions' health check.
         let discovery = discover(&self.api, &self.model, target, &tenants).await;
         self.check_sessions(&discovery.answers, &names)?;
@@ -335,15 +362,18 @@ impl Campaign {
         // few long ones running alone (results are put back in plan order before judging).
         let mut order: Vec<usize> = (0..plan.probes.len()).collect();
         order.sort_by_key(|i| std::cmp::Reverse(plan.probes[*i].scenario.steps.len()));
+        progress.enter(super::Phase::Systematic, plan.probes.len() as u64);
         let executions: Vec<(usize, crate::exchange::Execution)> =
             futures_util::stream::iter(order.into_iter().map(|i| (i, &plan.probes[i])))
                 .map(|(i, probe)| {
-                    let runtime = &runtime;
+                    let (runtime, target) = (&runtime, &target);
                     async move {
                         if out_of_time() {
                             return (i, crate::exchange::Execution::default());
                         }
-                        (i, runtime.execute(&probe.scenario).await)
+                        let execution = runtime.execute(&probe.scenario).await;
+                        progress.step(target.requests());
+                        (i, execution)
                     }
                 })
                 .buffer_unordered(c.concurrency)
@@ -376,6 +406,8 @@ impl Campaign {
         // Exploration: random drafts beyond the plan; new violations are shrunk by proptest.
         let before_exploration = target.requests();
         let cast = self.cast(owned_set.clone());
+        progress.violations(first.len() as u64);
+        progress.enter(super::Phase::Exploration, u64::from(c.cases));
         let explored = if c.cases == 0 || out_of_time() {
             0
         } else {
@@ -391,9 +423,11 @@ impl Campaign {
         let mut candidates: Vec<Candidate> = first.into_values().collect();
         // Longest first, as in the systematic phase.
         candidates.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
+        progress.violations(candidates.len() as u64);
+        progress.enter(super::Phase::Confirmation, candidates.len() as u64);
         let confirmed: Vec<_> = futures_util::stream::iter(candidates.iter())
             .map(|(scenario, exec, v)| {
-                let (runtime, ctx, bounds) = (&runtime, &ctx, &bounds);
+                let (runtime, ctx, bounds, target) = (&runtime, &ctx, &bounds, &target);
                 async move {
                     if out_of_time() {
                         let why = if interrupted() {
@@ -405,7 +439,9 @@ impl Campaign {
                         };
                         return super::confirm::Confirmed::not_attempted(scenario, exec, v, why);
                     }
-                    confirm(runtime, ctx, scenario, exec, v, bounds).await
+                    let done = confirm(runtime, ctx, scenario, exec, v, bounds).await;
+                    progress.step(target.requests());
+                    done
                 }
             })
             // Findings are sorted afterwards: no need to wait for the slowest in order.
@@ -442,6 +478,8 @@ impl Campaign {
         for cov in &mut coverage {
             cov.vectors.sort();
             cov.vectors.dedup();
+            cov.checks.sort();
+            cov.checks.dedup();
         }
         // Whether the run stopped short, decided before the cleanup (which runs regardless).
         let failure = lost
@@ -463,9 +501,13 @@ impl Campaign {
                 c.max_time.map(|t| t.as_secs()).unwrap_or(0)
             ))
         };
+        progress.enter(super::Phase::Cleanup, 0);
+        progress.requests(target.requests());
         let before_cleanup = target.requests();
         let cleanup = super::cleanup::cleanup(&runtime, &tenants, c.concurrency).await;
         let cleanup_requests = target.requests() - before_cleanup;
+        progress.requests(target.requests());
+        progress.enter(super::Phase::Done, 0);
         tracing::info!(
             deleted = cleanup.deleted,
             left = cleanup.left.len(),
@@ -500,6 +542,7 @@ impl Campaign {
             stopped_early,
             failure: failure.or_else(|| target.lost()),
             cleanup,
+            exchanges: target.take_recorded(),
         })
     }
 
@@ -634,6 +677,10 @@ impl Campaign {
                 .collect()
                 .await;
             ran += batch.len() as u64;
+            for _ in 0..batch.len() {
+                self.progress.step(runtime.target.requests());
+            }
+            self.progress.violations(candidates.len() as u64);
             for ((mut tree, probe), exec) in batch.into_iter().zip(executions) {
                 for v in oracle::judge(ctx, &probe.scenario, &exec) {
                     if candidates.contains_key(&v.key()) {
@@ -735,6 +782,7 @@ impl Campaign {
                 operation_id: o.operation_id.clone(),
                 attacked: false,
                 vectors: Vec::new(),
+                checks: Vec::new(),
                 judged: 0,
                 unjudged: 0,
                 note: None,
@@ -743,12 +791,26 @@ impl Campaign {
         for (i, exec) in executions {
             let steps = &plan.probes[*i].scenario.steps;
             for (s, step) in steps.iter().enumerate() {
-                if let StepRole::Attack { vector, .. } = step.role {
+                if let StepRole::Attack {
+                    vector,
+                    effect,
+                    target_resource,
+                    ref check,
+                    ..
+                } = step.role
+                {
                     let c = &mut cov[step.op];
                     let sent = exec.steps.get(s).is_some_and(|r| r.exchange.is_some());
                     c.attacked |= sent;
                     if sent {
                         c.vectors.push(vector);
+                        let anonymous = step.actor == self.settings.identities.len();
+                        c.checks.extend(oracle::checks_for(
+                            check,
+                            anonymous,
+                            effect,
+                            target_resource.is_some(),
+                        ));
                     }
                     // The owner's control for this attack: a read-back before it, of this attack
                     // or of an earlier attack on the same operation.
@@ -800,6 +862,7 @@ impl Campaign {
             method: op.method.to_string(),
             path: op.path.clone(),
             operation_id: op.operation_id.clone(),
+            line: op.line,
         };
         // Pre-existing ids are re-read the way discovery found them, so the reproduction works on
         // another instance of the target too.
@@ -943,6 +1006,7 @@ impl Campaign {
             shrink_note: done.shrink_note.clone(),
             requests_spent: done.requests,
             reproduction: None,
+            known: false,
         }
     }
 }

@@ -45,13 +45,13 @@ pub struct DemoArgs {
     pub output: output::OutputArgs,
 }
 
-pub(crate) fn run(args: DemoArgs) -> Result<Outcome, CliError> {
+pub(crate) fn run(args: DemoArgs, verbosity: super::Verbosity) -> Result<Outcome, CliError> {
     let runtime = super::runtime()?;
     runtime.block_on(async {
         if args.serve {
             serve(&args).await
         } else {
-            campaign(&args).await
+            campaign(&args, verbosity).await
         }
     })
 }
@@ -192,7 +192,7 @@ pub async fn demo_campaign(
     Campaign::with_api(settings, api).map_err(super::campaign_error)
 }
 
-async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
+async fn campaign(args: &DemoArgs, verbosity: super::Verbosity) -> Result<Outcome, CliError> {
     let server = DemoServer::start(DemoConfig::new(mode(args.secure)))
         .await
         .map_err(|e| CliError::Target(format!("failed to start the demo API: {e}")))?;
@@ -206,22 +206,30 @@ async fn campaign(args: &DemoArgs) -> Result<Outcome, CliError> {
     }
     args.pace.apply(&mut campaign_settings);
     campaign_settings.mutate_seeded = args.mutate_seeded;
-    let campaign = match demo_campaign(&base, campaign_settings).await {
+    let mut campaign = match demo_campaign(&base, campaign_settings).await {
         Ok(c) => c,
         Err(e) => {
             let _ = server.shutdown().await;
             return Err(e);
         }
     };
-    eprintln!(
-        "tenantfuzz: demo API ({} mode) at {base}; identities alice (acme), carol (acme), bob (globex), anonymous",
-        if args.secure { "secure" } else { "vulnerable" }
-    );
+    if !verbosity.quiet {
+        eprintln!(
+            "tenantfuzz: demo API ({} mode) at {base}; identities alice (acme), carol (acme), bob (globex), anonymous",
+            if args.secure { "secure" } else { "vulnerable" }
+        );
+    }
+    if let Err(e) = args.output.prepare(&mut campaign) {
+        let _ = server.shutdown().await;
+        return Err(e);
+    }
     super::stop_on_ctrl_c(&campaign);
+    let display = super::progress::start(campaign.progress(), verbosity);
     let result = campaign.run().await.map_err(super::campaign_error);
+    display.finish().await;
     let _ = server.shutdown().await;
     let mut result = result?;
-    let written = output::write_all(&mut result, &args.output);
+    let written = output::write_all(&mut result, &args.output, verbosity);
     super::finish(&result, written)
 }
 

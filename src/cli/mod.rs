@@ -1,15 +1,20 @@
 //! The command line: clap arguments, one file per subcommand, and the exit-code table.
 
+mod baseline;
 #[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]
 pub use demo::{demo_campaign, demo_login_flow};
 pub mod exit_codes;
 mod init;
+mod merge;
 mod output;
 mod plan;
+mod progress;
 mod run;
 mod scope;
+
+pub use progress::Verbosity;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +25,32 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Print nothing but errors: no progress, no summary (the exit code and files say the rest).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log more: -v the phases (info), -vv every exchange (debug). RUST_LOG overrides both.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl Cli {
+    /// How much to say.
+    pub fn verbosity(&self) -> Verbosity {
+        Verbosity {
+            quiet: self.quiet,
+            verbose: self.verbose,
+        }
+    }
+
+    /// The log filter for these flags, when `RUST_LOG` does not set one.
+    pub fn log_filter(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn",
+            (false, 1) => "warn,tenantfuzz=info",
+            (false, _) => "warn,tenantfuzz=debug",
+        }
+    }
 }
 
 /// The subcommands.
@@ -34,6 +65,10 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Write a commented config derived from a spec's security schemes and login operations.
     Init(init::InitArgs),
+    /// Print a baseline of a JSON report's findings (for `--baseline`).
+    Baseline(baseline::BaselineArgs),
+    /// Merge the JSON reports of several runs (shards) and write any format from the result.
+    Merge(merge::MergeArgs),
 }
 
 /// How a command ended when it did not fail.
@@ -124,12 +159,15 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
+    let verbosity = cli.verbosity();
     match cli.command {
         #[cfg(feature = "demo")]
-        Command::Demo(args) => demo::run(args),
+        Command::Demo(args) => demo::run(args, verbosity),
         Command::Plan(args) => plan::run(args),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(args, verbosity),
         Command::Init(args) => init::run(args),
+        Command::Baseline(args) => baseline::run(args),
+        Command::Merge(args) => merge::run(args, verbosity),
     }
 }
 

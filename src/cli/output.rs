@@ -48,6 +48,37 @@ pub struct OutputArgs {
     /// Write a runnable reproduction script per confirmed finding into this folder.
     #[arg(long, value_name = "DIR")]
     pub repro_dir: Option<PathBuf>,
+    /// Write SARIF 2.1.0 here (for GitHub code scanning).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Write JUnit XML here (a test case per operation and check).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown summary here (for a pull-request comment or a ticket).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write every exchange of the run here as HAR 1.2 (credentials redacted).
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
+    /// Findings listed in this baseline (or JSON report) are reported as known and do not fail
+    /// the run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// Prepares a campaign for the outputs asked for (HAR needs every exchange kept), and reads
+    /// the baseline before anything is sent, so that a bad one fails at once.
+    pub(crate) fn prepare(&self, campaign: &mut crate::campaign::Campaign) -> Result<(), CliError> {
+        if let Some(path) = &self.baseline {
+            crate::report::baseline::Baseline::load(path)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+        }
+        if self.har.is_some() {
+            campaign.record_exchanges();
+        }
+        Ok(())
+    }
 }
 
 fn write(path: &Path, text: &str) -> Result<(), CliError> {
@@ -60,13 +91,19 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
         .map_err(|e| CliError::Usage(format!("failed to write '{}': {e}", path.display())))
 }
 
-/// Writes the reproduction scripts, the JSON report, prints the summary, and says how the run
-/// ended. Every file is attempted even when one fails; the first failure is reported.
+/// Writes the reproduction scripts and every report asked for, prints the summary (unless
+/// quiet), and says how the run ended. Every file is attempted even when one fails; the first failure is reported.
 pub(crate) fn write_all(
     result: &mut CampaignResult,
     output: &OutputArgs,
+    verbosity: super::Verbosity,
 ) -> Result<Outcome, CliError> {
     let mut failure = None;
+    if let Some(path) = &output.baseline {
+        let baseline = crate::report::baseline::Baseline::load(path)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        baseline.mark(result);
+    }
     if let Some(dir) = &output.repro_dir {
         for f in result
             .findings
@@ -75,11 +112,27 @@ pub(crate) fn write_all(
         {
             let path = dir.join(crate::report::curl::file_name(f));
             let text = crate::report::curl::script(f, &result.marker_prefix, &result.base_url);
+            // Webhook events need a fresh signature, which hurl cannot compute: the bash script
+            // alone reproduces them.
+            let hurl_written = if crate::report::hurl::supported(f) {
+                let hurl_path = dir.join(crate::report::hurl::file_name(f));
+                let hurl = crate::report::hurl::file(f, &result.marker_prefix, &result.base_url);
+                match write(&hurl_path, &hurl) {
+                    Ok(()) => Some(hurl_path.display().to_string()),
+                    Err(e) => {
+                        failure = failure.or(Some(e));
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             match write(&path, &text) {
                 Ok(()) => {
                     make_executable(&path);
                     f.reproduction = Some(Reproduction {
                         curl: path.display().to_string(),
+                        hurl: hurl_written,
                     });
                 }
                 Err(e) => failure = failure.or(Some(e)),
@@ -91,11 +144,35 @@ pub(crate) fn write_all(
             failure = failure.or(Some(e));
         }
     }
-    print!("{}", crate::report::terminal::render(result));
+    if let Some(path) = &output.sarif {
+        let cwd = std::env::current_dir().ok();
+        let uri = crate::report::sarif::spec_uri(&result.spec, cwd.as_deref());
+        if let Err(e) = write(path, &crate::report::sarif::render(result, &uri)) {
+            failure = failure.or(Some(e));
+        }
+    }
+    if let Some(path) = &output.junit {
+        if let Err(e) = write(path, &crate::report::junit::render(result)) {
+            failure = failure.or(Some(e));
+        }
+    }
+    if let Some(path) = &output.har {
+        if let Err(e) = write(path, &crate::report::har::render(result)) {
+            failure = failure.or(Some(e));
+        }
+    }
+    if let Some(path) = &output.markdown {
+        if let Err(e) = write(path, &crate::report::markdown::render(result)) {
+            failure = failure.or(Some(e));
+        }
+    }
+    if !verbosity.quiet {
+        print!("{}", crate::report::terminal::render(result));
+    }
     if let Some(e) = failure {
         return Err(e);
     }
-    if result.confirmed().next().is_some() {
+    if result.confirmed().any(|f| !f.known) {
         Ok(Outcome::Findings)
     } else {
         Ok(Outcome::Clean)

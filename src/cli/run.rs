@@ -34,7 +34,7 @@ pub struct RunArgs {
     pub output: output::OutputArgs,
 }
 
-pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
+pub(crate) fn run(args: RunArgs, verbosity: super::Verbosity) -> Result<Outcome, CliError> {
     let source = args.config.display().to_string();
     let mut settings = Settings::load(&args.config).map_err(|e| CliError::Usage(e.to_string()))?;
     if let Some(spec) = args.spec {
@@ -61,14 +61,18 @@ pub(crate) fn run(args: RunArgs) -> Result<Outcome, CliError> {
     settings
         .validate(&source)
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    let campaign = Campaign::new(settings).map_err(super::campaign_error)?;
+    let mut campaign = Campaign::new(settings).map_err(super::campaign_error)?;
+    output.prepare(&mut campaign)?;
     let runtime = super::runtime()?;
     let mut result = runtime
         .block_on(async {
             super::stop_on_ctrl_c(&campaign);
-            campaign.run().await
+            let display = super::progress::start(campaign.progress(), verbosity);
+            let result = campaign.run().await;
+            display.finish().await;
+            result
         })
         .map_err(super::campaign_error)?;
-    let written = output::write_all(&mut result, &output);
+    let written = output::write_all(&mut result, &output, verbosity);
     super::finish(&result, written)
 }

@@ -53,6 +53,10 @@ pub struct Target {
     pub(super) renewals: AtomicU64,
     /// How often a session proves itself with its positive control (none: only on a 401).
     pub(super) check_every: Option<Duration>,
+    /// Identity names in identity order, for the recording.
+    names: Vec<String>,
+    /// Every exchange sent, when recording was asked for (`--har`); `None` costs nothing.
+    pub(super) recorder: Option<std::sync::Mutex<Vec<crate::exchange::Recorded>>>,
 }
 
 /// An identity as the target sends it: its name, its configured credentials, and the login
@@ -148,7 +152,22 @@ impl Target {
             on_loss: None,
             renewals: AtomicU64::new(0),
             check_every: None,
+            names: identities.iter().map(|s| s.name.clone()).collect(),
+            recorder: None,
         })
+    }
+
+    /// Keeps a copy of every exchange sent from now on (see [`Target::take_recorded`]).
+    pub(crate) fn record(&mut self) {
+        self.recorder = Some(Default::default());
+    }
+
+    /// The exchanges recorded so far, in the order they finished; empty without [`Target::record`].
+    pub(crate) fn take_recorded(&self) -> Vec<crate::exchange::Recorded> {
+        self.recorder
+            .as_ref()
+            .map(|r| std::mem::take(&mut *r.lock().unwrap_or_else(|e| e.into_inner())))
+            .unwrap_or_default()
     }
 
     /// Sends at most `per_second` requests per second, over the whole run and every task.
@@ -404,6 +423,7 @@ impl Target {
         self.pace().await;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
+        let started_at = self.recorder.as_ref().map(|_| std::time::SystemTime::now());
         let mut request_headers: Vec<(String, String)> = Vec::new();
         let mut map = HeaderMap::new();
         for (name, value) in wire.headers(method) {
@@ -496,6 +516,20 @@ impl Target {
             "exchange"
         );
         tracing::trace!(request = ?exchange.request_body, response = ?exchange.response_body, "bodies");
+        if let (Some(recorder), Some(at)) = (&self.recorder, started_at) {
+            let record = crate::exchange::Recorded {
+                identity: self.names.get(identity).cloned().unwrap_or_default(),
+                started_unix_ms: at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0),
+                exchange: exchange.clone(),
+            };
+            recorder
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(record);
+        }
         exchange
     }
 }
@@ -566,10 +600,7 @@ fn describe(e: &reqwest::Error) -> String {
 
 /// Response headers that carry credentials.
 fn is_secret_header(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "set-cookie" | "authorization" | "proxy-authorization" | "x-csrf-token" | "x-xsrf-token"
-    )
+    crate::exchange::is_sensitive_header(name)
 }
 
 fn flatten_form(body: &Value) -> Vec<(String, String)> {

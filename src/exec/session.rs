@@ -205,7 +205,7 @@ impl Target {
 
     /// Sends one login or registration request: in scope, paced and counted like any other,
     /// logged without its values.
-    async fn send_flow(&self, p: &Prepared) -> Result<FlowResponse, LoginError> {
+    async fn send_flow(&self, identity: usize, p: &Prepared) -> Result<FlowResponse, LoginError> {
         let path = p.path.expose();
         let slash = if path.starts_with('/') { "" } else { "/" };
         let url = format!("{}{slash}{path}", self.base);
@@ -243,7 +243,7 @@ impl Target {
             })
         })?;
         let status = response.status().as_u16();
-        let headers = response
+        let headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .map(|(k, v)| {
@@ -262,6 +262,49 @@ impl Target {
             }
         }
         tracing::debug!(request = %p.label, status, "login exchange");
+        if let Some(recorder) = &self.recorder {
+            // Logins are recorded too, but every value is a credential or made from one: only
+            // the URL, the header names and the status are kept.
+            let redacted = |list: &[(String, String)]| {
+                list.iter()
+                    .map(|(k, _)| (k.clone(), "***".to_string()))
+                    .collect::<Vec<_>>()
+            };
+            let request_headers: Vec<(String, String)> = p
+                .headers
+                .iter()
+                .map(|(k, _)| (k.clone(), "***".to_string()))
+                .collect();
+            // The path template from the label, not the path (which may hold a value).
+            let template = p.label.split_once(' ').map(|(_, t)| t).unwrap_or("");
+            let slash = if template.starts_with('/') { "" } else { "/" };
+            let record = crate::exchange::Recorded {
+                identity: self.sessions[identity].name.clone(),
+                started_unix_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0),
+                exchange: crate::exchange::Exchange {
+                    method: p.method.as_str().to_string(),
+                    url: format!("{}{slash}{template}", self.base),
+                    request_headers,
+                    request_body: p
+                        .body
+                        .as_ref()
+                        .map(|_| serde_json::Value::String("***".into())),
+                    status: Some(status),
+                    response_headers: redacted(&headers),
+                    response_body: (!body.is_empty())
+                        .then(|| serde_json::Value::String("***".into())),
+                    error: None,
+                    duration_ms: 0,
+                },
+            };
+            recorder
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(record);
+        }
         Ok(FlowResponse {
             status,
             headers,
@@ -288,7 +331,7 @@ impl Target {
                     .prepare(&vars, &jar)
                     .map_err(|e| format!("registration: {e}"))?;
                 let response = self
-                    .send_flow(&p)
+                    .send_flow(identity, &p)
                     .await
                     .map_err(|e| format!("registration: {e}"))?;
                 r.absorb(&response, &mut vars, &mut jar)
@@ -300,7 +343,10 @@ impl Target {
         let mut jar = Vars::new();
         for r in &flow.requests {
             let p = r.prepare(&vars, &jar).map_err(|e| e.to_string())?;
-            let response = self.send_flow(&p).await.map_err(|e| e.to_string())?;
+            let response = self
+                .send_flow(identity, &p)
+                .await
+                .map_err(|e| e.to_string())?;
             r.absorb(&response, &mut vars, &mut jar)
                 .map_err(|e| e.to_string())?;
         }

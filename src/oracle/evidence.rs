@@ -166,46 +166,6 @@ pub(crate) fn deleted(
     })
 }
 
-/// Whether a JSON key names an id (`id`, `workspaceId`, `owner_id`, `uuid`).
-fn is_id_key(key: &str) -> bool {
-    key.eq_ignore_ascii_case("id")
-        || key.eq_ignore_ascii_case("uuid")
-        || key.ends_with("Id")
-        || key.ends_with("_id")
-        || key.ends_with("-id")
-        || key.ends_with("ID")
-}
-
-/// The id values in a JSON document: values under id keys, strings of 4 characters or more
-/// and numbers of 1000 or more (small numbers coincide too easily).
-pub(crate) fn ids_in(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                if is_id_key(k) {
-                    match v {
-                        Value::String(s) if s.len() >= 4 => {
-                            out.insert(s.clone());
-                        }
-                        Value::Number(n) if n.as_u64().is_some_and(|n| n >= 1000) => {
-                            out.insert(n.to_string());
-                        }
-                        _ => {}
-                    }
-                }
-                ids_in(v, out);
-            }
-        }
-        Value::Array(items) => {
-            for v in items {
-                ids_in(v, out);
-            }
-        }
-        _ => {}
-    }
-}
-
 /// Evidence that a call the policy denies had its effect (attack `attack` with a gate check):
 /// for a read, its answer shows the victim's data (the victim's markers, or ids only the victim's
 /// own lists show) — or, for a plan gate, the caller's own data; for a change, the caller's own
@@ -275,15 +235,15 @@ pub(crate) fn gated(
                 }
                 if let Some(body) = &x.response_body {
                     if s.actor == *victim {
-                        ids_in(body, &mut theirs);
+                        crate::exchange::ids_in(body, &mut theirs);
                     } else if s.actor == attacker {
-                        ids_in(body, &mut mine);
+                        crate::exchange::ids_in(body, &mut mine);
                     }
                 }
             }
             let mut shown = std::collections::BTreeSet::new();
             if let Some(body) = &answer.response_body {
-                ids_in(body, &mut shown);
+                crate::exchange::ids_in(body, &mut shown);
             }
             let foreign: Vec<String> = theirs
                 .difference(&mine)

@@ -52,6 +52,42 @@ pub fn judge(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) -> Vec<Vi
     out
 }
 
+/// The kinds the checks above can raise on one attack step: what a report counts as the checks
+/// an operation went through. Kept next to [`judge`] so the two change together.
+pub(crate) fn checks_for(
+    check: &crate::scenario::Check,
+    anonymous: bool,
+    effect: crate::scenario::Effect,
+    targeted: bool,
+) -> &'static [crate::finding::Kind] {
+    use crate::finding::Kind;
+    use crate::scenario::{Check, Effect, Forgery};
+    match check {
+        Check::Ownership => {}
+        Check::Gate { plan: false, .. } => return &[Kind::Bfla],
+        Check::Gate { plan: true, .. } => return &[Kind::PlanBypass],
+        Check::Assign { .. } => return &[Kind::MassAssignment],
+        Check::Webhook {
+            forgery: Forgery::Replay,
+            ..
+        } => return &[Kind::WebhookReplay],
+        Check::Webhook { .. } => return &[Kind::WebhookUnsigned],
+        Check::AfterDelete => return &[Kind::UseAfterDelete],
+        Check::Existence { .. } => return &[Kind::ExistenceLeak],
+    }
+    if anonymous {
+        return &[Kind::Unauthenticated];
+    }
+    match effect {
+        Effect::Read if targeted => &[Kind::BolaRead],
+        Effect::Read => &[Kind::ListLeak],
+        Effect::Write => &[Kind::BolaWrite],
+        Effect::Delete => &[Kind::BolaDelete],
+        Effect::Create | Effect::Action if targeted => &[Kind::BolaRead, Kind::BolaWrite],
+        Effect::Create | Effect::Action => &[Kind::BolaWrite],
+    }
+}
+
 /// The ownership attack steps of a scenario: (index, attacker, victim, effect, vector, targeted).
 pub(crate) fn attacks(
     scenario: &Scenario,

@@ -85,6 +85,9 @@ pub struct CoverageEntry {
     pub operation_id: Option<String>,
     pub attacked: bool,
     pub vectors: Vec<crate::finding::Vector>,
+    /// The checks its attacks went through.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub checks: Vec<crate::finding::Kind>,
     pub judged: u64,
     pub unjudged: u64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -99,6 +102,7 @@ impl From<&Coverage> for CoverageEntry {
             operation_id: c.operation_id.clone(),
             attacked: c.attacked,
             vectors: c.vectors.clone(),
+            checks: c.checks.clone(),
             judged: c.judged,
             unjudged: c.unjudged,
             note: c.note.clone(),

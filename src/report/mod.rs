@@ -1,6 +1,16 @@
 //! Reports: one module per format. Each turns a campaign result into its format and reaches into
 //! nothing else.
 
+pub mod baseline;
 pub mod curl;
+pub mod har;
+pub mod hurl;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
+pub mod redact;
+pub mod rules;
+pub mod sarif;
+pub mod steps;
 pub mod terminal;

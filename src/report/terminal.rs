@@ -10,6 +10,7 @@ use crate::finding::{Finding, Status};
 pub fn render(result: &CampaignResult) -> String {
     let mut out = String::new();
     let confirmed = result.confirmed().count();
+    let known = result.confirmed().filter(|f| f.known).count();
     let inconclusive = result.findings.len() - confirmed;
     let mut kinds: Vec<_> = result.findings.iter().map(|f| f.kind).collect();
     kinds.dedup();
@@ -23,8 +24,13 @@ pub fn render(result: &CampaignResult) -> String {
     let unjudged: u64 = result.coverage.iter().map(|c| c.unjudged).sum();
     let _ = writeln!(
         out,
-        "\n{} confirmed, {} inconclusive; {} of {} operations attacked; {} requests in {:.1}s ({} systematic, {} on {} explored cases, {} on confirmation and shrinking){}",
+        "\n{} confirmed{}, {} inconclusive; {} of {} operations attacked; {} requests in {:.1}s ({} systematic, {} on {} explored cases, {} on confirmation and shrinking){}",
         confirmed,
+        if known > 0 {
+            format!(" ({known} known from the baseline)")
+        } else {
+            String::new()
+        },
         inconclusive,
         attacked,
         result.operations_total,
@@ -89,6 +95,10 @@ pub fn render(result: &CampaignResult) -> String {
 
 fn finding(out: &mut String, f: &Finding) {
     let status = match f.status {
+        Status::Confirmed if f.known => format!(
+            "known (in the baseline), confirmed {}/{}",
+            f.confirmations, f.replays
+        ),
         Status::Confirmed => format!("confirmed {}/{}", f.confirmations, f.replays),
         Status::Inconclusive => format!("INCONCLUSIVE {}/{}", f.confirmations, f.replays),
     };
@@ -120,5 +130,8 @@ fn finding(out: &mut String, f: &Finding) {
     }
     if let Some(r) = &f.reproduction {
         let _ = writeln!(out, "    reproduce: {}", r.curl);
+        if let Some(hurl) = &r.hurl {
+            let _ = writeln!(out, "               {hurl}");
+        }
     }
 }

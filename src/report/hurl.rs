@@ -1,0 +1,516 @@
+//! Reproductions for hurl: the same minimal steps as the bash + curl script, as a `.hurl` file
+//! whose captures carry ids from one step to the next and whose asserts express the evidence.
+//! It passes while the bug is present and fails once it is fixed. Credentials are hurl
+//! variables (`{{bob_authorization}}`), never literal; markers are renewed with `{{run}}`.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::finding::{Finding, Kind};
+
+/// The hurl variable that holds `identity`'s `header` value.
+pub fn credential_var(identity: &str, header: &str) -> String {
+    let clean = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+    };
+    format!("{}_{}", clean(identity), clean(header))
+}
+
+/// The file name of a finding's hurl file (the curl script's name with `.hurl`).
+pub fn file_name(f: &Finding) -> String {
+    let sh = super::curl::file_name(f);
+    format!("{}.hurl", sh.trim_end_matches(".sh"))
+}
+
+/// A JSON pointer as a JSONPath: `/items/0/id` -> `$.items[0].id`.
+fn jsonpath(pointer: &str) -> String {
+    let mut out = String::from("$");
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
+            let _ = write!(out, "[{token}]");
+        } else if !token.is_empty()
+            && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !token.starts_with(|c: char| c.is_ascii_digit())
+        {
+            let _ = write!(out, ".{token}");
+        } else {
+            let _ = write!(
+                out,
+                "['{}']",
+                token.replace('\\', "\\\\").replace('\'', "\\'")
+            );
+        }
+    }
+    out
+}
+
+/// Text for a hurl quoted string.
+fn quoted(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Replaces the run's marker prefix by `tfz{{run}}`.
+fn renew(text: &str, run_prefix: &str) -> String {
+    if run_prefix.is_empty() {
+        text.to_string()
+    } else {
+        text.replace(run_prefix, "tfz{{run}}")
+    }
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A URL with the base as `{{base_url}}` and captured ids in path segments and query values as
+/// `{{id_n}}`.
+fn url_text(url: &str, base_url: &str, captures: &[(String, usize)]) -> String {
+    let base_url = base_url.trim_end_matches('/');
+    let (prefix, rest) = match url.strip_prefix(base_url).filter(|_| !base_url.is_empty()) {
+        Some(rest) => ("{{base_url}}".to_string(), rest.to_string()),
+        None => (String::new(), url.to_string()),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (rest, None),
+    };
+    let skip = if prefix.is_empty() { 3 } else { 0 };
+    let segments: Vec<String> = path
+        .split('/')
+        .enumerate()
+        .map(
+            |(i, seg)| match captures.iter().find(|(v, _)| *v == seg || encode(v) == seg) {
+                Some((_, n)) if i >= skip => format!("{{{{id_{n}}}}}"),
+                _ => seg.to_string(),
+            },
+        )
+        .collect();
+    let mut out = format!("{prefix}{}", segments.join("/"));
+    if let Some(q) = query {
+        let pairs: Vec<String> = q
+            .split('&')
+            .map(|pair| {
+                let decoded = url::form_urlencoded::parse(pair.as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                match (
+                    pair.split_once('='),
+                    captures.iter().find(|(c, _)| *c == decoded),
+                ) {
+                    (Some((k, _)), Some((_, n))) => format!("{k}={{{{id_{n}}}}}"),
+                    _ => pair.to_string(),
+                }
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+/// A JSON body with captured ids as `{{id_n}}` (inside quotes for strings, bare for numbers).
+fn body_text(body: &Value, captures: &[(String, usize)]) -> String {
+    fn walk(v: &mut Value, captures: &[(String, usize)]) {
+        match v {
+            Value::Object(map) => map.values_mut().for_each(|x| walk(x, captures)),
+            Value::Array(items) => items.iter_mut().for_each(|x| walk(x, captures)),
+            Value::String(s) => {
+                if let Some((_, n)) = captures.iter().find(|(c, _)| c == s) {
+                    *v = Value::String(format!("{{{{id_{n}}}}}"));
+                }
+            }
+            Value::Number(num) => {
+                let text = num.to_string();
+                if let Some((_, n)) = captures.iter().find(|(c, _)| *c == text) {
+                    *v = Value::String(format!("@@TFZ_N{n}@@"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut body = body.clone();
+    walk(&mut body, captures);
+    let mut text = serde_json::to_string_pretty(&body).expect("JSON values serialize");
+    for (_, n) in captures {
+        text = text.replace(&format!("\"@@TFZ_N{n}@@\""), &format!("{{{{id_{n}}}}}"));
+    }
+    text
+}
+
+/// The asserts that express the evidence, by 0-based step index.
+/// Values to capture beyond the ids later steps use: (step, variable, query).
+type Extra = Vec<(usize, String, String)>;
+
+/// Whether hurl can reproduce a finding: webhook events need a fresh HMAC signature, which
+/// hurl cannot compute (the bash script signs them with openssl).
+pub fn supported(f: &Finding) -> bool {
+    !matches!(f.kind, Kind::WebhookUnsigned | Kind::WebhookReplay)
+}
+
+/// A JSON value as a hurl predicate value.
+fn literal(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{}\"", quoted(s)),
+        other => other.to_string(),
+    }
+}
+
+/// The JSON pointer of the first place `value` appears (as a string or number) in `v`.
+fn pointer_of(v: &Value, value: &str, at: &str) -> Option<String> {
+    match v {
+        Value::Object(map) => map.iter().find_map(|(k, x)| {
+            pointer_of(
+                x,
+                value,
+                &format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+            )
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| pointer_of(x, value, &format!("{at}/{i}"))),
+        Value::String(s) if s == value => Some(at.to_string()),
+        Value::Number(n) if n.to_string() == value => Some(at.to_string()),
+        _ => None,
+    }
+}
+
+fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) {
+    let index = |role: &str| f.steps.iter().position(|s| s.role == role);
+    let last = f.steps.len().saturating_sub(1);
+    let attack = index("attack").unwrap_or(last);
+    let marker = f
+        .evidence_markers
+        .first()
+        .map(|m| quoted(&renew(m, run_prefix)));
+    let contains = |m: &String| format!("body contains \"{m}\"");
+    let mut extra: Extra = Vec::new();
+    let by_read_back = |marker: &Option<String>| {
+        let after = index("read-back").unwrap_or(last);
+        let mut list = vec!["status < 300".to_string()];
+        list.extend(marker.as_ref().map(contains));
+        vec![(after, list)]
+    };
+    let list = match f.kind {
+        Kind::BolaDelete => {
+            let before = index("control").unwrap_or(attack);
+            let after = index("read-back").unwrap_or(last);
+            match marker {
+                // Gone from a read-back that answered (2xx, or 404/410 for the object itself);
+                // an error or a refusal proves nothing.
+                Some(m) => vec![
+                    (before, vec![contains(&m)]),
+                    (
+                        after,
+                        vec![
+                            "status < 500".into(),
+                            "status != 401".into(),
+                            "status != 403".into(),
+                            format!("body not contains \"{m}\""),
+                        ],
+                    ),
+                ],
+                None => vec![
+                    (before, vec!["status < 300".into()]),
+                    (after, vec!["status >= 404".into(), "status <= 410".into()]),
+                ],
+            }
+        }
+        Kind::BolaWrite => by_read_back(&marker),
+        Kind::Unauthenticated => {
+            let shown_in = f
+                .steps
+                .iter()
+                .position(|st| {
+                    let text = st.exchange.response_text();
+                    st.role != "setup" && f.evidence_markers.iter().any(|m| text.contains(m))
+                })
+                .unwrap_or(attack);
+            vec![(
+                shown_in,
+                marker.as_ref().map(contains).into_iter().collect(),
+            )]
+        }
+        Kind::MassAssignment => match &f.evidence_field {
+            // The caller's own read-back follows the privileged value, then the original.
+            Some(field) => {
+                let reads: Vec<usize> = f
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, st)| st.role == "read-back")
+                    .map(|(i, _)| i)
+                    .collect();
+                let control = f.steps[..attack]
+                    .iter()
+                    .rposition(|st| st.role == "control");
+                let at = |i: usize| {
+                    f.steps[i]
+                        .exchange
+                        .response_body
+                        .as_ref()
+                        .and_then(|b| b.pointer(field).cloned())
+                };
+                let injected = f.steps[attack]
+                    .exchange
+                    .request_body
+                    .as_ref()
+                    .and_then(|b| b.pointer(field).cloned());
+                let path = quoted(&jsonpath(field));
+                match (control, reads.first(), reads.get(1), injected) {
+                    (Some(c), Some(r1), Some(r2), Some(v)) => {
+                        let original = at(c).unwrap_or(Value::Null);
+                        vec![
+                            (c, vec![format!("jsonpath \"{path}\" != {}", literal(&v))]),
+                            (*r1, vec![format!("jsonpath \"{path}\" == {}", literal(&v))]),
+                            (
+                                *r2,
+                                vec![format!("jsonpath \"{path}\" == {}", literal(&original))],
+                            ),
+                        ]
+                    }
+                    _ => vec![(attack, vec!["status < 0".into()])],
+                }
+            }
+            None => by_read_back(&marker),
+        },
+        Kind::Bfla | Kind::PlanBypass => {
+            if index("read-back").is_some() {
+                by_read_back(&marker)
+            } else if let Some(m) = &marker {
+                vec![(attack, vec!["status < 300".into(), contains(m)])]
+            } else {
+                // Ids only the victim's own lists show: captured there, found in the answer.
+                let shown = f.steps[attack].exchange.response_text();
+                let mut found = None;
+                for (i, st) in f.steps[..attack].iter().enumerate() {
+                    if st.identity != f.victim || st.role != "control" {
+                        continue;
+                    }
+                    let Some(body) = &st.exchange.response_body else {
+                        continue;
+                    };
+                    let mut ids = std::collections::BTreeSet::new();
+                    crate::exchange::ids_in(body, &mut ids);
+                    if let Some(id) = ids.iter().find(|id| shown.contains(id.as_str())) {
+                        if let Some(p) = pointer_of(body, id, "") {
+                            found = Some((i, p));
+                            break;
+                        }
+                    }
+                }
+                match found {
+                    Some((i, p)) => {
+                        extra.push((
+                            i,
+                            "foreign_id".into(),
+                            format!("jsonpath \"{}\"", quoted(&jsonpath(&p))),
+                        ));
+                        vec![(
+                            attack,
+                            vec![
+                                "status < 300".into(),
+                                "body contains \"{{foreign_id}}\"".into(),
+                            ],
+                        )]
+                    }
+                    None => vec![(attack, vec!["status < 0".into()])],
+                }
+            }
+        }
+        Kind::ExistenceLeak => {
+            // The statuses the run saw: another tenant's id, and one that does not exist.
+            let absent = f.steps[..attack]
+                .iter()
+                .rposition(|st| st.identity == f.attacker)
+                .unwrap_or(attack);
+            let status = |i: usize| f.steps[i].exchange.status.unwrap_or(0);
+            vec![
+                (absent, vec![format!("status == {}", status(absent))]),
+                (attack, vec![format!("status == {}", status(attack))]),
+            ]
+        }
+        _ => vec![(attack, marker.as_ref().map(contains).into_iter().collect())],
+    };
+    (list, extra)
+}
+
+/// The hurl file of one finding. `run_prefix` is `tfz` + the campaign's run tag.
+pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# tenantfuzz reproduction {}: {} ({}) on {} {}",
+        f.id,
+        f.kind,
+        f.kind.title(),
+        f.operation.method,
+        f.operation.path
+    );
+    let _ = writeln!(
+        s,
+        "# attacker: {}  victim: {}  vector: {}",
+        f.attacker, f.victim, f.vector
+    );
+    for line in f.evidence.lines() {
+        let _ = writeln!(s, "# evidence seen: {line}");
+    }
+    let mut vars: Vec<(String, String, String)> = Vec::new();
+    for step in &f.steps {
+        for (name, value) in &step.exchange.request_headers {
+            if value == super::redact::REDACTED {
+                let var = credential_var(&step.identity, name);
+                if !vars.iter().any(|(v, _, _)| *v == var) {
+                    vars.push((var, step.identity.clone(), name.clone()));
+                }
+            }
+        }
+    }
+    let _ = writeln!(s, "#");
+    for (var, identity, header) in &vars {
+        let _ = writeln!(s, "# {var}: the {header} header value of {identity}");
+    }
+    let _ = writeln!(s, "# Run it (hurl 5 or later):");
+    let _ = writeln!(s, "#   hurl --test \\");
+    let _ = writeln!(
+        s,
+        "#     --variable base_url={} \\",
+        base_url.trim_end_matches('/')
+    );
+    let _ = writeln!(s, "#     --variable run=\"$(date +%s)\" \\");
+    for (var, identity, header) in &vars {
+        let _ = writeln!(
+            s,
+            "#     --secret {var}=\"${}\" \\",
+            super::curl::credential_var(identity, header)
+        );
+    }
+    let _ = writeln!(s, "#     {}", file_name(f));
+    let _ = writeln!(
+        s,
+        "# (hurl 4: --variable instead of --secret; variables can also come from HURL_VARIABLE_<name>)"
+    );
+    let _ = writeln!(
+        s,
+        "# It passes while the bug is present (the asserts are the evidence) and fails once it is fixed."
+    );
+    let _ = writeln!(
+        s,
+        "# `run` renews the markers this file sends; any short alphanumeric text will do."
+    );
+    let captured: Vec<(usize, String)> = {
+        let mut list: Vec<(usize, String)> = Vec::new();
+        for step in &f.steps {
+            for c in &step.captures {
+                if !list.iter().any(|(n, _)| *n == c.from_step) {
+                    list.push((c.from_step, c.pointer.clone()));
+                }
+            }
+        }
+        list
+    };
+    let (asserts, extra) = asserts(f, run_prefix);
+    let mut known: Vec<(String, usize)> = Vec::new();
+    for (i, step) in f.steps.iter().enumerate() {
+        let n = i + 1;
+        let ex = &step.exchange;
+        let _ = writeln!(s, "\n# {n}. {} ({})", step.identity, step.role);
+        let caps: Vec<(String, usize)> = step
+            .captures
+            .iter()
+            .map(|c| (c.value.clone(), c.from_step + 1))
+            .chain(known.iter().cloned())
+            .collect();
+        let _ = writeln!(
+            s,
+            "{} {}",
+            ex.method,
+            renew(&url_text(&ex.url, base_url, &caps), run_prefix)
+        );
+        for (name, value) in &ex.request_headers {
+            let value = if value == super::redact::REDACTED {
+                format!("{{{{{}}}}}", credential_var(&step.identity, name))
+            } else {
+                renew(value, run_prefix)
+            };
+            let _ = writeln!(s, "{name}: {value}");
+        }
+        if let Some(body) = &ex.request_body {
+            let _ = writeln!(s, "{}", renew(&body_text(body, &caps), run_prefix));
+        }
+        let _ = writeln!(s, "HTTP *");
+        let more: Vec<&(usize, String, String)> =
+            extra.iter().filter(|(at, ..)| *at == i).collect();
+        let id_capture = captured.iter().find(|(from, _)| *from == i);
+        if id_capture.is_some() || !more.is_empty() {
+            let _ = writeln!(s, "[Captures]");
+        }
+        for (_, name, query) in more {
+            let _ = writeln!(s, "{name}: {query}");
+        }
+        if let Some((_, pointer)) = id_capture {
+            let query = match pointer.as_str() {
+                "header:Location" => "header \"Location\" regex \"([^/?#]+)/*(?:[?#].*)?$\"".into(),
+                p => format!("jsonpath \"{}\"", quoted(&jsonpath(p))),
+            };
+            let _ = writeln!(s, "id_{n}: {query}");
+            if let Some(c) = f
+                .steps
+                .iter()
+                .flat_map(|st| &st.captures)
+                .find(|c| c.from_step == i)
+            {
+                known.push((c.value.clone(), n));
+            }
+        }
+        let mine: Vec<&String> = asserts
+            .iter()
+            .filter(|(at, _)| *at == i)
+            .flat_map(|(_, list)| list)
+            .collect();
+        if !mine.is_empty() {
+            let _ = writeln!(s, "[Asserts]");
+            for a in mine {
+                let _ = writeln!(s, "{a}");
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_become_jsonpaths() {
+        assert_eq!(jsonpath("/id"), "$.id");
+        assert_eq!(jsonpath("/workspaces/0/id"), "$.workspaces[0].id");
+        assert_eq!(jsonpath("/a~1b/x-y"), "$['a/b']['x-y']");
+    }
+
+    #[test]
+    fn captured_ids_become_variables() {
+        let caps = vec![("prj_1".to_string(), 1), ("7".to_string(), 2)];
+        assert_eq!(
+            url_text("http://h:1/a/prj_1/b?id=7&q=x", "http://h:1", &caps),
+            "{{base_url}}/a/{{id_1}}/b?id={{id_2}}&q=x"
+        );
+        assert_eq!(
+            body_text(&serde_json::json!({"p": "prj_1", "n": 7}), &caps),
+            "{\n  \"p\": \"{{id_1}}\",\n  \"n\": {{id_2}}\n}"
+        );
+        assert_eq!(credential_var("team-a", "X-Api-Key"), "team_a_x_api_key");
+    }
+}
