@@ -33,7 +33,7 @@ pub enum SpecError {
     #[error("{source_name}: not an OpenAPI document: {reason}")]
     NotOpenApi { source_name: String, reason: String },
     #[error(
-        "{source_name}: unsupported spec version '{version}' (tenantfuzz reads Swagger 2.0 and OpenAPI 3.0 and 3.1)"
+        "{source_name}: unsupported spec version '{version}' (tenantfuzz reads OpenAPI 3.0, 3.1 and Swagger 2.0)"
     )]
     Unsupported {
         source_name: String,
