@@ -18,7 +18,11 @@ use tenantfuzz::marker::Markers;
 use tenantfuzz::oracle::{Context, judge, leaked_markers};
 use tenantfuzz::scenario::{Scenario, compile};
 
-const SPECS: &[&str] = &["specs/demo.yaml", "tests/fixtures/inventory.yaml"];
+const SPECS: &[&str] = &[
+    "specs/demo.yaml",
+    "tests/fixtures/inventory.yaml",
+    "tests/fixtures/petstore-swagger2.yaml",
+];
 
 /// The starting specs: (path, text, parsed).
 static BASES: LazyLock<Vec<(&'static str, String, Value)>> = LazyLock::new(|| {

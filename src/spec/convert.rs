@@ -1,6 +1,7 @@
-//! From a parsed OpenAPI 3.0 / 3.1 document to the internal [`Api`] model: paths and operations,
-//! parameters merged with their path item's, request bodies, responses and links, effective
-//! security, and schemas with every local `$ref` resolved.
+//! From a parsed OpenAPI 3.0 / 3.1 or Swagger 2.0 document to the internal [`Api`] model: paths
+//! and operations, parameters merged with their path item's, request bodies, responses and links,
+//! effective security, and schemas with every local `$ref` resolved. What only Swagger 2.0 has
+//! (body and form parameters, `consumes`, `securityDefinitions`) is in `swagger.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,12 +24,41 @@ pub(crate) fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-struct Converter<'a> {
-    root: &'a Value,
-    source: &'a str,
+/// The generation of the document: the shapes of parameters, bodies, responses and security
+/// schemes differ; schemas and `$ref`s do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dialect {
+    Swagger2,
+    OpenApi3,
+}
+
+pub(super) struct Converter<'a> {
+    pub(super) root: &'a Value,
+    pub(super) source: &'a str,
+    pub(super) dialect: Dialect,
     /// Converted named schemas by `$ref`; `None` while one is being converted (a cycle).
     schemas: HashMap<String, Option<Arc<Schema>>>,
     lines: Lines<'a>,
+}
+
+/// Where a declared parameter goes: Swagger 2.0 also declares the body (`in: body`) and form
+/// fields (`in: formData`) as parameters, gathered into the request body once merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Place {
+    At(Location),
+    Body,
+    Form,
+}
+
+/// A parameter as declared, before the path item's and the operation's are merged.
+#[derive(Debug, Clone)]
+pub(super) struct Declared {
+    pub(super) name: String,
+    pub(super) place: Place,
+    pub(super) required: bool,
+    pub(super) schema: Arc<Schema>,
+    /// Its JSON pointer, for errors about the merged set.
+    pub(super) pointer: String,
 }
 
 /// Converts a parsed document. `text` is the original text, for operation line numbers.
@@ -37,13 +67,19 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         source_name: source.to_string(),
         reason: "the document is not an object".into(),
     })?;
-    let version = match (obj.get("openapi"), obj.get("swagger")) {
-        (Some(Value::String(v)), _) if v.starts_with("3.0") || v.starts_with("3.1") => v.clone(),
+    let (version, dialect) = match (obj.get("openapi"), obj.get("swagger")) {
+        (Some(Value::String(v)), _) if v.starts_with("3.0") || v.starts_with("3.1") => {
+            (v.clone(), Dialect::OpenApi3)
+        }
         (Some(v), _) => {
             return Err(SpecError::Unsupported {
                 source_name: source.to_string(),
                 version: value_text(v),
             });
+        }
+        // `swagger: 2.0` unquoted in YAML is the number 2.0.
+        (None, Some(v)) if value_text(v) == "2.0" || v.as_f64() == Some(2.0) => {
+            ("2.0".to_string(), Dialect::Swagger2)
         }
         (None, Some(v)) => {
             return Err(SpecError::Unsupported {
@@ -54,13 +90,14 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         (None, None) => {
             return Err(SpecError::NotOpenApi {
                 source_name: source.to_string(),
-                reason: "no 'openapi' field".into(),
+                reason: "no 'openapi' or 'swagger' field".into(),
             });
         }
     };
     let mut conv = Converter {
         root,
         source,
+        dialect,
         schemas: HashMap::new(),
         lines: Lines::new(text),
     };
@@ -89,7 +126,10 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
             }
         }
     }
-    let security_schemes = conv.security_schemes()?;
+    let security_schemes = match dialect {
+        Dialect::OpenApi3 => conv.security_schemes()?,
+        Dialect::Swagger2 => conv.security_definitions()?,
+    };
     Ok(Api {
         title: obj
             .get("info")
@@ -112,7 +152,7 @@ fn value_text(v: &Value) -> String {
 }
 
 impl<'a> Converter<'a> {
-    fn invalid(&self, pointer: &str, message: impl Into<String>) -> SpecError {
+    pub(super) fn invalid(&self, pointer: &str, message: impl Into<String>) -> SpecError {
         SpecError::Invalid {
             source_name: self.source.to_string(),
             pointer: pointer.to_string(),
@@ -121,7 +161,7 @@ impl<'a> Converter<'a> {
     }
 
     /// Follows `$ref`s (local ones only) until a value that is not a reference.
-    fn deref(&self, value: &'a Value, at: &str) -> Result<&'a Value, SpecError> {
+    pub(super) fn deref(&self, value: &'a Value, at: &str) -> Result<&'a Value, SpecError> {
         let mut current = value;
         for _ in 0..32 {
             match current.get("$ref").and_then(Value::as_str) {
@@ -161,7 +201,7 @@ impl<'a> Converter<'a> {
         &mut self,
         list: Option<&'a Value>,
         at: &str,
-    ) -> Result<Vec<Parameter>, SpecError> {
+    ) -> Result<Vec<Declared>, SpecError> {
         let Some(list) = list else {
             return Ok(Vec::new());
         };
@@ -172,47 +212,54 @@ impl<'a> Converter<'a> {
         for (i, raw) in items.iter().enumerate() {
             let ptr = format!("{at}/{i}");
             let p = self.deref(raw, &ptr)?;
-            let name = p.get("name").and_then(Value::as_str);
-            let location = match p.get("in").and_then(Value::as_str) {
-                Some("path") => Location::Path,
-                Some("query") => Location::Query,
-                Some("header") => Location::Header,
-                Some("cookie") => Location::Cookie,
-                other => {
-                    return Err(self.invalid(
-                        &ptr,
-                        format!(
-                            "parameter 'in' must be path, query, header or cookie, not {other:?}"
-                        ),
-                    ));
-                }
-            };
-            let Some(name) = name else {
-                return Err(self.invalid(&ptr, "parameter without a 'name'"));
-            };
-            let schema = if let Some(s) = p.get("schema") {
-                self.schema(s, &format!("{ptr}/schema"), 0)?
-            } else if let Some((_, media)) = p
-                .get("content")
-                .and_then(Value::as_object)
-                .and_then(|c| c.iter().next())
-            {
-                match media.get("schema") {
-                    Some(s) => self.schema(s, &format!("{ptr}/content"), 0)?,
-                    None => Arc::new(Schema::any()),
-                }
-            } else {
-                Arc::new(Schema::of(SchemaKind::String))
-            };
-            out.push(Parameter {
-                name: name.to_string(),
-                location,
-                required: location == Location::Path
-                    || p.get("required").and_then(Value::as_bool).unwrap_or(false),
-                schema,
+            out.push(match self.dialect {
+                Dialect::OpenApi3 => self.parameter(p, &ptr)?,
+                Dialect::Swagger2 => self.swagger_parameter(p, &ptr)?,
             });
         }
         Ok(out)
+    }
+
+    /// An OpenAPI 3 parameter object.
+    fn parameter(&mut self, p: &'a Value, ptr: &str) -> Result<Declared, SpecError> {
+        let name = p.get("name").and_then(Value::as_str);
+        let location = match p.get("in").and_then(Value::as_str) {
+            Some("path") => Location::Path,
+            Some("query") => Location::Query,
+            Some("header") => Location::Header,
+            Some("cookie") => Location::Cookie,
+            other => {
+                return Err(self.invalid(
+                    ptr,
+                    format!("parameter 'in' must be path, query, header or cookie, not {other:?}"),
+                ));
+            }
+        };
+        let Some(name) = name else {
+            return Err(self.invalid(ptr, "parameter without a 'name'"));
+        };
+        let schema = if let Some(s) = p.get("schema") {
+            self.schema(s, &format!("{ptr}/schema"), 0)?
+        } else if let Some((_, media)) = p
+            .get("content")
+            .and_then(Value::as_object)
+            .and_then(|c| c.iter().next())
+        {
+            match media.get("schema") {
+                Some(s) => self.schema(s, &format!("{ptr}/content"), 0)?,
+                None => Arc::new(Schema::any()),
+            }
+        } else {
+            Arc::new(Schema::of(SchemaKind::String))
+        };
+        Ok(Declared {
+            name: name.to_string(),
+            place: Place::At(location),
+            required: location == Location::Path
+                || p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            schema,
+            pointer: ptr.to_string(),
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -221,7 +268,7 @@ impl<'a> Converter<'a> {
         method: Method,
         path: &str,
         op: &'a Value,
-        shared: &[Parameter],
+        shared: &[Declared],
         global_security: Option<&'a Value>,
         pointer: &str,
     ) -> Result<Operation, SpecError> {
@@ -229,15 +276,28 @@ impl<'a> Converter<'a> {
             return Err(self.invalid(pointer, "an operation must be an object"));
         };
         let own = self.parameters(obj.get("parameters"), &format!("{pointer}/parameters"))?;
-        let mut parameters: Vec<Parameter> = shared
+        // The operation's declaration wins over its path item's of the same name and place.
+        let mut declared: Vec<Declared> = shared
             .iter()
-            .filter(|s| {
-                !own.iter()
-                    .any(|o| o.name == s.name && o.location == s.location)
-            })
+            .filter(|s| !own.iter().any(|o| o.name == s.name && o.place == s.place))
             .cloned()
             .collect();
-        parameters.extend(own);
+        declared.extend(own);
+        let mut parameters = Vec::new();
+        let mut body_parameters = Vec::new();
+        let mut form_fields = Vec::new();
+        for d in declared {
+            match d.place {
+                Place::At(location) => parameters.push(Parameter {
+                    name: d.name,
+                    location,
+                    required: d.required,
+                    schema: d.schema,
+                }),
+                Place::Body => body_parameters.push(d),
+                Place::Form => form_fields.push(d),
+            }
+        }
         // Path parameters the template names but the spec forgot are still path parameters.
         for name in template_names(path) {
             if !parameters
@@ -252,9 +312,12 @@ impl<'a> Converter<'a> {
                 });
             }
         }
-        let body = match obj.get("requestBody") {
-            Some(raw) => self.request_body(raw, &format!("{pointer}/requestBody"))?,
-            None => None,
+        let body = match self.dialect {
+            Dialect::OpenApi3 => match obj.get("requestBody") {
+                Some(raw) => self.request_body(raw, &format!("{pointer}/requestBody"))?,
+                None => None,
+            },
+            Dialect::Swagger2 => self.swagger_body(obj, body_parameters, form_fields, pointer)?,
         };
         let mut responses = Vec::new();
         if let Some(map) = obj.get("responses").and_then(Value::as_object) {
@@ -323,14 +386,21 @@ impl<'a> Converter<'a> {
 
     fn response(&mut self, status: &str, raw: &'a Value, at: &str) -> Result<Response, SpecError> {
         let resp = self.deref(raw, at)?;
-        let schema = match pick_media(resp.get("content")) {
-            Some((ct, media)) => match media.get("schema") {
-                Some(s) => {
-                    Some(self.schema(s, &format!("{at}/content/{}/schema", escape(ct)), 0)?)
-                }
+        let schema = match self.dialect {
+            Dialect::OpenApi3 => match pick_media(resp.get("content")) {
+                Some((ct, media)) => match media.get("schema") {
+                    Some(s) => {
+                        Some(self.schema(s, &format!("{at}/content/{}/schema", escape(ct)), 0)?)
+                    }
+                    None => None,
+                },
                 None => None,
             },
-            None => None,
+            // 2.0 has one schema per response, whatever of `produces` is sent.
+            Dialect::Swagger2 => match resp.get("schema") {
+                Some(s) => Some(self.schema(s, &format!("{at}/schema"), 0)?),
+                None => None,
+            },
         };
         let headers = resp
             .get("headers")
@@ -399,19 +469,27 @@ impl<'a> Converter<'a> {
     }
 
     /// Converts a schema, resolving references; named schemas are converted once and shared.
-    fn schema(&mut self, raw: &'a Value, at: &str, depth: usize) -> Result<Arc<Schema>, SpecError> {
+    pub(super) fn schema(
+        &mut self,
+        raw: &'a Value,
+        at: &str,
+        depth: usize,
+    ) -> Result<Arc<Schema>, SpecError> {
         if depth > MAX_DEPTH {
             return Ok(Arc::new(Schema::any()));
         }
         if let Some(reference) = raw.get("$ref").and_then(Value::as_str) {
             let named = self.named(reference, at, depth)?;
             // 3.1 allows siblings beside $ref; the ones that matter here are the access flags.
+            // 2.0 tools (go-swagger) put `x-nullable` there too, against the letter of 2.0.
             let read_only = raw.get("readOnly").and_then(Value::as_bool) == Some(true);
             let write_only = raw.get("writeOnly").and_then(Value::as_bool) == Some(true);
-            if read_only || write_only {
+            let nullable = raw.get("x-nullable").and_then(Value::as_bool) == Some(true);
+            if read_only || write_only || nullable {
                 let mut s = (*named).clone();
                 s.read_only |= read_only;
                 s.write_only |= write_only;
+                s.nullable |= nullable;
                 return Ok(Arc::new(s));
             }
             return Ok(named);
@@ -420,7 +498,10 @@ impl<'a> Converter<'a> {
             // `true` / `false` schemas of 3.1, or garbage: nothing to learn.
             return Ok(Arc::new(Schema::any()));
         };
-        let mut nullable = obj.get("nullable").and_then(Value::as_bool) == Some(true);
+        // `x-nullable` is Swagger 2.0's vendor spelling of 3.0's `nullable`.
+        let mut nullable = ["nullable", "x-nullable"]
+            .iter()
+            .any(|k| obj.get(*k).and_then(Value::as_bool) == Some(true));
         let type_name = match obj.get("type") {
             Some(Value::String(t)) => Some(t.as_str()),
             Some(Value::Array(types)) => {
@@ -444,6 +525,8 @@ impl<'a> Converter<'a> {
             Some("integer") => SchemaKind::Integer,
             Some("number") => SchemaKind::Number,
             Some("boolean") => SchemaKind::Boolean,
+            // Swagger 2.0's upload (form parameters and response schemas).
+            Some("file") => SchemaKind::String,
             _ if obj.contains_key("properties") => self.object(obj, at, depth)?,
             _ if obj.contains_key("items") => {
                 SchemaKind::Array(self.schema(&obj["items"], &format!("{at}/items"), depth + 1)?)
@@ -481,7 +564,8 @@ impl<'a> Converter<'a> {
         schema.format = obj
             .get("format")
             .and_then(Value::as_str)
-            .map(str::to_string);
+            .map(str::to_string)
+            .or_else(|| (type_name == Some("file")).then(|| "binary".to_string()));
         schema.pattern = obj
             .get("pattern")
             .and_then(Value::as_str)
@@ -620,23 +704,25 @@ fn merge_all_of(base: SchemaKind, parts: &[Arc<Schema>]) -> SchemaKind {
 /// JSON first (`application/json`, then any `+json`), then forms, then whatever is first.
 fn pick_media(content: Option<&Value>) -> Option<(&str, &Value)> {
     let map = content?.as_object()?;
-    let rank = |ct: &str| {
-        let ct = ct.to_ascii_lowercase();
-        if ct.starts_with("application/json") {
-            0
-        } else if ct.contains("+json") || ct.contains("/json") {
-            1
-        } else if ct.starts_with("application/x-www-form-urlencoded") {
-            2
-        } else if ct.starts_with("*/*") {
-            3
-        } else {
-            4
-        }
-    };
     map.iter()
-        .min_by_key(|(ct, _)| rank(ct))
+        .min_by_key(|(ct, _)| media_rank(ct))
         .map(|(ct, v)| (ct.as_str(), v))
+}
+
+/// How much a media type is preferred for a body: lower is better.
+pub(super) fn media_rank(ct: &str) -> u8 {
+    let ct = ct.to_ascii_lowercase();
+    if ct.starts_with("application/json") {
+        0
+    } else if ct.contains("+json") || ct.contains("/json") {
+        1
+    } else if ct.starts_with("application/x-www-form-urlencoded") {
+        2
+    } else if ct.starts_with("*/*") {
+        3
+    } else {
+        4
+    }
 }
 
 fn effective_security(security: Option<&Value>) -> (Security, Vec<String>) {
@@ -746,10 +832,13 @@ mod tests {
     }
 
     #[test]
-    fn swagger_2_is_refused_cleanly() {
+    fn other_swagger_versions_are_refused_cleanly() {
         let err =
-            api("swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths: {}\n").expect_err("2.0");
-        assert!(err.to_string().contains("Swagger 2.0"), "{err}");
+            api("swagger: '1.2'\ninfo: {title: t, version: '1'}\npaths: {}\n").expect_err("1.2");
+        assert!(err.to_string().contains("Swagger 1.2"), "{err}");
+        // Unquoted, YAML reads 2.0 as a number; it is still Swagger 2.0.
+        let a = api("swagger: 2.0\ninfo: {title: t, version: '1'}\npaths: {}\n").expect("2.0");
+        assert_eq!(a.spec_version, "2.0");
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! OpenAPI 3.0 and 3.1 documents (YAML or JSON) into one internal [`Api`] model, with local
-//! `$ref`s resolved. Knows nothing of resources or attacks; `model/` infers those.
+//! OpenAPI 3.0 and 3.1 and Swagger 2.0 documents (YAML or JSON) into one internal [`Api`] model,
+//! with local `$ref`s resolved. Knows nothing of resources or attacks; `model/` infers those.
 
 mod convert;
 mod load;
 mod model;
+mod swagger;
 
 use std::path::Path;
 
@@ -32,7 +33,7 @@ pub enum SpecError {
     #[error("{source_name}: not an OpenAPI document: {reason}")]
     NotOpenApi { source_name: String, reason: String },
     #[error(
-        "{source_name}: unsupported spec version '{version}' (tenantfuzz reads OpenAPI 3.0 and 3.1)"
+        "{source_name}: unsupported spec version '{version}' (tenantfuzz reads OpenAPI 3.0, 3.1 and Swagger 2.0)"
     )]
     Unsupported {
         source_name: String,
