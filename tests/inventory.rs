@@ -101,12 +101,25 @@ fn load_campaign(base_url: String) -> Campaign {
     Campaign::with_api(settings, api).unwrap()
 }
 
-async fn run_campaign(vulnerable: bool) -> CampaignResult {
+/// Runs a campaign, then reads the server's audit trail as the operator.
+async fn run_campaign(vulnerable: bool) -> (CampaignResult, Value) {
     let server = InventoryServer::start(vulnerable).await.unwrap();
     let campaign = load_campaign(server.base_url());
     let result = campaign.run().await;
+    let http = Http {
+        client: tenantfuzz::exec::http_client().unwrap(),
+        base: server.base_url(),
+    };
+    let (_, audit) = http
+        .send(
+            Some(key("ada")),
+            Method::GET,
+            "/internal/audit-events",
+            None,
+        )
+        .await;
     server.shutdown().await.unwrap();
-    result.unwrap()
+    (result.unwrap(), audit)
 }
 
 fn describe(f: &Finding) -> String {
@@ -256,7 +269,7 @@ fn spec_loads_and_the_model_is_inferred_as_intended() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn vulnerable_inventory_every_bug_found_and_nothing_else() {
     let truth = ground_truth();
-    let result = run_campaign(true).await;
+    let (result, _) = run_campaign(true).await;
     let all = describe_all(&result);
     eprintln!("vulnerable inventory findings:\n{all}");
 
@@ -319,10 +332,20 @@ async fn vulnerable_inventory_every_bug_found_and_nothing_else() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn secure_inventory_has_no_findings() {
-    let result = run_campaign(false).await;
+    let (result, audit) = run_campaign(false).await;
     let all = describe_all(&result);
     eprintln!("secure inventory findings:\n{all}");
     assert!(result.findings.is_empty(), "findings:\n{all}");
+    // The receivers verify signatures here: the campaign's signed controls (base64 HMAC-SHA512
+    // of the body) were applied by both, so their forgeries were judged against a real effect.
+    let applied: BTreeSet<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["user"] == "webhook")
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(applied, ["shipment.received", "stock.adjusted"].into());
     // The campaign did attack: every operation that takes an id was judged at least once.
     let model = load_campaign("http://127.0.0.1:1".into());
     let takes_ids: BTreeSet<String> = model

@@ -888,6 +888,9 @@ async fn shipment_hook(
     store.deliveries.insert(key);
     if let Some(w) = store.warehouses.get_mut(&to) {
         w.received_units += units;
+        let tenant = w.tenant;
+        store.audit.push(json!({"tenant": tenant, "user": "webhook",
+                                "action": "shipment.received", "target": to}));
     }
     Ok(ack(false))
 }
@@ -918,6 +921,9 @@ async fn adjustment_hook(
     if let Some(item) = store.items.get_mut(&id) {
         item.quantity = (item.quantity + delta).min(MAX_QUANTITY);
         item.revision += 1;
+        let tenant = item.tenant;
+        store.audit.push(json!({"tenant": tenant, "user": "webhook",
+                                "action": "stock.adjusted", "target": id.to_string()}));
     }
     Ok(ack(false))
 }
