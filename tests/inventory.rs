@@ -1,5 +1,6 @@
 //! A second target, shaped unlike the demo (API keys, `WH-000123` and UUID ids, snake_case
-//! parameters, ids in the query and the body, a public catalog), to show that the inference is not
+//! parameters, ids in the query and the body, a public catalog, an operator role, webhooks signed
+//! with base64 HMAC-SHA512 and no timestamp), to show that the inference and the checks are not
 //! tuned to the demo: a full campaign against the vulnerable inventory API finds every planted bug
 //! of `tests/fixtures/inventory.ground-truth.json` and nothing else, and against the secure one
 //! finds nothing at all.
@@ -13,9 +14,15 @@ use std::path::PathBuf;
 use reqwest::{Client, Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use support::inventory::{GROUND_TRUTH_JSON, InventoryServer, SPEC_PATH, SPEC_YAML, USERS};
+use support::inventory::{
+    GROUND_TRUTH_JSON, InventoryServer, SIGNATURE_HEADER, SPEC_PATH, SPEC_YAML, USERS,
+    WEBHOOK_SECRET, webhook_signature,
+};
 use tenantfuzz::campaign::{Campaign, CampaignResult};
-use tenantfuzz::config::{CampaignSettings, IdentitySettings, Secret, Settings};
+use tenantfuzz::config::{
+    CampaignSettings, DigestEncoding, HmacAlgorithm, IdentitySettings, Secret, Settings,
+    WebhookSettings,
+};
 use tenantfuzz::finding::{Finding, Status};
 use tenantfuzz::model::Slot;
 
@@ -49,24 +56,43 @@ fn settings(base_url: String) -> Settings {
         .map(|u| IdentitySettings {
             name: u.name.to_string(),
             tenant: u.tenant.to_string(),
-            role: None,
+            role: Some(u.role.to_string()),
             plan: None,
             headers: vec![("X-Api-Key".to_string(), Secret::new(u.key))],
             ..IdentitySettings::default()
         })
         .collect();
+    // Both receivers sign the same way: base64 HMAC-SHA512 of the bare body, no timestamp.
+    let webhook = |operation: &str| WebhookSettings {
+        operation: operation.to_string(),
+        secret: Secret::new(WEBHOOK_SECRET),
+        signature_header: SIGNATURE_HEADER.to_string(),
+        algorithm: HmacAlgorithm::Sha512,
+        encoding: DigestEncoding::Base64,
+        prefix: String::new(),
+        timestamp_header: None,
+        signed: "{body}".to_string(),
+        tolerance: std::time::Duration::from_secs(300),
+    };
     Settings {
         spec: PathBuf::from(SPEC_PATH),
         base_url,
         allow_origins: Vec::new(),
         identities,
-        campaign: CampaignSettings::default(),
+        campaign: CampaignSettings {
+            existence_leak: true,
+            ..CampaignSettings::default()
+        },
         id_overrides: Vec::new(),
         links: Vec::new(),
         report_json: None,
         repro_dir: None,
+        // Inferred only: the `internal` tag and the `/internal` prefix are the spec's own words.
         policy: Default::default(),
-        webhooks: Vec::new(),
+        webhooks: vec![
+            webhook("receiveShipment"),
+            webhook("POST /hooks/stock-adjustments"),
+        ],
     }
 }
 
@@ -77,12 +103,25 @@ fn load_campaign(base_url: String) -> Campaign {
     Campaign::with_api(settings, api).unwrap()
 }
 
-async fn run_campaign(vulnerable: bool) -> CampaignResult {
+/// Runs a campaign, then reads the server's audit trail as the operator.
+async fn run_campaign(vulnerable: bool) -> (CampaignResult, Value) {
     let server = InventoryServer::start(vulnerable).await.unwrap();
     let campaign = load_campaign(server.base_url());
     let result = campaign.run().await;
+    let http = Http {
+        client: tenantfuzz::exec::http_client().unwrap(),
+        base: server.base_url(),
+    };
+    let (_, audit) = http
+        .send(
+            Some(key("ada")),
+            Method::GET,
+            "/internal/audit-events",
+            None,
+        )
+        .await;
     server.shutdown().await.unwrap();
-    result.unwrap()
+    (result.unwrap(), audit)
 }
 
 fn describe(f: &Finding) -> String {
@@ -114,7 +153,7 @@ fn spec_loads_and_the_model_is_inferred_as_intended() {
     let api = &campaign.api;
     let m = &campaign.model;
     assert_eq!(api.spec_version, "3.1.0");
-    assert_eq!(api.operations.len(), 12);
+    assert_eq!(api.operations.len(), 17);
     let label = |op: usize| api.operations[op].label();
     let resource = |name: &str| {
         m.resource(name)
@@ -166,6 +205,21 @@ fn spec_loads_and_the_model_is_inferred_as_intended() {
             path("warehouse_id"),
             warehouse,
         ),
+        (
+            "DELETE /warehouses/{warehouse_id}",
+            path("warehouse_id"),
+            warehouse,
+        ),
+        (
+            "POST /hooks/shipments",
+            Slot::Body("/data/warehouse_id".into()),
+            warehouse,
+        ),
+        (
+            "POST /hooks/stock-adjustments",
+            Slot::Body("/data/item_id".into()),
+            item,
+        ),
         ("GET /items/{item_id}", path("item_id"), item),
         ("PATCH /items/{item_id}", path("item_id"), item),
         ("DELETE /items/{item_id}", path("item_id"), item),
@@ -183,6 +237,24 @@ fn spec_loads_and_the_model_is_inferred_as_intended() {
     .collect();
     assert_eq!(consumers, expected);
 
+    // The operator-only operations are inferred from the spec's own marks, nothing else is gated.
+    let gated: BTreeSet<(String, Vec<String>)> = campaign
+        .policy
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.roles.is_some() || p.plans.is_some())
+        .map(|(op, p)| (label(op), p.sources.clone()))
+        .collect();
+    let expected: BTreeSet<(String, Vec<String>)> = [
+        ("GET /ops/stock-report", "tag 'internal'"),
+        ("GET /internal/audit-events", "path segment 'internal'"),
+    ]
+    .into_iter()
+    .map(|(l, s)| (l.to_string(), vec![s.to_string()]))
+    .collect();
+    assert_eq!(gated, expected);
+
     // Every planted bug is planned as an attack with the vector the ground truth names.
     let plan = campaign.plan(None);
     let attacked: BTreeSet<(String, String)> = plan
@@ -199,7 +271,7 @@ fn spec_loads_and_the_model_is_inferred_as_intended() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn vulnerable_inventory_every_bug_found_and_nothing_else() {
     let truth = ground_truth();
-    let result = run_campaign(true).await;
+    let (result, _) = run_campaign(true).await;
     let all = describe_all(&result);
     eprintln!("vulnerable inventory findings:\n{all}");
 
@@ -243,22 +315,39 @@ async fn vulnerable_inventory_every_bug_found_and_nothing_else() {
         "{}\nall findings:\n{all}",
         failures.join("\n")
     );
-    // Both cross-tenant directions are attacked; every finding names a real identity pair.
+    // Every finding is confirmed and names a real identity pair, but use-after-delete, which is
+    // the owner's own read after its own delete.
+    assert!(
+        result.findings.iter().all(|f| f.status == Status::Confirmed
+            && (f.attacker != f.victim) != (f.kind.as_str() == "use-after-delete")),
+        "{all}"
+    );
+    // The operator is the permitted caller, never an attacker or a victim.
     assert!(
         result
             .findings
             .iter()
-            .all(|f| f.attacker != f.victim && f.status == Status::Confirmed),
+            .all(|f| f.attacker != "ada" && f.victim != "ada"),
         "{all}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn secure_inventory_has_no_findings() {
-    let result = run_campaign(false).await;
+    let (result, audit) = run_campaign(false).await;
     let all = describe_all(&result);
     eprintln!("secure inventory findings:\n{all}");
     assert!(result.findings.is_empty(), "findings:\n{all}");
+    // The receivers verify signatures here: the campaign's signed controls (base64 HMAC-SHA512
+    // of the body) were applied by both, so their forgeries were judged against a real effect.
+    let applied: BTreeSet<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["user"] == "webhook")
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(applied, ["shipment.received", "stock.adjusted"].into());
     // The campaign did attack: every operation that takes an id was judged at least once.
     let model = load_campaign("http://127.0.0.1:1".into());
     let takes_ids: BTreeSet<String> = model
@@ -267,7 +356,7 @@ async fn secure_inventory_has_no_findings() {
         .iter()
         .map(|c| model.api.operations[c.op].label())
         .collect();
-    assert_eq!(takes_ids.len(), 9, "{takes_ids:?}");
+    assert_eq!(takes_ids.len(), 12, "{takes_ids:?}");
     for c in &result.coverage {
         if takes_ids.contains(&format!("{} {}", c.method, c.path)) {
             assert!(c.attacked && c.judged > 0, "{c:?}");
@@ -399,13 +488,25 @@ async fn behaves_as_documented(vulnerable: bool) {
         .send(sam, Method::GET, &format!("/warehouses/{wh_id}"), None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = http
+    // (j): a foreign warehouse's items are refused in both modes, but differently from an
+    // unknown warehouse when vulnerable.
+    let (s, body) = http
         .send(
             sam,
             Method::GET,
             &format!("/warehouses/{wh_id}/items"),
             None,
         )
+        .await;
+    let refused = if vulnerable {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    assert_eq!(s, refused);
+    assert!(!body.to_string().contains("secret-north"));
+    let (s, _) = http
+        .send(sam, Method::GET, "/warehouses/WH-999999/items", None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = http
@@ -519,6 +620,189 @@ async fn behaves_as_documented(vulnerable: bool) {
     assert_eq!(moved["to_warehouse_id"], json!(wh2_id));
 
     server.shutdown().await.unwrap();
+}
+
+impl Http {
+    /// Sends a webhook delivery with `signature` in `X-Signature` (none: no header).
+    async fn hook(&self, path: &str, body: &str, signature: Option<String>) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(sig) = signature {
+            req = req.header(SIGNATURE_HEADER, sig);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap())
+    }
+}
+
+/// The bugs beyond ownership, (e) to (i), and their counterparts.
+async fn beyond_ownership_as_documented(vulnerable: bool) {
+    let server = InventoryServer::start(vulnerable).await.unwrap();
+    let http = Http {
+        client: tenantfuzz::exec::http_client().unwrap(),
+        base: server.base_url(),
+    };
+    let (nora, sam, ada) = (Some(key("nora")), Some(key("sam")), Some(key("ada")));
+    let id = |v: &Value, k: &str| v[k].as_str().unwrap().to_string();
+    let (_, wh) = http
+        .send(
+            nora,
+            Method::POST,
+            "/warehouses",
+            Some(json!({"label": "north depot"})),
+        )
+        .await;
+    let wh = id(&wh, "warehouse_id");
+    let (_, swh) = http
+        .send(
+            sam,
+            Method::POST,
+            "/warehouses",
+            Some(json!({"label": "south depot"})),
+        )
+        .await;
+    let swh = id(&swh, "warehouse_id");
+
+    // (e) The stock report is for operators; the audit trail always is.
+    let (s, report) = http.send(ada, Method::GET, "/ops/stock-report", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(report.to_string().contains("north depot"), "{report}");
+    let (s, report) = http.send(sam, Method::GET, "/ops/stock-report", None).await;
+    assert_eq!(s == StatusCode::OK, vulnerable, "{report}");
+    assert_eq!(report.to_string().contains("north depot"), vulnerable);
+    let (s, events) = http
+        .send(ada, Method::GET, "/internal/audit-events", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(events.to_string().contains(&wh), "{events}");
+    let (s, _) = http
+        .send(sam, Method::GET, "/internal/audit-events", None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // (f) The read-only warehouse_id: honoured by the update when vulnerable, ignored by the
+    // create always.
+    let (s, item) = http
+        .send(
+            sam,
+            Method::POST,
+            &format!("/warehouses/{swh}/items"),
+            Some(json!({"name": "south crate", "quantity": 3, "warehouse_id": wh})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{item}");
+    assert_eq!(item["warehouse_id"], json!(swh));
+    let item = id(&item, "item_id");
+    let (s, _) = http
+        .send(
+            sam,
+            Method::PATCH,
+            &format!("/items/{item}"),
+            Some(json!({"name": "south crate, moved", "warehouse_id": wh})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = http
+        .send(nora, Method::GET, &format!("/warehouses/{wh}/items"), None)
+        .await;
+    assert_eq!(
+        list.to_string().contains("south crate"),
+        vulnerable,
+        "{list}"
+    );
+
+    // (g) and (h): shipments, and the always-correct stock adjustments.
+    let received = |v: &Value| v["received_units"].as_i64().unwrap();
+    let units = async || {
+        let (_, w) = http
+            .send(nora, Method::GET, &format!("/warehouses/{wh}"), None)
+            .await;
+        received(&w)
+    };
+    let shipment = json!({"delivery_id": "d-1", "event": "shipment.received",
+                          "data": {"warehouse_id": wh, "units": 5}})
+    .to_string();
+    let signed = webhook_signature(WEBHOOK_SECRET, shipment.as_bytes());
+    let (s, ack) = http
+        .hook("/hooks/shipments", &shipment, Some(signed.clone()))
+        .await;
+    assert_eq!((s, &ack["duplicate"]), (StatusCode::OK, &json!(false)));
+    assert_eq!(units().await, 5);
+    let (s, _) = http
+        .hook("/hooks/shipments", &shipment, Some(signed.clone()))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(units().await, if vulnerable { 10 } else { 5 });
+    let unsigned = shipment.replace("d-1", "d-2");
+    let (s, _) = http.hook("/hooks/shipments", &unsigned, None).await;
+    assert_eq!(s == StatusCode::OK, vulnerable);
+    let wrong = webhook_signature("not-the-secret", unsigned.as_bytes());
+    let (s, _) = http.hook("/hooks/shipments", &unsigned, Some(wrong)).await;
+    assert_eq!(s == StatusCode::OK, vulnerable);
+
+    let (_, own) = http
+        .send(
+            nora,
+            Method::POST,
+            &format!("/warehouses/{wh}/items"),
+            Some(json!({"name": "north pallet", "quantity": 10})),
+        )
+        .await;
+    let own = id(&own, "item_id");
+    let adjustment = json!({"delivery_id": "a-1", "event": "stock.adjusted",
+                            "data": {"item_id": own, "delta": 2}})
+    .to_string();
+    let signed = webhook_signature(WEBHOOK_SECRET, adjustment.as_bytes());
+    for _ in 0..2 {
+        let (s, _) = http
+            .hook(
+                "/hooks/stock-adjustments",
+                &adjustment,
+                Some(signed.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, _) = http
+        .hook(
+            "/hooks/stock-adjustments",
+            &adjustment.replace("a-1", "a-2"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (_, pallet) = http
+        .send(nora, Method::GET, &format!("/items/{own}"), None)
+        .await;
+    assert_eq!(pallet["quantity"], json!(12), "{pallet}");
+
+    // (i) An archived warehouse is gone from the list always, and from its read when secure.
+    let (s, _) = http
+        .send(sam, Method::DELETE, &format!("/warehouses/{wh}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = http
+        .send(nora, Method::DELETE, &format!("/warehouses/{wh}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, list) = http.send(nora, Method::GET, "/warehouses", None).await;
+    assert!(!list.to_string().contains(&wh), "{list}");
+    let (s, _) = http
+        .send(nora, Method::GET, &format!("/warehouses/{wh}"), None)
+        .await;
+    assert_eq!(s == StatusCode::OK, vulnerable);
+
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_test_api_beyond_ownership_behaves_as_its_ground_truth_says() {
+    beyond_ownership_as_documented(true).await;
+    beyond_ownership_as_documented(false).await;
 }
 
 #[tokio::test]

@@ -85,6 +85,13 @@ impl Cast {
         out
     }
 
+    /// Whether ownership attacks by `attacker` on `op` are planned: not when the policy denies
+    /// its role the operation. An administrative operation spans every tenant by design, so
+    /// another tenant's data in its answer is the `bfla` probe's evidence, not a list leak.
+    pub fn ownership_applies(&self, attacker: usize, op: usize) -> bool {
+        self.decide(attacker, op) != Decision::DenyRole
+    }
+
     /// What the policy says of identity `i` calling `op`.
     pub fn decide(&self, i: usize, op: usize) -> Decision {
         self.policy.decide(
@@ -158,6 +165,7 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
             if model.is_skipped(op)
                 || effect_of(api, model, op) == Effect::Read
                 || cast.webhooks.contains(&op)
+                || !cast.ownership_applies(attacker, op)
             {
                 continue;
             }
@@ -477,6 +485,7 @@ impl<'a> Planner<'a> {
         for (index, op) in self.api.operations.iter().enumerate() {
             if self.model.is_skipped(index)
                 || effect_of(self.api, self.model, index) != Effect::Read
+                || !self.cast.ownership_applies(attacker, index)
             {
                 continue;
             }
@@ -811,6 +820,9 @@ pub fn compile(
             }
             Move::Attack { op, fill, search } => {
                 let index = *op;
+                if !cast.ownership_applies(attacker, index) {
+                    continue;
+                }
                 let o = &api.operations[index];
                 let effect = effect_of(api, model, index);
                 let consumers: Vec<_> = model.consumers_of(index).collect();
@@ -1016,4 +1028,58 @@ fn vector_of(op: &Operation, slot: &Slot, slots: &[&Slot], others_own: bool) -> 
         }
     }
     slot.vector()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PolicySettings;
+    use crate::model::{Overrides, infer};
+    use crate::spec::load_str;
+
+    const SPEC: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /notes:\n    get:\n      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: object, properties: {id: {type: string}, text: {type: string}}}}}}}}\n    post:\n      requestBody: {content: {application/json: {schema: {type: object, properties: {text: {type: string}}}}}}\n      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}, text: {type: string}}}}}}}\n  /notes/{noteId}:\n    delete:\n      tags: [admin]\n      parameters: [{name: noteId, in: path, required: true, schema: {type: string}}]\n      responses: {'204': {description: ok}}\n  /ops/report:\n    get:\n      tags: [internal]\n      responses: {'200': {description: ok}}\n";
+
+    #[test]
+    fn operations_denied_to_a_role_are_judged_by_the_gate_probes_only() {
+        let api = load_str(SPEC, "t.yaml").expect("loads");
+        let model = infer(&api, &[], &Overrides::default());
+        let mut cast = Cast::of_tenants(
+            vec![Some("a".into()), Some("b".into()), Some("ops".into()), None],
+            BTreeSet::new(),
+        );
+        cast.roles = vec![
+            Some("member".into()),
+            Some("member".into()),
+            Some("admin".into()),
+            None,
+        ];
+        cast.policy = Policy::resolve(&api, &PolicySettings::default(), &[]).expect("valid");
+        let report = api.find("GET /ops/report").expect("op");
+        let delete = api.find("DELETE /notes/{noteId}").expect("op");
+        let list = api.find("GET /notes").expect("op");
+        assert!(!cast.ownership_applies(0, report));
+        assert!(cast.ownership_applies(3, report), "anonymous has no role");
+        let plan = plan(&api, &model, &cast);
+        let mut ownership = BTreeSet::new();
+        let mut gated = BTreeSet::new();
+        for step in plan.probes.iter().flat_map(|p| p.scenario.steps.iter()) {
+            if let StepRole::Attack { check, .. } = &step.role {
+                match check {
+                    Check::Ownership if step.actor != cast.anonymous() => {
+                        ownership.insert(step.op);
+                    }
+                    Check::Gate { .. } => {
+                        gated.insert(step.op);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert!(ownership.contains(&list), "{ownership:?}");
+        assert!(!ownership.contains(&report) && !ownership.contains(&delete));
+        assert!(
+            gated.contains(&report) && gated.contains(&delete),
+            "{gated:?}"
+        );
+    }
 }

@@ -8,32 +8,54 @@
 //! - `GET /catalog` is public by design and lists every tenant's public items.
 //! - Errors are RFC 7807 problem documents.
 //!
-//! With `vulnerable: true` four authorization bugs are planted; with `false` they are fixed and
-//! everything else is identical:
+//! - Users have roles (`manager`, `clerk`); `ada` is a platform operator (role `admin`, tenant
+//!   `platform`) for the operations tagged `internal` or under `/internal`.
+//! - Two signed webhook receivers (`POST /hooks/...`): `X-Signature` is the base64
+//!   HMAC-SHA512 of the raw body under [`WEBHOOK_SECRET`], with no timestamp; each `delivery_id`
+//!   is applied once.
+//!
+//! With `vulnerable: true` these bugs are planted; with `false` they are fixed and everything else
+//! is identical:
 //! (a) `GET /items?item_id=` reads any tenant's item,
 //! (b) `POST /stock-checks` reports on any tenant's item,
 //! (c) `PATCH /items/{item_id}` updates any tenant's item,
-//! (d) `DELETE /items/{item_id}` deletes any tenant's item.
+//! (d) `DELETE /items/{item_id}` deletes any tenant's item,
+//! (e) `GET /ops/stock-report` (tag `internal`) answers every authenticated user, not only admins,
+//! (f) `PATCH /items/{item_id}` honours the read-only `warehouse_id` of the body, any tenant's,
+//! (g) `POST /hooks/shipments` verifies no signature,
+//! (h) `POST /hooks/shipments` applies a repeated `delivery_id` again,
+//! (i) `GET /warehouses/{warehouse_id}` still shows an archived (deleted) warehouse,
+//! (j) `GET /warehouses/{warehouse_id}/items` answers 403 for another tenant's warehouse and 404
+//!     for one that does not exist.
+//!
+//! Their correct counterparts, right in both modes: `GET /internal/audit-events` (admins only),
+//! the read-only `warehouse_id` of `POST /warehouses/{warehouse_id}/items` (ignored),
+//! `POST /hooks/stock-adjustments` (verified, deduplicated), `DELETE /items/{item_id}` (the item is
+//! gone), `GET /items/{item_id}` and `GET /warehouses/{warehouse_id}` (404 for foreign and unknown
+//! ids alike).
 //!
 //! `tests/fixtures/inventory.yaml` describes it; `tests/fixtures/inventory.ground-truth.json`
 //! lists the bugs.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use sha2::Sha512;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -44,27 +66,74 @@ use uuid::Uuid;
 pub struct InventoryUser {
     pub name: &'static str,
     pub tenant: &'static str,
+    /// `manager`, `clerk`, or `admin` for the platform operator.
+    pub role: &'static str,
     pub key: &'static str,
 }
 
-/// Two tenants: north with two users, south with one.
+/// The role of platform operators, who may call the internal operations.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// Two tenants, north with two users and south with one, and the platform operator.
 pub const USERS: &[InventoryUser] = &[
     InventoryUser {
         name: "nora",
         tenant: "north",
+        role: "manager",
         key: "inv_live_north_nora_5c1f0e7a2b",
     },
     InventoryUser {
         name: "ned",
         tenant: "north",
+        role: "clerk",
         key: "inv_live_north_ned_93b2d4c861",
     },
     InventoryUser {
         name: "sam",
         tenant: "south",
+        role: "manager",
         key: "inv_live_south_sam_0a7e61fd4c",
     },
+    InventoryUser {
+        name: "ada",
+        tenant: "platform",
+        role: ADMIN_ROLE,
+        key: "inv_live_platform_ada_e84c2f9d17",
+    },
 ];
+
+/// The secret both webhook receivers verify signatures with.
+pub const WEBHOOK_SECRET: &str = "whsec_inventory_3b9e71c0a4f2";
+/// The header carrying a webhook's signature.
+pub const SIGNATURE_HEADER: &str = "X-Signature";
+
+/// `base64(HMAC-SHA512(secret, body))`, the value of [`SIGNATURE_HEADER`].
+pub fn webhook_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(body);
+    base64(&mac.finalize().into_bytes())
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
 
 /// The spec of this API.
 pub const SPEC_YAML: &str = include_str!("../fixtures/inventory.yaml");
@@ -88,6 +157,10 @@ struct Warehouse {
     id: String,
     tenant: &'static str,
     label: String,
+    /// Units received by shipment webhooks.
+    received_units: i64,
+    /// Deleted: kept for the audit trail, never shown again (but see bug (i)).
+    archived: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +180,10 @@ struct Store {
     next_warehouse: u32,
     warehouses: BTreeMap<String, Warehouse>,
     items: BTreeMap<Uuid, Item>,
+    /// Webhook deliveries already applied, by receiver and delivery id.
+    deliveries: BTreeSet<(&'static str, String)>,
+    /// What every tenant did, for the platform operators.
+    audit: Vec<Value>,
 }
 
 #[derive(Clone)]
@@ -130,7 +207,12 @@ impl Warehouse {
             .values()
             .filter(|i| i.warehouse_id == self.id)
             .count();
-        json!({"warehouse_id": self.id, "label": self.label, "item_count": count})
+        json!({
+            "warehouse_id": self.id,
+            "label": self.label,
+            "item_count": count,
+            "received_units": self.received_units,
+        })
     }
 }
 
@@ -149,12 +231,21 @@ impl Item {
 }
 
 impl Store {
-    /// The caller's warehouse `id`; a foreign or unknown one is a 404.
+    /// The caller's warehouse `id`; a foreign, unknown or archived one is a 404.
     fn own_warehouse(&self, caller: &InventoryUser, id: &str) -> Result<&Warehouse, Problem> {
         self.warehouses
             .get(id)
-            .filter(|w| w.tenant == caller.tenant)
+            .filter(|w| w.tenant == caller.tenant && !w.archived)
             .ok_or_else(|| Problem::not_found("warehouse"))
+    }
+
+    fn audit(&mut self, caller: &InventoryUser, action: &str, target: &str) {
+        self.audit.push(json!({
+            "tenant": caller.tenant,
+            "user": caller.name,
+            "action": action,
+            "target": target,
+        }));
     }
 
     /// Item `id` if it exists, whoever owns it.
@@ -209,6 +300,9 @@ impl Problem {
     }
     fn not_found(what: &str) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+    }
+    fn forbidden(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, detail)
     }
 }
 
@@ -350,9 +444,12 @@ async fn create_warehouse(
         id: id.clone(),
         tenant: caller.tenant,
         label,
+        received_units: 0,
+        archived: false,
     };
     let body = warehouse.json(&store);
     store.warehouses.insert(id.clone(), warehouse);
+    store.audit(caller, "warehouse.created", &id);
     Ok(created(format!("/warehouses/{id}"), body))
 }
 
@@ -364,7 +461,7 @@ async fn list_warehouses(
     let list: Vec<Value> = store
         .warehouses
         .values()
-        .filter(|w| w.tenant == caller.tenant)
+        .filter(|w| w.tenant == caller.tenant && !w.archived)
         .map(|w| w.json(&store))
         .collect();
     Ok(Json(json!({ "warehouses": list })))
@@ -377,8 +474,33 @@ async fn get_warehouse(
 ) -> ApiResult<Json<Value>> {
     let id = warehouse_id(&path_value(path)?)?;
     let store = state.store();
-    let warehouse = store.own_warehouse(caller, &id)?;
+    let warehouse = if state.vulnerable {
+        // Planted bug (i): the archived flag is not looked at, a deleted warehouse is still shown.
+        store
+            .warehouses
+            .get(&id)
+            .filter(|w| w.tenant == caller.tenant)
+            .ok_or_else(|| Problem::not_found("warehouse"))?
+    } else {
+        store.own_warehouse(caller, &id)?
+    };
     Ok(Json(warehouse.json(&store)))
+}
+
+async fn delete_warehouse(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult<StatusCode> {
+    let id = warehouse_id(&path_value(path)?)?;
+    let mut store = state.store();
+    store.own_warehouse(caller, &id)?;
+    // A soft delete: the warehouse stays for the audit trail.
+    if let Some(w) = store.warehouses.get_mut(&id) {
+        w.archived = true;
+    }
+    store.audit(caller, "warehouse.archived", &id);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list_warehouse_items(
@@ -388,6 +510,14 @@ async fn list_warehouse_items(
 ) -> ApiResult<Json<Value>> {
     let id = warehouse_id(&path_value(path)?)?;
     let store = state.store();
+    // Planted bug (j): another tenant's warehouse is refused differently from an unknown one.
+    let foreign = store
+        .warehouses
+        .get(&id)
+        .is_some_and(|w| w.tenant != caller.tenant && !w.archived);
+    if state.vulnerable && foreign {
+        return Err(Problem::forbidden("warehouse belongs to another tenant"));
+    }
     store.own_warehouse(caller, &id)?;
     let items: Vec<Value> = store
         .items
@@ -435,6 +565,7 @@ async fn create_item(
     };
     let body = item.json();
     let location = format!("/items/{}", item.id);
+    store.audit(caller, "item.created", &item.id.to_string());
     store.items.insert(item.id, item);
     Ok(created(location, body))
 }
@@ -471,6 +602,8 @@ struct ItemPatch {
     notes: Option<String>,
     quantity: Option<i64>,
     public: Option<bool>,
+    /// Read-only: items move through `POST /transfers`.
+    warehouse_id: Option<String>,
 }
 
 async fn update_item(
@@ -494,6 +627,20 @@ async fn update_item(
     let mut store = state.store();
     // Planted bug (c): no ownership check on the item being updated.
     let id = store.item_for(caller, &id, state.vulnerable)?;
+    // Planted bug (f): the read-only warehouse_id is honoured, and only its existence checked.
+    let moved_to = match patch.warehouse_id.filter(|_| state.vulnerable) {
+        Some(raw) => {
+            let to = warehouse_id(&raw)?;
+            store
+                .warehouses
+                .get(&to)
+                .filter(|w| !w.archived)
+                .ok_or_else(|| Problem::not_found("warehouse"))?;
+            Some(to)
+        }
+        None => None,
+    };
+    store.audit(caller, "item.updated", &id.to_string());
     let Some(item) = store.items.get_mut(&id) else {
         return Err(Problem::not_found("item"));
     };
@@ -509,6 +656,9 @@ async fn update_item(
     if let Some(public) = patch.public {
         item.public = public;
     }
+    if let Some(to) = moved_to {
+        item.warehouse_id = to;
+    }
     item.revision += 1;
     Ok(Json(item.json()))
 }
@@ -523,6 +673,7 @@ async fn delete_item(
     // Planted bug (d): no ownership check on the item being deleted.
     let id = store.item_for(caller, &id, state.vulnerable)?;
     store.items.remove(&id);
+    store.audit(caller, "item.deleted", &id.to_string());
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -624,6 +775,159 @@ async fn catalog(
     Ok(Json(json!({ "items": entries })))
 }
 
+/// Refuses a caller that is not a platform operator, unless `unchecked`.
+fn operator_only(caller: &InventoryUser, unchecked: bool) -> ApiResult<()> {
+    if unchecked || caller.role == ADMIN_ROLE {
+        Ok(())
+    } else {
+        Err(Problem::forbidden("platform operators only"))
+    }
+}
+
+async fn stock_report(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Value>> {
+    // Planted bug (e): the role is not checked.
+    operator_only(caller, state.vulnerable)?;
+    let store = state.store();
+    let mut tenants: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for w in store.warehouses.values().filter(|w| !w.archived) {
+        tenants.entry(w.tenant).or_default().push(w.json(&store));
+    }
+    let tenants: Vec<Value> = tenants
+        .into_iter()
+        .map(|(tenant, warehouses)| json!({"tenant": tenant, "warehouses": warehouses}))
+        .collect();
+    Ok(Json(json!({ "tenants": tenants })))
+}
+
+async fn audit_events(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Value>> {
+    operator_only(caller, false)?;
+    let store = state.store();
+    Ok(Json(json!({ "events": store.audit })))
+}
+
+#[derive(Deserialize)]
+struct Delivery<T> {
+    delivery_id: Option<String>,
+    data: Option<T>,
+}
+
+#[derive(Deserialize)]
+struct ShipmentData {
+    warehouse_id: Option<String>,
+    units: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct AdjustmentData {
+    item_id: Option<String>,
+    delta: Option<i64>,
+}
+
+/// Checks a delivery's signature (unless `unchecked`) and parses it; `None` data is a 400.
+fn delivery<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+    unchecked: bool,
+) -> ApiResult<(String, T)> {
+    if !unchecked {
+        let expected = webhook_signature(WEBHOOK_SECRET, body);
+        let given = headers
+            .get(SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if given != expected {
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "missing or invalid X-Signature",
+            ));
+        }
+    }
+    let input: Delivery<T> = parse_body(body)?;
+    let id = required_text("delivery_id", input.delivery_id, MAX_NAME)?;
+    let data = input
+        .data
+        .ok_or_else(|| Problem::bad_request("data is required"))?;
+    Ok((id, data))
+}
+
+fn ack(duplicate: bool) -> Json<Value> {
+    Json(json!({"received": true, "duplicate": duplicate}))
+}
+
+async fn shipment_hook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    // Planted bug (g): the signature is not verified.
+    let (delivery, data): (String, ShipmentData) = delivery(&headers, &body, state.vulnerable)?;
+    let to = warehouse_id(
+        &data
+            .warehouse_id
+            .ok_or_else(|| Problem::bad_request("data.warehouse_id is required"))?,
+    )?;
+    let units = data
+        .units
+        .filter(|u| (1..=10_000).contains(u))
+        .ok_or_else(|| Problem::bad_request("data.units must be between 1 and 10000"))?;
+    let mut store = state.store();
+    if store.warehouses.get(&to).is_none_or(|w| w.archived) {
+        return Err(Problem::not_found("warehouse"));
+    }
+    // Planted bug (h): a delivery already applied is applied again.
+    let key = ("shipments", delivery);
+    if !state.vulnerable && store.deliveries.contains(&key) {
+        return Ok(ack(true));
+    }
+    store.deliveries.insert(key);
+    if let Some(w) = store.warehouses.get_mut(&to) {
+        w.received_units += units;
+        let tenant = w.tenant;
+        store.audit.push(json!({"tenant": tenant, "user": "webhook",
+                                "action": "shipment.received", "target": to}));
+    }
+    Ok(ack(false))
+}
+
+async fn adjustment_hook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let (delivery, data): (String, AdjustmentData) = delivery(&headers, &body, false)?;
+    let id = item_id(
+        "data.item_id",
+        &data
+            .item_id
+            .ok_or_else(|| Problem::bad_request("data.item_id is required"))?,
+    )?;
+    let delta = data
+        .delta
+        .filter(|d| (1..=1000).contains(d))
+        .ok_or_else(|| Problem::bad_request("data.delta must be between 1 and 1000"))?;
+    let mut store = state.store();
+    store.any_item(&id)?;
+    let key = ("stock-adjustments", delivery);
+    if store.deliveries.contains(&key) {
+        return Ok(ack(true));
+    }
+    store.deliveries.insert(key);
+    if let Some(item) = store.items.get_mut(&id) {
+        item.quantity = (item.quantity + delta).min(MAX_QUANTITY);
+        item.revision += 1;
+        let tenant = item.tenant;
+        store.audit.push(json!({"tenant": tenant, "user": "webhook",
+                                "action": "stock.adjusted", "target": id.to_string()}));
+    }
+    Ok(ack(false))
+}
+
 async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "no such route")
 }
@@ -635,7 +939,10 @@ async fn method_not_allowed() -> Problem {
 fn router(state: AppState) -> Router {
     Router::new()
         .route("/warehouses", get(list_warehouses).post(create_warehouse))
-        .route("/warehouses/{warehouse_id}", get(get_warehouse))
+        .route(
+            "/warehouses/{warehouse_id}",
+            get(get_warehouse).delete(delete_warehouse),
+        )
         .route(
             "/warehouses/{warehouse_id}/items",
             get(list_warehouse_items).post(create_item),
@@ -648,6 +955,10 @@ fn router(state: AppState) -> Router {
         .route("/stock-checks", post(stock_check))
         .route("/transfers", post(transfer))
         .route("/catalog", get(catalog))
+        .route("/ops/stock-report", get(stock_report))
+        .route("/internal/audit-events", get(audit_events))
+        .route("/hooks/shipments", post(shipment_hook))
+        .route("/hooks/stock-adjustments", post(adjustment_hook))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -667,7 +978,7 @@ pub struct InventoryServer {
 
 impl InventoryServer {
     /// Starts the API on `127.0.0.1` with a port chosen by the system; `vulnerable` plants the
-    /// four bugs.
+    /// bugs.
     pub async fn start(vulnerable: bool) -> std::io::Result<InventoryServer> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
