@@ -801,6 +801,7 @@ impl Runtime<'_> {
                 Ok((Value::String(text), None))
             }
             Expr::Stem { owner } => Ok((Value::String(self.markers.stem(*owner)), None)),
+            Expr::Unique => Ok((Value::String(uuid::Uuid::new_v4().to_string()), None)),
             Expr::Absent { step } => so_far
                 .steps
                 .get(*step)
@@ -867,6 +868,15 @@ fn sign_event(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
+    // The spec may declare the signing headers as parameters, which the request was filled
+    // with: they are the executor's to set (or, unsigned, to leave out).
+    headers.retain(|(k, _)| {
+        !k.eq_ignore_ascii_case(&w.signature_header)
+            && !w
+                .timestamp_header
+                .as_deref()
+                .is_some_and(|t| k.eq_ignore_ascii_case(t))
+    });
     let (secret, timestamp) = match forgery {
         Some((Forgery::Unsigned, _)) => return Ok(()),
         Some((Forgery::Replay, control)) => {
@@ -1086,6 +1096,71 @@ mod tests {
             .await;
         assert_eq!(e.url, "http://127.0.0.1:9/x?api_key=***");
         assert!(!format!("{e:?}").contains("hunter2"), "{e:?}");
+    }
+
+    #[test]
+    fn unsigned_events_carry_no_signing_header_even_when_the_spec_requires_one() {
+        use crate::scenario::{Check, Effect, Forgery};
+        let w = crate::config::WebhookSettings {
+            operation: "hook".into(),
+            secret: Secret::new("s3cret"),
+            signature_header: "X-Sig".into(),
+            algorithm: crate::config::HmacAlgorithm::Sha256,
+            encoding: crate::config::DigestEncoding::Hex,
+            prefix: String::new(),
+            timestamp_header: Some("X-Ts".into()),
+            signed: "{timestamp}.{body}".into(),
+            tolerance: Duration::from_secs(300),
+        };
+        let step = |forgery| Step {
+            actor: 1,
+            op: 0,
+            role: StepRole::Attack {
+                victim: 0,
+                effect: Effect::Action,
+                vector: crate::finding::Vector::Header,
+                target_resource: None,
+                target_step: None,
+                check: Check::Webhook {
+                    forgery,
+                    control: 0,
+                },
+            },
+            args: Vec::new(),
+        };
+        let filled = || {
+            vec![
+                ("x-sig".to_string(), "tf-x".to_string()),
+                ("X-Ts".to_string(), "1".to_string()),
+                ("Accept".to_string(), "*/*".to_string()),
+            ]
+        };
+        let mut body = Some(json!({"id": "e1"}));
+        let mut headers = filled();
+        sign_event(
+            &w,
+            &step(Forgery::Unsigned),
+            &Execution::default(),
+            &mut body,
+            &mut headers,
+        )
+        .expect("signed");
+        assert_eq!(headers, vec![("Accept".to_string(), "*/*".to_string())]);
+        let mut headers = filled();
+        sign_event(
+            &w,
+            &step(Forgery::Stale),
+            &Execution::default(),
+            &mut body,
+            &mut headers,
+        )
+        .expect("signed");
+        let sig: Vec<_> = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("x-sig"))
+            .collect();
+        assert_eq!(sig.len(), 1);
+        assert_ne!(sig[0].1, "tf-x");
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum Expr {
     Stem { owner: usize },
     /// The value at `pointer` in the response body of step `step` of this scenario.
     Echo { step: usize, pointer: String },
+    /// A fresh random UUID each time it is sent: for required `format: uuid` fields that are not
+    /// ids of a resource (event or delivery ids a receiver deduplicates on).
+    Unique,
     /// An id in the shape of the one step `step` created that names nothing: its last
     /// characters changed within their class (a digit for a digit), or a number far past it.
     Absent { step: usize },

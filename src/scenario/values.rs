@@ -189,6 +189,14 @@ fn fill_body(
         match &prop.kind {
             SchemaKind::String => match marker_for(prop, owner) {
                 Some(expr) => args.push((Slot::Body(here), expr)),
+                // A required uuid that names no resource (an event or delivery id): a fresh one
+                // per request, or a receiver that deduplicates would see one event only.
+                None if required
+                    && prop.format.as_deref() == Some("uuid")
+                    && prop.enum_values.is_empty() =>
+                {
+                    args.push((Slot::Body(here), Expr::Unique))
+                }
                 None if required => args.push((Slot::Body(here), Expr::Lit(literal(prop)))),
                 None => {}
             },
@@ -254,6 +262,23 @@ mod tests {
         assert_eq!(get("/id"), None);
         assert_eq!(get("/role"), None);
         assert_eq!(get("/count"), None);
+    }
+
+    #[test]
+    fn required_uuids_that_name_nothing_are_fresh_per_request() {
+        let api = load_str(
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /hooks:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema:\n              type: object\n              required: [delivery_id, kind]\n              properties:\n                delivery_id: {type: string, format: uuid}\n                kind: {type: string, format: uuid, enum: ['3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b']}\n      responses: {'200': {description: ok}}\n",
+            "t.yaml",
+        )
+        .expect("loads");
+        let args = fill_request(&api.operations[0], 0, &mut |_| None, None);
+        let get = |p: &str| {
+            args.iter()
+                .find(|(s, _)| *s == Slot::Body(p.into()))
+                .map(|(_, e)| e.clone())
+        };
+        assert_eq!(get("/delivery_id"), Some(Expr::Unique));
+        assert!(matches!(get("/kind"), Some(Expr::Lit(_))));
     }
 
     #[test]
