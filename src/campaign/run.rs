@@ -95,6 +95,8 @@ pub struct CampaignResult {
     /// Every exchange of the run, in the order they finished; empty unless recording was asked
     /// for (the CLI's `--har`).
     pub exchanges: Vec<crate::exchange::Recorded>,
+    /// The part of the campaign this run was (`--shard I/N`), if only a part.
+    pub shard: Option<crate::config::Shard>,
 }
 
 impl CampaignResult {
@@ -125,6 +127,8 @@ pub struct Campaign {
     record: bool,
     /// How far the run has got (read by progress displays).
     progress: std::sync::Arc<super::Progress>,
+    /// Per operation, whether this run's shard attacks it (all true when unsharded).
+    in_shard: Vec<bool>,
 }
 
 impl Campaign {
@@ -196,6 +200,7 @@ impl Campaign {
                 .ok_or_else(|| unknown("webhooks.operation", &w.operation))?;
             webhooks.push((op, w.clone()));
         }
+        let in_shard = shard_members(&api, settings.campaign.shard);
         Ok(Campaign {
             settings,
             api,
@@ -205,6 +210,7 @@ impl Campaign {
             stop: Default::default(),
             record: false,
             progress: Default::default(),
+            in_shard,
         })
     }
 
@@ -342,6 +348,14 @@ impl Campaign {
         if !c.systematic {
             plan.probes.clear();
         }
+        // A probe runs in the shard of any operation it attacks; only that shard's attacks on it
+        // are judged and counted, so the shards together judge each attack once.
+        plan.probes.retain(|p| {
+            p.scenario
+                .steps
+                .iter()
+                .any(|s| matches!(s.role, StepRole::Attack { .. }) && self.in_shard[s.op])
+        });
         let markers = Markers::new();
         let runtime = Runtime {
             api: &self.api,
@@ -398,6 +412,9 @@ impl Campaign {
         for (i, exec) in ordered {
             let scenario = &plan.probes[i].scenario;
             for v in oracle::judge(&ctx, scenario, &exec) {
+                if !self.in_shard[v.op] {
+                    continue;
+                }
                 first
                     .entry(v.key())
                     .or_insert_with(|| (scenario.clone(), exec.clone(), v));
@@ -543,7 +560,24 @@ impl Campaign {
             failure: failure.or_else(|| target.lost()),
             cleanup,
             exchanges: target.take_recorded(),
+            shard: c.shard,
         })
+    }
+
+    /// Logs every identity in (login flows included) and proves each session works, without
+    /// running the campaign; returns each identity's current credentials (name, headers, query
+    /// parameters), for `replay` to hand to reproduction scripts.
+    pub(crate) async fn open_sessions(
+        &self,
+    ) -> Result<Vec<crate::exec::LiveCredentials>, CampaignError> {
+        let mut target = self.target()?;
+        target.allow_origins(&self.settings.allow_origins);
+        let controls = self.controls()?;
+        target
+            .open_sessions(&self.api, &controls)
+            .await
+            .map_err(CampaignError::Target)?;
+        Ok(target.current_credentials())
     }
 
     /// The target with every identity's credentials and login flow, anonymous last.
@@ -683,7 +717,7 @@ impl Campaign {
             self.progress.violations(candidates.len() as u64);
             for ((mut tree, probe), exec) in batch.into_iter().zip(executions) {
                 for v in oracle::judge(ctx, &probe.scenario, &exec) {
-                    if candidates.contains_key(&v.key()) {
+                    if !self.in_shard[v.op] || candidates.contains_key(&v.key()) {
                         continue;
                     }
                     let key = v.key();
@@ -799,6 +833,9 @@ impl Campaign {
                     ..
                 } = step.role
                 {
+                    if !self.in_shard[step.op] {
+                        continue;
+                    }
                     let c = &mut cov[step.op];
                     let sent = exec.steps.get(s).is_some_and(|r| r.exchange.is_some());
                     c.attacked |= sent;
@@ -846,6 +883,14 @@ impl Campaign {
         }
         for gap in &plan.gaps {
             cov[gap.op].note.get_or_insert_with(|| gap.reason.clone());
+        }
+        if let Some(shard) = self.settings.campaign.shard {
+            for (c, mine) in cov.iter_mut().zip(&self.in_shard) {
+                if !mine {
+                    c.note
+                        .get_or_insert_with(|| format!("left to another shard than {shard}"));
+                }
+            }
         }
         cov
     }
@@ -1009,6 +1054,21 @@ impl Campaign {
             known: false,
         }
     }
+}
+
+/// Per operation, whether `shard` attacks it: the operations sorted by `METHOD /path` are dealt
+/// round-robin over the shards, so every machine of a matrix computes the same split.
+fn shard_members(api: &Api, shard: Option<crate::config::Shard>) -> Vec<bool> {
+    let Some(shard) = shard else {
+        return vec![true; api.operations.len()];
+    };
+    let mut order: Vec<usize> = (0..api.operations.len()).collect();
+    order.sort_by_key(|op| api.operations[*op].label());
+    let mut members = vec![false; api.operations.len()];
+    for (position, op) in order.into_iter().enumerate() {
+        members[op] = shard.owns(position);
+    }
+    members
 }
 
 /// `path.NAME`, `query.NAME`, `header.NAME`, `body./pointer`.

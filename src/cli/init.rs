@@ -415,6 +415,7 @@ pub(crate) fn template(api: &Api, spec_ref: &str) -> String {
 # max_seconds = 600      # stop starting new probes after this; the cleanup still runs
 # session_check_seconds = 60   # each session re-proves itself with its positive control this
 #                              # often, catching sessions that die without a 401 (0: off)
+# shard = "1/3"         # run only part 1 of 3, split by operation (usually --shard I/N in CI)
 
 # [[model.ids]]          # where a create's id comes back, when inference gets it wrong
 # operation = "createThing"

@@ -11,6 +11,7 @@ mod merge;
 mod output;
 mod plan;
 mod progress;
+mod replay;
 mod run;
 mod scope;
 
@@ -69,6 +70,9 @@ pub enum Command {
     Baseline(baseline::BaselineArgs),
     /// Merge the JSON reports of several runs (shards) and write any format from the result.
     Merge(merge::MergeArgs),
+    /// Re-run each finding of a JSON report (or one finding) and say whether it is still
+    /// vulnerable or fixed.
+    Replay(replay::ReplayArgs),
 }
 
 /// How a command ended when it did not fail.
@@ -168,6 +172,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Init(args) => init::run(args),
         Command::Baseline(args) => baseline::run(args),
         Command::Merge(args) => merge::run(args, verbosity),
+        Command::Replay(args) => replay::run(args, verbosity),
     }
 }
 

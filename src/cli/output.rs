@@ -22,6 +22,15 @@ pub struct PaceArgs {
     /// one that does not exist (overrides `campaign.existence_leak`).
     #[arg(long)]
     pub existence_leak: bool,
+    /// Run only part I of N of the campaign, split by operation, so that N machines together
+    /// attack every operation once (overrides `campaign.shard`; merge their JSON reports with
+    /// `tenantfuzz merge`).
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<crate::config::Shard>,
+}
+
+fn parse_shard(text: &str) -> Result<crate::config::Shard, String> {
+    text.parse()
 }
 
 impl PaceArgs {
@@ -35,6 +44,9 @@ impl PaceArgs {
         }
         if self.existence_leak {
             c.existence_leak = true;
+        }
+        if let Some(shard) = self.shard {
+            c.shard = Some(shard);
         }
     }
 }

@@ -5,6 +5,7 @@ mod identity;
 mod raw;
 mod secret;
 mod settings;
+mod shard;
 mod wfc;
 
 pub use secret::Secret;
@@ -13,3 +14,4 @@ pub use settings::{
     CampaignSettings, ConfigError, DigestEncoding, HmacAlgorithm, IdentitySettings, LinkOverride,
     PolicyRule, PolicySettings, Settings, WebhookSettings,
 };
+pub use shard::Shard;

@@ -161,6 +161,7 @@ pub(crate) struct RawCampaign {
     pub existence_leak: Option<bool>,
     pub mutate_seeded: Option<bool>,
     pub session_check_seconds: Option<u64>,
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

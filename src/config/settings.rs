@@ -146,6 +146,8 @@ pub struct CampaignSettings {
     /// How often each session proves itself with its positive control, to catch sessions that
     /// die without a 401 (none: only a 401 triggers a check).
     pub session_check: Option<Duration>,
+    /// The part of the campaign this machine runs (`--shard I/N`); none: all of it.
+    pub shard: Option<super::Shard>,
 }
 
 impl Default for CampaignSettings {
@@ -166,6 +168,7 @@ impl Default for CampaignSettings {
             existence_leak: false,
             mutate_seeded: false,
             session_check: Some(Duration::from_secs(60)),
+            shard: None,
         }
     }
 }
@@ -327,6 +330,13 @@ impl Settings {
                 Some(0) => None,
                 Some(s) => Some(Duration::from_secs(s)),
                 None => defaults.session_check,
+            },
+            shard: match c.shard {
+                Some(text) => Some(
+                    text.parse()
+                        .map_err(|message| invalid("campaign.shard", message))?,
+                ),
+                None => None,
             },
         };
         let defaults = PolicySettings::default();

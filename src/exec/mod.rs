@@ -9,3 +9,4 @@ mod sign;
 pub use client::http_client;
 pub(crate) use run::value_text;
 pub use run::{Created, Discovered, Runtime, Sender, Target, TargetError};
+pub(crate) use session::LiveCredentials;

@@ -19,6 +19,10 @@ use crate::config::Secret;
 use crate::identity::{Credentials, FlowResponse, LoginError, LoginFlow, Prepared, Vars};
 use crate::spec::{Api, Method};
 
+/// An identity's live credentials: its name, its headers (as sent on writes) and its query
+/// parameters.
+pub(crate) type LiveCredentials = (String, Vec<(String, String)>, Vec<(String, String)>);
+
 /// Credentials as they go on the wire.
 #[derive(Default)]
 pub(crate) struct Wire {
@@ -180,6 +184,30 @@ impl Target {
         if let Some(flag) = &self.on_loss {
             flag.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// Each identity's current credentials as they go on writes: (name, headers, query
+    /// parameters). Only for handing to a reproduction script; never logged.
+    pub(crate) fn current_credentials(&self) -> Vec<LiveCredentials> {
+        self.sessions
+            .iter()
+            .map(|s| {
+                let wire = s.current().0;
+                let headers = wire
+                    .write
+                    .iter()
+                    .filter_map(|(n, v)| {
+                        Some((n.as_str().to_string(), v.to_str().ok()?.to_string()))
+                    })
+                    .collect();
+                let query = wire
+                    .query
+                    .iter()
+                    .map(|(n, v)| (n.clone(), v.expose().to_string()))
+                    .collect();
+                (s.name.clone(), headers, query)
+            })
+            .collect()
     }
 
     /// How many times a session was renewed by logging in again.

@@ -71,6 +71,10 @@ pub struct Summary {
     /// The error that cut the run short (the target stopped answering), if one did.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
+    /// The part of the campaign this run was (`--shard I/N`): its coverage and findings are
+    /// that shard's operations only. Absent for a whole run and for a merged report.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shard: Option<String>,
 }
 
 fn complete_by_default() -> bool {
@@ -141,6 +145,7 @@ pub fn report(result: &CampaignResult) -> Report {
             stopped_early: result.stopped_early.clone(),
             complete: result.stopped_early.is_none() && result.failure.is_none(),
             error: result.failure.clone(),
+            shard: result.shard.map(|s| s.to_string()),
         },
         findings: result.findings.clone(),
         coverage: result.coverage.iter().map(CoverageEntry::from).collect(),

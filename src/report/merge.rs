@@ -68,6 +68,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         stopped_early: None,
         complete: true,
         error: None,
+        shard: None,
     };
     let mut cleanup = CleanupInfo {
         deleted: 0,
@@ -208,5 +209,6 @@ pub fn result_of(report: Report) -> CampaignResult {
         stopped_early: report.summary.stopped_early,
         failure: report.summary.error,
         exchanges: Vec::new(),
+        shard: report.summary.shard.and_then(|s| s.parse().ok()),
     }
 }

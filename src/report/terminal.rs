@@ -46,6 +46,12 @@ pub fn render(result: &CampaignResult) -> String {
             String::new()
         }
     );
+    if let Some(shard) = result.shard {
+        let _ = writeln!(
+            out,
+            "shard {shard}: only this shard's operations were attacked; merge the shards' JSON reports with `tenantfuzz merge`"
+        );
+    }
     if let Some(why) = &result.stopped_early {
         let _ = writeln!(out, "INCOMPLETE: stopped early: {why}");
         if confirmed == 0 {

@@ -452,5 +452,6 @@ pub fn result() -> CampaignResult {
         },
         stopped_early: None,
         exchanges,
+        shard: None,
     }
 }
