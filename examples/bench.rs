@@ -19,6 +19,7 @@ use tenantfuzz::campaign::{Campaign, CampaignResult};
 use tenantfuzz::cli::demo_campaign;
 use tenantfuzz::config::{CampaignSettings, Settings};
 use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode, SPEC_YAML};
+use tenantfuzz::exchange::Recorded;
 
 /// User + system CPU seconds of this process so far (Linux; 0 elsewhere).
 fn cpu_seconds() -> f64 {
@@ -73,36 +74,69 @@ async fn campaign(concurrency: usize) -> (CampaignResult, Duration, f64) {
     (result, elapsed, cpu)
 }
 
-/// A plain loop of GETs of one's own document at `concurrency`: the demo's capacity.
-async fn plain_loop(concurrency: usize, requests: usize) -> (f64, f64) {
+/// Logs every demo account in; its bearer token by handle (the campaign's identity names).
+async fn tokens(client: &reqwest::Client, base: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for a in ACCOUNTS {
+        let login: serde_json::Value = client
+            .post(format!("{base}/auth/login"))
+            .json(&serde_json::json!({"email": a.email, "password": a.password}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("json");
+        let token = login["token"].as_str().unwrap_or_default();
+        out.push((a.handle.to_string(), format!("Bearer {token}")));
+    }
+    out
+}
+
+/// The demo's capacity for the campaign's own kind of requests: every request a recorded
+/// campaign sent (same methods, paths, queries, headers and bodies, each with its identity's
+/// credentials), sent again by a plain reqwest loop against a fresh demo at `concurrency`, with
+/// the same client settings (keep-alive pool, no redirects). Requests per second and CPU per
+/// request.
+async fn plain_loop(
+    concurrency: usize,
+    (recorded_base, requests): &(String, Vec<Recorded>),
+) -> (f64, f64) {
     let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
         .await
         .expect("demo starts");
     let base = server.base_url();
     let client = tenantfuzz::exec::http_client().expect("client");
-    let a = &ACCOUNTS[0];
-    let login: serde_json::Value = client
-        .post(format!("{base}/auth/login"))
-        .json(&serde_json::json!({"email": a.email, "password": a.password}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let auth = format!("Bearer {}", login["token"].as_str().unwrap_or_default());
+    let tokens = tokens(&client, &base).await;
+    // Built before the clock starts: the loop only sends and reads.
+    let built: Vec<reqwest::Request> = requests
+        .iter()
+        .filter_map(|r| {
+            let x = &r.exchange;
+            let method = reqwest::Method::from_bytes(x.method.as_bytes()).ok()?;
+            let path = x.url.strip_prefix(recorded_base.as_str())?;
+            let mut b = client.request(method, format!("{base}{path}"));
+            for (name, value) in &x.request_headers {
+                if value != "***" {
+                    b = b.header(name, value);
+                }
+            }
+            if let Some((_, auth)) = tokens.iter().find(|(h, _)| *h == r.identity) {
+                b = b.header("Authorization", auth);
+            }
+            if let Some(body) = &x.request_body {
+                b = b.json(body);
+            }
+            b.build().ok()
+        })
+        .collect();
     let cpu = cpu_seconds();
     let started = Instant::now();
-    let done: usize = futures_util::stream::iter(0..requests)
-        .map(|_| {
-            let (client, base, auth) = (&client, &base, &auth);
+    let done: usize = futures_util::stream::iter(built)
+        .map(|request| {
+            let client = &client;
             async move {
-                let r = client
-                    .get(format!("{base}/documents/1"))
-                    .header("Authorization", auth)
-                    .send()
-                    .await;
-                match r {
+                match client.execute(request).await {
                     Ok(r) => usize::from(r.bytes().await.is_ok()),
                     Err(_) => 0,
                 }
@@ -115,6 +149,25 @@ async fn plain_loop(concurrency: usize, requests: usize) -> (f64, f64) {
     let cpu = cpu_seconds() - cpu;
     server.shutdown().await.expect("demo stops");
     (done as f64 / elapsed, cpu / done.max(1) as f64)
+}
+
+/// The requests of one demo campaign, recorded (an untimed run).
+async fn recorded_requests() -> (String, Vec<Recorded>) {
+    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+        .await
+        .expect("demo starts");
+    let settings = CampaignSettings {
+        concurrency: 8,
+        seed: 1,
+        ..CampaignSettings::default()
+    };
+    let mut c = demo_campaign(&server.base_url(), settings)
+        .await
+        .expect("demo campaign");
+    c.record_exchanges();
+    let result = c.run().await.expect("campaign runs");
+    server.shutdown().await.expect("demo stops");
+    (result.base_url, result.exchanges)
 }
 
 /// Load + model + plan time of a spec, and how many scenarios the plan has.
@@ -173,6 +226,45 @@ fn median(mut v: Vec<u64>) -> u64 {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    // `bench -- profile CONCURRENCY RUNS`: only demo campaigns, for a profiler to watch.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("profile") {
+        let concurrency = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
+        let runs = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
+        let (mut requests, mut time, mut spent) = (0, 0.0, 0.0);
+        for _ in 0..runs {
+            let (r, t, cpu) = campaign(concurrency).await;
+            requests += r.stats.requests;
+            time += t.as_secs_f64();
+            spent += cpu;
+        }
+        println!(
+            "{runs} campaigns at concurrency {concurrency}: {requests} requests, {:.0} req/s, {:.1} us CPU/req, {time:.2} s in campaigns",
+            requests as f64 / time,
+            spent / requests.max(1) as f64 * 1e6
+        );
+        // CPU seconds per thread: whether one thread (the one polling the campaign) is the limit.
+        if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+            for t in tasks.flatten() {
+                let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+                let name = stat
+                    .split_once('(')
+                    .and_then(|(_, r)| r.rsplit_once(')'))
+                    .map(|(n, _)| n.to_string())
+                    .unwrap_or_default();
+                let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+                let f: Vec<f64> = rest
+                    .split_whitespace()
+                    .map(|x| x.parse().unwrap_or(0.0))
+                    .collect();
+                let cpu = (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0;
+                if cpu > 0.05 {
+                    println!("  thread {name}: {cpu:.2} s CPU");
+                }
+            }
+        }
+        return;
+    }
     println!(
         "tenantfuzz benchmark ({} cores)\n",
         std::thread::available_parallelism()
@@ -205,8 +297,9 @@ async fn main() {
         "{:>11} | {:>12} | {:>12} | {:>6} | {:>14} | {:>14}",
         "concurrency", "plain req/s", "campaign r/s", "ratio", "plain CPU/req", "campaign CPU/req"
     );
+    let requests = recorded_requests().await;
     for concurrency in [1, 4, 16, 64] {
-        let (plain_rps, plain_cpu) = plain_loop(concurrency, 5_000).await;
+        let (plain_rps, plain_cpu) = plain_loop(concurrency, &requests).await;
         let (r, t, cpu) = campaign(concurrency).await;
         let rps = r.stats.requests as f64 / t.as_secs_f64();
         println!(

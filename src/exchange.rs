@@ -8,9 +8,15 @@ use serde_json::Value;
 /// and every report writes as `***`. The one list (the executor records response headers
 /// through it, `report::redact` writes every format through it).
 pub fn is_sensitive_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
+    // Header names on the wire are lower case already: no copy for them.
+    let name: std::borrow::Cow<str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    };
+    let name = name.as_ref();
     matches!(
-        name.as_str(),
+        name,
         "authorization"
             | "proxy-authorization"
             | "cookie"
@@ -33,11 +39,15 @@ pub fn is_sensitive_header(name: &str) -> bool {
         "signature",
     ]
     .iter()
-    .any(|part| name.contains(part))
+    .any(|part| {
+        name.as_bytes()
+            .windows(part.len())
+            .any(|w| w == part.as_bytes())
+    })
 }
 
 /// A recorded request and what came back.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Exchange {
     pub method: String,
     pub url: String,
@@ -58,16 +68,21 @@ pub struct Exchange {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
     pub duration_ms: u64,
+    /// The response body as text: the bytes as they came (set by the executor), or the body
+    /// serialized once on first use. Every oracle searches it for markers; nothing serializes
+    /// the body twice. Never written out.
+    #[serde(skip)]
+    pub body_text: std::sync::OnceLock<String>,
 }
 
 impl Exchange {
     /// The response body as text (JSON serialized), empty when there is none.
-    pub fn response_text(&self) -> String {
-        match &self.response_body {
+    pub fn response_text(&self) -> &str {
+        self.body_text.get_or_init(|| match &self.response_body {
             None => String::new(),
             Some(Value::String(s)) => s.clone(),
             Some(v) => v.to_string(),
-        }
+        })
     }
 
     /// Everything the request carried that a marker could hide in: URL, headers, body.
@@ -189,5 +204,50 @@ pub fn ids_in(value: &serde_json::Value, out: &mut std::collections::BTreeSet<St
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_headers_are_recognised_in_any_case() {
+        for name in [
+            "Authorization",
+            "cookie",
+            "Set-Cookie",
+            "X-Api-Key",
+            "x-session-id",
+            "X-Upstream-TOKEN",
+            "x-hub-signature-256",
+            "Client-Secret",
+        ] {
+            assert!(is_sensitive_header(name), "{name}");
+        }
+        for name in ["content-type", "Content-Length", "x-request-id", "etag", ""] {
+            assert!(!is_sensitive_header(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_response_text_is_the_body_serialized_once_unless_the_wire_text_was_kept() {
+        let x = Exchange {
+            response_body: Some(serde_json::json!({"a": [1, "b"]})),
+            ..Exchange::default()
+        };
+        assert_eq!(x.response_text(), r#"{"a":[1,"b"]}"#);
+        let kept = Exchange {
+            response_body: Some(serde_json::json!({"a": 1})),
+            body_text: "{ \"a\" : 1 }".to_string().into(),
+            ..Exchange::default()
+        };
+        assert_eq!(kept.response_text(), "{ \"a\" : 1 }");
+        let text = Exchange {
+            response_body: Some(Value::String("plain".into())),
+            ..Exchange::default()
+        };
+        assert_eq!(text.response_text(), "plain");
+        assert_eq!(Exchange::default().response_text(), "");
     }
 }

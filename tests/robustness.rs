@@ -327,6 +327,7 @@ fn record(g: Garbage) -> StepRecord {
             response_body: g.body,
             error: g.error,
             duration_ms: 0,
+            body_text: Default::default(),
         }),
         skipped: (!g.sent).then(|| "skipped".into()),
         created: g.created,

@@ -216,7 +216,7 @@ impl Campaign {
 
     /// Keeps every exchange of the run in [`CampaignResult::exchanges`] (off by default: it costs
     /// a copy of each exchange).
-    pub(crate) fn record_exchanges(&mut self) {
+    pub fn record_exchanges(&mut self) {
         self.record = true;
     }
 
@@ -411,13 +411,24 @@ impl Campaign {
         ordered.sort_by_key(|(i, _)| *i);
         for (i, exec) in ordered {
             let scenario = &plan.probes[i].scenario;
-            for v in oracle::judge(&ctx, scenario, &exec) {
-                if !self.in_shard[v.op] {
+            let new: Vec<_> = oracle::judge(&ctx, scenario, &exec)
+                .into_iter()
+                .filter(|v| self.in_shard[v.op] && !first.contains_key(&v.key()))
+                .collect();
+            // The execution moves into its last new candidate; only the others copy it.
+            let mut exec = Some(exec);
+            let last = new.len().saturating_sub(1);
+            for (n, v) in new.into_iter().enumerate() {
+                let key = v.key();
+                if first.contains_key(&key) {
                     continue;
                 }
-                first
-                    .entry(v.key())
-                    .or_insert_with(|| (scenario.clone(), exec.clone(), v));
+                let e = if n == last {
+                    exec.take().unwrap_or_default()
+                } else {
+                    exec.clone().unwrap_or_default()
+                };
+                first.insert(key, (scenario.clone(), e, v));
             }
         }
         // Exploration: random drafts beyond the plan; new violations are shrunk by proptest.

@@ -193,23 +193,27 @@ impl Target {
     /// an allowed origin. Nothing is ever sent anywhere else (servers in a spec, links and
     /// redirects are never followed).
     pub fn in_scope(&self, url: &str) -> bool {
-        let Ok(parsed) = url::Url::parse(url) else {
-            return false;
-        };
+        self.scoped(url).is_some()
+    }
+
+    /// The parsed URL when it is in scope (see [`Target::in_scope`]), parsed once for both the
+    /// check and the client.
+    fn scoped(&self, url: &str) -> Option<url::Url> {
+        let parsed = url::Url::parse(url).ok()?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
-            return false;
+            return None;
         }
-        if self
-            .allowed
-            .contains(&parsed.origin().ascii_serialization())
-        {
-            return true;
-        }
-        !self.scope.is_empty()
+        let under_base = !self.scope.is_empty()
             && parsed
                 .as_str()
                 .strip_prefix(&self.scope)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']));
+        (under_base
+            || (!self.allowed.is_empty()
+                && self
+                    .allowed
+                    .contains(&parsed.origin().ascii_serialization())))
+        .then_some(parsed)
     }
 
     /// Why the target is taken as lost, once the last requests in a row all got no answer.
@@ -407,7 +411,7 @@ impl Target {
         body: Option<&Value>,
         form: bool,
     ) -> Exchange {
-        if !self.in_scope(url) {
+        let Some(parsed) = self.scoped(url) else {
             tracing::warn!(
                 url,
                 base = %self.base,
@@ -419,7 +423,7 @@ impl Target {
                 body,
                 "refused: the URL is outside the configured base URL and allowed origins".into(),
             );
-        }
+        };
         self.pace().await;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
@@ -440,11 +444,23 @@ impl Target {
             }
         }
         // Query credentials go on the wire; the record shows `***` in their place.
-        let (sent_url, url) = with_query_credentials(url, &wire.query);
-        let url = url.as_str();
         let method_value =
             reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut builder = self.client.request(method_value, sent_url).headers(map);
+        let (mut builder, url) = if wire.query.is_empty() {
+            // The URL parsed for the scope check goes to the client as it is.
+            (
+                self.client.request(method_value, parsed),
+                std::borrow::Cow::Borrowed(url),
+            )
+        } else {
+            let (sent_url, shown) = with_query_credentials(url, &wire.query);
+            (
+                self.client.request(method_value, sent_url),
+                std::borrow::Cow::Owned(shown),
+            )
+        };
+        builder = builder.headers(map);
+        let url = url.as_ref();
         if let Some(body) = body {
             builder = if form {
                 builder.form(&flatten_form(body))
@@ -462,6 +478,7 @@ impl Target {
             response_body: None,
             error: None,
             duration_ms: 0,
+            body_text: Default::default(),
         };
         match builder.send().await {
             Ok(response) => {
@@ -485,7 +502,13 @@ impl Target {
                             .response_header("content-type")
                             .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
                         exchange.response_body = Some(match serde_json::from_slice(&bytes) {
-                            Ok(v) => v,
+                            Ok(v) => {
+                                // The text as it came: what markers are searched in.
+                                if let Ok(text) = String::from_utf8(bytes) {
+                                    let _ = exchange.body_text.set(text);
+                                }
+                                v
+                            }
                             Err(e) => {
                                 // A JSON answer that does not parse was cut short or garbled:
                                 // what it lacks proves nothing.
@@ -546,6 +569,7 @@ fn refused(method: Method, url: &str, body: Option<&Value>, reason: String) -> E
         response_body: None,
         error: Some(reason),
         duration_ms: 0,
+        body_text: Default::default(),
     }
 }
 

@@ -326,6 +326,7 @@ impl Target {
                         .then(|| serde_json::Value::String("***".into())),
                     error: None,
                     duration_ms: 0,
+                    body_text: Default::default(),
                 },
             };
             recorder

@@ -27,7 +27,7 @@ pub(crate) fn leaked(
     }
     let sent = exchange.request_text();
     markers
-        .find_all(&exchange.response_text())
+        .find_all(exchange.response_text())
         .into_iter()
         .filter(|(m, owner)| {
             *owner == victim && !sent.contains(m.as_str()) && exec.origin_of(m).is_some()

@@ -39,6 +39,7 @@ fn ex(
         response_body: Some(response),
         error: None,
         duration_ms: 3,
+        body_text: Default::default(),
     }
 }
 
