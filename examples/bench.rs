@@ -285,6 +285,12 @@ async fn main() {
         result.stats.confirmation_requests,
         result.stats.cleanup_requests
     );
+    if let Some(p) = result.stats.phase_ms {
+        println!(
+            "phases: discovery {} ms, systematic {} ms, exploration {} ms, confirmation+shrinking {} ms, cleanup {} ms",
+            p.discovery, p.systematic, p.exploration, p.confirmation, p.cleanup
+        );
+    }
     println!(
         "requests per finding on confirmation+shrinking: median {}, max {}",
         median(spent.clone()),

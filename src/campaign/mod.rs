@@ -10,4 +10,4 @@ mod run;
 
 pub use cleanup::{Cleanup, LeftBehind};
 pub use progress::{Phase, Progress, Snapshot};
-pub use run::{Campaign, CampaignError, CampaignResult, Coverage, Stats};
+pub use run::{Campaign, CampaignError, CampaignResult, Coverage, PhaseTimes, Stats};

@@ -70,6 +70,19 @@ pub struct Stats {
     pub scenarios: u64,
     /// Sessions renewed mid-run (a 401 the positive control confirmed, then a new login).
     pub session_renewals: u64,
+    /// Wall-clock milliseconds of each phase: where the run's time went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase_ms: Option<PhaseTimes>,
+}
+
+/// Wall-clock milliseconds of each phase of a run (logins and discovery together).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct PhaseTimes {
+    pub discovery: u64,
+    pub systematic: u64,
+    pub exploration: u64,
+    pub confirmation: u64,
+    pub cleanup: u64,
 }
 
 /// What a campaign found.
@@ -372,6 +385,13 @@ impl Campaign {
             markers: &markers,
             names: &names,
         };
+        let mut phases = PhaseTimes::default();
+        let mut phase_start = started;
+        let mut lap = |slot: &mut u64| {
+            *slot = phase_start.elapsed().as_millis() as u64;
+            phase_start = Instant::now();
+        };
+        lap(&mut phases.discovery);
         // Systematic phase. The longest scenarios start first, so the phase does not end with a
         // few long ones running alone (results are put back in plan order before judging).
         let mut order: Vec<usize> = (0..plan.probes.len()).collect();
@@ -394,6 +414,7 @@ impl Campaign {
                 .collect()
                 .await;
         let systematic_requests = target.requests();
+        lap(&mut phases.systematic);
         let mut sent = executions
             .iter()
             .flat_map(|(_, e)| e.steps.iter().filter_map(|s| s.exchange.as_ref()))
@@ -443,6 +464,7 @@ impl Campaign {
                 .await
         };
         let exploration_requests = target.requests() - before_exploration;
+        lap(&mut phases.exploration);
         let bounds = Bounds {
             confirmations: c.confirmations,
             shrink_iterations: c.shrink_iterations,
@@ -476,6 +498,7 @@ impl Campaign {
             .buffer_unordered(c.concurrency)
             .collect()
             .await;
+        lap(&mut phases.confirmation);
         let mut findings = Vec::new();
         let mut confirmation_requests = 0;
         for done in confirmed {
@@ -534,6 +557,7 @@ impl Campaign {
         let before_cleanup = target.requests();
         let cleanup = super::cleanup::cleanup(&runtime, &tenants, c.concurrency).await;
         let cleanup_requests = target.requests() - before_cleanup;
+        lap(&mut phases.cleanup);
         progress.requests(target.requests());
         progress.enter(super::Phase::Done, 0);
         tracing::info!(
@@ -564,6 +588,7 @@ impl Campaign {
                 cleanup_requests,
                 scenarios: plan.probes.len() as u64,
                 session_renewals: target.session_renewals(),
+                phase_ms: Some(phases),
             },
             operations_total: self.api.operations.len(),
             marker_prefix: format!("tfz{}", markers.run()),
@@ -705,28 +730,32 @@ impl Campaign {
             TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
         let mut drawn = 0;
         let mut ran = 0;
-        while drawn < c.cases && !out_of_time() {
-            let mut batch = Vec::new();
-            while batch.len() < c.concurrency && drawn < c.cases {
+        // Cases are drawn one after another (the same draws for the same seed) and run through a
+        // window of `concurrency`: a case starts as soon as any other finishes, not when a whole
+        // batch has. Results come back in draw order, so what is judged new is deterministic.
+        let draws = std::iter::from_fn(|| {
+            while drawn < c.cases && !out_of_time() {
                 drawn += 1;
                 let Ok(tree) = strategy.new_tree(&mut runner) else {
                     continue;
                 };
                 if let Some(probe) = compile(&self.api, &self.model, cast, &tree.current()) {
-                    batch.push((tree, probe));
+                    return Some((tree, probe));
                 }
             }
-            let executions: Vec<Execution> = futures_util::stream::iter(batch.iter())
-                .map(|(_, probe)| runtime.execute(&probe.scenario))
-                .buffered(c.concurrency)
-                .collect()
-                .await;
-            ran += batch.len() as u64;
-            for _ in 0..batch.len() {
-                self.progress.step(runtime.target.requests());
-            }
+            None
+        });
+        let mut results = futures_util::stream::iter(draws)
+            .map(|(tree, probe)| async move {
+                let exec = runtime.execute(&probe.scenario).await;
+                (tree, probe, exec)
+            })
+            .buffered(c.concurrency);
+        while let Some((mut tree, probe, exec)) = results.next().await {
+            ran += 1;
+            self.progress.step(runtime.target.requests());
             self.progress.violations(candidates.len() as u64);
-            for ((mut tree, probe), exec) in batch.into_iter().zip(executions) {
+            {
                 for v in oracle::judge(ctx, &probe.scenario, &exec) {
                     if !self.in_shard[v.op] || candidates.contains_key(&v.key()) {
                         continue;

@@ -439,6 +439,7 @@ pub fn result() -> CampaignResult {
             cleanup_requests: 0,
             scenarios: 12,
             session_renewals: 0,
+            phase_ms: None,
         },
         operations_total: 7,
         marker_prefix: RUN.into(),
