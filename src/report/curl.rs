@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use super::repro::{
-    Dialect, body_text, captured, heading, remember, renew, step_captures, url_text,
+    Dialect, body_text, captured, evidence_step, heading, remember, renew, step_captures, url_text,
 };
 use crate::finding::{Finding, Kind};
 
@@ -518,15 +518,7 @@ fn check(f: &Finding, run_prefix: &str) -> String {
         Kind::Unauthenticated => {
             // Evidence is where the recorded run found it: the attack's own answer (a read) or
             // the victim's read-back (a write).
-            let shown_in = f
-                .steps
-                .iter()
-                .position(|st| {
-                    let text = st.exchange.response_text();
-                    st.role != "setup" && f.evidence_markers.iter().any(|m| text.contains(m))
-                })
-                .map(|i| i + 1)
-                .unwrap_or(attack);
+            let shown_in = evidence_step(f).map(|i| i + 1).unwrap_or(attack);
             format!("( {} )", any(shown_in))
         }
         _ => format!("( {} )", any(attack)),

@@ -7,7 +7,9 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::repro::{Dialect, body_text, captured, heading, remember, step_captures, url_text};
+use super::repro::{
+    Dialect, body_text, captured, evidence_step, heading, remember, step_captures, url_text,
+};
 use crate::finding::{Finding, Kind};
 
 /// The hurl variable that holds `identity`'s `header` value.
@@ -144,14 +146,7 @@ fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) 
         }
         Kind::BolaWrite => by_read_back(&marker),
         Kind::Unauthenticated => {
-            let shown_in = f
-                .steps
-                .iter()
-                .position(|st| {
-                    let text = st.exchange.response_text();
-                    st.role != "setup" && f.evidence_markers.iter().any(|m| text.contains(m))
-                })
-                .unwrap_or(attack);
+            let shown_in = evidence_step(f).unwrap_or(attack);
             vec![(
                 shown_in,
                 marker.as_ref().map(contains).into_iter().collect(),

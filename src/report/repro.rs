@@ -161,6 +161,16 @@ pub(crate) fn remember(f: &Finding, i: usize, known: &mut Vec<(String, usize)>) 
     }
 }
 
+/// The first step (0-based) past the setup whose answer shows one of the evidence markers: where
+/// the recorded run found the evidence (the attack's own answer for a read, the victim's
+/// read-back for a write).
+pub(crate) fn evidence_step(f: &Finding) -> Option<usize> {
+    f.steps.iter().position(|st| {
+        let text = st.exchange.response_text();
+        st.role != "setup" && f.evidence_markers.iter().any(|m| text.contains(m))
+    })
+}
+
 /// The opening comment both reproductions carry: what was found, by whom, and the evidence.
 pub(crate) fn heading(s: &mut String, f: &Finding) {
     let _ = writeln!(
