@@ -351,6 +351,19 @@ fn cli(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
     )
 }
 
+/// `cli` off the async runtime, whose threads the demo server needs while the binary runs.
+async fn run_cli(
+    args: Vec<String>,
+    envs: &'static [(&'static str, &'static str)],
+) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&args, envs)
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_stop_the_run_with_exit_3_before_any_probe() {
     let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
@@ -368,19 +381,15 @@ async fn wrong_credentials_stop_the_run_with_exit_3_before_any_probe() {
         "--report-json".into(),
         report.display().to_string(),
     ];
-    let (code, _, stderr) = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        cli(
-            &args,
-            &[
-                ("ALICE_PASSWORD", "alice-demo-password"),
-                ("BOB_PASSWORD", "not-bobs-password"),
-                ("CAROL_PASSWORD", "carol-demo-password"),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let (code, _, stderr) = run_cli(
+        args,
+        &[
+            ("ALICE_PASSWORD", "alice-demo-password"),
+            ("BOB_PASSWORD", "not-bobs-password"),
+            ("CAROL_PASSWORD", "carol-demo-password"),
+        ],
+    )
+    .await;
     assert_eq!(code, 3, "{stderr}");
     assert!(
         stderr.contains("identity 'bob' could not log in: POST /auth/session answered 401"),
@@ -405,19 +414,15 @@ async fn wrong_credentials_stop_the_run_with_exit_3_before_any_probe() {
         "--config".into(),
         config.display().to_string(),
     ];
-    let (code, _, stderr) = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        cli(
-            &args,
-            &[
-                ("ALICE_PASSWORD", "alice-demo-password"),
-                ("BOB_PASSWORD", "bob-demo-password"),
-                ("CAROL_PASSWORD", "carol-demo-password"),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let (code, _, stderr) = run_cli(
+        args,
+        &[
+            ("ALICE_PASSWORD", "alice-demo-password"),
+            ("BOB_PASSWORD", "bob-demo-password"),
+            ("CAROL_PASSWORD", "carol-demo-password"),
+        ],
+    )
+    .await;
     assert_eq!(code, 3, "{stderr}");
     assert!(
         stderr.contains(
@@ -446,20 +451,16 @@ async fn no_credential_of_any_kind_reaches_any_output() {
         "--repro-dir".into(),
         dir.join("out/repro").display().to_string(),
     ];
-    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        cli(
-            &args,
-            &[
-                ("ALICE_PASSWORD", "alice-demo-password"),
-                ("BOB_PASSWORD", "bob-demo-password"),
-                ("CAROL_PASSWORD", "carol-demo-password"),
-                ("RUST_LOG", "trace"),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let (code, stdout, stderr) = run_cli(
+        args,
+        &[
+            ("ALICE_PASSWORD", "alice-demo-password"),
+            ("BOB_PASSWORD", "bob-demo-password"),
+            ("CAROL_PASSWORD", "carol-demo-password"),
+            ("RUST_LOG", "trace"),
+        ],
+    )
+    .await;
     server.shutdown().await.unwrap();
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("bodies"), "trace logging did not happen");
