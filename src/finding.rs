@@ -244,6 +244,30 @@ pub struct Finding {
     pub known: bool,
 }
 
+/// Puts findings in the order every report lists them: by kind, operation (path, then method),
+/// vector, attacker and victim. One place, so that a campaign's result and a merge of several
+/// reports list the same findings alike.
+pub(crate) fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (
+            a.kind,
+            &a.operation.path,
+            &a.operation.method,
+            a.vector,
+            &a.attacker,
+            &a.victim,
+        )
+            .cmp(&(
+                b.kind,
+                &b.operation.path,
+                &b.operation.method,
+                b.vector,
+                &b.attacker,
+                &b.victim,
+            ))
+    });
+}
+
 /// How a webhook receiver's events are signed (the secret itself is never here: reproductions
 /// read it from `TFZ_WEBHOOK_SECRET`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -4,6 +4,11 @@
 //! demo and passes on a fresh secure one.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/cmd.rs"]
+mod cmd;
+#[path = "support/truth.rs"]
+mod truth;
+
 use std::collections::BTreeSet;
 use std::process::Command;
 
@@ -11,57 +16,25 @@ use serde_json::Value;
 use tenantfuzz::campaign::CampaignResult;
 use tenantfuzz::cli::demo_campaign;
 use tenantfuzz::config::CampaignSettings;
-use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, GROUND_TRUTH_JSON, Mode};
+use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode};
 use tenantfuzz::finding::Status;
 
 async fn campaign(mode: Mode, seed: u64) -> CampaignResult {
-    let server = DemoServer::start(DemoConfig::new(mode)).await.unwrap();
     let settings = CampaignSettings {
         seed,
         ..CampaignSettings::default()
     };
-    let campaign = demo_campaign(&server.base_url(), settings).await.unwrap();
-    let result = campaign.run().await.unwrap();
-    server.shutdown().await.unwrap();
-    result
-}
-
-fn truth() -> Value {
-    serde_json::from_str(GROUND_TRUTH_JSON).unwrap()
-}
-
-fn key(method: &str, path: &str) -> (String, String) {
-    (method.to_string(), path.to_string())
+    truth::run_demo(DemoConfig::new(mode), settings).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vulnerable_demo_confirms_every_planted_bug_and_nothing_else() {
     let result = campaign(Mode::Vulnerable, 1).await;
-    let truth = truth();
-    let found: BTreeSet<(String, String, String, String)> = result
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Confirmed)
-        .map(|f| {
-            (
-                f.kind.as_str().to_string(),
-                f.vector.as_str().to_string(),
-                f.operation.method.clone(),
-                f.operation.path.clone(),
-            )
-        })
-        .collect();
-    let mut expected = BTreeSet::new();
-    for v in truth["vulnerabilities"].as_array().unwrap() {
-        let kind = v["kind"].as_str().unwrap();
-        let entry = (
-            kind.to_string(),
-            v["vector"].as_str().unwrap().to_string(),
-            v["method"].as_str().unwrap().to_string(),
-            v["path"].as_str().unwrap().to_string(),
-        );
-        assert!(found.contains(&entry), "missed {entry:?}; found {found:#?}");
-        expected.insert(entry);
+    let truth = truth::demo_truth();
+    let found = truth::confirmed(&result);
+    let expected = truth::bugs(&truth, &[]);
+    for entry in &expected {
+        assert!(found.contains(entry), "missed {entry:?}; found {found:#?}");
     }
     assert_eq!(expected.len(), 13, "the demo plants thirteen bugs");
     let kinds: BTreeSet<&str> = expected.iter().map(|e| e.0.as_str()).collect();
@@ -77,24 +50,14 @@ async fn vulnerable_demo_confirms_every_planted_bug_and_nothing_else() {
         }
     }
     // No finding of any status outside the ground truth, none on a must-not-flag route.
-    let must_not: BTreeSet<_> = truth["must_not_flag"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| key(m["method"].as_str().unwrap(), m["path"].as_str().unwrap()))
-        .collect();
+    let must_not = truth::must_not_flag(&truth);
     for f in &result.findings {
-        let k = key(&f.operation.method, &f.operation.path);
+        let k = (f.operation.method.clone(), f.operation.path.clone());
         assert!(
             !must_not.contains(&k),
             "flagged a must-not-flag route: {f:#?}"
         );
-        let entry = (
-            f.kind.as_str().to_string(),
-            f.vector.as_str().to_string(),
-            f.operation.method.clone(),
-            f.operation.path.clone(),
-        );
+        let entry = truth::key(f);
         assert!(
             expected.contains(&entry),
             "finding outside the ground truth: {entry:?}"
@@ -217,21 +180,11 @@ async fn the_same_seed_gives_the_same_findings_and_steps() {
 }
 
 async fn tokens(base: &str) -> Vec<(String, String)> {
-    let client = tenantfuzz::exec::http_client().unwrap();
     let mut out = Vec::new();
     for a in ACCOUNTS {
-        let v: Value = client
-            .post(format!("{base}/auth/login"))
-            .json(&serde_json::json!({"email": a.email, "password": a.password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
         out.push((
             tenantfuzz::report::curl::credential_var(a.handle, "authorization"),
-            format!("Bearer {}", v["token"].as_str().unwrap()),
+            format!("Bearer {}", cmd::token(base, a.handle).await),
         ));
     }
     out
@@ -257,12 +210,7 @@ async fn run_script(script: &std::path::Path, mode: Mode) -> (i32, String) {
     .await
     .unwrap();
     server.shutdown().await.unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code().unwrap_or(-1), text)
+    (output.status.code().unwrap_or(-1), cmd::text(&output))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,9 +223,7 @@ async fn every_repro_script_reproduces_on_vulnerable_and_passes_on_secure() {
         return;
     }
     let mut result = campaign(Mode::Vulnerable, 3).await;
-    let dir = std::env::temp_dir().join(format!("tenantfuzz-repro-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = cmd::temp_dir("repro");
     let mut scripts = Vec::new();
     for f in &mut result.findings {
         let path = dir.join(tenantfuzz::report::curl::file_name(f));
@@ -311,17 +257,13 @@ async fn every_repro_script_reproduces_on_vulnerable_and_passes_on_secure() {
 }
 
 async fn explore_only(mode: Mode, seed: u64) -> CampaignResult {
-    let server = DemoServer::start(DemoConfig::new(mode)).await.unwrap();
     let settings = CampaignSettings {
         seed,
         cases: 200,
         systematic: false,
         ..CampaignSettings::default()
     };
-    let campaign = demo_campaign(&server.base_url(), settings).await.unwrap();
-    let result = campaign.run().await.unwrap();
-    server.shutdown().await.unwrap();
-    result
+    truth::run_demo(DemoConfig::new(mode), settings).await
 }
 
 /// The proptest explorer on its own (no systematic phase) finds ownership bugs of the ground
@@ -334,18 +276,9 @@ async fn exploration_alone_finds_real_bugs_and_nothing_on_secure() {
         s.systematic_requests,
         s.requests - s.exploration_requests - s.confirmation_requests - s.cleanup_requests
     );
-    let truth = truth();
-    let known: BTreeSet<(String, String, String)> = truth["vulnerabilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            (
-                v["kind"].as_str().unwrap().to_string(),
-                v["method"].as_str().unwrap().to_string(),
-                v["path"].as_str().unwrap().to_string(),
-            )
-        })
+    let known: BTreeSet<(String, String, String)> = truth::bugs(&truth::demo_truth(), &[])
+        .into_iter()
+        .map(|(kind, _, method, path)| (kind, method, path))
         .collect();
     let confirmed: Vec<_> = result.confirmed().collect();
     eprintln!(
@@ -398,52 +331,19 @@ async fn cleanup_removes_what_the_campaign_created() {
             "left behind: {left:?}"
         );
     }
-    let client = tenantfuzz::exec::http_client().unwrap();
     for account in ACCOUNTS.iter().filter(|a| a.workspace.is_some()) {
-        let token: Value = client
-            .post(format!("{base}/auth/login"))
-            .json(&serde_json::json!({"email": account.email, "password": account.password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let auth = format!("Bearer {}", token["token"].as_str().unwrap());
-        let me: Value = client
-            .get(format!("{base}/me"))
-            .header("Authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = cmd::token(&base, account.handle).await;
+        let me = cmd::get_json(&format!("{base}/me"), &token).await;
         let ws = me["workspaces"][0]["id"].as_str().unwrap();
-        let projects: Value = client
-            .get(format!("{base}/workspaces/{ws}/projects"))
-            .header("Authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let projects = cmd::get_json(&format!("{base}/workspaces/{ws}/projects"), &token).await;
         // Only the seeded project is left.
         assert_eq!(
             projects["projects"].as_array().unwrap().len(),
             1,
             "{projects}"
         );
-        let attachments: Value = client
-            .get(format!("{base}/workspaces/{ws}/attachments"))
-            .header("Authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let attachments =
+            cmd::get_json(&format!("{base}/workspaces/{ws}/attachments"), &token).await;
         assert!(
             attachments["attachments"].as_array().unwrap().is_empty(),
             "{attachments}"
@@ -456,16 +356,11 @@ async fn cleanup_removes_what_the_campaign_created() {
 /// cleans up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_time_stops_the_run_and_says_so() {
-    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
-        .await
-        .unwrap();
     let settings = CampaignSettings {
         max_time: Some(std::time::Duration::ZERO),
         ..CampaignSettings::default()
     };
-    let campaign = demo_campaign(&server.base_url(), settings).await.unwrap();
-    let result = campaign.run().await.unwrap();
-    server.shutdown().await.unwrap();
+    let result = truth::run_demo(DemoConfig::new(Mode::Vulnerable), settings).await;
     assert!(result.stopped_early.is_some());
     assert_eq!(result.confirmed().count(), 0);
     assert!(result.coverage.iter().all(|c| !c.attacked));

@@ -3,24 +3,15 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode};
+#[path = "support/cmd.rs"]
+mod cmd;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantfuzz"))
-}
+use cmd::{bin, text, token};
+use tenantfuzz::demo::{DemoConfig, DemoServer, Mode};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn temp(name: &str, content: &str) -> PathBuf {
@@ -112,21 +103,6 @@ fn config(base: &str, extra: &str) -> PathBuf {
             repo("specs/demo.yaml").display()
         ),
     )
-}
-
-async fn token(base: &str, handle: &str) -> String {
-    let a = ACCOUNTS.iter().find(|a| a.handle == handle).unwrap();
-    let client = tenantfuzz::exec::http_client().unwrap();
-    let v: serde_json::Value = client
-        .post(format!("{base}/auth/login"))
-        .json(&serde_json::json!({"email": a.email, "password": a.password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["token"].as_str().unwrap().to_string()
 }
 
 async fn run(mode: Mode, bob_token: Option<&str>, extra: &str) -> (Option<i32>, String, PathBuf) {

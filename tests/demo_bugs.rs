@@ -31,6 +31,28 @@ fn field_values(list: &Value, key: &str, field: &str) -> Vec<String> {
         .collect()
 }
 
+/// An attack's answer by mode: in the vulnerable mode it has the first status and shows `mark`;
+/// in the secure mode it has the second status and does not.
+#[track_caller]
+fn assert_leak(
+    mode: Mode,
+    status: &StatusCode,
+    body: &Value,
+    mark: &str,
+    statuses: (StatusCode, StatusCode),
+) {
+    assert_eq!(
+        *status,
+        by_mode(mode, statuses.0, statuses.1),
+        "{mode:?}: {body}"
+    );
+    assert_eq!(
+        leaks(body, mark),
+        mode == Mode::Vulnerable,
+        "{mode:?}: {body}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The thirteen planted bugs.
 // ---------------------------------------------------------------------------------------------
@@ -62,12 +84,7 @@ async fn bug01_project_read_foreign_child() {
         let (status, body) = bob
             .get(&format!("/workspaces/{bws}/projects/{project}"))
             .await;
-        assert_eq!(status, by_mode(mode, OK, NOT_FOUND), "{mode:?}: {body}");
-        assert_eq!(
-            leaks(&body, &mark),
-            mode == Mode::Vulnerable,
-            "{mode:?}: {body}"
-        );
+        assert_leak(mode, &status, &body, &mark, (OK, NOT_FOUND));
         if mode == Mode::Vulnerable {
             assert_eq!(body["workspaceId"], json!(aws));
         }
@@ -171,12 +188,7 @@ async fn bug04_attachment_read_unchecked() {
         assert!(leaks(&alice.get_ok(&path).await, &mark), "{mode:?}");
 
         let (status, body) = bob.get(&path).await;
-        assert_eq!(status, by_mode(mode, OK, NOT_FOUND), "{mode:?}: {body}");
-        assert_eq!(
-            leaks(&body, &mark),
-            mode == Mode::Vulnerable,
-            "{mode:?}: {body}"
-        );
+        assert_leak(mode, &status, &body, &mark, (OK, NOT_FOUND));
 
         // Deleting is checked in both modes: alice still reads her file afterwards.
         assert_eq!(bob.delete(&path).await.0, NOT_FOUND, "{mode:?}");
@@ -201,12 +213,7 @@ async fn bug05_report_unchecked() {
         assert_eq!(own["documentCount"], json!(1));
 
         let (status, body) = bob.post("/reports", &request).await;
-        assert_eq!(status, by_mode(mode, OK, NOT_FOUND), "{mode:?}: {body}");
-        assert_eq!(
-            leaks(&body, &mark),
-            mode == Mode::Vulnerable,
-            "{mode:?}: {body}"
-        );
+        assert_leak(mode, &status, &body, &mark, (OK, NOT_FOUND));
         d.shutdown().await;
     }
     both_modes(scenario).await;
@@ -278,12 +285,7 @@ async fn bug07_export_optional_auth() {
         );
 
         let (status, body) = d.anon().get(&path).await;
-        assert_eq!(status, by_mode(mode, OK, UNAUTHORIZED), "{mode:?}: {body}");
-        assert_eq!(
-            leaks(&body, &mark),
-            mode == Mode::Vulnerable,
-            "{mode:?}: {body}"
-        );
+        assert_leak(mode, &status, &body, &mark, (OK, UNAUTHORIZED));
         d.shutdown().await;
     }
     both_modes(scenario).await;

@@ -3,63 +3,33 @@
 //! reports no false finding, and still confirms every bug of the ground truth, of every kind.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
+#[path = "support/truth.rs"]
+mod truth;
 
-use serde_json::Value;
 use tenantfuzz::campaign::CampaignResult;
-use tenantfuzz::cli::demo_campaign;
 use tenantfuzz::config::CampaignSettings;
-use tenantfuzz::demo::{DemoConfig, DemoServer, GROUND_TRUTH_JSON, Mode};
-use tenantfuzz::finding::Status;
+use tenantfuzz::demo::{DemoConfig, Mode};
 
 async fn faulty(mode: Mode) -> CampaignResult {
     let config = DemoConfig {
         fault_rate: 0.1,
         ..DemoConfig::new(mode)
     };
-    let server = DemoServer::start(config).await.unwrap();
-    let campaign = demo_campaign(&server.base_url(), CampaignSettings::default())
-        .await
-        .unwrap();
-    let result = campaign.run().await.unwrap();
-    server.shutdown().await.unwrap();
-    result
+    truth::run_demo(config, CampaignSettings::default()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_neither_invent_findings_nor_hide_real_ones() {
-    let truth: Value = serde_json::from_str(GROUND_TRUTH_JSON).unwrap();
-    let expected: BTreeSet<(String, String, String, String)> = truth["vulnerabilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            let s = |k: &str| v[k].as_str().unwrap().to_string();
-            (s("kind"), s("vector"), s("method"), s("path"))
-        })
-        .collect();
+    let expected = truth::bugs(&truth::demo_truth(), &[]);
     assert_eq!(expected.len(), 13);
     let result = faulty(Mode::Vulnerable).await;
-    let key = |f: &tenantfuzz::finding::Finding| {
-        (
-            f.kind.as_str().to_string(),
-            f.vector.as_str().to_string(),
-            f.operation.method.clone(),
-            f.operation.path.clone(),
-        )
-    };
     for f in &result.findings {
         assert!(
-            expected.contains(&key(f)),
+            expected.contains(&truth::key(f)),
             "false finding under faults: {f:#?}"
         );
     }
-    let confirmed: BTreeSet<_> = result
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Confirmed)
-        .map(key)
-        .collect();
+    let confirmed = truth::confirmed(&result);
     for e in &expected {
         assert!(confirmed.contains(e), "missed under faults: {e:?}");
     }

@@ -6,18 +6,22 @@
 //! credential reaches any output.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/cmd.rs"]
+mod cmd;
+#[path = "support/truth.rs"]
+mod truth;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use cmd::{files, temp_dir};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tenantfuzz::campaign::{Campaign, CampaignResult};
-use tenantfuzz::cli::demo_campaign;
 use tenantfuzz::config::{CampaignSettings, Settings};
-use tenantfuzz::demo::{DemoConfig, DemoServer, GROUND_TRUTH_JSON, Mode};
-use tenantfuzz::finding::Status;
+use tenantfuzz::demo::{DemoConfig, DemoServer, Mode};
+use truth::{Bug, confirmed};
 
 const OWNERSHIP: &[&str] = &[
     "bola-read",
@@ -45,49 +49,14 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// The ground truth's ownership bugs: (kind, vector, method, path).
-fn ownership_truth() -> BTreeSet<(String, String, String, String)> {
-    truth(OWNERSHIP)
+fn ownership_truth() -> BTreeSet<Bug> {
+    truth::bugs(&truth::demo_truth(), OWNERSHIP)
 }
 
 /// Every planted bug, of every kind: what `demo_campaign` (with the admin, roles, plans and the
 /// webhook configured) must find.
-fn full_truth() -> BTreeSet<(String, String, String, String)> {
-    truth(&[])
-}
-
-/// The ground truth, only `kinds` (all when empty).
-fn truth(kinds: &[&str]) -> BTreeSet<(String, String, String, String)> {
-    let truth: Value = serde_json::from_str(GROUND_TRUTH_JSON).unwrap();
-    truth["vulnerabilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| kinds.is_empty() || kinds.contains(&v["kind"].as_str().unwrap()))
-        .map(|v| {
-            (
-                v["kind"].as_str().unwrap().to_string(),
-                v["vector"].as_str().unwrap().to_string(),
-                v["method"].as_str().unwrap().to_string(),
-                v["path"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn confirmed(result: &CampaignResult) -> BTreeSet<(String, String, String, String)> {
-    result
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Confirmed)
-        .map(|f| {
-            (
-                f.kind.as_str().to_string(),
-                f.vector.as_str().to_string(),
-                f.operation.method.clone(),
-                f.operation.path.clone(),
-            )
-        })
-        .collect()
+fn full_truth() -> BTreeSet<Bug> {
+    truth::bugs(&truth::demo_truth(), &[])
 }
 
 /// Every credential kind and flow at once, from `examples/tenantfuzz.toml` pointed at a test
@@ -136,16 +105,7 @@ async fn every_scheme_authenticates_and_expires_on_the_demo() {
         (status, r.json::<Value>().await.unwrap_or(Value::Null))
     };
     // Bearer.
-    let login: Value = http
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"email": "alice@acme.test", "password": "alice-demo-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let token = cmd::token(&base, "alice").await;
     let (status, body) = me(http.get(format!("{base}/me")).bearer_auth(&token)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["email"], "alice@acme.test");
@@ -300,17 +260,13 @@ async fn a_campaign_with_every_credential_kind_finds_nothing_on_the_secure_demo(
 async fn expiring(mode: Mode) -> CampaignResult {
     let mut config = DemoConfig::new(mode);
     config.token_ttl = Duration::from_secs(1);
-    let server = DemoServer::start(config).await.unwrap();
     // Paced so that the campaign outlives its tokens several times over.
     let settings = CampaignSettings {
         seed: 1,
         rate: Some(250.0),
         ..CampaignSettings::default()
     };
-    let campaign = demo_campaign(&server.base_url(), settings).await.unwrap();
-    let result = campaign.run().await;
-    server.shutdown().await.unwrap();
-    result.unwrap()
+    truth::run_demo(config, settings).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,12 +281,7 @@ async fn sessions_that_expire_mid_campaign_are_renewed_and_every_bug_is_still_fo
         assert!(found.contains(bug), "missed {bug:?}; found {found:#?}");
     }
     for f in &result.findings {
-        let key = (
-            f.kind.as_str().to_string(),
-            f.vector.as_str().to_string(),
-            f.operation.method.clone(),
-            f.operation.path.clone(),
-        );
+        let key = truth::key(f);
         assert!(truth.contains(&key), "outside the ground truth: {key:?}");
     }
     let secure = expiring(Mode::Secure).await;
@@ -388,7 +339,7 @@ fn ordered_pairs_cross_tenants_only() {
 }
 
 fn cli(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tenantfuzz"))
+    let out = cmd::bin()
         .args(args)
         .envs(envs.iter().copied())
         .output()
@@ -400,24 +351,17 @@ fn cli(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
     )
 }
 
-fn temp_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tenantfuzz-{label}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
+/// `cli` off the async runtime, whose threads the demo server needs while the binary runs.
+async fn run_cli(
+    args: Vec<String>,
+    envs: &'static [(&'static str, &'static str)],
+) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&args, envs)
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,19 +381,15 @@ async fn wrong_credentials_stop_the_run_with_exit_3_before_any_probe() {
         "--report-json".into(),
         report.display().to_string(),
     ];
-    let (code, _, stderr) = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        cli(
-            &args,
-            &[
-                ("ALICE_PASSWORD", "alice-demo-password"),
-                ("BOB_PASSWORD", "not-bobs-password"),
-                ("CAROL_PASSWORD", "carol-demo-password"),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let (code, _, stderr) = run_cli(
+        args,
+        &[
+            ("ALICE_PASSWORD", "alice-demo-password"),
+            ("BOB_PASSWORD", "not-bobs-password"),
+            ("CAROL_PASSWORD", "carol-demo-password"),
+        ],
+    )
+    .await;
     assert_eq!(code, 3, "{stderr}");
     assert!(
         stderr.contains("identity 'bob' could not log in: POST /auth/session answered 401"),
@@ -474,19 +414,15 @@ async fn wrong_credentials_stop_the_run_with_exit_3_before_any_probe() {
         "--config".into(),
         config.display().to_string(),
     ];
-    let (code, _, stderr) = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        cli(
-            &args,
-            &[
-                ("ALICE_PASSWORD", "alice-demo-password"),
-                ("BOB_PASSWORD", "bob-demo-password"),
-                ("CAROL_PASSWORD", "carol-demo-password"),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let (code, _, stderr) = run_cli(
+        args,
+        &[
+            ("ALICE_PASSWORD", "alice-demo-password"),
+            ("BOB_PASSWORD", "bob-demo-password"),
+            ("CAROL_PASSWORD", "carol-demo-password"),
+        ],
+    )
+    .await;
     assert_eq!(code, 3, "{stderr}");
     assert!(
         stderr.contains(
@@ -515,20 +451,16 @@ async fn no_credential_of_any_kind_reaches_any_output() {
         "--repro-dir".into(),
         dir.join("out/repro").display().to_string(),
     ];
-    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        cli(
-            &args,
-            &[
-                ("ALICE_PASSWORD", "alice-demo-password"),
-                ("BOB_PASSWORD", "bob-demo-password"),
-                ("CAROL_PASSWORD", "carol-demo-password"),
-                ("RUST_LOG", "trace"),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let (code, stdout, stderr) = run_cli(
+        args,
+        &[
+            ("ALICE_PASSWORD", "alice-demo-password"),
+            ("BOB_PASSWORD", "bob-demo-password"),
+            ("CAROL_PASSWORD", "carol-demo-password"),
+            ("RUST_LOG", "trace"),
+        ],
+    )
+    .await;
     server.shutdown().await.unwrap();
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("bodies"), "trace logging did not happen");
@@ -611,18 +543,10 @@ async fn a_web_fuzzing_commons_auth_file_gives_the_identities() {
         .unwrap();
     let base = server.base_url();
     let http = tenantfuzz::exec::http_client().unwrap();
-    let token: Value = http
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"email": "bob@globex.test", "password": "bob-demo-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = cmd::token(&base, "bob").await;
     let key: Value = http
         .post(format!("{base}/auth/api-keys"))
-        .bearer_auth(token["token"].as_str().unwrap())
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()
@@ -693,25 +617,12 @@ async fn a_session_lost_mid_run_stops_it_without_results() {
     config.token_ttl = Duration::from_secs(1);
     let server = DemoServer::start(config).await.unwrap();
     let base = server.base_url();
-    let http = tenantfuzz::exec::http_client().unwrap();
     let mut text = format!(
         "spec = \"{}\"\nbase_url = \"{base}\"\n[campaign]\nrate = 250.0\n",
         spec_path().display()
     );
-    for (name, email, password, tenant) in [
-        ("alice", "alice@acme.test", "alice-demo-password", "acme"),
-        ("bob", "bob@globex.test", "bob-demo-password", "globex"),
-    ] {
-        let login: Value = http
-            .post(format!("{base}/auth/login"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["token"].as_str().unwrap();
+    for (name, tenant) in [("alice", "acme"), ("bob", "globex")] {
+        let token = cmd::token(&base, name).await;
         text.push_str(&format!(
             "[identities.{name}]\ntenant = \"{tenant}\"\nheaders = {{ Authorization = \"Bearer {token}\" }}\n"
         ));

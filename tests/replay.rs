@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "support/cmd.rs"]
+mod cmd;
+
 use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode};
 
 fn tools() -> bool {
@@ -18,7 +21,7 @@ fn tools() -> bool {
 async fn cli(dir: &Path, args: Vec<String>) -> Output {
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tenantfuzz"));
+        let mut command = cmd::bin();
         command.current_dir(&dir).args(&args);
         for a in ACCOUNTS {
             command.env(format!("{}_PASSWORD", a.handle.to_uppercase()), a.password);
@@ -51,12 +54,7 @@ async fn replay(dir: &Path, report: &Path, mode: Mode) -> (i32, String) {
     )
     .await;
     server.shutdown().await.unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    (out.status.code().unwrap_or(-1), cmd::text(&out))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,8 @@
 //! baseline still fails it.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/cmd.rs"]
+mod cmd;
 #[path = "support/hurl_runner.rs"]
 mod hurl_runner;
 #[path = "support/sarif.rs"]
@@ -20,24 +22,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantfuzz"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tenantfuzz-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use cmd::{bin, temp_dir, text};
 
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -54,21 +39,11 @@ fn demo(args: &[&str]) -> Output {
 }
 
 async fn variables(base: &str) -> HashMap<String, String> {
-    let client = tenantfuzz::exec::http_client().unwrap();
     let mut vars = HashMap::new();
     for a in ACCOUNTS {
-        let v: Value = client
-            .post(format!("{base}/auth/login"))
-            .json(&serde_json::json!({"email": a.email, "password": a.password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
         vars.insert(
             tenantfuzz::report::hurl::credential_var(a.handle, "authorization"),
-            format!("Bearer {}", v["token"].as_str().unwrap()),
+            format!("Bearer {}", cmd::token(base, a.handle).await),
         );
     }
     vars.insert("base_url".into(), base.to_string());

@@ -3,26 +3,16 @@
 //! the JSON report, SARIF, JUnit, Markdown, HAR, or a reproduction script (bash or hurl).
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+#[path = "support/cmd.rs"]
+mod cmd;
 
-fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
+use cmd::files;
 
 #[test]
 fn no_token_in_any_output_even_at_trace_level() {
     let dir = std::env::temp_dir().join(format!("tenantfuzz-secrets-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let output = Command::new(env!("CARGO_BIN_EXE_tenantfuzz"))
+    let output = cmd::bin()
         .args(["demo", "--report-json"])
         .arg(dir.join("report.json"))
         .arg("--repro-dir")

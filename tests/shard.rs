@@ -6,25 +6,21 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
+#[path = "support/truth.rs"]
+mod truth;
+
 use serde_json::Value;
 use tenantfuzz::campaign::CampaignResult;
-use tenantfuzz::cli::demo_campaign;
 use tenantfuzz::config::{CampaignSettings, Shard};
-use tenantfuzz::demo::{DemoConfig, DemoServer, Mode};
+use tenantfuzz::demo::{DemoConfig, Mode};
 
 async fn campaign(shard: Option<Shard>) -> CampaignResult {
-    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
-        .await
-        .unwrap();
     let settings = CampaignSettings {
         seed: 1,
         shard,
         ..CampaignSettings::default()
     };
-    let campaign = demo_campaign(&server.base_url(), settings).await.unwrap();
-    let result = campaign.run().await.unwrap();
-    server.shutdown().await.unwrap();
-    result
+    truth::run_demo(DemoConfig::new(Mode::Vulnerable), settings).await
 }
 
 fn attacked(result: &CampaignResult) -> BTreeSet<(String, String)> {

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
+use support::cmd::{self, bin, token};
 use support::recorder::{Behaviour, Recorder, Seen};
 use support::{Demo, notes};
 use tenantfuzz::campaign::{Campaign, CampaignResult};
@@ -413,30 +414,8 @@ async fn rate_bounds_what_the_server_sees_per_second() {
     assert!(limited.len() >= unlimited.len() / 2);
 }
 
-fn bin() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tenantfuzz"))
-}
-
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tfz-staging-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn token(base: &str, handle: &str) -> String {
-    let a = ACCOUNTS.iter().find(|a| a.handle == handle).unwrap();
-    let v: Value = tenantfuzz::exec::http_client()
-        .unwrap()
-        .post(format!("{base}/auth/login"))
-        .json(&serde_json::json!({"email": a.email, "password": a.password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["token"].as_str().unwrap().to_string()
+    cmd::temp_dir(&format!("staging-{name}"))
 }
 
 /// Runs `tenantfuzz run` against `base` (the demo's accounts alice and bob), with `extra`
@@ -478,12 +457,7 @@ async fn run_cli(
     })
     .await
     .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.code().unwrap_or(-1), text)
+    (o.status.code().unwrap_or(-1), cmd::text(&o))
 }
 
 /// The target goes away in the middle of confirmation: the findings confirmed before are still

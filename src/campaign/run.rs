@@ -508,24 +508,7 @@ impl Campaign {
             }
             findings.push(self.finding(&done, &names, &discovery));
         }
-        findings.sort_by(|a, b| {
-            (
-                a.kind,
-                &a.operation.path,
-                &a.operation.method,
-                a.vector,
-                &a.attacker,
-                &a.victim,
-            )
-                .cmp(&(
-                    b.kind,
-                    &b.operation.path,
-                    &b.operation.method,
-                    b.vector,
-                    &b.attacker,
-                    &b.victim,
-                ))
-        });
+        crate::finding::sort(&mut findings);
         for cov in &mut coverage {
             cov.vectors.sort();
             cov.vectors.dedup();

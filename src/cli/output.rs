@@ -103,6 +103,9 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
         .map_err(|e| CliError::Usage(format!("failed to write '{}': {e}", path.display())))
 }
 
+/// Turns a campaign result into one report format.
+type Render = dyn Fn(&CampaignResult) -> String;
+
 /// Writes the reproduction scripts and every report asked for, prints the summary (unless
 /// quiet), and says how the run ended. Every file is attempted even when one fails; the first failure is reported.
 pub(crate) fn write_all(
@@ -151,31 +154,23 @@ pub(crate) fn write_all(
             }
         }
     }
-    if let Some(path) = &output.report_json {
-        if let Err(e) = write(path, &crate::report::json::render(result)) {
-            failure = failure.or(Some(e));
-        }
-    }
-    if let Some(path) = &output.sarif {
+    let sarif = |result: &CampaignResult| {
         let cwd = std::env::current_dir().ok();
         let uri = crate::report::sarif::spec_uri(&result.spec, cwd.as_deref());
-        if let Err(e) = write(path, &crate::report::sarif::render(result, &uri)) {
-            failure = failure.or(Some(e));
-        }
-    }
-    if let Some(path) = &output.junit {
-        if let Err(e) = write(path, &crate::report::junit::render(result)) {
-            failure = failure.or(Some(e));
-        }
-    }
-    if let Some(path) = &output.har {
-        if let Err(e) = write(path, &crate::report::har::render(result)) {
-            failure = failure.or(Some(e));
-        }
-    }
-    if let Some(path) = &output.markdown {
-        if let Err(e) = write(path, &crate::report::markdown::render(result)) {
-            failure = failure.or(Some(e));
+        crate::report::sarif::render(result, &uri)
+    };
+    let formats: [(&Option<PathBuf>, &Render); 5] = [
+        (&output.report_json, &crate::report::json::render),
+        (&output.sarif, &sarif),
+        (&output.junit, &crate::report::junit::render),
+        (&output.har, &crate::report::har::render),
+        (&output.markdown, &crate::report::markdown::render),
+    ];
+    for (path, render) in formats {
+        if let Some(path) = path {
+            if let Err(e) = write(path, &render(result)) {
+                failure = failure.or(Some(e));
+            }
         }
     }
     if !verbosity.quiet {

@@ -286,6 +286,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     }
 }
 
+/// A list answer, `{ "<key>": [records...] }`.
+pub(crate) fn list_of<'a, T: serde::Serialize + 'a>(
+    key: &str,
+    records: impl Iterator<Item = &'a T>,
+) -> Json<serde_json::Value> {
+    let records: Vec<serde_json::Value> = records.map(|r| json!(r)).collect();
+    Json(json!({ key: records }))
+}
+
 /// Checks a required string field: present, trimmed non-empty, at most `max` characters.
 pub(crate) fn required(field: &str, value: Option<String>, max: usize) -> ApiResult<String> {
     let value = value.ok_or_else(|| ApiError::bad_request(format!("'{field}' is required")))?;

@@ -11,6 +11,7 @@ mod existence_leak;
 mod list_leak;
 mod mass_assignment;
 mod plan_bypass;
+mod sweep;
 mod unauthenticated;
 mod use_after_delete;
 mod webhook;

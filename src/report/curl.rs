@@ -7,24 +7,17 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-
+use super::repro::{
+    Dialect, body_text, captured, evidence_step, heading, remember, renew, step_captures, url_text,
+};
 use crate::finding::{Finding, Kind};
 
 /// The environment variable that holds `identity`'s `header` value.
 pub fn credential_var(identity: &str, header: &str) -> String {
-    let clean = |s: &str| {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect::<String>()
-    };
-    format!("TFZ_{}_{}", clean(identity), clean(header))
+    format!(
+        "TFZ_{}",
+        super::repro::variable(identity, header, char::to_ascii_uppercase)
+    )
 }
 
 /// Names of the query parameters whose values the executor recorded as `***` (credentials).
@@ -71,120 +64,25 @@ fn dq(s: &str) -> String {
     out
 }
 
-/// Replaces, in one request part, the run's marker prefix by `${RUN}` and captured ids by
-/// their variables. Done on escaped text, so the inserted `${...}` stay live.
+/// How the script writes ids, markers and the base URL, inside double-quoted bash strings.
+const BASH: Dialect = Dialect {
+    base_url: "${BASE_URL}",
+    run: "tfz${RUN}",
+    id: |n| format!("${{ID_{n}}}"),
+    escape: dq,
+    pretty: false,
+};
+
+/// Replaces, in one escaped request part, the run's marker prefix by `tfz${RUN}`.
 fn substitute(escaped: &str, run_prefix: &str) -> String {
-    if run_prefix.is_empty() {
-        return escaped.to_string();
-    }
-    escaped.replace(run_prefix, "tfz${RUN}")
-}
-
-/// A URL with the base replaced by `${BASE_URL}` and captured ids in path segments and query
-/// values replaced by `${ID_n}`.
-fn url_text(url: &str, base_url: &str, captures: &[(String, usize)]) -> String {
-    let base_url = base_url.trim_end_matches('/');
-    let relative = url.strip_prefix(base_url).filter(|_| !base_url.is_empty());
-    match relative {
-        Some(rest) => format!("${{BASE_URL}}{}", url_path(rest, captures, 0)),
-        None => url_path(url, captures, 3),
-    }
-}
-
-fn url_path(url: &str, captures: &[(String, usize)], skip: usize) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let mut segments: Vec<String> = base.split('/').map(dq).collect();
-    for seg in segments.iter_mut().skip(skip) {
-        if let Some((_, n)) = captures
-            .iter()
-            .find(|(v, _)| dq(v) == *seg || encode(v) == *seg)
-        {
-            *seg = format!("${{ID_{n}}}");
-        }
-    }
-    let mut out = segments.join("/");
-    if let Some(q) = query {
-        let pairs: Vec<String> = q
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, v)) => {
-                    let decoded = url::form_urlencoded::parse(pair.as_bytes())
-                        .next()
-                        .map(|(_, v)| v.into_owned())
-                        .unwrap_or_default();
-                    match captures.iter().find(|(c, _)| *c == decoded) {
-                        Some((_, n)) => format!("{}=${{ID_{n}}}", dq(k)),
-                        None => format!("{}={}", dq(k), dq(v)),
-                    }
-                }
-                None => dq(pair),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&pairs.join("&"));
-    }
-    out
-}
-
-fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// A JSON body with captured ids replaced by `${ID_n}` (quoted for strings, bare for numbers).
-fn body_text(body: &Value, captures: &[(String, usize)]) -> String {
-    fn walk(v: &mut Value, captures: &[(String, usize)]) {
-        match v {
-            Value::Object(map) => map.values_mut().for_each(|x| walk(x, captures)),
-            Value::Array(items) => items.iter_mut().for_each(|x| walk(x, captures)),
-            Value::String(s) => {
-                if let Some((_, n)) = captures.iter().find(|(c, _)| c == s) {
-                    *v = Value::String(format!("@@TFZ_S{n}@@"));
-                }
-            }
-            Value::Number(num) => {
-                let text = num.to_string();
-                if let Some((_, n)) = captures.iter().find(|(c, _)| *c == text) {
-                    *v = Value::String(format!("@@TFZ_N{n}@@"));
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut body = body.clone();
-    walk(&mut body, captures);
-    let mut text = dq(&body.to_string());
-    for (_, n) in captures {
-        text = text
-            .replace(&format!("\\\"@@TFZ_N{n}@@\\\""), &format!("${{ID_{n}}}"))
-            .replace(&format!("@@TFZ_S{n}@@"), &format!("${{ID_{n}}}"));
-    }
-    text
+    renew(escaped, run_prefix, &BASH)
 }
 
 /// The script for one finding. `run_prefix` is `tfz` + the campaign's run tag.
 pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "#!/usr/bin/env bash");
-    let _ = writeln!(
-        s,
-        "# tenantfuzz reproduction {}: {} ({}) on {} {}",
-        f.id,
-        f.kind,
-        f.kind.title(),
-        f.operation.method,
-        f.operation.path
-    );
-    let _ = writeln!(
-        s,
-        "# attacker: {}  victim: {}  vector: {}",
-        f.attacker, f.victim, f.vector
-    );
-    for line in f.evidence.lines() {
-        let _ = writeln!(s, "# evidence seen: {line}");
-    }
+    heading(&mut s, f);
     let mut vars: Vec<(String, String, String)> = Vec::new();
     for step in &f.steps {
         for (name, value) in &step.exchange.request_headers {
@@ -245,14 +143,7 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         s.push_str(&signer(sg));
     }
     // Which steps' ids later steps use, and how to get them.
-    let mut captured: Vec<(usize, String)> = Vec::new();
-    for step in &f.steps {
-        for c in &step.captures {
-            if !captured.iter().any(|(n, _)| *n == c.from_step) {
-                captured.push((c.from_step, c.pointer.clone()));
-            }
-        }
-    }
+    let captured = captured(f);
     let mut known: Vec<(String, usize)> = Vec::new();
     for (i, step) in f.steps.iter().enumerate() {
         let n = i + 1;
@@ -262,13 +153,8 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             "\n# {n}. {} ({}): {} {}",
             step.identity, step.role, ex.method, ex.url
         );
-        let caps: Vec<(String, usize)> = step
-            .captures
-            .iter()
-            .map(|c| (c.value.clone(), c.from_step + 1))
-            .chain(known.iter().cloned())
-            .collect();
-        let mut url = substitute(&url_text(&ex.url, base_url, &caps), run_prefix);
+        let caps = step_captures(step, &known);
+        let mut url = substitute(&url_text(&ex.url, base_url, &caps, &BASH), run_prefix);
         for name in query_credentials(&ex.url) {
             let var = credential_var(&step.identity, &format!("query_{name}"));
             url = url.replace(
@@ -279,7 +165,7 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         let body = ex
             .request_body
             .as_ref()
-            .map(|b| substitute(&body_text(b, &caps), run_prefix))
+            .map(|b| substitute(&body_text(b, &caps, &BASH), run_prefix))
             .unwrap_or_default();
         let signing = f.signing.as_ref().filter(|_| step.signature.is_some());
         let is_signing_header = |name: &str| {
@@ -362,14 +248,7 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             };
             let _ = writeln!(s, "ID_{n}={getter}");
             let _ = writeln!(s, "need_id {n} \"$ID_{n}\"");
-            if let Some(c) = f
-                .steps
-                .iter()
-                .flat_map(|st| &st.captures)
-                .find(|c| c.from_step == i)
-            {
-                known.push((c.value.clone(), n));
-            }
+            remember(f, i, &mut known);
         }
     }
     s.push_str(&check(f, run_prefix));
@@ -639,15 +518,7 @@ fn check(f: &Finding, run_prefix: &str) -> String {
         Kind::Unauthenticated => {
             // Evidence is where the recorded run found it: the attack's own answer (a read) or
             // the victim's read-back (a write).
-            let shown_in = f
-                .steps
-                .iter()
-                .position(|st| {
-                    let text = st.exchange.response_text();
-                    st.role != "setup" && f.evidence_markers.iter().any(|m| text.contains(m))
-                })
-                .map(|i| i + 1)
-                .unwrap_or(attack);
+            let shown_in = evidence_step(f).map(|i| i + 1).unwrap_or(attack);
             format!("( {} )", any(shown_in))
         }
         _ => format!("( {} )", any(attack)),
@@ -695,11 +566,11 @@ mod tests {
     fn captured_ids_become_variables() {
         let caps = vec![("prj_1".to_string(), 1), ("7".to_string(), 2)];
         assert_eq!(
-            url_text("http://h:1/a/prj_1/b?id=7&q=x", "http://h:1", &caps),
+            url_text("http://h:1/a/prj_1/b?id=7&q=x", "http://h:1", &caps, &BASH),
             "${BASE_URL}/a/${ID_1}/b?id=${ID_2}&q=x"
         );
         assert_eq!(
-            body_text(&json!({"p": "prj_1", "n": 7, "t": "$x"}), &caps),
+            body_text(&json!({"p": "prj_1", "n": 7, "t": "$x"}), &caps, &BASH),
             "{\\\"p\\\":\\\"${ID_1}\\\",\\\"n\\\":${ID_2},\\\"t\\\":\\\"\\$x\\\"}"
         );
     }

@@ -7,22 +7,14 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use super::repro::{
+    Dialect, body_text, captured, evidence_step, heading, remember, step_captures, url_text,
+};
 use crate::finding::{Finding, Kind};
 
 /// The hurl variable that holds `identity`'s `header` value.
 pub fn credential_var(identity: &str, header: &str) -> String {
-    let clean = |s: &str| {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect::<String>()
-    };
-    format!("{}_{}", clean(identity), clean(header))
+    super::repro::variable(identity, header, char::to_ascii_lowercase)
 }
 
 /// The file name of a finding's hurl file (the curl script's name with `.hurl`).
@@ -59,93 +51,18 @@ fn quoted(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
+/// How the file writes ids, markers and the base URL: hurl templates, the text as recorded.
+const HURL: Dialect = Dialect {
+    base_url: "{{base_url}}",
+    run: "tfz{{run}}",
+    id: |n| format!("{{{{id_{n}}}}}"),
+    escape: str::to_string,
+    pretty: true,
+};
+
 /// Replaces the run's marker prefix by `tfz{{run}}`.
 fn renew(text: &str, run_prefix: &str) -> String {
-    if run_prefix.is_empty() {
-        text.to_string()
-    } else {
-        text.replace(run_prefix, "tfz{{run}}")
-    }
-}
-
-fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// A URL with the base as `{{base_url}}` and captured ids in path segments and query values as
-/// `{{id_n}}`.
-fn url_text(url: &str, base_url: &str, captures: &[(String, usize)]) -> String {
-    let base_url = base_url.trim_end_matches('/');
-    let (prefix, rest) = match url.strip_prefix(base_url).filter(|_| !base_url.is_empty()) {
-        Some(rest) => ("{{base_url}}".to_string(), rest.to_string()),
-        None => (String::new(), url.to_string()),
-    };
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p.to_string(), Some(q.to_string())),
-        None => (rest, None),
-    };
-    let skip = if prefix.is_empty() { 3 } else { 0 };
-    let segments: Vec<String> = path
-        .split('/')
-        .enumerate()
-        .map(
-            |(i, seg)| match captures.iter().find(|(v, _)| *v == seg || encode(v) == seg) {
-                Some((_, n)) if i >= skip => format!("{{{{id_{n}}}}}"),
-                _ => seg.to_string(),
-            },
-        )
-        .collect();
-    let mut out = format!("{prefix}{}", segments.join("/"));
-    if let Some(q) = query {
-        let pairs: Vec<String> = q
-            .split('&')
-            .map(|pair| {
-                let decoded = url::form_urlencoded::parse(pair.as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default();
-                match (
-                    pair.split_once('='),
-                    captures.iter().find(|(c, _)| *c == decoded),
-                ) {
-                    (Some((k, _)), Some((_, n))) => format!("{k}={{{{id_{n}}}}}"),
-                    _ => pair.to_string(),
-                }
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&pairs.join("&"));
-    }
-    out
-}
-
-/// A JSON body with captured ids as `{{id_n}}` (inside quotes for strings, bare for numbers).
-fn body_text(body: &Value, captures: &[(String, usize)]) -> String {
-    fn walk(v: &mut Value, captures: &[(String, usize)]) {
-        match v {
-            Value::Object(map) => map.values_mut().for_each(|x| walk(x, captures)),
-            Value::Array(items) => items.iter_mut().for_each(|x| walk(x, captures)),
-            Value::String(s) => {
-                if let Some((_, n)) = captures.iter().find(|(c, _)| c == s) {
-                    *v = Value::String(format!("{{{{id_{n}}}}}"));
-                }
-            }
-            Value::Number(num) => {
-                let text = num.to_string();
-                if let Some((_, n)) = captures.iter().find(|(c, _)| *c == text) {
-                    *v = Value::String(format!("@@TFZ_N{n}@@"));
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut body = body.clone();
-    walk(&mut body, captures);
-    let mut text = serde_json::to_string_pretty(&body).expect("JSON values serialize");
-    for (_, n) in captures {
-        text = text.replace(&format!("\"@@TFZ_N{n}@@\""), &format!("{{{{id_{n}}}}}"));
-    }
-    text
+    super::repro::renew(text, run_prefix, &HURL)
 }
 
 /// The asserts that express the evidence, by 0-based step index.
@@ -229,14 +146,7 @@ fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) 
         }
         Kind::BolaWrite => by_read_back(&marker),
         Kind::Unauthenticated => {
-            let shown_in = f
-                .steps
-                .iter()
-                .position(|st| {
-                    let text = st.exchange.response_text();
-                    st.role != "setup" && f.evidence_markers.iter().any(|m| text.contains(m))
-                })
-                .unwrap_or(attack);
+            let shown_in = evidence_step(f).unwrap_or(attack);
             vec![(
                 shown_in,
                 marker.as_ref().map(contains).into_iter().collect(),
@@ -349,23 +259,7 @@ fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) 
 /// The hurl file of one finding. `run_prefix` is `tfz` + the campaign's run tag.
 pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# tenantfuzz reproduction {}: {} ({}) on {} {}",
-        f.id,
-        f.kind,
-        f.kind.title(),
-        f.operation.method,
-        f.operation.path
-    );
-    let _ = writeln!(
-        s,
-        "# attacker: {}  victim: {}  vector: {}",
-        f.attacker, f.victim, f.vector
-    );
-    for line in f.evidence.lines() {
-        let _ = writeln!(s, "# evidence seen: {line}");
-    }
+    heading(&mut s, f);
     let mut vars: Vec<(String, String, String)> = Vec::new();
     for step in &f.steps {
         for (name, value) in &step.exchange.request_headers {
@@ -409,34 +303,19 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         s,
         "# `run` renews the markers this file sends; any short alphanumeric text will do."
     );
-    let captured: Vec<(usize, String)> = {
-        let mut list: Vec<(usize, String)> = Vec::new();
-        for step in &f.steps {
-            for c in &step.captures {
-                if !list.iter().any(|(n, _)| *n == c.from_step) {
-                    list.push((c.from_step, c.pointer.clone()));
-                }
-            }
-        }
-        list
-    };
+    let captured = captured(f);
     let (asserts, extra) = asserts(f, run_prefix);
     let mut known: Vec<(String, usize)> = Vec::new();
     for (i, step) in f.steps.iter().enumerate() {
         let n = i + 1;
         let ex = &step.exchange;
         let _ = writeln!(s, "\n# {n}. {} ({})", step.identity, step.role);
-        let caps: Vec<(String, usize)> = step
-            .captures
-            .iter()
-            .map(|c| (c.value.clone(), c.from_step + 1))
-            .chain(known.iter().cloned())
-            .collect();
+        let caps = step_captures(step, &known);
         let _ = writeln!(
             s,
             "{} {}",
             ex.method,
-            renew(&url_text(&ex.url, base_url, &caps), run_prefix)
+            renew(&url_text(&ex.url, base_url, &caps, &HURL), run_prefix)
         );
         for (name, value) in &ex.request_headers {
             let value = if value == super::redact::REDACTED {
@@ -447,7 +326,7 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             let _ = writeln!(s, "{name}: {value}");
         }
         if let Some(body) = &ex.request_body {
-            let _ = writeln!(s, "{}", renew(&body_text(body, &caps), run_prefix));
+            let _ = writeln!(s, "{}", renew(&body_text(body, &caps, &HURL), run_prefix));
         }
         let _ = writeln!(s, "HTTP *");
         let more: Vec<&(usize, String, String)> =
@@ -465,14 +344,7 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
                 p => format!("jsonpath \"{}\"", quoted(&jsonpath(p))),
             };
             let _ = writeln!(s, "id_{n}: {query}");
-            if let Some(c) = f
-                .steps
-                .iter()
-                .flat_map(|st| &st.captures)
-                .find(|c| c.from_step == i)
-            {
-                known.push((c.value.clone(), n));
-            }
+            remember(f, i, &mut known);
         }
         let mine: Vec<&String> = asserts
             .iter()
@@ -504,11 +376,11 @@ mod tests {
     fn captured_ids_become_variables() {
         let caps = vec![("prj_1".to_string(), 1), ("7".to_string(), 2)];
         assert_eq!(
-            url_text("http://h:1/a/prj_1/b?id=7&q=x", "http://h:1", &caps),
+            url_text("http://h:1/a/prj_1/b?id=7&q=x", "http://h:1", &caps, &HURL),
             "{{base_url}}/a/{{id_1}}/b?id={{id_2}}&q=x"
         );
         assert_eq!(
-            body_text(&serde_json::json!({"p": "prj_1", "n": 7}), &caps),
+            body_text(&serde_json::json!({"p": "prj_1", "n": 7}), &caps, &HURL),
             "{\n  \"p\": \"{{id_1}}\",\n  \"n\": {{id_2}}\n}"
         );
         assert_eq!(credential_var("team-a", "X-Api-Key"), "team_a_x_api_key");

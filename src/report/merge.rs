@@ -19,27 +19,6 @@ pub enum MergeError {
     Version { index: usize, found: u32 },
 }
 
-fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        (
-            a.kind,
-            &a.operation.path,
-            &a.operation.method,
-            a.vector,
-            &a.attacker,
-            &a.victim,
-        )
-            .cmp(&(
-                b.kind,
-                &b.operation.path,
-                &b.operation.method,
-                b.vector,
-                &b.attacker,
-                &b.victim,
-            ))
-    });
-}
-
 /// Merges reports, in order (the first names the target).
 pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
     for (index, r) in reports.iter().enumerate() {
@@ -138,7 +117,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         cleanup.left.extend(r.cleanup.left);
     }
     let mut findings: Vec<Finding> = findings.into_values().collect();
-    sort_findings(&mut findings);
+    crate::finding::sort(&mut findings);
     summary.confirmed = findings
         .iter()
         .filter(|f| f.status == Status::Confirmed)

@@ -10,6 +10,7 @@ pub mod junit;
 pub mod markdown;
 pub mod merge;
 pub mod redact;
+mod repro;
 pub mod rules;
 pub mod sarif;
 pub mod steps;

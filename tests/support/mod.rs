@@ -266,6 +266,8 @@ where
     tokio::join!(scenario(Mode::Vulnerable), scenario(Mode::Secure));
 }
 
+pub mod cmd;
 pub mod inventory;
 pub mod notes;
 pub mod recorder;
+pub mod truth;

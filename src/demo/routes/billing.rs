@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::demo::config::WorkspaceRole;
-use crate::demo::http::{ApiError, ApiResult, AppState, Caller, error_body};
+use crate::demo::http::{ApiError, ApiResult, AppState, Caller, error_body, list_of};
 use crate::demo::store::unix_now;
 
 pub(crate) async fn health() -> Json<Value> {
@@ -30,13 +30,13 @@ pub(crate) async fn list_invoices(
     Caller(user): Caller,
 ) -> Json<Value> {
     let store = state.store();
-    let invoices: Vec<Value> = store
-        .invoices
-        .values()
-        .filter(|i| store.role_in(&user.id, &i.workspace_id) == Some(WorkspaceRole::Owner))
-        .map(|i| json!(i))
-        .collect();
-    Json(json!({ "invoices": invoices }))
+    list_of(
+        "invoices",
+        store
+            .invoices
+            .values()
+            .filter(|i| store.role_in(&user.id, &i.workspace_id) == Some(WorkspaceRole::Owner)),
+    )
 }
 
 /// Owners see their workspace's invoice. Anyone else gets a 200 whose body is an error: an

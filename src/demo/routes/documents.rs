@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::workspaces::visible_project;
 use crate::demo::http::{
-    ApiError, ApiResult, AppState, Body, Caller, MaybeCaller, QueryParams, optional, required,
+    ApiError, ApiResult, AppState, Body, Caller, MaybeCaller, QueryParams, list_of, optional,
+    required,
 };
 use crate::demo::store::{Document, Export, ExportDocument, Store, now_rfc3339, random_hex};
 
@@ -64,13 +65,10 @@ pub(crate) async fn list_documents(
 ) -> ApiResult<Json<Value>> {
     let store = state.store();
     visible_project(&store, &user.id, &project)?;
-    let documents: Vec<Value> = store
-        .documents
-        .values()
-        .filter(|d| d.project_id == project)
-        .map(|d| json!(d))
-        .collect();
-    Ok(Json(json!({ "documents": documents })))
+    Ok(list_of(
+        "documents",
+        store.documents.values().filter(|d| d.project_id == project),
+    ))
 }
 
 pub(crate) async fn get_document(
@@ -166,13 +164,10 @@ pub(crate) async fn list_comments(
     let doc = int_id(&doc, "document")?;
     let store = state.store();
     visible_document(&store, &user.id, doc)?;
-    let comments: Vec<Value> = store
-        .comments
-        .values()
-        .filter(|c| c.document_id == doc)
-        .map(|c| json!(c))
-        .collect();
-    Ok(Json(json!({ "comments": comments })))
+    Ok(list_of(
+        "comments",
+        store.comments.values().filter(|c| c.document_id == doc),
+    ))
 }
 
 pub(crate) async fn delete_comment(

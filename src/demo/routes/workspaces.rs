@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::demo::config::WorkspaceRole;
-use crate::demo::http::{ApiError, ApiResult, AppState, Body, Caller, optional, required};
+use crate::demo::http::{ApiError, ApiResult, AppState, Body, Caller, list_of, optional, required};
 use crate::demo::store::{Project, Store};
 
 /// The caller's membership of `ws`: 404 if the workspace does not exist, 403 if it is foreign.
@@ -86,13 +86,10 @@ pub(crate) async fn list_projects(
 ) -> ApiResult<Json<Value>> {
     let store = state.store();
     member_of(&store, &user.id, &ws)?;
-    let projects: Vec<Value> = store
-        .projects
-        .values()
-        .filter(|p| p.workspace_id == ws)
-        .map(|p| json!(p))
-        .collect();
-    Ok(Json(json!({ "projects": projects })))
+    Ok(list_of(
+        "projects",
+        store.projects.values().filter(|p| p.workspace_id == ws),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -250,11 +247,11 @@ pub(crate) async fn list_automations(
 ) -> ApiResult<Json<Value>> {
     let store = state.store();
     visible_project(&store, &user.id, &project)?;
-    let automations: Vec<Value> = store
-        .automations
-        .values()
-        .filter(|a| a.project_id == project)
-        .map(|a| json!(a))
-        .collect();
-    Ok(Json(json!({ "automations": automations })))
+    Ok(list_of(
+        "automations",
+        store
+            .automations
+            .values()
+            .filter(|a| a.project_id == project),
+    ))
 }

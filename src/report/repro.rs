@@ -1,0 +1,210 @@
+//! What the two runnable reproductions (bash + curl in `curl.rs`, hurl in `hurl.rs`) share: how a
+//! recorded step's URL and body become text with captured ids and renewed markers, which steps'
+//! ids later steps use, and the opening comment. Each format supplies only its own syntax
+//! (a [`Dialect`]), so the two cannot drift apart in what they substitute.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::finding::{Finding, ReproStep};
+
+/// How one reproduction format writes the parts it fills in.
+pub(crate) struct Dialect {
+    /// What stands for the base URL: `${BASE_URL}`, `{{base_url}}`.
+    pub base_url: &'static str,
+    /// What stands for the run's marker prefix: `tfz${RUN}`, `tfz{{run}}`.
+    pub run: &'static str,
+    /// What stands for the id captured at (1-based) step `n`: `${ID_n}`, `{{id_n}}`.
+    pub id: fn(usize) -> String,
+    /// Escapes recorded text for where it is written (a double-quoted bash string, or nothing).
+    pub escape: fn(&str) -> String,
+    /// Whether bodies are pretty-printed JSON (hurl) or one line (curl).
+    pub pretty: bool,
+}
+
+/// Replaces, in text already escaped, the run's marker prefix by the dialect's `run`, so markers
+/// are fresh on every run. The inserted text stays live because it is put in after escaping.
+pub(crate) fn renew(escaped: &str, run_prefix: &str, d: &Dialect) -> String {
+    if run_prefix.is_empty() {
+        return escaped.to_string();
+    }
+    escaped.replace(run_prefix, d.run)
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A URL, escaped, with the base replaced by the dialect's `base_url` and captured ids in path
+/// segments and query values replaced by their ids. `captures` are (value, 1-based step).
+pub(crate) fn url_text(
+    url: &str,
+    base_url: &str,
+    captures: &[(String, usize)],
+    d: &Dialect,
+) -> String {
+    let base_url = base_url.trim_end_matches('/');
+    let (prefix, rest, skip) = match url.strip_prefix(base_url).filter(|_| !base_url.is_empty()) {
+        Some(rest) => (d.base_url, rest, 0),
+        // An absolute URL elsewhere: its scheme and host are not ids.
+        None => ("", url, 3),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let segments: Vec<String> = path
+        .split('/')
+        .enumerate()
+        .map(
+            |(i, seg)| match captures.iter().find(|(v, _)| *v == seg || encode(v) == seg) {
+                Some((_, n)) if i >= skip => (d.id)(*n),
+                _ => (d.escape)(seg),
+            },
+        )
+        .collect();
+    let mut out = format!("{prefix}{}", segments.join("/"));
+    if let Some(q) = query {
+        let pairs: Vec<String> = q
+            .split('&')
+            .map(|pair| {
+                let decoded = url::form_urlencoded::parse(pair.as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                match (
+                    pair.split_once('='),
+                    captures.iter().find(|(c, _)| *c == decoded),
+                ) {
+                    (Some((k, _)), Some((_, n))) => format!("{}={}", (d.escape)(k), (d.id)(*n)),
+                    _ => (d.escape)(pair),
+                }
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+/// A JSON body, escaped, with captured ids replaced by their ids: inside the quotes for strings,
+/// bare for numbers.
+pub(crate) fn body_text(body: &Value, captures: &[(String, usize)], d: &Dialect) -> String {
+    fn walk(v: &mut Value, captures: &[(String, usize)]) {
+        match v {
+            Value::Object(map) => map.values_mut().for_each(|x| walk(x, captures)),
+            Value::Array(items) => items.iter_mut().for_each(|x| walk(x, captures)),
+            Value::String(s) => {
+                if let Some((_, n)) = captures.iter().find(|(c, _)| c == s) {
+                    *v = Value::String(format!("@@TFZ_S{n}@@"));
+                }
+            }
+            Value::Number(num) => {
+                let text = num.to_string();
+                if let Some((_, n)) = captures.iter().find(|(c, _)| *c == text) {
+                    *v = Value::String(format!("@@TFZ_N{n}@@"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut body = body.clone();
+    walk(&mut body, captures);
+    let json = if d.pretty {
+        serde_json::to_string_pretty(&body).expect("JSON values serialize")
+    } else {
+        body.to_string()
+    };
+    let mut text = (d.escape)(&json);
+    for (_, n) in captures {
+        let id = (d.id)(*n);
+        text = text
+            .replace(&(d.escape)(&format!("\"@@TFZ_N{n}@@\"")), &id)
+            .replace(&format!("@@TFZ_S{n}@@"), &id);
+    }
+    text
+}
+
+/// The steps whose ids later steps use, by 0-based index, with the JSON pointer (or
+/// `header:Location`) the id is read from; each step once, in order of first use.
+pub(crate) fn captured(f: &Finding) -> Vec<(usize, String)> {
+    let mut list: Vec<(usize, String)> = Vec::new();
+    for step in &f.steps {
+        for c in &step.captures {
+            if !list.iter().any(|(n, _)| *n == c.from_step) {
+                list.push((c.from_step, c.pointer.clone()));
+            }
+        }
+    }
+    list
+}
+
+/// The ids one step may refer to: its own captures, then the ones captured so far (`known`).
+pub(crate) fn step_captures(step: &ReproStep, known: &[(String, usize)]) -> Vec<(String, usize)> {
+    step.captures
+        .iter()
+        .map(|c| (c.value.clone(), c.from_step + 1))
+        .chain(known.iter().cloned())
+        .collect()
+}
+
+/// Records, once step `i` (0-based) has captured its id, the value that later steps refer to.
+pub(crate) fn remember(f: &Finding, i: usize, known: &mut Vec<(String, usize)>) {
+    if let Some(c) = f
+        .steps
+        .iter()
+        .flat_map(|st| &st.captures)
+        .find(|c| c.from_step == i)
+    {
+        known.push((c.value.clone(), i + 1));
+    }
+}
+
+/// The first step (0-based) past the setup whose answer shows one of the evidence markers: where
+/// the recorded run found the evidence (the attack's own answer for a read, the victim's
+/// read-back for a write).
+pub(crate) fn evidence_step(f: &Finding) -> Option<usize> {
+    f.steps.iter().position(|st| {
+        let text = st.exchange.response_text();
+        st.role != "setup" && f.evidence_markers.iter().any(|m| text.contains(m))
+    })
+}
+
+/// The opening comment both reproductions carry: what was found, by whom, and the evidence.
+pub(crate) fn heading(s: &mut String, f: &Finding) {
+    let _ = writeln!(
+        s,
+        "# tenantfuzz reproduction {}: {} ({}) on {} {}",
+        f.id,
+        f.kind,
+        f.kind.title(),
+        f.operation.method,
+        f.operation.path
+    );
+    let _ = writeln!(
+        s,
+        "# attacker: {}  victim: {}  vector: {}",
+        f.attacker, f.victim, f.vector
+    );
+    for line in f.evidence.lines() {
+        let _ = writeln!(s, "# evidence seen: {line}");
+    }
+}
+
+/// `identity` and `header` as one variable name: each non-alphanumeric character becomes `_`,
+/// the rest go through `case`.
+pub(crate) fn variable(identity: &str, header: &str, case: fn(&char) -> char) -> String {
+    let clean = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    case(&c)
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+    };
+    format!("{}_{}", clean(identity), clean(header))
+}
