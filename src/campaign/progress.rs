@@ -96,6 +96,11 @@ impl Progress {
         self.requests.store(requests, Ordering::Relaxed);
     }
 
+    /// Counts `n` units of the current phase as done at once.
+    pub(crate) fn advance(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+
     pub(crate) fn requests(&self, requests: u64) {
         self.requests.store(requests, Ordering::Relaxed);
     }

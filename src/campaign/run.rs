@@ -123,6 +123,8 @@ impl CampaignResult {
 
 /// A violation with the scenario and execution that first showed it.
 type Candidate = (Scenario, Execution, Violation);
+/// What makes two violations the same finding: kind, operation, vector, attacker, victim.
+type CandidateKey = (Kind, usize, Vector, String, String);
 
 /// A campaign ready to run: settings, the loaded API and its resource model.
 pub struct Campaign {
@@ -378,6 +380,7 @@ impl Campaign {
             target,
             webhooks: &self.webhooks,
             exclusive: Default::default(),
+            slots: tokio::sync::Semaphore::new(c.concurrency.max(1)),
             created: Default::default(),
         };
         let ctx = Context {
@@ -452,33 +455,27 @@ impl Campaign {
                 first.insert(key, (scenario.clone(), e, v));
             }
         }
-        // Exploration: random drafts beyond the plan; new violations are shrunk by proptest.
+        // Exploration (random drafts beyond the plan; new violations are shrunk by proptest), and
+        // meanwhile the confirmation of what the plan found. Both take their scenarios' slots
+        // from the runtime, so together they keep to the concurrency. Exploration judges a
+        // violation new against the plan's alone, so what it adds does not depend on timing.
         let before_exploration = target.requests();
         let cast = self.cast(owned_set.clone());
-        progress.violations(first.len() as u64);
-        progress.enter(super::Phase::Exploration, u64::from(c.cases));
-        let explored = if c.cases == 0 || out_of_time() {
-            0
-        } else {
-            self.explore(&runtime, &ctx, &cast, &mut first, out_of_time)
-                .await
-        };
-        let exploration_requests = target.requests() - before_exploration;
-        lap(&mut phases.exploration);
         let bounds = Bounds {
             confirmations: c.confirmations,
             shrink_iterations: c.shrink_iterations,
             shrink_time: c.shrink_time,
         };
-        let mut candidates: Vec<Candidate> = first.into_values().collect();
+        let known: BTreeSet<CandidateKey> = first.keys().cloned().collect();
+        let mut planned: Vec<Candidate> = first.into_values().collect();
         // Longest first, as in the systematic phase.
-        candidates.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
-        progress.violations(candidates.len() as u64);
-        progress.enter(super::Phase::Confirmation, candidates.len() as u64);
-        let confirmed: Vec<_> = futures_util::stream::iter(candidates.iter())
-            .map(|(scenario, exec, v)| {
-                let (runtime, ctx, bounds, target) = (&runtime, &ctx, &bounds, &target);
-                async move {
+        planned.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
+        let (rt, cx, bd) = (&runtime, &ctx, &bounds);
+        // Confirms a list of candidates, `concurrency` at a time; `counted` when the progress
+        // display is on the confirmation phase.
+        let confirm_all = move |list: Vec<Candidate>, counted: bool| {
+            futures_util::stream::iter(list)
+                .map(move |(scenario, exec, v)| async move {
                     if out_of_time() {
                         let why = if interrupted() {
                             "not confirmed: the run was interrupted"
@@ -487,17 +484,46 @@ impl Campaign {
                         } else {
                             "not confirmed: the run reached its time limit (--max-time)"
                         };
-                        return super::confirm::Confirmed::not_attempted(scenario, exec, v, why);
+                        return super::confirm::Confirmed::not_attempted(&scenario, &exec, &v, why);
                     }
-                    let done = confirm(runtime, ctx, scenario, exec, v, bounds).await;
-                    progress.step(target.requests());
+                    let done = confirm(rt, cx, &scenario, &exec, &v, bd).await;
+                    if counted {
+                        progress.step(target.requests());
+                    } else {
+                        progress.requests(target.requests());
+                    }
                     done
-                }
-            })
-            // Findings are sorted afterwards: no need to wait for the slowest in order.
-            .buffer_unordered(c.concurrency)
-            .collect()
-            .await;
+                })
+                // Findings are sorted afterwards: no need to wait for the slowest in order.
+                .buffer_unordered(c.concurrency)
+                .collect::<Vec<_>>()
+        };
+        progress.violations(planned.len() as u64);
+        progress.enter(super::Phase::Exploration, u64::from(c.cases));
+        let planned_count = planned.len() as u64;
+        let exploring = async {
+            if c.cases == 0 || out_of_time() {
+                (0, BTreeMap::new())
+            } else {
+                self.explore(&runtime, &ctx, &cast, &known, out_of_time)
+                    .await
+            }
+        };
+        let (mut confirmed, (explored, found)) =
+            tokio::join!(confirm_all(planned, false), exploring);
+        let planned_requests: u64 = confirmed.iter().map(|d| d.requests).sum();
+        let exploration_requests =
+            (target.requests() - before_exploration).saturating_sub(planned_requests);
+        lap(&mut phases.exploration);
+        let mut fresh: Vec<Candidate> = found.into_values().collect();
+        fresh.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
+        progress.violations(planned_count + fresh.len() as u64);
+        progress.enter(
+            super::Phase::Confirmation,
+            planned_count + fresh.len() as u64,
+        );
+        progress.advance(planned_count);
+        confirmed.extend(confirm_all(fresh, true).await);
         lap(&mut phases.confirmation);
         let mut findings = Vec::new();
         let mut confirmation_requests = 0;
@@ -690,15 +716,16 @@ impl Campaign {
         runtime: &Runtime<'_>,
         ctx: &Context<'_>,
         cast: &Cast,
-        candidates: &mut BTreeMap<(Kind, usize, Vector, String, String), Candidate>,
+        known: &BTreeSet<CandidateKey>,
         out_of_time: &dyn Fn() -> bool,
-    ) -> u64 {
+    ) -> (u64, BTreeMap<CandidateKey, Candidate>) {
+        let mut candidates = BTreeMap::new();
         use proptest::strategy::{Strategy, ValueTree};
         use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
         let c = &self.settings.campaign;
         let Some(strategy) = crate::scenario::strategy(&self.api, &self.model, cast, c.max_steps)
         else {
-            return 0;
+            return (0, candidates);
         };
         let mut seed = [0u8; 32];
         for chunk in seed.chunks_mut(8) {
@@ -737,10 +764,14 @@ impl Campaign {
         while let Some((mut tree, probe, exec)) = results.next().await {
             ran += 1;
             self.progress.step(runtime.target.requests());
-            self.progress.violations(candidates.len() as u64);
+            self.progress
+                .violations((known.len() + candidates.len()) as u64);
             {
                 for v in oracle::judge(ctx, &probe.scenario, &exec) {
-                    if !self.in_shard[v.op] || candidates.contains_key(&v.key()) {
+                    if !self.in_shard[v.op]
+                        || known.contains(&v.key())
+                        || candidates.contains_key(&v.key())
+                    {
                         continue;
                     }
                     let key = v.key();
@@ -785,7 +816,7 @@ impl Campaign {
                 }
             }
         }
-        ran
+        (ran, candidates)
     }
 
     /// Fails when an identity's session does not work: every discovery request it sent was

@@ -661,6 +661,10 @@ pub struct Runtime<'a> {
     pub exclusive: tokio::sync::Mutex<()>,
     /// Everything any execution created, in creation order, for the cleanup.
     pub created: std::sync::Mutex<Vec<Created>>,
+    /// One permit per scenario running at once: phases that overlap (exploration and the
+    /// confirmation of planned findings) share the campaign's concurrency instead of each
+    /// taking all of it.
+    pub slots: tokio::sync::Semaphore,
 }
 
 /// A resource some step created: who, through which operation, its id, and the values the
@@ -676,6 +680,8 @@ pub struct Created {
 impl Runtime<'_> {
     /// Executes a scenario step by step.
     pub async fn execute(&self, scenario: &Scenario) -> Execution {
+        // A closed semaphore (never closed here) would only lift the bound.
+        let _slot = self.slots.acquire().await.ok();
         let webhook = scenario
             .steps
             .iter()
