@@ -54,7 +54,22 @@ fn peak_rss_mb() -> f64 {
 }
 
 async fn campaign(concurrency: usize) -> (CampaignResult, Duration, f64) {
-    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+    campaign_against(concurrency, Duration::ZERO).await
+}
+
+/// A demo whose every request first waits `latency` (a server elsewhere).
+fn demo_config(latency: Duration) -> DemoConfig {
+    DemoConfig {
+        latency,
+        ..DemoConfig::new(Mode::Vulnerable)
+    }
+}
+
+async fn campaign_against(
+    concurrency: usize,
+    latency: Duration,
+) -> (CampaignResult, Duration, f64) {
+    let server = DemoServer::start(demo_config(latency))
         .await
         .expect("demo starts");
     let settings = CampaignSettings {
@@ -100,9 +115,10 @@ async fn tokens(client: &reqwest::Client, base: &str) -> Vec<(String, String)> {
 /// request.
 async fn plain_loop(
     concurrency: usize,
+    latency: Duration,
     (recorded_base, requests): &(String, Vec<Recorded>),
 ) -> (f64, f64) {
-    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+    let server = DemoServer::start(demo_config(latency))
         .await
         .expect("demo starts");
     let base = server.base_url();
@@ -231,12 +247,28 @@ async fn main() {
     if args.first().map(String::as_str) == Some("profile") {
         let concurrency = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
         let runs = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
+        let latency = Duration::from_millis(args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0));
         let (mut requests, mut time, mut spent) = (0, 0.0, 0.0);
         for _ in 0..runs {
-            let (r, t, cpu) = campaign(concurrency).await;
+            let (r, t, cpu) = campaign_against(concurrency, latency).await;
             requests += r.stats.requests;
             time += t.as_secs_f64();
             spent += cpu;
+            if let Some(p) = r.stats.phase_ms {
+                println!(
+                    "  {:.0} ms: discovery {} ms, systematic {} ms ({} req), exploration {} ms ({} req), confirmation {} ms ({} req), cleanup {} ms ({} req)",
+                    t.as_secs_f64() * 1000.0,
+                    p.discovery,
+                    p.systematic,
+                    r.stats.systematic_requests,
+                    p.exploration,
+                    r.stats.exploration_requests,
+                    p.confirmation,
+                    r.stats.confirmation_requests,
+                    p.cleanup,
+                    r.stats.cleanup_requests
+                );
+            }
         }
         println!(
             "{runs} campaigns at concurrency {concurrency}: {requests} requests, {:.0} req/s, {:.1} us CPU/req, {time:.2} s in campaigns",
@@ -298,25 +330,42 @@ async fn main() {
     );
     println!("peak RSS after the campaign: {:.1} MB\n", peak_rss_mb());
 
-    // 1, 2 and 6: throughput and CPU per request against the plain loop.
-    println!(
-        "{:>11} | {:>12} | {:>12} | {:>6} | {:>14} | {:>14}",
-        "concurrency", "plain req/s", "campaign r/s", "ratio", "plain CPU/req", "campaign CPU/req"
-    );
+    // 1, 2 and 6: throughput and CPU per request against the plain loop, first with the demo
+    // answering at once (it shares the two cores with the fuzzer: CPU decides), then with every
+    // request taking 2 ms (a server elsewhere: keeping requests in flight decides).
     let requests = recorded_requests().await;
-    for concurrency in [1, 4, 16, 64] {
-        let (plain_rps, plain_cpu) = plain_loop(concurrency, &requests).await;
-        let (r, t, cpu) = campaign(concurrency).await;
-        let rps = r.stats.requests as f64 / t.as_secs_f64();
+    for latency in [Duration::ZERO, Duration::from_millis(2)] {
+        if latency.is_zero() {
+            println!("in-process demo, answering at once:");
+        } else {
+            println!(
+                "\nin-process demo, every request taking {} ms:",
+                latency.as_millis()
+            );
+        }
         println!(
-            "{:>11} | {:>12.0} | {:>12.0} | {:>6.2} | {:>11.1} us | {:>13.1} us",
-            concurrency,
-            plain_rps,
-            rps,
-            rps / plain_rps,
-            plain_cpu * 1e6,
-            cpu / r.stats.requests.max(1) as f64 * 1e6
+            "{:>11} | {:>12} | {:>12} | {:>6} | {:>14} | {:>14}",
+            "concurrency",
+            "plain req/s",
+            "campaign r/s",
+            "ratio",
+            "plain CPU/req",
+            "campaign CPU/req"
         );
+        for concurrency in [1, 4, 16, 64] {
+            let (plain_rps, plain_cpu) = plain_loop(concurrency, latency, &requests).await;
+            let (r, t, cpu) = campaign_against(concurrency, latency).await;
+            let rps = r.stats.requests as f64 / t.as_secs_f64();
+            println!(
+                "{:>11} | {:>12.0} | {:>12.0} | {:>6.2} | {:>11.1} us | {:>13.1} us",
+                concurrency,
+                plain_rps,
+                rps,
+                rps / plain_rps,
+                plain_cpu * 1e6,
+                cpu / r.stats.requests.max(1) as f64 * 1e6
+            );
+        }
     }
     let _ = cpu;
 

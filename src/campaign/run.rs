@@ -379,7 +379,7 @@ impl Campaign {
             discovered: &discovery.owned,
             target,
             webhooks: &self.webhooks,
-            exclusive: Default::default(),
+            exclusive: crate::exec::Exclusive::by_tenant(&tenants),
             slots: tokio::sync::Semaphore::new(c.concurrency.max(1)),
             created: Default::default(),
         };

@@ -85,6 +85,9 @@ pub struct DemoConfig {
     /// The share of requests (0.0 to 1.0) that meet an injected fault: a 500, a 503 or 429 with
     /// `Retry-After: 0`, a delay, or a body cut in half. Login is spared. For robustness tests.
     pub fault_rate: f64,
+    /// Time every request takes before it is handled (zero: none). Stands in for a server on
+    /// another machine, or one with a database behind it, in benchmarks.
+    pub latency: Duration,
 }
 
 /// The webhook secret of a default demo server. Printed by `tenantfuzz demo --serve`; it guards
@@ -103,6 +106,7 @@ impl DemoConfig {
             webhook_secret: DEFAULT_WEBHOOK_SECRET.to_string(),
             webhook_tolerance: Duration::from_secs(300),
             fault_rate: 0.0,
+            latency: Duration::ZERO,
         }
     }
 }

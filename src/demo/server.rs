@@ -187,7 +187,16 @@ impl DemoServer {
         };
         let (tx, rx) = oneshot::channel::<()>();
         let fault_rate = state.config.fault_rate;
+        let latency = state.config.latency;
         let mut app = router(state);
+        if !latency.is_zero() {
+            app = app.layer(axum::middleware::from_fn(
+                move |req, next: axum::middleware::Next| async move {
+                    tokio::time::sleep(latency).await;
+                    next.run(req).await
+                },
+            ));
+        }
         if fault_rate > 0.0 {
             app = app.layer(axum::middleware::from_fn(move |req, next| {
                 inject_fault(fault_rate, req, next)

@@ -8,5 +8,5 @@ mod sign;
 
 pub use client::http_client;
 pub(crate) use run::value_text;
-pub use run::{Created, Discovered, Runtime, Sender, Target, TargetError};
+pub use run::{Created, Discovered, Exclusive, Runtime, Sender, Target, TargetError};
 pub(crate) use session::LiveCredentials;

@@ -2,9 +2,11 @@
 //! identity, recording exchanges, and taking created ids from responses.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
@@ -658,13 +660,73 @@ pub struct Runtime<'a> {
     pub webhooks: &'a [(usize, crate::config::WebhookSettings)],
     /// Held while a scenario with webhook events runs: two of them crediting the same account
     /// at once would see each other's effects.
-    pub exclusive: tokio::sync::Mutex<()>,
+    pub exclusive: Exclusive,
     /// Everything any execution created, in creation order, for the cleanup.
     pub created: std::sync::Mutex<Vec<Created>>,
     /// One permit per scenario running at once: phases that overlap (exploration and the
     /// confirmation of planned findings) share the campaign's concurrency instead of each
     /// taking all of it.
     pub slots: tokio::sync::Semaphore,
+}
+
+/// Locks for scenarios with webhook events, one per tenant: a webhook event credits its
+/// victim's account, so two scenarios on one tenant's account run one at a time, and scenarios
+/// on different tenants' accounts run side by side.
+#[derive(Debug, Default)]
+pub struct Exclusive {
+    /// Per identity, the key of its tenant (identities of one tenant share it).
+    groups: Vec<usize>,
+    locks: std::sync::Mutex<BTreeMap<usize, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Exclusive {
+    /// Identities with the same tenant share a lock; those without one (anonymous) share
+    /// another.
+    pub fn by_tenant(tenants: &[Option<String>]) -> Exclusive {
+        let groups = tenants
+            .iter()
+            .map(|t| match t {
+                Some(_) => tenants.iter().position(|u| u == t).unwrap_or(usize::MAX),
+                None => usize::MAX,
+            })
+            .collect();
+        Exclusive {
+            groups,
+            locks: Default::default(),
+        }
+    }
+
+    /// Holds the locks of every tenant whose account the scenario's attacks are on, taken in
+    /// key order (so two scenarios never wait for each other in a cycle). A scenario without
+    /// an attack takes the lock of identities without a tenant.
+    async fn hold(&self, scenario: &Scenario) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+        let mut keys: Vec<usize> = scenario
+            .steps
+            .iter()
+            .filter_map(|s| match s.role {
+                StepRole::Attack { victim, .. } => {
+                    Some(self.groups.get(victim).copied().unwrap_or(usize::MAX))
+                }
+                _ => None,
+            })
+            .collect();
+        if keys.is_empty() {
+            keys.push(usize::MAX);
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let locks: Vec<_> = {
+            let mut all = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+            keys.iter()
+                .map(|k| all.entry(*k).or_default().clone())
+                .collect()
+        };
+        let mut held = Vec::with_capacity(locks.len());
+        for lock in locks {
+            held.push(lock.lock_owned().await);
+        }
+        held
+    }
 }
 
 /// A resource some step created: who, through which operation, its id, and the values the
@@ -687,16 +749,66 @@ impl Runtime<'_> {
             .iter()
             .any(|s| self.webhooks.iter().any(|(op, _)| *op == s.op));
         let _guard = if webhook {
-            Some(self.exclusive.lock().await)
+            self.exclusive.hold(scenario).await
         } else {
-            None
+            Vec::new()
         };
         let mut exec = Execution::default();
-        for step in &scenario.steps {
-            let record = self.execute_step(step, &exec).await;
-            exec.steps.push(record);
+        let steps = &scenario.steps;
+        let mut i = 0;
+        while i < steps.len() {
+            // Consecutive reads that use nothing among themselves may go out together, as far
+            // as free slots of the concurrency allow (taken without waiting): a long scenario
+            // near the end of a phase then uses the slots no other scenario needs. Webhook
+            // scenarios stay strictly in order (their quiet reads measure noise over time).
+            let end = if webhook {
+                i + 1
+            } else {
+                self.reads_from(steps, i)
+            };
+            let mut extra = Vec::new();
+            while extra.len() + 1 < end - i {
+                match self.slots.try_acquire() {
+                    Ok(permit) => extra.push(permit),
+                    Err(_) => break,
+                }
+            }
+            if extra.is_empty() {
+                let record = self.execute_step(&steps[i], &exec).await;
+                exec.steps.push(record);
+                i += 1;
+                continue;
+            }
+            let so_far = &exec;
+            let records: Vec<StepRecord> = futures_util::stream::iter(&steps[i..end])
+                .map(|step| self.execute_step(step, so_far))
+                .buffered(extra.len() + 1)
+                .collect()
+                .await;
+            drop(extra);
+            exec.steps.extend(records);
+            i = end;
         }
         exec
+    }
+
+    /// The end of the run of reads starting at `start` (at least `start + 1`): steps that read
+    /// (GET or HEAD, not a setup) and use no step of the run itself.
+    fn reads_from(&self, steps: &[Step], start: usize) -> usize {
+        let mut end = start;
+        while let Some(step) = steps.get(end) {
+            let reads = !matches!(step.role, StepRole::Setup { .. })
+                && self
+                    .api
+                    .operations
+                    .get(step.op)
+                    .is_some_and(|op| matches!(op.method, Method::Get | Method::Head));
+            if !reads || step.uses().any(|u| u >= start) {
+                break;
+            }
+            end += 1;
+        }
+        end.max(start + 1)
     }
 
     async fn execute_step(&self, step: &Step, so_far: &Execution) -> StepRecord {
