@@ -788,7 +788,9 @@ impl Campaign {
                             let reproduced =
                                 match compile(&self.api, &self.model, cast, &tree.current()) {
                                     Some(p) => {
-                                        let e = runtime.execute(&p.scenario).await;
+                                        // The window's cases hold the slots and wait for
+                                        // this loop: taking a slot here would wait forever.
+                                        let e = runtime.execute_unslotted(&p.scenario).await;
                                         oracle::judge(ctx, &p.scenario, &e)
                                             .into_iter()
                                             .find(|f| f.key() == key)

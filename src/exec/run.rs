@@ -744,6 +744,14 @@ impl Runtime<'_> {
     pub async fn execute(&self, scenario: &Scenario) -> Execution {
         // A closed semaphore (never closed here) would only lift the bound.
         let _slot = self.slots.acquire().await.ok();
+        self.execute_unslotted(scenario).await
+    }
+
+    /// Executes a scenario without taking a slot of the concurrency: for a caller that has
+    /// paused the scenarios holding the slots and must not wait for them (exploration's
+    /// shrinking, whose window of cases waits meanwhile: their requests already sent finish,
+    /// and none start).
+    pub(crate) async fn execute_unslotted(&self, scenario: &Scenario) -> Execution {
         let webhook = scenario
             .steps
             .iter()
