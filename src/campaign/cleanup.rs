@@ -105,40 +105,51 @@ pub(crate) async fn cleanup(
         .unwrap_or_default();
     // Children before parents: an object waits until everything created with its id in the
     // request (its children) has been dealt with. Objects with no child left go together.
+    // Who was created with whose id: an index of ids, so this stays linear in what was created.
+    let mut by_id: std::collections::HashMap<String, Vec<usize>> = Default::default();
     let mut children = vec![0usize; created.len()];
     let mut parents: Vec<Vec<usize>> = vec![Vec::new(); created.len()];
     for (i, c) in created.iter().enumerate() {
-        for (j, p) in created.iter().enumerate().take(i) {
-            if c.args.iter().any(|(_, v)| *v == p.id) {
-                children[j] += 1;
-                parents[i].push(j);
+        for (_, v) in &c.args {
+            for &j in by_id.get(&v.to_string()).into_iter().flatten() {
+                if !parents[i].contains(&j) {
+                    children[j] += 1;
+                    parents[i].push(j);
+                }
             }
         }
+        by_id.entry(c.id.to_string()).or_default().push(i);
     }
-    let mut done = vec![false; created.len()];
-    let mut result = Cleanup::default();
+    // An object is deleted as soon as every object made with its id is gone (latest first among
+    // those ready), `concurrency` at a time: no wave waits for its slowest delete.
+    let mut ready: std::collections::BinaryHeap<usize> =
+        (0..created.len()).filter(|i| children[*i] == 0).collect();
+    let mut outcomes: Vec<(usize, Result<(), LeftBehind>)> = Vec::with_capacity(created.len());
+    let mut running = futures_util::stream::FuturesUnordered::new();
     loop {
-        let wave: Vec<usize> = (0..created.len())
-            .rev()
-            .filter(|i| !done[*i] && children[*i] == 0)
-            .collect();
-        if wave.is_empty() {
-            break;
+        while running.len() < concurrency.max(1) {
+            let Some(i) = ready.pop() else { break };
+            let c = &created[i];
+            running.push(async move { (i, delete_one(rt, tenants, c).await) });
         }
-        let outcomes: Vec<Result<(), LeftBehind>> = futures_util::stream::iter(wave.iter())
-            .map(|i| delete_one(rt, tenants, &created[*i]))
-            .buffered(concurrency.max(1))
-            .collect()
-            .await;
-        for (i, outcome) in wave.iter().zip(outcomes) {
-            done[*i] = true;
-            for p in &parents[*i] {
-                children[*p] -= 1;
+        let Some((i, outcome)) = running.next().await else {
+            break;
+        };
+        for &p in &parents[i] {
+            children[p] -= 1;
+            if children[p] == 0 {
+                ready.push(p);
             }
-            match outcome {
-                Ok(()) => result.deleted += 1,
-                Err(left) => result.left.push(left),
-            }
+        }
+        outcomes.push((i, outcome));
+    }
+    // In the order the waves used to give (latest created first), whatever order they finished.
+    outcomes.sort_by_key(|(i, _)| std::cmp::Reverse(*i));
+    let mut result = Cleanup::default();
+    for (_, outcome) in outcomes {
+        match outcome {
+            Ok(()) => result.deleted += 1,
+            Err(left) => result.left.push(left),
         }
     }
     result
