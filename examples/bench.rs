@@ -1,8 +1,10 @@
 //! The performance benchmark: `cargo run --release --example bench`. It measures and prints;
 //! it asserts nothing. All figures come from one run on one machine.
 //!
-//! 1. throughput of a campaign against the in-process demo, next to a plain reqwest loop of
-//!    the same kind of requests at the same concurrency (the demo's capacity);
+//! 1. throughput of a campaign against the in-process demo, next to a plain reqwest loop that
+//!    sends the very requests a recorded campaign sent, at the same concurrency (the demo's
+//!    capacity for this kind of request); once with the demo answering at once, once with every
+//!    request taking 2 ms (a server on another machine);
 //! 2. CPU per request of the process in both (the demo runs in the same process, so the
 //!    difference is the fuzzer's own cost);
 //! 3. time and requests to the demo's full ground truth, and requests per finding spent on
@@ -10,6 +12,10 @@
 //! 4. peak memory of a demo campaign;
 //! 5. load + model + plan time of the largest corpus specs (skipped when the corpus is absent);
 //! 6. plan time at 1x, 2x, 4x a synthetic spec, and campaign scaling with concurrency.
+//!
+//! `bench -- profile CONCURRENCY RUNS [LATENCY_MS]` runs only demo campaigns, printing each
+//! one's phases and the CPU of each thread: the mode to run under `perf record` or
+//! `valgrind --tool=callgrind`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
