@@ -414,6 +414,99 @@ async fn rate_bounds_what_the_server_sees_per_second() {
     assert!(limited.len() >= unlimited.len() / 2);
 }
 
+/// `--concurrency` bounds the requests in flight at the server, in every phase (discovery,
+/// probes, exploration, confirmation, cleanup), and the campaign uses what it is given: on a
+/// server slow enough for requests to overlap, never more than N at once, and N reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_bounds_the_requests_in_flight() {
+    for concurrency in [1, 3] {
+        let server = notes::NotesServer::start().await;
+        let proxy = Recorder::start_slow(
+            Behaviour::Forward(server.base_url()),
+            Duration::from_millis(3),
+        )
+        .await;
+        let settings = notes_settings(
+            &proxy.base_url(),
+            CampaignSettings {
+                cases: 8,
+                concurrency,
+                ..CampaignSettings::default()
+            },
+        );
+        let api = tenantfuzz::spec::load_str(&notes::spec("https://x.invalid"), "n").unwrap();
+        let result = Campaign::with_api(settings, api)
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+        let most = proxy.most_in_flight();
+        let seen = proxy.seen().len();
+        proxy.shutdown().await;
+        server.shutdown().await;
+        assert_eq!(result.stats.requests as usize, seen);
+        assert!(seen > 50, "too small a campaign to tell: {seen} requests");
+        assert_eq!(
+            most, concurrency,
+            "at --concurrency {concurrency}, {most} requests were in flight at once"
+        );
+    }
+}
+
+/// Shrinking judges a read's deletion without sending it (a read changes nothing, so the
+/// oracle judges the last execution without it), then replays what is left. On an API where a
+/// read does change something (an owner's read fills a cache that answers anyone), the replays
+/// of the shrunk scenario miss, and the confirmation falls back on the scenario that did
+/// reproduce: the finding is confirmed and its reproduction keeps the owner's read before the
+/// attack. The same campaign on the correct API finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_the_evidence_needs_survives_shrinking() {
+    for vulnerable in [true, false] {
+        let server = if vulnerable {
+            notes::NotesServer::start_with_read_cache().await
+        } else {
+            notes::NotesServer::start().await
+        };
+        let settings = notes_settings(
+            &server.base_url(),
+            CampaignSettings {
+                cases: 0,
+                ..CampaignSettings::default()
+            },
+        );
+        let api = tenantfuzz::spec::load_str(&notes::spec("https://x.invalid"), "n").unwrap();
+        let result = Campaign::with_api(settings, api)
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+        server.shutdown().await;
+        let confirmed: Vec<_> = result.confirmed().collect();
+        if !vulnerable {
+            assert!(confirmed.is_empty(), "{confirmed:#?}");
+            continue;
+        }
+        let leak = confirmed
+            .iter()
+            .find(|f| f.kind.to_string() == "bola-read" && f.operation.path == "/notes/{noteId}")
+            .unwrap_or_else(|| panic!("no confirmed bola-read: {:#?}", result.findings));
+        // The owner reads the very URL the attacker then reads.
+        let owner_read_first = leak.steps.iter().enumerate().any(|(j, attack)| {
+            attack.role == "attack"
+                && leak.steps[..j].iter().any(|s| {
+                    s.exchange.method == "GET"
+                        && s.identity == leak.victim
+                        && s.exchange.url == attack.exchange.url
+                })
+        });
+        assert!(
+            owner_read_first,
+            "the owner's read before the attack was shrunk away: {:#?}",
+            leak.steps
+        );
+    }
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     cmd::temp_dir(&format!("staging-{name}"))
 }

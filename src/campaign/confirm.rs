@@ -48,6 +48,12 @@ fn sent(exec: &Execution) -> u64 {
 /// The steps the evidence of `v` stands on: the attack, its read-backs, where its markers came
 /// from, and everything those depend on.
 pub(crate) fn slice(scenario: &Scenario, exec: &Execution, v: &Violation) -> Scenario {
+    sliced(scenario, exec, v).0
+}
+
+/// [`slice`], with the records of `exec` for the steps kept (what the slice's execution would
+/// have answered, as far as the steps left out did not change it).
+fn sliced(scenario: &Scenario, exec: &Execution, v: &Violation) -> (Scenario, Execution) {
     let mut roots = vec![v.step];
     let check = match scenario.steps.get(v.step).map(|s| &s.role) {
         Some(StepRole::Attack { check, .. }) => Some(check.clone()),
@@ -90,7 +96,52 @@ pub(crate) fn slice(scenario: &Scenario, exec: &Execution, v: &Violation) -> Sce
         }
     }
     let keep = scenario.closure(&roots);
-    scenario.retain(&keep).unwrap_or_else(|| scenario.clone())
+    match scenario.retain(&keep) {
+        Some(s) => {
+            let records = keep
+                .iter()
+                .filter_map(|k| exec.steps.get(*k).cloned())
+                .collect();
+            (s, Execution { steps: records })
+        }
+        None => (scenario.clone(), exec.clone()),
+    }
+}
+
+/// Whether a step only reads (GET or HEAD, not a setup): leaving it out changes no other answer.
+fn reads(run: &crate::exec::Runtime<'_>, step: &crate::scenario::Step) -> bool {
+    !matches!(step.role, StepRole::Setup { .. })
+        && run.api.operations.get(step.op).is_some_and(|op| {
+            matches!(
+                op.method,
+                crate::spec::Method::Get | crate::spec::Method::Head
+            )
+        })
+}
+
+/// Whether copies of the scenario running at once cannot disturb each other: it sends no
+/// webhook event and changes nothing it did not create (every step reads, creates, or names a
+/// resource an earlier step created in its path), and it does not set and restore a caller's
+/// own privilege.
+fn isolated(run: &crate::exec::Runtime<'_>, scenario: &Scenario) -> bool {
+    use crate::model::Slot;
+    use crate::scenario::{Check, Expr};
+    !run.has_webhook(scenario)
+        && scenario.steps.iter().all(|s| {
+            let own_privilege = matches!(
+                &s.role,
+                StepRole::Attack {
+                    check: Check::Assign { own: true, .. },
+                    ..
+                }
+            );
+            let on_created = s.args.iter().any(|(slot, e)| {
+                matches!(slot, Slot::Path(_))
+                    && matches!(e, Expr::Created { .. } | Expr::Absent { .. })
+            });
+            !own_privilege
+                && (reads(run, s) || matches!(s.role, StepRole::Setup { .. }) || on_created)
+        })
 }
 
 fn matching(found: Vec<Violation>, v: &Violation) -> Option<Violation> {
@@ -133,46 +184,31 @@ impl Confirmed {
     }
 }
 
-pub(crate) async fn confirm(
+/// What the replays of one scenario showed.
+struct Replays {
+    reproduced: u32,
+    /// The last execution that reproduced, with the violation it showed.
+    last: Option<(Execution, Violation)>,
+    /// The last execution that did not.
+    last_missed: Option<Execution>,
+    public: bool,
+    requests: u64,
+}
+
+/// Replays `current` from scratch until `confirmations` replays count. For leaks the last one
+/// also sends the attack without credentials. An isolated scenario's replays all go out at
+/// once; a replay disturbed by the target (an answer that cannot be judged, a step that could
+/// not run) that did not reproduce proves nothing either way and is run again, a bounded
+/// number of times, one after another.
+async fn replay(
     run: &crate::exec::Runtime<'_>,
     ctx: &Context<'_>,
-    scenario: &Scenario,
-    exec: &Execution,
+    current: &Scenario,
     v: &Violation,
     bounds: &Bounds,
-) -> Confirmed {
-    let started = Instant::now();
-    let mut requests = 0;
-    let mut current = slice(scenario, exec, v);
-    let mut shrink_note = None;
-    // Deletion pass: drop any single step the evidence survives without.
-    let mut iterations = 0;
-    let mut i = 0;
-    while i < current.steps.len() {
-        if matches!(current.steps[i].role, StepRole::Attack { .. }) {
-            i += 1;
-            continue;
-        }
-        if iterations >= bounds.shrink_iterations || started.elapsed() >= bounds.shrink_time {
-            shrink_note = Some(format!(
-                "shrinking stopped at its bound after {iterations} candidates; raise campaign.shrink_iterations or campaign.shrink_seconds"
-            ));
-            break;
-        }
-        let keep: Vec<usize> = (0..current.steps.len()).filter(|k| *k != i).collect();
-        let Some(candidate) = current.retain(&keep) else {
-            i += 1;
-            continue;
-        };
-        iterations += 1;
-        let e = run.execute(&candidate).await;
-        requests += sent(&e);
-        if matching(oracle::judge(ctx, &candidate, &e), v).is_some() {
-            current = candidate;
-        } else {
-            i += 1;
-        }
-    }
+    isolated: bool,
+    ticket: u64,
+) -> Replays {
     let attack = current
         .steps
         .iter()
@@ -182,40 +218,55 @@ pub(crate) async fn confirm(
         v.kind,
         crate::finding::Kind::BolaRead | crate::finding::Kind::ListLeak
     );
-    let mut reproduced = 0;
-    let mut last: Option<(Execution, Violation)> = None;
-    let mut last_exec = None;
-    let mut public = false;
-    // A replay disturbed by the target (an answer that cannot be judged, a step that could not
-    // run) that did not reproduce proves nothing either way: it is run again, a bounded number
-    // of times, instead of counting against the finding.
+    let runnable = |replay: u32| {
+        if leak && replay + 1 == bounds.confirmations {
+            with_public_control(current, attack, ctx.anonymous())
+        } else {
+            current.clone()
+        }
+    };
+    let mut ahead: Vec<Option<Execution>> = if isolated {
+        let all: Vec<Scenario> = (0..bounds.confirmations).map(runnable).collect();
+        futures_util::future::join_all(all.iter().map(|s| run.execute_as(s, ticket)))
+            .await
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut out = Replays {
+        reproduced: 0,
+        last: None,
+        last_missed: None,
+        public: false,
+        requests: 0,
+    };
     let mut replay = 0;
     let mut reruns = 0;
     while replay < bounds.confirmations {
-        let is_last = replay + 1 == bounds.confirmations;
-        let runnable = if leak && is_last {
-            with_public_control(&current, attack, ctx.anonymous())
-        } else {
-            current.clone()
+        let runnable = runnable(replay);
+        let mut e = match ahead.get_mut(replay as usize).and_then(Option::take) {
+            Some(e) => e,
+            None => run.execute_as(&runnable, ticket).await,
         };
-        let mut e = run.execute(&runnable).await;
-        requests += sent(&e);
+        out.requests += sent(&e);
         let mut control_judged = true;
         if runnable.steps.len() > current.steps.len() {
             let control = e.steps.pop();
             match control.and_then(|c| c.exchange) {
                 Some(ex) if !ex.is_unjudgeable() => {
                     let victim = ctx.names.iter().position(|n| *n == v.victim).unwrap_or(0);
-                    public = !oracle::leaked_markers(ctx, &e, &ex, victim).is_empty();
+                    out.public = !oracle::leaked_markers(ctx, &e, &ex, victim).is_empty();
                 }
                 _ => control_judged = false,
             }
         }
-        match matching(oracle::judge(ctx, &current, &e), v) {
+        match matching(oracle::judge(ctx, current, &e), v) {
             Some(found) if control_judged => {
-                reproduced += 1;
+                out.reproduced += 1;
                 replay += 1;
-                last = Some((e, found));
+                out.last = Some((e, found));
             }
             found => {
                 if (disturbed(&e) || !control_judged) && reruns < bounds.confirmations * 3 {
@@ -225,26 +276,173 @@ pub(crate) async fn confirm(
                 replay += 1;
                 match found {
                     Some(f) => {
-                        reproduced += 1;
-                        last = Some((e, f));
+                        out.reproduced += 1;
+                        out.last = Some((e, f));
                     }
-                    None => last_exec = Some(e),
+                    None => out.last_missed = Some(e),
                 }
             }
         }
     }
-    let (execution, violation) = match last {
+    out
+}
+
+pub(crate) async fn confirm(
+    run: &crate::exec::Runtime<'_>,
+    ctx: &Context<'_>,
+    scenario: &Scenario,
+    exec: &Execution,
+    v: &Violation,
+    bounds: &Bounds,
+) -> Confirmed {
+    let started = Instant::now();
+    // One ticket for the whole chain: each of its executions waits for slots as its first did.
+    let ticket = run.slots.ticket();
+    let mut requests = 0;
+    let (mut current, mut seen) = sliced(scenario, exec, v);
+    let mut shrink_note = None;
+    let isolated = isolated(run, &current);
+    // The last scenario an execution of its own reproduced, to fall back on.
+    let mut verified: Option<Scenario> = None;
+    // Deletion pass: drop any step the evidence survives without, from the last step back (so
+    // the indexes of those before stay valid). A read changes nothing: leaving it out leaves
+    // every other answer as it was, so the oracle judges the last execution without its
+    // record instead of sending anything; the replays below then run what is left from scratch.
+    // A step that changes something is only left out once an execution without it reproduced.
+    for i in (0..current.steps.len()).rev() {
+        if matches!(current.steps[i].role, StepRole::Attack { .. })
+            || !reads(run, &current.steps[i])
+        {
+            continue;
+        }
+        let keep: Vec<usize> = (0..current.steps.len()).filter(|k| *k != i).collect();
+        let Some(candidate) = current.retain(&keep) else {
+            continue;
+        };
+        if seen.steps.len() == current.steps.len() {
+            // Taken out for the judgement, put back if the oracle needs it.
+            let record = seen.steps.remove(i);
+            if matching(oracle::judge(ctx, &candidate, &seen), v).is_some() {
+                current = candidate;
+            } else {
+                seen.steps.insert(i, record);
+            }
+        }
+    }
+    // The steps that change something, from the last: each deletion leaves the indexes of
+    // those before it valid.
+    let mut iterations = 0;
+    let mut pending = (0..current.steps.len())
+        .rev()
+        .filter(|i| {
+            let step = &current.steps[*i];
+            !matches!(step.role, StepRole::Attack { .. }) && !reads(run, step)
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .peekable();
+    while pending.peek().is_some() {
+        if iterations >= bounds.shrink_iterations || started.elapsed() >= bounds.shrink_time {
+            shrink_note = Some(format!(
+                "shrinking stopped at its bound after {iterations} candidates; raise campaign.shrink_iterations or campaign.shrink_seconds"
+            ));
+            break;
+        }
+        // Candidates of an isolated scenario (copies cannot disturb each other) go out at once,
+        // as many as the bound allows; otherwise one at a time.
+        let room = (bounds.shrink_iterations - iterations) as usize;
+        let batch: Vec<(usize, Scenario)> = pending
+            .by_ref()
+            .take(if isolated { room.max(1) } else { 1 })
+            .filter_map(|i| {
+                let keep: Vec<usize> = (0..current.steps.len()).filter(|k| *k != i).collect();
+                current.retain(&keep).map(|c| (i, c))
+            })
+            .collect();
+        iterations += batch.len() as u32;
+        let tried: Vec<Execution> =
+            futures_util::future::join_all(batch.iter().map(|(_, c)| run.execute_as(c, ticket)))
+                .await;
+        let mut worked: Vec<(usize, Scenario, Execution)> = Vec::new();
+        for ((i, candidate), e) in batch.into_iter().zip(tried) {
+            requests += sent(&e);
+            if matching(oracle::judge(ctx, &candidate, &e), v).is_some() {
+                worked.push((i, candidate, e));
+            }
+        }
+        // Several that worked alone are tried together, then (if together they do not) one
+        // by one on what is left, from the last.
+        let mut worked = worked.into_iter();
+        let Some((_, candidate, e)) = worked.next() else {
+            continue;
+        };
+        let rest: Vec<usize> = worked.map(|(i, ..)| i).collect();
+        current = candidate;
+        seen = e;
+        verified = Some(current.clone());
+        if rest.is_empty() {
+            continue;
+        }
+        let keep: Vec<usize> = (0..current.steps.len())
+            .filter(|k| !rest.contains(k))
+            .collect();
+        if let Some(candidate) = current.retain(&keep) {
+            iterations += 1;
+            let e = run.execute_as(&candidate, ticket).await;
+            requests += sent(&e);
+            if matching(oracle::judge(ctx, &candidate, &e), v).is_some() {
+                current = candidate;
+                seen = e;
+                verified = Some(current.clone());
+                continue;
+            }
+        }
+        for i in rest {
+            let keep: Vec<usize> = (0..current.steps.len()).filter(|k| *k != i).collect();
+            let Some(candidate) = current.retain(&keep) else {
+                continue;
+            };
+            iterations += 1;
+            let e = run.execute_as(&candidate, ticket).await;
+            requests += sent(&e);
+            if matching(oracle::judge(ctx, &candidate, &e), v).is_some() {
+                current = candidate;
+                seen = e;
+                verified = Some(current.clone());
+            }
+        }
+    }
+    drop(seen);
+    let mut replays = replay(run, ctx, &current, v, bounds, isolated, ticket).await;
+    requests += replays.requests;
+    // Nothing reproduced what the slice and the reads' judgement left (a read the server
+    // answers differently when another came first): replay the last scenario that did
+    // reproduce on its own, the original one if no candidate did. A longer reproduction is
+    // better than a lost finding.
+    if replays.reproduced == 0 {
+        let fallback = verified.unwrap_or_else(|| scenario.clone());
+        if fallback != current {
+            let isolated = self::isolated(run, &fallback);
+            let again = replay(run, ctx, &fallback, v, bounds, isolated, ticket).await;
+            requests += again.requests;
+            if again.reproduced > 0 {
+                current = fallback;
+                replays = again;
+            }
+        }
+    }
+    let (execution, violation) = match replays.last {
         Some(pair) => pair,
-        None => (last_exec.unwrap_or_default(), v.clone()),
+        None => (replays.last_missed.unwrap_or_default(), v.clone()),
     };
     Confirmed {
         scenario: current,
         execution,
         violation,
-        reproduced,
+        reproduced: replays.reproduced,
         replays: bounds.confirmations,
         requests,
         shrink_note,
-        public,
+        public: replays.public,
     }
 }

@@ -1,6 +1,7 @@
 //! Discovery: what each identity already owns, read from its list endpoints before any probe.
 //! An id that identities of different tenants both see is nobody's own and is dropped.
 
+use futures_util::StreamExt;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -24,6 +25,7 @@ pub(crate) async fn discover(
     model: &ResourceModel,
     target: &Target,
     tenants: &[Option<String>],
+    concurrency: usize,
 ) -> Discovery {
     let mut owned: Discovered = BTreeMap::new();
     let mut answers: BTreeMap<usize, Vec<(usize, Exchange)>> = BTreeMap::new();
@@ -36,18 +38,22 @@ pub(crate) async fn discover(
     let requests = identities
         .iter()
         .flat_map(|i| ops.iter().map(move |o| (*i, *o)));
-    let results = futures_util::future::join_all(requests.map(|(identity, op)| async move {
-        let o = &api.operations[op];
-        let url = format!("{}{}", target.base_url(), o.path);
-        (
-            identity,
-            op,
-            target
-                .send(identity, o.method, &url, &[], None, false)
-                .await,
-        )
-    }))
-    .await;
+    // `concurrency` at a time, like every other phase (a large spec lists hundreds of lists).
+    let results: Vec<(usize, usize, Exchange)> = futures_util::stream::iter(requests)
+        .map(|(identity, op)| async move {
+            let o = &api.operations[op];
+            let url = format!("{}{}", target.base_url(), o.path);
+            (
+                identity,
+                op,
+                target
+                    .send(identity, o.method, &url, &[], None, false)
+                    .await,
+            )
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
     // (op, identity, resource) -> ids, before deciding which lists are the caller's own.
     let mut seen: BTreeMap<(usize, usize, usize), Vec<(Value, String)>> = BTreeMap::new();
     for (identity, op, exchange) in results {

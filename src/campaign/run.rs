@@ -20,6 +20,11 @@ use crate::oracle::{self, Context};
 use crate::scenario::{Cast, Plan, Scenario, StepRole, compile, plan};
 use crate::spec::{Api, SpecError};
 
+/// Scenarios in flight per slot of the concurrency. A scenario holds a slot only while one of
+/// its requests is out; between requests (judging, waiting for a tenant's webhook lock) it
+/// holds none, so more scenarios than slots keep every slot busy.
+const SCENARIOS_PER_SLOT: usize = 4;
+
 /// Why a campaign could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignError {
@@ -356,7 +361,7 @@ impl Campaign {
         let progress = &*self.progress;
         progress.enter(super::Phase::Discovery, 0);
         // Discovery doubles as the sessions' health check.
-        let discovery = discover(&self.api, &self.model, target, &tenants).await;
+        let discovery = discover(&self.api, &self.model, target, &tenants, c.concurrency).await;
         self.check_sessions(&discovery.answers, &names)?;
         let owned_set: BTreeSet<(usize, usize)> = discovery.owned.keys().copied().collect();
         let mut plan = self.plan(Some(&owned_set));
@@ -380,7 +385,7 @@ impl Campaign {
             target,
             webhooks: &self.webhooks,
             exclusive: crate::exec::Exclusive::by_tenant(&tenants),
-            slots: tokio::sync::Semaphore::new(c.concurrency.max(1)),
+            slots: crate::exec::Slots::new(c.concurrency),
             created: Default::default(),
         };
         let ctx = Context {
@@ -395,10 +400,17 @@ impl Campaign {
             phase_start = Instant::now();
         };
         lap(&mut phases.discovery);
-        // Systematic phase. The longest scenarios start first, so the phase does not end with a
-        // few long ones running alone (results are put back in plan order before judging).
+        // Systematic phase. Scenarios with webhook events start first (those on one tenant run
+        // one after another, a chain as long as all of them), then the longest, so the phase
+        // does not end with a few long ones running alone (results are put back in plan order
+        // before judging). More scenarios run than there are slots: each holds a slot only
+        // while one of its requests is in flight.
         let mut order: Vec<usize> = (0..plan.probes.len()).collect();
-        order.sort_by_key(|i| std::cmp::Reverse(plan.probes[*i].scenario.steps.len()));
+        order.sort_by_key(|i| {
+            let s = &plan.probes[*i].scenario;
+            std::cmp::Reverse((runtime.has_webhook(s), s.steps.len()))
+        });
+        let window = c.concurrency.max(1) * SCENARIOS_PER_SLOT;
         progress.enter(super::Phase::Systematic, plan.probes.len() as u64);
         let executions: Vec<(usize, crate::exchange::Execution)> =
             futures_util::stream::iter(order.into_iter().map(|i| (i, &plan.probes[i])))
@@ -413,7 +425,7 @@ impl Campaign {
                         (i, execution)
                     }
                 })
-                .buffer_unordered(c.concurrency)
+                .buffer_unordered(window)
                 .collect()
                 .await;
         let systematic_requests = target.requests();
@@ -471,8 +483,8 @@ impl Campaign {
         // Longest first, as in the systematic phase.
         planned.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
         let (rt, cx, bd) = (&runtime, &ctx, &bounds);
-        // Confirms a list of candidates, `concurrency` at a time; `counted` when the progress
-        // display is on the confirmation phase.
+        // Confirms a list of candidates, a window of them at a time (their requests share the
+        // slots); `counted` when the progress display is on the confirmation phase.
         let confirm_all = move |list: Vec<Candidate>, counted: bool| {
             futures_util::stream::iter(list)
                 .map(move |(scenario, exec, v)| async move {
@@ -495,7 +507,7 @@ impl Campaign {
                     done
                 })
                 // Findings are sorted afterwards: no need to wait for the slowest in order.
-                .buffer_unordered(c.concurrency)
+                .buffer_unordered(window)
                 .collect::<Vec<_>>()
         };
         progress.violations(planned.len() as u64);
@@ -755,70 +767,107 @@ impl Campaign {
             }
             None
         });
+        let window = c.concurrency.max(1) * SCENARIOS_PER_SLOT;
         let mut results = futures_util::stream::iter(draws)
             .map(|(tree, probe)| async move {
                 let exec = runtime.execute(&probe.scenario).await;
                 (tree, probe, exec)
             })
-            .buffered(c.concurrency);
-        while let Some((mut tree, probe, exec)) = results.next().await {
-            ran += 1;
-            self.progress.step(runtime.target.requests());
-            self.progress
-                .violations((known.len() + candidates.len()) as u64);
-            {
-                for v in oracle::judge(ctx, &probe.scenario, &exec) {
-                    if !self.in_shard[v.op]
-                        || known.contains(&v.key())
-                        || candidates.contains_key(&v.key())
-                    {
+            .buffered(window);
+        // A case that shows something new is shrunk beside the window, which keeps running:
+        // what is new is decided in draw order (against the plan's violations and those of
+        // earlier cases, shrunk or still shrinking), so it does not depend on timing.
+        let mut shrinking = futures_util::stream::FuturesUnordered::new();
+        let mut claimed: BTreeSet<CandidateKey> = BTreeSet::new();
+        let mut drained = false;
+        while !(drained && shrinking.is_empty()) {
+            tokio::select! {
+                Some(found) = shrinking.next(), if !shrinking.is_empty() => {
+                    let found: Vec<(CandidateKey, Candidate)> = found;
+                    candidates.extend(found);
+                }
+                next = results.next(), if !drained => {
+                    let Some((tree, probe, exec)) = next else {
+                        drained = true;
                         continue;
+                    };
+                    ran += 1;
+                    self.progress.step(runtime.target.requests());
+                    self.progress.violations((known.len() + claimed.len()) as u64);
+                    let new: Vec<Violation> = oracle::judge(ctx, &probe.scenario, &exec)
+                        .into_iter()
+                        .filter(|v| {
+                            self.in_shard[v.op]
+                                && !known.contains(&v.key())
+                                && claimed.insert(v.key())
+                        })
+                        .collect();
+                    if !new.is_empty() {
+                        shrinking.push(self.shrink_case(runtime, ctx, cast, tree, probe, exec, new));
                     }
-                    let key = v.key();
-                    let mut best = (probe.scenario.clone(), exec.clone(), v);
-                    let started = Instant::now();
-                    let mut iterations = 0;
-                    if tree.simplify() {
-                        loop {
-                            iterations += 1;
-                            if iterations > c.shrink_iterations || started.elapsed() > c.shrink_time
-                            {
-                                break;
-                            }
-                            let reproduced =
-                                match compile(&self.api, &self.model, cast, &tree.current()) {
-                                    Some(p) => {
-                                        // The window's cases hold the slots and wait for
-                                        // this loop: taking a slot here would wait forever.
-                                        let e = runtime.execute_unslotted(&p.scenario).await;
-                                        oracle::judge(ctx, &p.scenario, &e)
-                                            .into_iter()
-                                            .find(|f| f.key() == key)
-                                            .map(|f| (p.scenario, e, f))
-                                    }
-                                    None => None,
-                                };
-                            match reproduced {
-                                Some(found) => {
-                                    best = found;
-                                    if !tree.simplify() {
-                                        break;
-                                    }
-                                }
-                                None => {
-                                    if !tree.complicate() {
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    tracing::info!(kind = %key.0, op = %self.api.operations[key.1].label(), "exploration found a violation the plan did not");
-                    candidates.insert(key, best);
                 }
             }
         }
         (ran, candidates)
+    }
+
+    /// Shrinks an exploration case through proptest's value tree, once for each violation it
+    /// showed that nothing before it did (in order: each starts where the last left the tree).
+    #[allow(clippy::too_many_arguments)]
+    async fn shrink_case(
+        &self,
+        runtime: &Runtime<'_>,
+        ctx: &Context<'_>,
+        cast: &Cast,
+        mut tree: Box<dyn proptest::strategy::ValueTree<Value = crate::scenario::Draft>>,
+        probe: crate::scenario::Probe,
+        exec: Execution,
+        new: Vec<Violation>,
+    ) -> Vec<(CandidateKey, Candidate)> {
+        use proptest::strategy::ValueTree;
+        let c = &self.settings.campaign;
+        let ticket = runtime.slots.ticket();
+        let mut out = Vec::new();
+        for v in new {
+            let key = v.key();
+            let mut best = (probe.scenario.clone(), exec.clone(), v);
+            let started = Instant::now();
+            let mut iterations = 0;
+            if tree.simplify() {
+                loop {
+                    iterations += 1;
+                    if iterations > c.shrink_iterations || started.elapsed() > c.shrink_time {
+                        break;
+                    }
+                    let reproduced = match compile(&self.api, &self.model, cast, &tree.current()) {
+                        Some(p) => {
+                            let e = runtime.execute_as(&p.scenario, ticket).await;
+                            oracle::judge(ctx, &p.scenario, &e)
+                                .into_iter()
+                                .find(|f| f.key() == key)
+                                .map(|f| (p.scenario, e, f))
+                        }
+                        None => None,
+                    };
+                    match reproduced {
+                        Some(found) => {
+                            best = found;
+                            if !tree.simplify() {
+                                break;
+                            }
+                        }
+                        None => {
+                            if !tree.complicate() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            tracing::info!(kind = %key.0, op = %self.api.operations[key.1].label(), "exploration found a violation the plan did not");
+            out.push((key, best));
+        }
+        out
     }
 
     /// Fails when an identity's session does not work: every discovery request it sent was

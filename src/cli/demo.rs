@@ -33,7 +33,7 @@ pub struct DemoArgs {
     /// Seed of the campaign (same seed, same findings and steps).
     #[arg(long, conflicts_with = "serve")]
     pub seed: Option<u64>,
-    /// Parallel scenarios.
+    /// Requests in flight at once.
     #[arg(long, conflicts_with = "serve")]
     pub concurrency: Option<usize>,
     /// Let attacks change the demo's seeded data too (see `run --mutate-seeded`).

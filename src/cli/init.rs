@@ -402,7 +402,7 @@ pub(crate) fn template(api: &Api, spec_ref: &str) -> String {
         r#"
 [campaign]
 # seed = 0               # same seed, same findings and steps
-# concurrency = 8        # scenarios in flight
+# concurrency = 8        # requests in flight at once
 # confirmations = 2      # replays a violation must survive (all of them) to be confirmed
 # cases = 64             # proptest-drawn scenarios explored after the systematic phase
 # systematic = true      # the systematic phase (off: exploration only)

@@ -23,7 +23,7 @@ pub struct RunArgs {
     /// Seed (overrides `campaign.seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Parallel scenarios (overrides `campaign.concurrency`).
+    /// Requests in flight at once (overrides `campaign.concurrency`).
     #[arg(long)]
     pub concurrency: Option<usize>,
     #[command(flatten)]

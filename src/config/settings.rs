@@ -123,6 +123,8 @@ pub struct CampaignSettings {
     pub cases: u32,
     /// Whether the systematic phase runs (off: exploration only, for testing the explorer).
     pub systematic: bool,
+    /// Requests in flight at once. Scenarios hold a slot only while a request of theirs is out,
+    /// so more of them run than there are slots.
     pub concurrency: usize,
     /// Most steps in an explored scenario.
     pub max_steps: usize,

@@ -663,10 +663,10 @@ pub struct Runtime<'a> {
     pub exclusive: Exclusive,
     /// Everything any execution created, in creation order, for the cleanup.
     pub created: std::sync::Mutex<Vec<Created>>,
-    /// One permit per scenario running at once: phases that overlap (exploration and the
-    /// confirmation of planned findings) share the campaign's concurrency instead of each
-    /// taking all of it.
-    pub slots: tokio::sync::Semaphore,
+    /// One permit per request in flight: the campaign's concurrency. Phases that overlap
+    /// (exploration and the confirmation of planned findings) share it instead of each taking
+    /// all of it.
+    pub slots: crate::exec::Slots,
 }
 
 /// Locks for scenarios with webhook events, one per tenant: a webhook event credits its
@@ -740,64 +740,86 @@ pub struct Created {
 }
 
 impl Runtime<'_> {
-    /// Executes a scenario step by step.
+    /// Executes a scenario step by step. Every request takes a slot of the concurrency while it
+    /// is in flight, so the bound holds however many scenarios run at once; a scenario between
+    /// two requests holds none.
     pub async fn execute(&self, scenario: &Scenario) -> Execution {
-        // A closed semaphore (never closed here) would only lift the bound.
-        let _slot = self.slots.acquire().await.ok();
-        self.execute_unslotted(scenario).await
+        self.execute_as(scenario, self.slots.ticket()).await
     }
 
-    /// Executes a scenario without taking a slot of the concurrency: for a caller that has
-    /// paused the scenarios holding the slots and must not wait for them (exploration's
-    /// shrinking, whose window of cases waits meanwhile: their requests already sent finish,
-    /// and none start).
-    pub(crate) async fn execute_unslotted(&self, scenario: &Scenario) -> Execution {
-        let webhook = scenario
-            .steps
-            .iter()
-            .any(|s| self.webhooks.iter().any(|(op, _)| *op == s.op));
+    /// Executes a scenario as part of a chain of executions (a confirmation's replays, a
+    /// shrink's candidates) that took `ticket` when it started: its requests wait for slots
+    /// as long as the chain's first did, not behind everything that started since.
+    pub async fn execute_as(&self, scenario: &Scenario, ticket: u64) -> Execution {
+        let webhook = self.has_webhook(scenario);
+        // The tenant locks are taken before any slot: a scenario waiting for one holds no slot,
+        // and nothing holding a slot ever waits for a lock, so the two cannot deadlock.
         let _guard = if webhook {
             self.exclusive.hold(scenario).await
         } else {
             Vec::new()
         };
+        let priority = crate::exec::Priority::new(ticket, webhook);
         let mut exec = Execution::default();
         let steps = &scenario.steps;
         let mut i = 0;
         while i < steps.len() {
-            // Consecutive reads that use nothing among themselves may go out together, as far
-            // as free slots of the concurrency allow (taken without waiting): a long scenario
-            // near the end of a phase then uses the slots no other scenario needs. Webhook
-            // scenarios stay strictly in order (their quiet reads measure noise over time).
+            // Consecutive reads that use nothing among themselves go out together, each taking
+            // its own slot. Webhook scenarios stay strictly in order (their quiet reads measure
+            // noise over time).
             let end = if webhook {
                 i + 1
             } else {
                 self.reads_from(steps, i)
             };
-            let mut extra = Vec::new();
-            while extra.len() + 1 < end - i {
-                match self.slots.try_acquire() {
-                    Ok(permit) => extra.push(permit),
-                    Err(_) => break,
-                }
-            }
-            if extra.is_empty() {
-                let record = self.execute_step(&steps[i], &exec).await;
+            if end == i + 1 {
+                let record = self.execute_step(&steps[i], &exec, priority).await;
                 exec.steps.push(record);
                 i += 1;
                 continue;
             }
-            let so_far = &exec;
-            let records: Vec<StepRecord> = futures_util::stream::iter(&steps[i..end])
-                .map(|step| self.execute_step(step, so_far))
-                .buffered(extra.len() + 1)
-                .collect()
-                .await;
-            drop(extra);
-            exec.steps.extend(records);
+            // Within the run, the owners' reads before an attack still go before it, and those
+            // after it after: an answer may depend on what was read first (a cache an owner's
+            // read fills). Each of the three waves goes out at once.
+            let wave = |step: &Step| match step.role {
+                StepRole::ReadBack {
+                    phase: crate::scenario::Phase::Before,
+                    ..
+                } => 0,
+                StepRole::ReadBack {
+                    phase: crate::scenario::Phase::After,
+                    ..
+                } => 2,
+                _ => 1,
+            };
+            let mut records: Vec<Option<StepRecord>> = vec![None; end - i];
+            for w in 0..3 {
+                let so_far = &exec;
+                let sent: Vec<(usize, StepRecord)> =
+                    futures_util::stream::iter((i..end).filter(|k| wave(&steps[*k]) == w))
+                        .map(|k| async move {
+                            (k, self.execute_step(&steps[k], so_far, priority).await)
+                        })
+                        .buffer_unordered(end - i)
+                        .collect()
+                        .await;
+                for (k, record) in sent {
+                    records[k - i] = Some(record);
+                }
+            }
+            exec.steps
+                .extend(records.into_iter().map(Option::unwrap_or_default));
             i = end;
         }
         exec
+    }
+
+    /// Whether a step of the scenario sends a webhook event.
+    pub(crate) fn has_webhook(&self, scenario: &Scenario) -> bool {
+        scenario
+            .steps
+            .iter()
+            .any(|s| self.webhooks.iter().any(|(op, _)| *op == s.op))
     }
 
     /// The end of the run of reads starting at `start` (at least `start + 1`): steps that read
@@ -819,7 +841,12 @@ impl Runtime<'_> {
         end.max(start + 1)
     }
 
-    async fn execute_step(&self, step: &Step, so_far: &Execution) -> StepRecord {
+    async fn execute_step(
+        &self,
+        step: &Step,
+        so_far: &Execution,
+        priority: crate::exec::Priority,
+    ) -> StepRecord {
         let mut record = StepRecord::default();
         let op = &self.api.operations[step.op];
         let mut path = op.path.clone();
@@ -876,10 +903,12 @@ impl Runtime<'_> {
             b.content_type
                 .starts_with("application/x-www-form-urlencoded")
         });
-        let exchange = self
-            .target
-            .send(step.actor, op.method, &url, &headers, body.as_ref(), form)
-            .await;
+        let exchange = {
+            let _slot = self.slots.acquire(priority).await;
+            self.target
+                .send(step.actor, op.method, &url, &headers, body.as_ref(), form)
+                .await
+        };
         record.sent_markers = self
             .markers
             .find_all(&exchange.request_text())

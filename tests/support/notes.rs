@@ -112,6 +112,9 @@ struct Store {
     /// id -> (tenant, note)
     notes: BTreeMap<u64, (String, Value)>,
     next: u64,
+    /// The planted bug of [`NotesServer::start_with_read_cache`]: notes as their owners last
+    /// read them, answered to anyone who asks for the id.
+    cache: Option<BTreeMap<u64, Value>>,
 }
 
 type Shared = Arc<Mutex<Store>>;
@@ -175,9 +178,22 @@ async fn read(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<u64>) 
     let Some(t) = tenant(&headers) else {
         return unauthorized();
     };
-    match s.lock().expect("store").notes.get(&id) {
-        Some((owner, n)) if *owner == t => Json(n.clone()).into_response(),
-        _ => not_found(),
+    let mut store = s.lock().expect("store");
+    let own = match store.notes.get(&id) {
+        Some((owner, n)) if *owner == t => Some(n.clone()),
+        _ => None,
+    };
+    match (own, store.cache.as_mut()) {
+        (Some(n), Some(cache)) => {
+            cache.insert(id, n.clone());
+            Json(n).into_response()
+        }
+        (Some(n), None) => Json(n).into_response(),
+        (None, Some(cache)) => match cache.get(&id) {
+            Some(n) => Json(n.clone()).into_response(),
+            None => not_found(),
+        },
+        (None, None) => not_found(),
     }
 }
 
@@ -224,7 +240,22 @@ pub struct NotesServer {
 
 impl NotesServer {
     pub async fn start() -> NotesServer {
-        let mut store = Store::default();
+        NotesServer::start_with(false).await
+    }
+
+    /// The API with one planted bug that only a read with a side effect shows: an owner's read
+    /// of a note caches it, and the cache answers anyone asking for that id (the ownership
+    /// check runs only when the cache misses). A foreign read leaks the note only after its
+    /// owner read it.
+    pub async fn start_with_read_cache() -> NotesServer {
+        NotesServer::start_with(true).await
+    }
+
+    async fn start_with(read_cache: bool) -> NotesServer {
+        let mut store = Store {
+            cache: read_cache.then(BTreeMap::new),
+            ..Store::default()
+        };
         for (user, tenant) in USERS {
             store.next += 1;
             let id = store.next;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -56,12 +57,17 @@ struct Shared {
     /// After this many requests the server stops listening and closes its connections.
     die_after: Option<usize>,
     die: Arc<tokio::sync::Notify>,
+    /// How long each request is held before it is handled (a slow server).
+    delay: std::time::Duration,
+    /// Requests being handled right now, and the most there ever were at once.
+    in_flight: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 /// A running recorder on `127.0.0.1`.
 pub struct Recorder {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<Seen>>>,
+    in_flight: Arc<(AtomicUsize, AtomicUsize)>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -74,6 +80,20 @@ impl Recorder {
     /// A recorder that goes away (stops listening, closes its connections) after `after`
     /// requests: a target that becomes unreachable mid-run.
     pub async fn start_dying(behaviour: Behaviour, after: Option<usize>) -> Recorder {
+        Recorder::start_with(behaviour, after, std::time::Duration::ZERO).await
+    }
+
+    /// A recorder that holds every request `delay` before handling it: a slow server, on
+    /// which requests overlap.
+    pub async fn start_slow(behaviour: Behaviour, delay: std::time::Duration) -> Recorder {
+        Recorder::start_with(behaviour, None, delay).await
+    }
+
+    async fn start_with(
+        behaviour: Behaviour,
+        after: Option<usize>,
+        delay: std::time::Duration,
+    ) -> Recorder {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
@@ -89,7 +109,10 @@ impl Recorder {
                 .expect("client"),
             die_after: after,
             die: Arc::new(tokio::sync::Notify::new()),
+            delay,
+            in_flight: Arc::default(),
         };
+        let in_flight = shared.in_flight.clone();
         let die = shared.die.clone();
         let app = Router::new().fallback(handle).with_state(shared);
         let (tx, rx) = oneshot::channel::<()>();
@@ -106,6 +129,7 @@ impl Recorder {
         Recorder {
             addr,
             log,
+            in_flight,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -119,6 +143,11 @@ impl Recorder {
     /// Every request so far, in arrival order.
     pub fn seen(&self) -> Vec<Seen> {
         self.log.lock().expect("log").clone()
+    }
+
+    /// The most requests the recorder was handling at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.in_flight.1.load(Ordering::SeqCst)
     }
 
     pub async fn shutdown(mut self) {
@@ -139,7 +168,28 @@ impl Drop for Recorder {
     }
 }
 
+/// Counts a request as in flight while it lives.
+struct Counted(Arc<(AtomicUsize, AtomicUsize)>);
+
+impl Counted {
+    fn new(gauge: Arc<(AtomicUsize, AtomicUsize)>) -> Counted {
+        let now = gauge.0.fetch_add(1, Ordering::SeqCst) + 1;
+        gauge.1.fetch_max(now, Ordering::SeqCst);
+        Counted(gauge)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn handle(State(shared): State<Shared>, request: Request) -> Response {
+    let _counted = Counted::new(shared.in_flight.clone());
+    if !shared.delay.is_zero() {
+        tokio::time::sleep(shared.delay).await;
+    }
     let at = Instant::now();
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX)
