@@ -61,28 +61,108 @@ pub struct Exchange {
     pub status: Option<u16>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub response_headers: Vec<(String, String)>,
-    /// The response body: JSON when it parsed, else the text.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub response_body: Option<Value>,
+    /// The response body: JSON when it parses, else the text.
+    #[serde(skip_serializing_if = "Body::is_none", default)]
+    pub response_body: Body,
     /// A transport error (timeout, refused connection), when there was no response.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
     pub duration_ms: u64,
-    /// The response body as text: the bytes as they came (set by the executor), or the body
-    /// serialized once on first use. Every oracle searches it for markers; nothing serializes
-    /// the body twice. Never written out.
-    #[serde(skip)]
-    pub body_text: std::sync::OnceLock<String>,
+}
+
+/// A response body. The executor keeps the text as it came and parses it as JSON only when
+/// something asks for the JSON: every oracle searches the text for markers, few answers are
+/// ever looked at as JSON. A body made from JSON is serialized to text once, on first use.
+#[derive(Default)]
+pub struct Body {
+    text: std::sync::OnceLock<String>,
+    json: std::sync::OnceLock<Option<Value>>,
+}
+
+impl Body {
+    /// A body received as `text` (not empty); its JSON is parsed on first use, and a text that
+    /// is not JSON reads as a JSON string.
+    pub fn from_text(text: String) -> Body {
+        let body = Body::default();
+        let _ = body.text.set(text);
+        body
+    }
+
+    /// The body as JSON: what it parses to, else its text as a string; `None` when there is no
+    /// body.
+    pub fn get(&self) -> Option<&Value> {
+        self.json
+            .get_or_init(|| {
+                let text = self.text.get()?;
+                Some(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone())))
+            })
+            .as_ref()
+    }
+
+    /// The body as text: as it came, or its JSON serialized; empty when there is none.
+    pub fn text(&self) -> &str {
+        self.text.get_or_init(|| match self.json.get() {
+            Some(Some(Value::String(s))) => s.clone(),
+            Some(Some(v)) => v.to_string(),
+            _ => String::new(),
+        })
+    }
+
+    /// Whether there is no body.
+    pub fn is_none(&self) -> bool {
+        self.text.get().is_none_or(String::is_empty) && self.json.get().is_none_or(Option::is_none)
+    }
+}
+
+impl From<Option<Value>> for Body {
+    fn from(json: Option<Value>) -> Body {
+        let body = Body::default();
+        let _ = body.json.set(json);
+        body
+    }
+}
+
+impl From<Value> for Body {
+    fn from(json: Value) -> Body {
+        Some(json).into()
+    }
+}
+
+impl Clone for Body {
+    fn clone(&self) -> Body {
+        let body = Body::default();
+        if let Some(text) = self.text.get() {
+            let _ = body.text.set(text.clone());
+        }
+        if let Some(json) = self.json.get() {
+            let _ = body.json.set(json.clone());
+        }
+        body
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+impl Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Body, D::Error> {
+        Option::<Value>::deserialize(deserializer).map(Body::from)
+    }
 }
 
 impl Exchange {
-    /// The response body as text (JSON serialized), empty when there is none.
+    /// The response body as text (as it came, or its JSON serialized), empty when there is none.
     pub fn response_text(&self) -> &str {
-        self.body_text.get_or_init(|| match &self.response_body {
-            None => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-        })
+        self.response_body.text()
     }
 
     /// Everything the request carried that a marker could hide in: URL, headers, body.
@@ -208,6 +288,7 @@ pub fn ids_in(value: &serde_json::Value, out: &mut std::collections::BTreeSet<St
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -233,21 +314,42 @@ mod tests {
     #[test]
     fn the_response_text_is_the_body_serialized_once_unless_the_wire_text_was_kept() {
         let x = Exchange {
-            response_body: Some(serde_json::json!({"a": [1, "b"]})),
+            response_body: serde_json::json!({"a": [1, "b"]}).into(),
             ..Exchange::default()
         };
         assert_eq!(x.response_text(), r#"{"a":[1,"b"]}"#);
         let kept = Exchange {
-            response_body: Some(serde_json::json!({"a": 1})),
-            body_text: "{ \"a\" : 1 }".to_string().into(),
+            response_body: Body::from_text("{ \"a\" : 1 }".to_string()),
             ..Exchange::default()
         };
         assert_eq!(kept.response_text(), "{ \"a\" : 1 }");
+        assert_eq!(kept.response_body.get(), Some(&serde_json::json!({"a": 1})));
         let text = Exchange {
-            response_body: Some(Value::String("plain".into())),
+            response_body: Value::String("plain".into()).into(),
             ..Exchange::default()
         };
         assert_eq!(text.response_text(), "plain");
         assert_eq!(Exchange::default().response_text(), "");
+        assert!(Exchange::default().response_body.is_none());
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_reads_as_a_string_and_round_trips() {
+        let b = Body::from_text("<html>no</html>".to_string());
+        assert_eq!(b.get(), Some(&Value::String("<html>no</html>".into())));
+        assert!(!b.is_none());
+        let x = Exchange {
+            response_body: Body::from_text(r#"{"id": 7}"#.to_string()),
+            ..Exchange::default()
+        };
+        let written = serde_json::to_value(&x).unwrap();
+        assert_eq!(written["response_body"], serde_json::json!({"id": 7}));
+        let read: Exchange = serde_json::from_value(written).unwrap();
+        assert_eq!(
+            read.response_body.get(),
+            Some(&serde_json::json!({"id": 7}))
+        );
+        let none = serde_json::to_value(Exchange::default()).unwrap();
+        assert!(none.get("response_body").is_none());
     }
 }

@@ -61,7 +61,7 @@ pub(crate) async fn discover(
             for d in model.discoveries.iter().filter(|d| d.op == op) {
                 let items = exchange
                     .response_body
-                    .as_ref()
+                    .get()
                     .and_then(|b| {
                         if d.array_pointer.is_empty() {
                             Some(b)

@@ -477,10 +477,9 @@ impl Target {
             request_body: body.cloned(),
             status: None,
             response_headers: Vec::new(),
-            response_body: None,
+            response_body: Default::default(),
             error: None,
             duration_ms: 0,
-            body_text: Default::default(),
         };
         match builder.send().await {
             Ok(response) => {
@@ -503,24 +502,17 @@ impl Target {
                         let says_json = exchange
                             .response_header("content-type")
                             .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
-                        exchange.response_body = Some(match serde_json::from_slice(&bytes) {
-                            Ok(v) => {
-                                // The text as it came: what markers are searched in.
-                                if let Ok(text) = String::from_utf8(bytes) {
-                                    let _ = exchange.body_text.set(text);
-                                }
-                                v
+                        let text = String::from_utf8(bytes)
+                            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                        // A JSON answer that does not parse was cut short or garbled: what it
+                        // lacks proves nothing. Checked without building it: the JSON is parsed
+                        // only when something asks for it.
+                        if says_json {
+                            if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+                                exchange.error = Some(format!("the JSON body does not parse: {e}"));
                             }
-                            Err(e) => {
-                                // A JSON answer that does not parse was cut short or garbled:
-                                // what it lacks proves nothing.
-                                if says_json {
-                                    exchange.error =
-                                        Some(format!("the JSON body does not parse: {e}"));
-                                }
-                                Value::String(String::from_utf8_lossy(&bytes).into_owned())
-                            }
-                        });
+                        }
+                        exchange.response_body = crate::exchange::Body::from_text(text);
                     }
                     Err(e) => {
                         // Without the URL: it may carry a credential in its query.
@@ -568,10 +560,9 @@ fn refused(method: Method, url: &str, body: Option<&Value>, reason: String) -> E
         request_body: body.cloned(),
         status: None,
         response_headers: Vec::new(),
-        response_body: None,
+        response_body: Default::default(),
         error: Some(reason),
         duration_ms: 0,
-        body_text: Default::default(),
     }
 }
 
@@ -992,7 +983,7 @@ impl Runtime<'_> {
                 .get(*step)
                 .and_then(|r| r.exchange.as_ref())
                 .filter(|x| x.is_success())
-                .and_then(|x| x.response_body.as_ref())
+                .and_then(|x| x.response_body.get())
                 .and_then(|b| b.pointer(pointer))
                 .map(|v| (v.clone(), Some((*step, pointer.clone()))))
                 .ok_or_else(|| format!("step {} answered no {pointer}", step + 1)),
@@ -1002,7 +993,7 @@ impl Runtime<'_> {
     /// The id a create returned: at the producer's pointer, else `/id`, else the `Location`.
     fn created_id(&self, op: usize, exchange: &Exchange) -> Option<(Value, String)> {
         let producer = self.model.producers.iter().find(|p| p.op == op);
-        let body = exchange.response_body.as_ref();
+        let body = exchange.response_body.get();
         let pointers = producer
             .and_then(|p| p.id_pointer.clone())
             .into_iter()

@@ -323,10 +323,10 @@ impl Target {
                     status: Some(status),
                     response_headers: redacted(&headers),
                     response_body: (!body.is_empty())
-                        .then(|| serde_json::Value::String("***".into())),
+                        .then(|| serde_json::Value::String("***".into()))
+                        .into(),
                     error: None,
                     duration_ms: 0,
-                    body_text: Default::default(),
                 },
             };
             recorder
@@ -546,7 +546,7 @@ impl Target {
                 *c = Some(url);
             }
             s.mark_checked();
-            answers.push((op, i, e.response_body.clone()));
+            answers.push((op, i, e.response_body.get().cloned()));
         }
         let mut ops: Vec<usize> = answers.iter().map(|(op, _, _)| *op).collect();
         ops.sort_unstable();

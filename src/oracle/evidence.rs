@@ -233,7 +233,7 @@ pub(crate) fn gated(
                 if !x.is_success() {
                     continue;
                 }
-                if let Some(body) = &x.response_body {
+                if let Some(body) = x.response_body.get() {
                     if s.actor == *victim {
                         crate::exchange::ids_in(body, &mut theirs);
                     } else if s.actor == attacker {
@@ -242,7 +242,7 @@ pub(crate) fn gated(
                 }
             }
             let mut shown = std::collections::BTreeSet::new();
-            if let Some(body) = &answer.response_body {
+            if let Some(body) = answer.response_body.get() {
                 crate::exchange::ids_in(body, &mut shown);
             }
             let foreign: Vec<String> = theirs

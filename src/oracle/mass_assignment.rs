@@ -103,7 +103,7 @@ fn honoured_values(
         };
         match &step.role {
             StepRole::ReadBack { .. } if step.actor == attacker && x.is_success() => {
-                if let Some(v) = x.response_body.as_ref().and_then(|b| b.pointer(field)) {
+                if let Some(v) = x.response_body.get().and_then(|b| b.pointer(field)) {
                     last_read = Some(v.clone());
                 }
             }
@@ -122,7 +122,7 @@ fn honoured_values(
                     .cloned();
                 let after = read_back(scenario, exec, i, Phase::After)
                     .filter(|(_, r)| r.is_success())
-                    .and_then(|(_, r)| r.response_body.as_ref()?.pointer(field).cloned());
+                    .and_then(|(_, r)| r.response_body.get()?.pointer(field).cloned());
                 if let (Some(sent), Some(before), Some(after)) = (sent, last_read.clone(), after) {
                     if before != sent && after == sent {
                         out.push((sent, before));

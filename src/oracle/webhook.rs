@@ -99,16 +99,16 @@ fn applied(
     let mut noise = BTreeSet::new();
     if before.len() >= 2 {
         diff(
-            before[before.len() - 2].response_body.as_ref()?,
-            baseline.response_body.as_ref()?,
+            before[before.len() - 2].response_body.get()?,
+            baseline.response_body.get()?,
             "",
             &mut noise,
         );
     }
     let mut effect = BTreeSet::new();
     diff(
-        baseline.response_body.as_ref()?,
-        after_control.response_body.as_ref()?,
+        baseline.response_body.get()?,
+        after_control.response_body.get()?,
         "",
         &mut effect,
     );
@@ -124,8 +124,8 @@ fn applied(
     }
     let mut changed = BTreeSet::new();
     diff(
-        prior.response_body.as_ref()?,
-        after.response_body.as_ref()?,
+        prior.response_body.get()?,
+        after.response_body.get()?,
         "",
         &mut changed,
     );
@@ -135,7 +135,7 @@ fn applied(
     }
     let show = |x: &Exchange, p: &str| {
         x.response_body
-            .as_ref()
+            .get()
             .and_then(|b| b.pointer(p))
             .map(Value::to_string)
             .unwrap_or_default()

@@ -139,10 +139,10 @@ fn entry(r: &Recorded) -> Entry {
         text: body_text(b),
     });
     let request_size = post_data.as_ref().map(|p| p.text.len() as i64).unwrap_or(0);
-    let response_text = ex.response_body.as_ref().map(body_text);
+    let response_text = ex.response_body.get().map(body_text);
     let mime = ex
         .response_header("content-type")
-        .unwrap_or(if ex.response_body.is_some() {
+        .unwrap_or(if !ex.response_body.is_none() {
             "application/json"
         } else {
             "x-unknown"

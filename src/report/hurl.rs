@@ -169,7 +169,7 @@ fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) 
                     f.steps[i]
                         .exchange
                         .response_body
-                        .as_ref()
+                        .get()
                         .and_then(|b| b.pointer(field).cloned())
                 };
                 let injected = f.steps[attack]
@@ -208,7 +208,7 @@ fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) 
                     if st.identity != f.victim || st.role != "control" {
                         continue;
                     }
-                    let Some(body) = &st.exchange.response_body else {
+                    let Some(body) = st.exchange.response_body.get() else {
                         continue;
                     };
                     let mut ids = std::collections::BTreeSet::new();

@@ -36,10 +36,9 @@ fn ex(
             ("content-type".into(), "application/json".into()),
             ("set-cookie".into(), "***".into()),
         ],
-        response_body: Some(response),
+        response_body: Some(response).into(),
         error: None,
         duration_ms: 3,
-        body_text: Default::default(),
     }
 }
 
@@ -272,7 +271,7 @@ pub fn result() -> CampaignResult {
                 "anonymous",
                 "attack",
                 Exchange {
-                    response_body: None,
+                    response_body: Default::default(),
                     ..ex(
                         "DELETE",
                         "/documents/doc_3?force=doc_3",
