@@ -183,6 +183,17 @@ fn notes_settings(base_url: &str, campaign: CampaignSettings) -> Settings {
     }
 }
 
+/// A notes campaign against `base_url` (the spec's `servers` point nowhere).
+async fn run_notes(base_url: &str, campaign: CampaignSettings) -> CampaignResult {
+    let settings = notes_settings(base_url, campaign);
+    let api = tenantfuzz::spec::load_str(&notes::spec("https://x.invalid"), "n").unwrap();
+    Campaign::with_api(settings, api)
+        .unwrap()
+        .run()
+        .await
+        .unwrap()
+}
+
 /// A notes campaign through a recorder; the spec's `servers` point at a decoy that must see
 /// nothing. Returns the result and what the target saw.
 async fn notes_campaign(mutate_seeded: bool) -> (CampaignResult, Vec<Seen>) {
@@ -377,7 +388,7 @@ async fn rate_bounds_what_the_server_sees_per_second() {
     let run = |rate: Option<f64>| async move {
         let server = notes::NotesServer::start().await;
         let proxy = Recorder::start(Behaviour::Forward(server.base_url())).await;
-        let settings = notes_settings(
+        let result = run_notes(
             &proxy.base_url(),
             CampaignSettings {
                 cases: 4,
@@ -385,13 +396,8 @@ async fn rate_bounds_what_the_server_sees_per_second() {
                 rate,
                 ..CampaignSettings::default()
             },
-        );
-        let api = tenantfuzz::spec::load_str(&notes::spec("https://x.invalid"), "n").unwrap();
-        let result = Campaign::with_api(settings, api)
-            .unwrap()
-            .run()
-            .await
-            .unwrap();
+        )
+        .await;
         let seen = proxy.seen();
         proxy.shutdown().await;
         server.shutdown().await;
@@ -426,20 +432,15 @@ async fn concurrency_bounds_the_requests_in_flight() {
             Duration::from_millis(3),
         )
         .await;
-        let settings = notes_settings(
+        let result = run_notes(
             &proxy.base_url(),
             CampaignSettings {
                 cases: 8,
                 concurrency,
                 ..CampaignSettings::default()
             },
-        );
-        let api = tenantfuzz::spec::load_str(&notes::spec("https://x.invalid"), "n").unwrap();
-        let result = Campaign::with_api(settings, api)
-            .unwrap()
-            .run()
-            .await
-            .unwrap();
+        )
+        .await;
         let most = proxy.most_in_flight();
         let seen = proxy.seen().len();
         proxy.shutdown().await;
@@ -467,19 +468,14 @@ async fn a_read_the_evidence_needs_survives_shrinking() {
         } else {
             notes::NotesServer::start().await
         };
-        let settings = notes_settings(
+        let result = run_notes(
             &server.base_url(),
             CampaignSettings {
                 cases: 0,
                 ..CampaignSettings::default()
             },
-        );
-        let api = tenantfuzz::spec::load_str(&notes::spec("https://x.invalid"), "n").unwrap();
-        let result = Campaign::with_api(settings, api)
-            .unwrap()
-            .run()
-            .await
-            .unwrap();
+        )
+        .await;
         server.shutdown().await;
         let confirmed: Vec<_> = result.confirmed().collect();
         if !vulnerable {

@@ -184,6 +184,29 @@ impl Confirmed {
     }
 }
 
+/// The scenario without the steps `gone` (indexes), unless a step left uses one of them.
+fn without(scenario: &Scenario, gone: &[usize]) -> Option<Scenario> {
+    let keep: Vec<usize> = (0..scenario.steps.len())
+        .filter(|k| !gone.contains(k))
+        .collect();
+    scenario.retain(&keep)
+}
+
+/// Runs a shrink candidate: the requests it sent, and whether it showed the violation again.
+async fn reproduces(
+    run: &crate::exec::Runtime<'_>,
+    ctx: &Context<'_>,
+    candidate: &Scenario,
+    v: &Violation,
+    ticket: u64,
+) -> (u64, bool) {
+    let e = run.execute_as(candidate, ticket).await;
+    (
+        sent(&e),
+        matching(oracle::judge(ctx, candidate, &e), v).is_some(),
+    )
+}
+
 /// What the replays of one scenario showed.
 struct Replays {
     reproduced: u32,
@@ -315,8 +338,7 @@ pub(crate) async fn confirm(
         {
             continue;
         }
-        let keep: Vec<usize> = (0..current.steps.len()).filter(|k| *k != i).collect();
-        let Some(candidate) = current.retain(&keep) else {
+        let Some(candidate) = without(&current, &[i]) else {
             continue;
         };
         if seen.steps.len() == current.steps.len() {
@@ -354,65 +376,56 @@ pub(crate) async fn confirm(
         let batch: Vec<(usize, Scenario)> = pending
             .by_ref()
             .take(if isolated { room.max(1) } else { 1 })
-            .filter_map(|i| {
-                let keep: Vec<usize> = (0..current.steps.len()).filter(|k| *k != i).collect();
-                current.retain(&keep).map(|c| (i, c))
-            })
+            .filter_map(|i| without(&current, &[i]).map(|c| (i, c)))
             .collect();
         iterations += batch.len() as u32;
-        let tried: Vec<Execution> =
-            futures_util::future::join_all(batch.iter().map(|(_, c)| run.execute_as(c, ticket)))
-                .await;
-        let mut worked: Vec<(usize, Scenario, Execution)> = Vec::new();
-        for ((i, candidate), e) in batch.into_iter().zip(tried) {
-            requests += sent(&e);
-            if matching(oracle::judge(ctx, &candidate, &e), v).is_some() {
-                worked.push((i, candidate, e));
+        let tried = futures_util::future::join_all(
+            batch
+                .iter()
+                .map(|(_, c)| reproduces(run, ctx, c, v, ticket)),
+        )
+        .await;
+        let mut worked: Vec<(usize, Scenario)> = Vec::new();
+        for ((i, candidate), (n, ok)) in batch.into_iter().zip(tried) {
+            requests += n;
+            if ok {
+                worked.push((i, candidate));
             }
         }
         // Several that worked alone are tried together, then (if together they do not) one
         // by one on what is left, from the last.
         let mut worked = worked.into_iter();
-        let Some((_, candidate, e)) = worked.next() else {
+        let Some((_, candidate)) = worked.next() else {
             continue;
         };
-        let rest: Vec<usize> = worked.map(|(i, ..)| i).collect();
         current = candidate;
-        seen = e;
         verified = Some(current.clone());
-        if rest.is_empty() {
-            continue;
-        }
-        let keep: Vec<usize> = (0..current.steps.len())
-            .filter(|k| !rest.contains(k))
-            .collect();
-        if let Some(candidate) = current.retain(&keep) {
-            iterations += 1;
-            let e = run.execute_as(&candidate, ticket).await;
-            requests += sent(&e);
-            if matching(oracle::judge(ctx, &candidate, &e), v).is_some() {
-                current = candidate;
-                seen = e;
-                verified = Some(current.clone());
-                continue;
-            }
-        }
-        for i in rest {
-            let keep: Vec<usize> = (0..current.steps.len()).filter(|k| *k != i).collect();
-            let Some(candidate) = current.retain(&keep) else {
+        let rest: Vec<usize> = worked.map(|(i, _)| i).collect();
+        let attempts = if rest.len() > 1 {
+            std::iter::once(rest.clone())
+                .chain(rest.iter().map(|i| vec![*i]))
+                .collect()
+        } else {
+            vec![rest]
+        };
+        let mut together = attempts.len() > 1;
+        for gone in attempts {
+            let Some(candidate) = without(&current, &gone).filter(|_| !gone.is_empty()) else {
                 continue;
             };
             iterations += 1;
-            let e = run.execute_as(&candidate, ticket).await;
-            requests += sent(&e);
-            if matching(oracle::judge(ctx, &candidate, &e), v).is_some() {
+            let (n, ok) = reproduces(run, ctx, &candidate, v, ticket).await;
+            requests += n;
+            if ok {
                 current = candidate;
-                seen = e;
                 verified = Some(current.clone());
+                if together {
+                    break;
+                }
             }
+            together = false;
         }
     }
-    drop(seen);
     let mut replays = replay(run, ctx, &current, v, bounds, isolated, ticket).await;
     requests += replays.requests;
     // Nothing reproduced what the slice and the reads' judgement left (a read the server
