@@ -221,7 +221,9 @@ impl Target {
     }
 
     /// Checks each session with its positive control when it has not proved itself for
-    /// `every` (see [`Target::check_periodically`]).
+    /// `every`: before a request is sent, a session whose last proof is older gets its control
+    /// sent first, and a refusal renews it like a 401 would (for sessions that die without a
+    /// 401: a 403, a redirect to a login page).
     pub fn check_sessions_every(&mut self, every: std::time::Duration) {
         self.check_every = Some(every).filter(|d| !d.is_zero());
     }
