@@ -108,17 +108,6 @@ fn sliced(scenario: &Scenario, exec: &Execution, v: &Violation) -> (Scenario, Ex
     }
 }
 
-/// Whether a step only reads (GET or HEAD, not a setup): leaving it out changes no other answer.
-fn reads(run: &crate::exec::Runtime<'_>, step: &crate::scenario::Step) -> bool {
-    !matches!(step.role, StepRole::Setup { .. })
-        && run.api.operations.get(step.op).is_some_and(|op| {
-            matches!(
-                op.method,
-                crate::spec::Method::Get | crate::spec::Method::Head
-            )
-        })
-}
-
 /// Whether copies of the scenario running at once cannot disturb each other: it sends no
 /// webhook event and changes nothing it did not create (every step reads, creates, or names a
 /// resource an earlier step created in its path), and it does not set and restore a caller's
@@ -140,7 +129,7 @@ fn isolated(run: &crate::exec::Runtime<'_>, scenario: &Scenario) -> bool {
                     && matches!(e, Expr::Created { .. } | Expr::Absent { .. })
             });
             !own_privilege
-                && (reads(run, s) || matches!(s.role, StepRole::Setup { .. }) || on_created)
+                && (run.only_reads(s) || matches!(s.role, StepRole::Setup { .. }) || on_created)
         })
 }
 
@@ -334,7 +323,7 @@ pub(crate) async fn confirm(
     // A step that changes something is only left out once an execution without it reproduced.
     for i in (0..current.steps.len()).rev() {
         if matches!(current.steps[i].role, StepRole::Attack { .. })
-            || !reads(run, &current.steps[i])
+            || !run.only_reads(&current.steps[i])
         {
             continue;
         }
@@ -358,7 +347,7 @@ pub(crate) async fn confirm(
         .rev()
         .filter(|i| {
             let step = &current.steps[*i];
-            !matches!(step.role, StepRole::Attack { .. }) && !reads(run, step)
+            !matches!(step.role, StepRole::Attack { .. }) && !run.only_reads(step)
         })
         .collect::<Vec<_>>()
         .into_iter()

@@ -406,7 +406,7 @@ impl Campaign {
         // before judging). More scenarios run than there are slots: each holds a slot only
         // while one of its requests is in flight.
         let mut order: Vec<usize> = (0..plan.probes.len()).collect();
-        order.sort_by_key(|i| {
+        order.sort_by_cached_key(|i| {
             let s = &plan.probes[*i].scenario;
             std::cmp::Reverse((runtime.has_webhook(s), s.steps.len()))
         });

@@ -805,6 +805,17 @@ impl Runtime<'_> {
         exec
     }
 
+    /// Whether a step only reads (GET or HEAD, not a setup): leaving it out, or sending it
+    /// beside another read, changes no other answer.
+    pub(crate) fn only_reads(&self, step: &Step) -> bool {
+        !matches!(step.role, StepRole::Setup { .. })
+            && self
+                .api
+                .operations
+                .get(step.op)
+                .is_some_and(|op| matches!(op.method, Method::Get | Method::Head))
+    }
+
     /// Whether a step of the scenario sends a webhook event.
     pub(crate) fn has_webhook(&self, scenario: &Scenario) -> bool {
         scenario
@@ -818,13 +829,7 @@ impl Runtime<'_> {
     fn reads_from(&self, steps: &[Step], start: usize) -> usize {
         let mut end = start;
         while let Some(step) = steps.get(end) {
-            let reads = !matches!(step.role, StepRole::Setup { .. })
-                && self
-                    .api
-                    .operations
-                    .get(step.op)
-                    .is_some_and(|op| matches!(op.method, Method::Get | Method::Head));
-            if !reads || step.uses().any(|u| u >= start) {
+            if !self.only_reads(step) || step.uses().any(|u| u >= start) {
                 break;
             }
             end += 1;
