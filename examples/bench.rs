@@ -27,6 +27,11 @@ use tenantfuzz::config::{CampaignSettings, Settings};
 use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode, SPEC_YAML};
 use tenantfuzz::exchange::Recorded;
 
+// The allocator the `tenantfuzz` binary uses (src/main.rs), so the figures are the CLI's.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// User + system CPU seconds of this process so far (Linux; 0 elsewhere).
 fn cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {

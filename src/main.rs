@@ -3,6 +3,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use tenantfuzz::cli::{self, Cli};
 
+// A campaign allocates for every request it sends and every answer it judges; mimalloc spends
+// about a fifth fewer instructions on the whole run than the system allocator (README,
+// "Performance"). `--no-default-features` keeps the system one.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
