@@ -749,7 +749,7 @@ async fn sessions_are_renewed_by_the_periodic_check_and_once_for_concurrent_401s
         if check {
             target.check_sessions_every(Duration::from_millis(50));
         }
-        target.open_sessions(&api, &[me, None]).await.unwrap();
+        target.open_sessions(&api, &[me, None], 4).await.unwrap();
         let first = target
             .send(0, tenantfuzz::spec::Method::Get, &url, &[], None, false)
             .await;
@@ -770,7 +770,7 @@ async fn sessions_are_renewed_by_the_periodic_check_and_once_for_concurrent_401s
     }
     // Sixteen requests in flight meet an expired token: one re-login serves them all.
     let target = Target::with_senders(&base, &senders, Duration::from_secs(5)).unwrap();
-    target.open_sessions(&api, &[me, None]).await.unwrap();
+    target.open_sessions(&api, &[me, None], 4).await.unwrap();
     let before = logins.load(Ordering::SeqCst);
     valid.store(0, Ordering::SeqCst);
     let items = format!("{base}/items");

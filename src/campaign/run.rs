@@ -338,7 +338,7 @@ impl Campaign {
         // Log every identity in, and prove each session works and is its own account.
         let controls = self.controls()?;
         target
-            .open_sessions(&self.api, &controls)
+            .open_sessions(&self.api, &controls, self.settings.campaign.concurrency)
             .await
             .map_err(CampaignError::Target)?;
         // Set when work was left undone because the run had to stop (time, Ctrl-C, lost target).
@@ -631,7 +631,7 @@ impl Campaign {
         target.allow_origins(&self.settings.allow_origins);
         let controls = self.controls()?;
         target
-            .open_sessions(&self.api, &controls)
+            .open_sessions(&self.api, &controls, self.settings.campaign.concurrency)
             .await
             .map_err(CampaignError::Target)?;
         Ok(target.current_credentials())

@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use futures_util::StreamExt;
+
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::run::{MAX_BODY, Target};
@@ -494,32 +496,55 @@ impl Target {
 
     /// Before the campaign: logs every identity in, then proves each session with its positive
     /// control (`controls[i]`: an operation without required parameters) and that no two
-    /// identities are the same account. The error names the identity.
-    pub async fn open_sessions(&self, api: &Api, controls: &[Option<usize>]) -> Result<(), String> {
-        let logins = futures_util::future::join_all(self.sessions.iter().enumerate().map(
-            |(i, s)| async move {
-                let mut state = s.renewal.lock().await;
-                self.log_in(i, &mut state)
-                    .await
-                    .map_err(|e| format!("identity '{}' could not log in: {e}", s.name))
-            },
-        ))
-        .await;
+    /// identities are the same account, `concurrency` requests at a time (logins, then
+    /// controls). The error names the identity; with several failing, the first in identity
+    /// order.
+    pub async fn open_sessions(
+        &self,
+        api: &Api,
+        controls: &[Option<usize>],
+        concurrency: usize,
+    ) -> Result<(), String> {
+        let logins: Vec<Result<(), String>> =
+            futures_util::stream::iter(self.sessions.iter().enumerate())
+                .map(|(i, s)| async move {
+                    let mut state = s.renewal.lock().await;
+                    self.log_in(i, &mut state)
+                        .await
+                        .map_err(|e| format!("identity '{}' could not log in: {e}", s.name))
+                })
+                .buffered(concurrency.max(1))
+                .collect()
+                .await;
         for result in logins {
             result?;
         }
+        // Every control at once (each only reads), judged in identity order.
+        let checks: Vec<(usize, usize, String, crate::exchange::Exchange, u64)> =
+            futures_util::stream::iter(
+                controls
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, op)| op.map(|op| (i, op)))
+                    .filter(|(i, _)| *i < self.sessions.len()),
+            )
+            .map(|(i, op)| async move {
+                let o = &api.operations[op];
+                let url = format!("{}{}", self.base, o.path);
+                let (wire, _) = self.sessions[i].current();
+                let started = Instant::now();
+                let e = self
+                    .send_with(i, &wire, o.method, &url, &[], None, false)
+                    .await;
+                (i, op, url, e, started.elapsed().as_millis() as u64)
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
         let mut answers: Vec<(usize, usize, Option<serde_json::Value>)> = Vec::new();
-        for (i, s) in self.sessions.iter().enumerate() {
-            let Some(op) = controls.get(i).copied().flatten() else {
-                continue;
-            };
+        for (i, op, url, e, ms) in checks {
+            let s = &self.sessions[i];
             let o = &api.operations[op];
-            let url = format!("{}{}", self.base, o.path);
-            let (wire, _) = s.current();
-            let started = Instant::now();
-            let e = self
-                .send_with(i, &wire, o.method, &url, &[], None, false)
-                .await;
             match e.status {
                 None => {
                     return Err(format!(
@@ -543,7 +568,7 @@ impl Target {
                 }
                 Some(_) => {}
             }
-            tracing::debug!(identity = %s.name, control = %o.label(), ms = started.elapsed().as_millis() as u64, "session works");
+            tracing::debug!(identity = %s.name, control = %o.label(), ms, "session works");
             if let Ok(mut c) = s.control.write() {
                 *c = Some(url);
             }
