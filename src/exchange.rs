@@ -239,6 +239,11 @@ pub struct Execution {
 }
 
 impl Execution {
+    /// Requests this execution sent (retries not counted).
+    pub fn sent(&self) -> u64 {
+        self.steps.iter().filter(|s| s.exchange.is_some()).count() as u64
+    }
+
     /// The step whose request first carried `marker`.
     pub fn origin_of(&self, marker: &str) -> Option<usize> {
         self.steps

@@ -41,10 +41,6 @@ fn disturbed(exec: &Execution) -> bool {
         .any(|s| s.skipped.is_some() || s.exchange.as_ref().is_some_and(|x| x.is_unjudgeable()))
 }
 
-fn sent(exec: &Execution) -> u64 {
-    exec.steps.iter().filter(|s| s.exchange.is_some()).count() as u64
-}
-
 /// The steps the evidence of `v` stands on: the attack, its read-backs, where its markers came
 /// from, and everything those depend on.
 pub(crate) fn slice(scenario: &Scenario, exec: &Execution, v: &Violation) -> Scenario {
@@ -191,7 +187,7 @@ async fn reproduces(
 ) -> (u64, bool) {
     let e = run.execute_as(candidate, ticket).await;
     (
-        sent(&e),
+        e.sent(),
         matching(oracle::judge(ctx, candidate, &e), v).is_some(),
     )
 }
@@ -262,7 +258,7 @@ async fn replay(
             Some(e) => e,
             None => run.execute_as(&runnable, ticket).await,
         };
-        out.requests += sent(&e);
+        out.requests += e.sent();
         let mut control_judged = true;
         if runnable.steps.len() > current.steps.len() {
             let control = e.steps.pop();

@@ -62,9 +62,10 @@ pub struct Coverage {
 pub struct Stats {
     pub requests: u64,
     pub duration_ms: u64,
-    /// Requests of the systematic phase.
+    /// Requests of logins, discovery and the plan's probes.
     pub systematic_requests: u64,
-    /// Requests of the exploration phase (proptest cases and their shrinking).
+    /// Requests of the exploration phase: proptest cases and their shrinking, and any retries
+    /// and session renewals until its end.
     pub exploration_requests: u64,
     /// Explored cases that compiled into a scenario and ran.
     pub explored_cases: u64,
@@ -80,7 +81,8 @@ pub struct Stats {
     pub phase_ms: Option<PhaseTimes>,
 }
 
-/// Wall-clock milliseconds of each phase of a run (logins and discovery together).
+/// Wall-clock milliseconds of each phase of a run (logins and discovery together). The plan's
+/// webhook probes and their confirmations run on beside exploration: its time includes theirs.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct PhaseTimes {
     pub discovery: u64,
@@ -130,6 +132,97 @@ impl CampaignResult {
 type Candidate = (Scenario, Execution, Violation);
 /// What makes two violations the same finding: kind, operation, vector, attacker, victim.
 type CandidateKey = (Kind, usize, Vector, String, String);
+
+/// What exploration judges a violation new against: the violations of the plan's probes, those
+/// of its webhook probes (`later_ops` are the operations they attack) arriving when those
+/// probes, which run on into exploration, are all judged.
+struct Known {
+    keys: BTreeSet<CandidateKey>,
+    later_ops: BTreeSet<usize>,
+    later: tokio::sync::watch::Receiver<Option<BTreeSet<CandidateKey>>>,
+}
+
+/// Exploration's verdicts, decided in draw order: what each case showed that nothing before it
+/// did (the plan's probes or earlier cases). A case that showed a violation on one of
+/// `later_ops` waits until the webhook probes' violations are learnt, so what is new never
+/// depends on which finished first.
+struct InOrder<T> {
+    held: std::collections::VecDeque<(T, Vec<Violation>)>,
+    known: BTreeSet<CandidateKey>,
+    later_ops: BTreeSet<usize>,
+    later: Option<BTreeSet<CandidateKey>>,
+    claimed: BTreeSet<CandidateKey>,
+}
+
+impl<T> InOrder<T> {
+    fn new(known: BTreeSet<CandidateKey>, later_ops: BTreeSet<usize>) -> Self {
+        InOrder {
+            held: Default::default(),
+            known,
+            later_ops,
+            later: None,
+            claimed: BTreeSet::new(),
+        }
+    }
+
+    /// The next case in draw order, with the violations it showed.
+    fn push(&mut self, case: T, violations: Vec<Violation>) {
+        self.held.push_back((case, violations));
+    }
+
+    /// The webhook probes' violations, now all judged.
+    fn learn(&mut self, later: BTreeSet<CandidateKey>) {
+        self.later = Some(later);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Whether the next case waits for [`InOrder::learn`].
+    fn waiting(&self) -> bool {
+        self.later.is_none()
+            && self.held.front().is_some_and(|(_, violations)| {
+                violations.iter().any(|v| self.later_ops.contains(&v.op))
+            })
+    }
+
+    /// The next case, if it can be decided now, with its new violations.
+    fn next_decided(&mut self) -> Option<(T, Vec<Violation>)> {
+        if self.waiting() {
+            return None;
+        }
+        let (case, violations) = self.held.pop_front()?;
+        let new = violations
+            .into_iter()
+            .filter(|v| {
+                let key = v.key();
+                !self.known.contains(&key)
+                    && !self.later.as_ref().is_some_and(|l| l.contains(&key))
+                    && self.claimed.insert(key)
+            })
+            .collect();
+        Some((case, new))
+    }
+
+    /// Distinct violations seen so far: the plan's and the new ones.
+    fn seen(&self) -> usize {
+        self.known.len() + self.later.as_ref().map_or(0, BTreeSet::len) + self.claimed.len()
+    }
+}
+
+/// Polls `side` (to completion, then no more) while awaiting `main`.
+async fn alongside<F: std::future::Future>(
+    main: F,
+    mut side: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> F::Output {
+    let mut main = std::pin::pin!(main);
+    futures_util::future::poll_fn(|cx| {
+        let _ = side.as_mut().poll(cx);
+        main.as_mut().poll(cx)
+    })
+    .await
+}
 
 /// A campaign ready to run: settings, the loaded API and its resource model.
 pub struct Campaign {
@@ -400,88 +493,13 @@ impl Campaign {
             phase_start = Instant::now();
         };
         lap(&mut phases.discovery);
-        // Systematic phase. Scenarios with webhook events start first (those on one tenant run
-        // one after another, a chain as long as all of them), then the longest, so the phase
-        // does not end with a few long ones running alone (results are put back in plan order
-        // before judging). More scenarios run than there are slots: each holds a slot only
-        // while one of its requests is in flight.
-        let mut order: Vec<usize> = (0..plan.probes.len()).collect();
-        order.sort_by_cached_key(|i| {
-            let s = &plan.probes[*i].scenario;
-            std::cmp::Reverse((runtime.has_webhook(s), s.steps.len()))
-        });
-        let window = c.concurrency.max(1) * SCENARIOS_PER_SLOT;
-        progress.enter(super::Phase::Systematic, plan.probes.len() as u64);
-        let executions: Vec<(usize, crate::exchange::Execution)> =
-            futures_util::stream::iter(order.into_iter().map(|i| (i, &plan.probes[i])))
-                .map(|(i, probe)| {
-                    let (runtime, target) = (&runtime, &target);
-                    async move {
-                        if out_of_time() {
-                            return (i, crate::exchange::Execution::default());
-                        }
-                        let execution = runtime.execute(&probe.scenario).await;
-                        progress.step(target.requests());
-                        (i, execution)
-                    }
-                })
-                .buffer_unordered(window)
-                .collect()
-                .await;
-        let systematic_requests = target.requests();
-        lap(&mut phases.systematic);
-        let mut sent = executions
-            .iter()
-            .flat_map(|(_, e)| e.steps.iter().filter_map(|s| s.exchange.as_ref()))
-            .peekable();
-        if sent.peek().is_some() && sent.all(|x| x.status.is_none()) {
-            return Err(CampaignError::Target(format!(
-                "the target at {} answered no request",
-                self.settings.base_url
-            )));
-        }
-        let mut coverage = self.coverage(&plan, &executions);
-        // Judge, deduplicate, keep the first scenario that showed each violation.
-        let mut first: BTreeMap<_, Candidate> = BTreeMap::new();
-        let mut ordered = executions;
-        ordered.sort_by_key(|(i, _)| *i);
-        for (i, exec) in ordered {
-            let scenario = &plan.probes[i].scenario;
-            let new: Vec<_> = oracle::judge(&ctx, scenario, &exec)
-                .into_iter()
-                .filter(|v| self.in_shard[v.op] && !first.contains_key(&v.key()))
-                .collect();
-            // The execution moves into its last new candidate; only the others copy it.
-            let mut exec = Some(exec);
-            let last = new.len().saturating_sub(1);
-            for (n, v) in new.into_iter().enumerate() {
-                let key = v.key();
-                if first.contains_key(&key) {
-                    continue;
-                }
-                let e = if n == last {
-                    exec.take().unwrap_or_default()
-                } else {
-                    exec.clone().unwrap_or_default()
-                };
-                first.insert(key, (scenario.clone(), e, v));
-            }
-        }
-        // Exploration (random drafts beyond the plan; new violations are shrunk by proptest), and
-        // meanwhile the confirmation of what the plan found. Both take their scenarios' slots
-        // from the runtime, so together they keep to the concurrency. Exploration judges a
-        // violation new against the plan's alone, so what it adds does not depend on timing.
-        let before_exploration = target.requests();
-        let cast = self.cast(owned_set.clone());
+        let before_systematic = target.requests();
         let bounds = Bounds {
             confirmations: c.confirmations,
             shrink_iterations: c.shrink_iterations,
             shrink_time: c.shrink_time,
         };
-        let known: BTreeSet<CandidateKey> = first.keys().cloned().collect();
-        let mut planned: Vec<Candidate> = first.into_values().collect();
-        // Longest first, as in the systematic phase.
-        planned.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
+        let window = c.concurrency.max(1) * SCENARIOS_PER_SLOT;
         let (rt, cx, bd) = (&runtime, &ctx, &bounds);
         // Confirms a list of candidates, a window of them at a time (their requests share the
         // slots); `counted` when the progress display is on the confirmation phase.
@@ -510,22 +528,149 @@ impl Campaign {
                 .buffer_unordered(window)
                 .collect::<Vec<_>>()
         };
+        // Systematic phase. More scenarios run than there are slots: each holds a slot only
+        // while one of its requests is in flight. Within it, the longest start first, so the
+        // phase does not end with a few long ones running alone (results are judged in plan
+        // order).
+        //
+        // The webhook probes are a chain: those on one tenant run one after another (events
+        // that credit one account must not interleave), then their findings' confirmations do
+        // the same. They start first and run on beside exploration, which waits for their
+        // verdicts only to judge a case on an operation they attack; the phase itself ends
+        // when the other probes have run.
+        let plan = &plan;
+        let attacks_webhook = |i: &usize| {
+            plan.probes[*i].scenario.steps.iter().any(|s| {
+                matches!(s.role, StepRole::Attack { .. })
+                    && self.webhooks.iter().any(|(op, _)| *op == s.op)
+            })
+        };
+        let mut order: Vec<usize> = (0..plan.probes.len()).collect();
+        order.sort_by_cached_key(|i| {
+            let s = &plan.probes[*i].scenario;
+            std::cmp::Reverse((runtime.has_webhook(s), s.steps.len()))
+        });
+        let (hooked, order): (Vec<usize>, Vec<usize>) =
+            order.into_iter().partition(attacks_webhook);
+        let later_ops: BTreeSet<usize> = hooked
+            .iter()
+            .flat_map(|i| &plan.probes[*i].scenario.steps)
+            .filter(|s| matches!(s.role, StepRole::Attack { .. }))
+            .map(|s| s.op)
+            .collect();
+        let overlap = order.iter().any(|i| {
+            plan.probes[*i]
+                .scenario
+                .steps
+                .iter()
+                .any(|s| matches!(s.role, StepRole::Attack { .. }) && later_ops.contains(&s.op))
+        });
+        let run_probes = move |list: Vec<usize>, counted: bool| {
+            futures_util::stream::iter(list.into_iter().map(move |i| (i, &plan.probes[i])))
+                .map(move |(i, probe)| async move {
+                    if out_of_time() {
+                        return (i, crate::exchange::Execution::default());
+                    }
+                    let execution = rt.execute(&probe.scenario).await;
+                    if counted {
+                        progress.step(target.requests());
+                    } else {
+                        progress.requests(target.requests());
+                    }
+                    (i, execution)
+                })
+                .buffer_unordered(window)
+                .collect::<Vec<_>>()
+        };
+        // The other probes' violations, for the webhook probes' to be deduplicated against.
+        let (plain_tx, mut plain_rx) = tokio::sync::watch::channel(None::<BTreeSet<CandidateKey>>);
+        let (later_tx, later_rx) = tokio::sync::watch::channel(None::<BTreeSet<CandidateKey>>);
+        let webhook_chain = async move {
+            let executions = run_probes(hooked, false).await;
+            let mut first: BTreeMap<CandidateKey, Candidate> = BTreeMap::new();
+            self.judge_probes(cx, plan, executions.clone(), &mut first);
+            // Only when another probe attacks the same operations can it show the same
+            // violations: then its verdicts are awaited.
+            let plain = if !overlap {
+                BTreeSet::new()
+            } else {
+                match plain_rx.wait_for(Option::is_some).await {
+                    Ok(keys) => keys.clone().unwrap_or_default(),
+                    Err(_) => BTreeSet::new(),
+                }
+            };
+            first.retain(|k, _| !plain.contains(k));
+            let _ = later_tx.send(Some(first.keys().cloned().collect()));
+            let mut list: Vec<Candidate> = first.into_values().collect();
+            list.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
+            progress.violations((plain.len() + list.len()) as u64);
+            (executions, confirm_all(list, false).await)
+        };
+        // Boxed to be dropped (with its borrows) once its output is taken.
+        let mut webhook_chain = Box::pin(futures_util::future::maybe_done(webhook_chain));
+        progress.enter(super::Phase::Systematic, order.len() as u64);
+        let executions = alongside(run_probes(order, true), webhook_chain.as_mut()).await;
+        lap(&mut phases.systematic);
+        let mut sent = executions
+            .iter()
+            .flat_map(|(_, e)| e.steps.iter().filter_map(|s| s.exchange.as_ref()))
+            .peekable();
+        if sent.peek().is_some() && sent.all(|x| x.status.is_none()) {
+            return Err(CampaignError::Target(format!(
+                "the target at {} answered no request",
+                self.settings.base_url
+            )));
+        }
+        let mut coverage = self.coverage(plan, &executions);
+        let mut systematic_requests =
+            before_systematic + executions.iter().map(|(_, e)| e.sent()).sum::<u64>();
+        // Judge, deduplicate, keep the first scenario that showed each violation.
+        let mut first: BTreeMap<CandidateKey, Candidate> = BTreeMap::new();
+        self.judge_probes(cx, plan, executions, &mut first);
+        let _ = plain_tx.send(Some(first.keys().cloned().collect()));
+        // Exploration (random drafts beyond the plan; new violations are shrunk by proptest), and
+        // meanwhile the confirmation of what the plan found. Both take their scenarios' slots
+        // from the runtime, so together they keep to the concurrency. Exploration judges a
+        // violation new against the plan's alone, so what it adds does not depend on timing.
+        let cast = self.cast(owned_set.clone());
+        let known = Known {
+            keys: first.keys().cloned().collect(),
+            later_ops,
+            later: later_rx,
+        };
+        let mut planned: Vec<Candidate> = first.into_values().collect();
+        // Longest first, as in the systematic phase.
+        planned.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
         progress.violations(planned.len() as u64);
         progress.enter(super::Phase::Exploration, u64::from(c.cases));
-        let planned_count = planned.len() as u64;
         let exploring = async {
             if c.cases == 0 || out_of_time() {
                 (0, BTreeMap::new())
             } else {
-                self.explore(&runtime, &ctx, &cast, &known, out_of_time)
+                self.explore(&runtime, &ctx, &cast, known, out_of_time)
                     .await
             }
         };
-        let (mut confirmed, (explored, found)) =
-            tokio::join!(confirm_all(planned, false), exploring);
+        let (mut confirmed, (explored, found)) = alongside(
+            async { tokio::join!(confirm_all(planned, false), exploring) },
+            webhook_chain.as_mut(),
+        )
+        .await;
+        webhook_chain.as_mut().await;
+        let (hook_executions, hook_confirmed) =
+            webhook_chain.as_mut().take_output().unwrap_or_default();
+        drop(webhook_chain);
+        self.add_coverage(&mut coverage, plan, &hook_executions);
+        systematic_requests += hook_executions.iter().map(|(_, e)| e.sent()).sum::<u64>();
+        confirmed.extend(hook_confirmed);
+        let planned_count = confirmed.len() as u64;
         let planned_requests: u64 = confirmed.iter().map(|d| d.requests).sum();
-        let exploration_requests =
-            (target.requests() - before_exploration).saturating_sub(planned_requests);
+        // What exploration sent: everything since the plan's probes but theirs and the
+        // confirmations' (webhook probes still running, retries and renewals included).
+        let exploration_requests = target
+            .requests()
+            .saturating_sub(systematic_requests)
+            .saturating_sub(planned_requests);
         lap(&mut phases.exploration);
         let mut fresh: Vec<Candidate> = found.into_values().collect();
         fresh.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
@@ -728,7 +873,7 @@ impl Campaign {
         runtime: &Runtime<'_>,
         ctx: &Context<'_>,
         cast: &Cast,
-        known: &BTreeSet<CandidateKey>,
+        known: Known,
         out_of_time: &dyn Fn() -> bool,
     ) -> (u64, BTreeMap<CandidateKey, Candidate>) {
         let mut candidates = BTreeMap::new();
@@ -778,13 +923,24 @@ impl Campaign {
         // what is new is decided in draw order (against the plan's violations and those of
         // earlier cases, shrunk or still shrinking), so it does not depend on timing.
         let mut shrinking = futures_util::stream::FuturesUnordered::new();
-        let mut claimed: BTreeSet<CandidateKey> = BTreeSet::new();
+        // Judged cases wait in draw order for their turn: one that showed a violation on an
+        // operation the plan's webhook probes attack waits until those probes are judged.
+        let mut verdicts = InOrder::new(known.keys, known.later_ops);
+        let mut later = known.later;
         let mut drained = false;
-        while !(drained && shrinking.is_empty()) {
+        while !(drained && shrinking.is_empty() && verdicts.is_empty()) {
             tokio::select! {
                 Some(found) = shrinking.next(), if !shrinking.is_empty() => {
                     let found: Vec<(CandidateKey, Candidate)> = found;
                     candidates.extend(found);
+                }
+                // The webhook probes' violations, once they are all judged (none if that work
+                // was dropped: the run is stopping).
+                changed = later.changed(), if verdicts.waiting() => {
+                    verdicts.learn(match changed {
+                        Ok(()) => later.borrow_and_update().clone().unwrap_or_default(),
+                        Err(_) => BTreeSet::new(),
+                    });
                 }
                 next = results.next(), if !drained => {
                     let Some((tree, probe, exec)) = next else {
@@ -793,18 +949,17 @@ impl Campaign {
                     };
                     ran += 1;
                     self.progress.step(runtime.target.requests());
-                    self.progress.violations((known.len() + claimed.len()) as u64);
-                    let new: Vec<Violation> = oracle::judge(ctx, &probe.scenario, &exec)
+                    let violations: Vec<Violation> = oracle::judge(ctx, &probe.scenario, &exec)
                         .into_iter()
-                        .filter(|v| {
-                            self.in_shard[v.op]
-                                && !known.contains(&v.key())
-                                && claimed.insert(v.key())
-                        })
+                        .filter(|v| self.in_shard[v.op])
                         .collect();
-                    if !new.is_empty() {
-                        shrinking.push(self.shrink_case(runtime, ctx, cast, tree, probe, exec, new));
-                    }
+                    verdicts.push((tree, probe, exec), violations);
+                }
+            }
+            while let Some(((tree, probe, exec), new)) = verdicts.next_decided() {
+                self.progress.violations(verdicts.seen() as u64);
+                if !new.is_empty() {
+                    shrinking.push(self.shrink_case(runtime, ctx, cast, tree, probe, exec, new));
                 }
             }
         }
@@ -927,6 +1082,28 @@ impl Campaign {
                 note: None,
             })
             .collect();
+        self.add_coverage(&mut cov, plan, executions);
+        for gap in &plan.gaps {
+            cov[gap.op].note.get_or_insert_with(|| gap.reason.clone());
+        }
+        if let Some(shard) = self.settings.campaign.shard {
+            for (c, mine) in cov.iter_mut().zip(&self.in_shard) {
+                if !mine {
+                    c.note
+                        .get_or_insert_with(|| format!("left to another shard than {shard}"));
+                }
+            }
+        }
+        cov
+    }
+
+    /// Adds what the probes' attacks covered to `cov` (one entry per operation).
+    fn add_coverage(
+        &self,
+        cov: &mut [Coverage],
+        plan: &Plan,
+        executions: &[(usize, crate::exchange::Execution)],
+    ) {
         for (i, exec) in executions {
             let steps = &plan.probes[*i].scenario.steps;
             for (s, step) in steps.iter().enumerate() {
@@ -986,18 +1163,40 @@ impl Campaign {
                 }
             }
         }
-        for gap in &plan.gaps {
-            cov[gap.op].note.get_or_insert_with(|| gap.reason.clone());
-        }
-        if let Some(shard) = self.settings.campaign.shard {
-            for (c, mine) in cov.iter_mut().zip(&self.in_shard) {
-                if !mine {
-                    c.note
-                        .get_or_insert_with(|| format!("left to another shard than {shard}"));
+    }
+
+    /// Judges the plan's probes in plan order into `first`: each violation not there yet, with
+    /// the first scenario that showed it (and its execution).
+    fn judge_probes(
+        &self,
+        ctx: &Context<'_>,
+        plan: &Plan,
+        mut executions: Vec<(usize, Execution)>,
+        first: &mut BTreeMap<CandidateKey, Candidate>,
+    ) {
+        executions.sort_by_key(|(i, _)| *i);
+        for (i, exec) in executions {
+            let scenario = &plan.probes[i].scenario;
+            let new: Vec<_> = oracle::judge(ctx, scenario, &exec)
+                .into_iter()
+                .filter(|v| self.in_shard[v.op] && !first.contains_key(&v.key()))
+                .collect();
+            // The execution moves into its last new candidate; only the others copy it.
+            let mut exec = Some(exec);
+            let last = new.len().saturating_sub(1);
+            for (n, v) in new.into_iter().enumerate() {
+                let key = v.key();
+                if first.contains_key(&key) {
+                    continue;
                 }
+                let e = if n == last {
+                    exec.take().unwrap_or_default()
+                } else {
+                    exec.clone().unwrap_or_default()
+                };
+                first.insert(key, (scenario.clone(), e, v));
             }
         }
-        cov
     }
 
     fn finding(
@@ -1186,4 +1385,62 @@ fn parse_slot(text: &str) -> Option<Slot> {
         "body" => Slot::Body(name.to_string()),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn violation(op: usize, victim: &str) -> Violation {
+        Violation {
+            kind: Kind::BolaRead,
+            vector: Vector::Path,
+            op,
+            attacker: "mallory".into(),
+            victim: victim.into(),
+            evidence: String::new(),
+            step: 0,
+            markers: Vec::new(),
+            field: None,
+        }
+    }
+
+    #[test]
+    fn a_case_on_a_webhook_operation_waits_for_the_webhook_verdicts_and_those_after_it_too() {
+        let known: BTreeSet<CandidateKey> = [violation(1, "alice").key()].into();
+        let mut verdicts = InOrder::new(known, [7].into());
+        verdicts.push("a", vec![violation(1, "alice"), violation(2, "alice")]);
+        verdicts.push("b", vec![violation(7, "bob")]);
+        verdicts.push("c", vec![violation(3, "bob")]);
+        // The plan's violation is not new; the other one is.
+        let (case, new) = verdicts.next_decided().unwrap();
+        assert_eq!((case, new.len(), new[0].op), ("a", 1, 2));
+        // "b" waits, and so does "c", behind it.
+        assert!(verdicts.waiting());
+        assert!(verdicts.next_decided().is_none());
+        // The webhook probes showed b's violation: not new.
+        verdicts.learn([violation(7, "bob").key()].into());
+        assert!(!verdicts.waiting());
+        let (case, new) = verdicts.next_decided().unwrap();
+        assert_eq!((case, new.len()), ("b", 0));
+        let (case, new) = verdicts.next_decided().unwrap();
+        assert_eq!((case, new.len()), ("c", 1));
+        assert!(verdicts.is_empty() && verdicts.next_decided().is_none());
+        assert_eq!(verdicts.seen(), 4);
+    }
+
+    #[test]
+    fn what_an_earlier_case_claimed_is_not_new_again() {
+        let mut verdicts = InOrder::new(BTreeSet::new(), BTreeSet::new());
+        verdicts.push(1, vec![violation(4, "alice")]);
+        verdicts.push(2, vec![violation(4, "alice"), violation(4, "bob")]);
+        assert!(!verdicts.waiting());
+        assert_eq!(verdicts.next_decided().unwrap().1.len(), 1);
+        let (_, new) = verdicts.next_decided().unwrap();
+        assert_eq!(
+            new.iter().map(|v| v.victim.as_str()).collect::<Vec<_>>(),
+            ["bob"]
+        );
+    }
 }
