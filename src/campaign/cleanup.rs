@@ -91,18 +91,30 @@ fn delete_step(rt: &Runtime<'_>, c: &Created, resource: usize) -> Result<Step, S
     })
 }
 
-/// Deletes everything the runtime recorded as created, newest first. When the creator may not
-/// delete (a member who may create but not delete), the other identities of its tenant try.
+/// Takes what was created out of `list`, in order; with `unlocked_only` only what scenarios
+/// without a webhook lock created (the rest stays for a later pass).
+fn take_created(list: &std::sync::Mutex<Vec<Created>>, unlocked_only: bool) -> Vec<Created> {
+    let Ok(mut list) = list.lock() else {
+        return Vec::new();
+    };
+    let (taken, kept) = std::mem::take(&mut *list)
+        .into_iter()
+        .partition(|c| !(unlocked_only && c.locked));
+    *list = kept;
+    taken
+}
+
+/// Deletes everything the runtime recorded as created, newest first (with `unlocked_only`,
+/// only what scenarios without a tenant's webhook lock created: a webhook chain may still be
+/// using the rest). When the creator may not delete (a member who may create but not delete),
+/// the other identities of its tenant try. Also returns the requests it sent.
 pub(crate) async fn cleanup(
     rt: &Runtime<'_>,
     tenants: &[Option<String>],
     concurrency: usize,
-) -> Cleanup {
-    let created: Vec<Created> = rt
-        .created
-        .lock()
-        .map(|mut list| std::mem::take(&mut *list))
-        .unwrap_or_default();
+    unlocked_only: bool,
+) -> (Cleanup, u64) {
+    let created = take_created(&rt.created, unlocked_only);
     // Children before parents: an object waits until everything created with its id in the
     // request (its children) has been dealt with. Objects with no child left go together.
     // Who was created with whose id: an index of ids, so this stays linear in what was created.
@@ -124,7 +136,7 @@ pub(crate) async fn cleanup(
     // those ready), `concurrency` at a time: no wave waits for its slowest delete.
     let mut ready: std::collections::BinaryHeap<usize> =
         (0..created.len()).filter(|i| children[*i] == 0).collect();
-    let mut outcomes: Vec<(usize, Result<(), LeftBehind>)> = Vec::with_capacity(created.len());
+    let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(created.len());
     let mut running = futures_util::stream::FuturesUnordered::new();
     loop {
         while running.len() < concurrency.max(1) {
@@ -146,20 +158,33 @@ pub(crate) async fn cleanup(
     // In the order the waves used to give (latest created first), whatever order they finished.
     outcomes.sort_by_key(|(i, _)| std::cmp::Reverse(*i));
     let mut result = Cleanup::default();
-    for (_, outcome) in outcomes {
+    let mut requests = 0;
+    for (_, (outcome, sent)) in outcomes {
+        requests += sent;
         match outcome {
             Ok(()) => result.deleted += 1,
             Err(left) => result.left.push(left),
         }
     }
-    result
+    (result, requests)
 }
 
-/// Deletes one created object, as its creator and then its colleagues.
-async fn delete_one(
+/// Whether one object was deleted (or what is left), and the requests that took.
+type Outcome = (Result<(), LeftBehind>, u64);
+
+/// Deletes one created object, as its creator and then its colleagues; also the requests it
+/// sent.
+async fn delete_one(rt: &Runtime<'_>, tenants: &[Option<String>], c: &Created) -> Outcome {
+    let mut sent = 0;
+    let outcome = try_delete(rt, tenants, c, &mut sent).await;
+    (outcome, sent)
+}
+
+async fn try_delete(
     rt: &Runtime<'_>,
     tenants: &[Option<String>],
     c: &Created,
+    sent: &mut u64,
 ) -> Result<(), LeftBehind> {
     let Some(producer) = rt.model.producers.iter().find(|p| p.op == c.op) else {
         return Ok(());
@@ -194,6 +219,7 @@ async fn delete_one(
                 steps: vec![step.clone()],
             })
             .await;
+        *sent += exec.sent();
         exchange = exec.steps.into_iter().next().and_then(|r| r.exchange);
         if !matches!(
             exchange.as_ref().and_then(|e| e.status),
@@ -219,5 +245,28 @@ async fn delete_one(
             url: None,
             reason: "the delete could not be sent".into(),
         }),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_pass_leaves_what_webhook_chains_created_for_the_last() {
+        let made = |id: u64, locked| Created {
+            owner: 0,
+            op: 0,
+            id: Value::from(id),
+            args: Vec::new(),
+            locked,
+        };
+        let list = std::sync::Mutex::new(vec![made(1, false), made(2, true), made(3, false)]);
+        let ids = |v: Vec<Created>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(ids(take_created(&list, true)), [1, 3]);
+        list.lock().unwrap().push(made(4, true));
+        assert_eq!(ids(take_created(&list, false)), [2, 4]);
+        assert!(list.lock().unwrap().is_empty());
     }
 }

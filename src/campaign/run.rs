@@ -636,7 +636,7 @@ impl Campaign {
         let known = Known {
             keys: first.keys().cloned().collect(),
             later_ops,
-            later: later_rx,
+            later: later_rx.clone(),
         };
         let mut planned: Vec<Candidate> = first.into_values().collect();
         // Longest first, as in the systematic phase.
@@ -656,6 +656,29 @@ impl Campaign {
             webhook_chain.as_mut(),
         )
         .await;
+        lap(&mut phases.exploration);
+        let planned_count = confirmed.len() as u64;
+        let mut fresh: Vec<Candidate> = found.into_values().collect();
+        fresh.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
+        // With the webhook probes' violations, once they are judged.
+        let webhook_count = later_rx.borrow().as_ref().map_or(0, BTreeSet::len) as u64;
+        progress.violations(planned_count + fresh.len() as u64 + webhook_count);
+        progress.enter(
+            super::Phase::Confirmation,
+            planned_count + fresh.len() as u64,
+        );
+        progress.advance(planned_count);
+        confirmed.extend(alongside(confirm_all(fresh, true), webhook_chain.as_mut()).await);
+        lap(&mut phases.confirmation);
+        // Cleanup. What scenarios without a webhook lock created goes first, while the webhook
+        // chains finish (they use only what they create); then the rest.
+        progress.enter(super::Phase::Cleanup, 0);
+        progress.requests(target.requests());
+        let (mut cleanup, mut cleanup_requests) = alongside(
+            super::cleanup::cleanup(&runtime, &tenants, c.concurrency, true),
+            webhook_chain.as_mut(),
+        )
+        .await;
         webhook_chain.as_mut().await;
         let (hook_executions, hook_confirmed) =
             webhook_chain.as_mut().take_output().unwrap_or_default();
@@ -663,42 +686,8 @@ impl Campaign {
         self.add_coverage(&mut coverage, plan, &hook_executions);
         systematic_requests += hook_executions.iter().map(|(_, e)| e.sent()).sum::<u64>();
         confirmed.extend(hook_confirmed);
-        let planned_count = confirmed.len() as u64;
-        let planned_requests: u64 = confirmed.iter().map(|d| d.requests).sum();
-        // What exploration sent: everything since the plan's probes but theirs and the
-        // confirmations' (webhook probes still running, retries and renewals included).
-        let exploration_requests = target
-            .requests()
-            .saturating_sub(systematic_requests)
-            .saturating_sub(planned_requests);
-        lap(&mut phases.exploration);
-        let mut fresh: Vec<Candidate> = found.into_values().collect();
-        fresh.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
-        progress.violations(planned_count + fresh.len() as u64);
-        progress.enter(
-            super::Phase::Confirmation,
-            planned_count + fresh.len() as u64,
-        );
-        progress.advance(planned_count);
-        confirmed.extend(confirm_all(fresh, true).await);
-        lap(&mut phases.confirmation);
-        let mut findings = Vec::new();
-        let mut confirmation_requests = 0;
-        for done in confirmed {
-            confirmation_requests += done.requests;
-            if done.public || (done.reproduced == 0 && done.replays > 0) {
-                continue;
-            }
-            findings.push(self.finding(&done, &names, &discovery));
-        }
-        crate::finding::sort(&mut findings);
-        for cov in &mut coverage {
-            cov.vectors.sort();
-            cov.vectors.dedup();
-            cov.checks.sort();
-            cov.checks.dedup();
-        }
-        // Whether the run stopped short, decided before the cleanup (which runs regardless).
+        // Whether the run stopped short, decided once every probe and confirmation is done and
+        // before the last of the cleanup (which runs regardless).
         let failure = lost
             .lock()
             .ok()
@@ -718,11 +707,11 @@ impl Campaign {
                 c.max_time.map(|t| t.as_secs()).unwrap_or(0)
             ))
         };
-        progress.enter(super::Phase::Cleanup, 0);
-        progress.requests(target.requests());
-        let before_cleanup = target.requests();
-        let cleanup = super::cleanup::cleanup(&runtime, &tenants, c.concurrency).await;
-        let cleanup_requests = target.requests() - before_cleanup;
+        let (rest, requests) =
+            super::cleanup::cleanup(&runtime, &tenants, c.concurrency, false).await;
+        cleanup.deleted += rest.deleted;
+        cleanup.left.extend(rest.left);
+        cleanup_requests += requests;
         lap(&mut phases.cleanup);
         progress.requests(target.requests());
         progress.enter(super::Phase::Done, 0);
@@ -732,6 +721,29 @@ impl Campaign {
             requests = cleanup_requests,
             "cleanup"
         );
+        let mut findings = Vec::new();
+        let mut confirmation_requests = 0;
+        for done in confirmed {
+            confirmation_requests += done.requests;
+            if done.public || (done.reproduced == 0 && done.replays > 0) {
+                continue;
+            }
+            findings.push(self.finding(&done, &names, &discovery));
+        }
+        crate::finding::sort(&mut findings);
+        for cov in &mut coverage {
+            cov.vectors.sort();
+            cov.vectors.dedup();
+            cov.checks.sort();
+            cov.checks.dedup();
+        }
+        // What exploration sent: everything but the other phases' requests (retries and
+        // session renewals included).
+        let exploration_requests = target
+            .requests()
+            .saturating_sub(systematic_requests)
+            .saturating_sub(confirmation_requests)
+            .saturating_sub(cleanup_requests);
         // Results obtained with a dead session prove nothing: no result at all.
         if let Some(reason) = target.session_lost() {
             return Err(CampaignError::Target(format!(

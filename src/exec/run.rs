@@ -728,6 +728,9 @@ pub struct Created {
     pub op: usize,
     pub id: Value,
     pub args: Vec<(Slot, Value)>,
+    /// Created by a scenario holding a tenant's webhook lock (one of a chain that may still
+    /// be running).
+    pub locked: bool,
 }
 
 impl Runtime<'_> {
@@ -927,6 +930,7 @@ impl Runtime<'_> {
                         op: step.op,
                         id: id.clone(),
                         args: sent,
+                        locked: priority.locked(),
                     });
                 }
                 record.created = Some(id);

@@ -34,6 +34,11 @@ impl Priority {
             ticket,
         }
     }
+
+    /// Whether the scenario holds a lock other scenarios wait for.
+    pub fn locked(&self) -> bool {
+        !self.ordinary
+    }
 }
 
 struct Waiter {
