@@ -151,7 +151,7 @@ async fn secure_demo_reports_nothing_at_all() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_seed_gives_the_same_findings_and_steps() {
+async fn the_same_seed_gives_the_same_findings_and_steps_at_any_concurrency() {
     type Shape = Vec<(String, Vec<(String, String, String)>)>;
     let shape = |r: &CampaignResult| -> Shape {
         r.findings
@@ -177,6 +177,15 @@ async fn the_same_seed_gives_the_same_findings_and_steps() {
     let b = campaign(Mode::Vulnerable, 7).await;
     assert!(!a.findings.is_empty());
     assert_eq!(shape(&a), shape(&b));
+    // Whatever the concurrency: what finishes first (the webhook chains run beside
+    // exploration) decides nothing.
+    let settings = CampaignSettings {
+        seed: 7,
+        concurrency: 1,
+        ..CampaignSettings::default()
+    };
+    let one = truth::run_demo(DemoConfig::new(Mode::Vulnerable), settings).await;
+    assert_eq!(shape(&a), shape(&one));
 }
 
 async fn tokens(base: &str) -> Vec<(String, String)> {

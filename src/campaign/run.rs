@@ -603,7 +603,6 @@ impl Campaign {
             let _ = later_tx.send(Some(first.keys().cloned().collect()));
             let mut list: Vec<Candidate> = first.into_values().collect();
             list.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
-            progress.violations((plain.len() + list.len()) as u64);
             (executions, confirm_all(list, false).await)
         };
         // Boxed to be dropped (with its borrows) once its output is taken.
