@@ -211,6 +211,14 @@ impl<T> InOrder<T> {
     }
 }
 
+/// Whether the target disturbed an execution: an answer that cannot be judged (no answer, 5xx,
+/// 429, a body cut short).
+fn disturbed(exec: &Execution) -> bool {
+    exec.steps
+        .iter()
+        .any(|s| s.exchange.as_ref().is_some_and(|x| x.is_unjudgeable()))
+}
+
 /// Polls `side` (to completion, then no more) while awaiting `main`.
 async fn alongside<F: std::future::Future>(
     main: F,
@@ -582,11 +590,35 @@ impl Campaign {
                 .buffer_unordered(window)
                 .collect::<Vec<_>>()
         };
+        // A probe the target disturbed (a 5xx, a 429 after the retries, a body cut short, no
+        // answer) proves nothing either way: it runs once more, and the second execution is
+        // kept when the target let it through.
+        let probe_all = move |list: Vec<usize>, counted: bool| async move {
+            let mut executions = run_probes(list, counted).await;
+            let again: Vec<usize> = executions
+                .iter()
+                .filter(|(_, e)| disturbed(e))
+                .map(|(i, _)| *i)
+                .collect();
+            if !again.is_empty() && !out_of_time() {
+                let mut retried: BTreeMap<usize, Execution> = run_probes(again, false)
+                    .await
+                    .into_iter()
+                    .filter(|(_, e)| !e.steps.is_empty() && !disturbed(e))
+                    .collect();
+                for (i, e) in &mut executions {
+                    if let Some(better) = retried.remove(i) {
+                        *e = better;
+                    }
+                }
+            }
+            executions
+        };
         // The other probes' violations, for the webhook probes' to be deduplicated against.
         let (plain_tx, mut plain_rx) = tokio::sync::watch::channel(None::<BTreeSet<CandidateKey>>);
         let (later_tx, later_rx) = tokio::sync::watch::channel(None::<BTreeSet<CandidateKey>>);
         let webhook_chain = async move {
-            let executions = run_probes(hooked, false).await;
+            let executions = probe_all(hooked, false).await;
             let mut first: BTreeMap<CandidateKey, Candidate> = BTreeMap::new();
             self.judge_probes(cx, plan, executions.clone(), &mut first);
             // Only when another probe attacks the same operations can it show the same
@@ -608,7 +640,7 @@ impl Campaign {
         // Boxed to be dropped (with its borrows) once its output is taken.
         let mut webhook_chain = Box::pin(futures_util::future::maybe_done(webhook_chain));
         progress.enter(super::Phase::Systematic, order.len() as u64);
-        let executions = alongside(run_probes(order, true), webhook_chain.as_mut()).await;
+        let executions = alongside(probe_all(order, true), webhook_chain.as_mut()).await;
         lap(&mut phases.systematic);
         let mut sent = executions
             .iter()
