@@ -239,6 +239,13 @@ pub struct Execution {
 }
 
 impl Execution {
+    /// Whether any answer cannot be judged (no answer, 5xx, 429, a body cut short).
+    pub fn unjudgeable(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.exchange.as_ref().is_some_and(|x| x.is_unjudgeable()))
+    }
+
     /// Requests this execution sent (retries not counted).
     pub fn sent(&self) -> u64 {
         self.steps.iter().filter(|s| s.exchange.is_some()).count() as u64

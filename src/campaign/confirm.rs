@@ -36,9 +36,7 @@ pub(crate) struct Bounds {
 /// Whether the target disturbed an execution: a step could not run, or an answer cannot be
 /// judged (no answer, 5xx, 429, a body cut short).
 fn disturbed(exec: &Execution) -> bool {
-    exec.steps
-        .iter()
-        .any(|s| s.skipped.is_some() || s.exchange.as_ref().is_some_and(|x| x.is_unjudgeable()))
+    exec.unjudgeable() || exec.steps.iter().any(|s| s.skipped.is_some())
 }
 
 /// The steps the evidence of `v` stands on: the attack, its read-backs, where its markers came

@@ -211,14 +211,6 @@ impl<T> InOrder<T> {
     }
 }
 
-/// Whether the target disturbed an execution: an answer that cannot be judged (no answer, 5xx,
-/// 429, a body cut short).
-fn disturbed(exec: &Execution) -> bool {
-    exec.steps
-        .iter()
-        .any(|s| s.exchange.as_ref().is_some_and(|x| x.is_unjudgeable()))
-}
-
 /// Polls `side` (to completion, then no more) while awaiting `main`.
 async fn alongside<F: std::future::Future>(
     main: F,
@@ -597,14 +589,14 @@ impl Campaign {
             let mut executions = run_probes(list, counted).await;
             let again: Vec<usize> = executions
                 .iter()
-                .filter(|(_, e)| disturbed(e))
+                .filter(|(_, e)| e.unjudgeable())
                 .map(|(i, _)| *i)
                 .collect();
             if !again.is_empty() && !out_of_time() {
                 let mut retried: BTreeMap<usize, Execution> = run_probes(again, false)
                     .await
                     .into_iter()
-                    .filter(|(_, e)| !e.steps.is_empty() && !disturbed(e))
+                    .filter(|(_, e)| !e.steps.is_empty() && !e.unjudgeable())
                     .collect();
                 for (i, e) in &mut executions {
                     if let Some(better) = retried.remove(i) {
