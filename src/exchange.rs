@@ -15,6 +15,22 @@ pub fn is_sensitive_header(name: &str) -> bool {
         name.into()
     };
     let name = name.as_ref();
+    // The headers nearly every answer carries, at once.
+    if matches!(
+        name,
+        "content-type"
+            | "content-length"
+            | "date"
+            | "location"
+            | "etag"
+            | "vary"
+            | "server"
+            | "connection"
+            | "cache-control"
+            | "transfer-encoding"
+    ) {
+        return false;
+    }
     matches!(
         name,
         "authorization"
@@ -165,20 +181,36 @@ impl Exchange {
         self.response_body.text()
     }
 
-    /// Everything the request carried that a marker could hide in: URL, headers, body.
-    pub fn request_text(&self) -> String {
-        let mut s = self.url.clone();
+    /// Every piece of text the request carried, one at a time: the URL, each header's name and
+    /// value, and each key and string of the body. A marker (letters and digits) is in one of
+    /// these exactly when it is in the request as sent, and the body need not be written out.
+    pub fn request_parts(&self, mut each: impl FnMut(&str)) {
+        fn walk(v: &Value, each: &mut impl FnMut(&str)) {
+            match v {
+                Value::String(s) => each(s),
+                Value::Array(items) => items.iter().for_each(|i| walk(i, each)),
+                Value::Object(map) => map.iter().for_each(|(k, i)| {
+                    each(k);
+                    walk(i, each)
+                }),
+                _ => {}
+            }
+        }
+        each(&self.url);
         for (k, v) in &self.request_headers {
-            s.push('\n');
-            s.push_str(k);
-            s.push_str(": ");
-            s.push_str(v);
+            each(k);
+            each(v);
         }
         if let Some(body) = &self.request_body {
-            s.push('\n');
-            s.push_str(&body.to_string());
+            walk(body, &mut each);
         }
-        s
+    }
+
+    /// Whether `needle` (letters and digits, a marker) is anywhere in the request.
+    pub fn request_contains(&self, needle: &str) -> bool {
+        let mut found = false;
+        self.request_parts(|part| found = found || part.contains(needle));
+        found
     }
 
     /// Whether the status is 2xx.

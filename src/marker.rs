@@ -20,6 +20,8 @@ const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 pub struct Markers {
     run: String,
     serial: AtomicU64,
+    /// `tfz` + the run tag, and a searcher for it built once: every answer is searched.
+    head: memchr::memmem::Finder<'static>,
 }
 
 impl Markers {
@@ -31,9 +33,12 @@ impl Markers {
 
     /// A marker factory with a given 5-character run tag (tests).
     pub fn with_run(run: &str) -> Self {
+        let run: String = run.chars().take(5).collect();
+        let head = memchr::memmem::Finder::new(format!("{PREFIX}{run}").as_bytes()).into_owned();
         Markers {
-            run: run.chars().take(5).collect(),
+            run,
             serial: AtomicU64::new(0),
+            head,
         }
     }
 
@@ -57,11 +62,24 @@ impl Markers {
 
     /// Every marker of this run in `text`, with its owner index.
     pub fn find_all(&self, text: &str) -> Vec<(String, usize)> {
-        let head = format!("{PREFIX}{}", self.run);
-        let mut out: Vec<(String, usize)> = Vec::new();
+        let mut out = Vec::new();
+        self.find_into(text, &mut out);
+        out
+    }
+
+    /// Every marker of this run in the request of `exchange` (its URL, headers and body).
+    pub fn find_in_request(&self, exchange: &crate::exchange::Exchange) -> Vec<(String, usize)> {
+        let mut out = Vec::new();
+        exchange.request_parts(|part| self.find_into(part, &mut out));
+        out
+    }
+
+    /// Adds the markers in `text` not in `out` yet.
+    fn find_into(&self, text: &str, out: &mut Vec<(String, usize)>) {
+        let head = self.head.needle();
         let bytes = text.as_bytes();
         let mut from = 0;
-        while let Some(pos) = text[from..].find(&head) {
+        while let Some(pos) = self.head.find(&bytes[from..]) {
             let start = from + pos;
             let end = start + MARKER_LEN;
             from = start + head.len();
@@ -88,7 +106,6 @@ impl Markers {
                 }
             }
         }
-        out
     }
 }
 
@@ -154,6 +171,30 @@ mod tests {
         assert!(m.find_all(&old.fresh(0)).is_empty());
         // The stem alone (an echoed search term) is not a marker.
         assert!(m.find_all(&format!("q={}", m.stem(0))).is_empty());
+    }
+
+    #[test]
+    fn markers_anywhere_in_a_request_are_found_once() {
+        let m = Markers::with_run("req01");
+        let (a, b, c, d) = (m.fresh(0), m.fresh(1), m.fresh(2), m.fresh(3));
+        let exchange = crate::exchange::Exchange {
+            url: format!("http://h/x/{a}?q={b}"),
+            request_headers: vec![("x-note".into(), format!("<{c}>"))],
+            request_body: Some(serde_json::json!({
+                "title": format!("{d} and {a}"),
+                d.clone(): [1, {"deep": c}],
+                "long": format!("{b}x"),
+            })),
+            ..Default::default()
+        };
+        let found: Vec<String> = m
+            .find_in_request(&exchange)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(found, vec![a.clone(), b, c.clone(), d.clone()]);
+        assert!(exchange.request_contains(&d));
+        assert!(!exchange.request_contains(&m.fresh(0)));
     }
 
     proptest! {

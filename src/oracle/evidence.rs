@@ -25,12 +25,11 @@ pub(crate) fn leaked(
     if exchange.status.is_none() {
         return Vec::new();
     }
-    let sent = exchange.request_text();
     markers
         .find_all(exchange.response_text())
         .into_iter()
         .filter(|(m, owner)| {
-            *owner == victim && !sent.contains(m.as_str()) && exec.origin_of(m).is_some()
+            *owner == victim && exec.origin_of(m).is_some() && !exchange.request_contains(m)
         })
         .map(|(m, _)| m)
         .collect()
