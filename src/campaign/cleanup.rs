@@ -93,7 +93,10 @@ fn delete_step(rt: &Runtime<'_>, c: &Created, resource: usize) -> Result<Step, S
 
 /// Takes what was created out of `list`, in order; with `unlocked_only` only what scenarios
 /// without a webhook lock created (the rest stays for a later pass).
-fn take_created(list: &std::sync::Mutex<Vec<Created>>, unlocked_only: bool) -> Vec<Created> {
+pub(crate) fn take_created(
+    list: &std::sync::Mutex<Vec<Created>>,
+    unlocked_only: bool,
+) -> Vec<Created> {
     let Ok(mut list) = list.lock() else {
         return Vec::new();
     };
@@ -114,7 +117,23 @@ pub(crate) async fn cleanup(
     concurrency: usize,
     unlocked_only: bool,
 ) -> (Cleanup, u64) {
-    let created = take_created(&rt.created, unlocked_only);
+    delete_all(
+        rt,
+        tenants,
+        concurrency,
+        take_created(&rt.created, unlocked_only),
+    )
+    .await
+}
+
+/// Deletes `created` (objects some finished executions made, in creation order), newest first;
+/// also returns the requests it sent.
+pub(crate) async fn delete_all(
+    rt: &Runtime<'_>,
+    tenants: &[Option<String>],
+    concurrency: usize,
+    created: Vec<Created>,
+) -> (Cleanup, u64) {
     // Children before parents: an object waits until everything created with its id in the
     // request (its children) has been dealt with. Objects with no child left go together.
     // Who was created with whose id: an index of ids, so this stays linear in what was created.

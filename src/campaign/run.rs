@@ -634,6 +634,10 @@ impl Campaign {
         progress.enter(super::Phase::Systematic, order.len() as u64);
         let executions = alongside(probe_all(order, true), webhook_chain.as_mut()).await;
         lap(&mut phases.systematic);
+        // What the finished probes created (every unlocked creation so far: exploration and the
+        // confirmations have not started, and each of them creates what it uses) is deleted
+        // while they run, in the slots they leave idle.
+        let early = super::cleanup::take_created(&runtime.created, true);
         let mut sent = executions
             .iter()
             .flat_map(|(_, e)| e.steps.iter().filter_map(|s| s.exchange.as_ref()))
@@ -674,8 +678,9 @@ impl Campaign {
                     .await
             }
         };
-        let (mut confirmed, (explored, found)) = alongside(
-            async { tokio::join!(confirm_all(planned, false), exploring) },
+        let early_cleanup = super::cleanup::delete_all(&runtime, &tenants, c.concurrency, early);
+        let (mut confirmed, (explored, found), (mut cleanup, mut cleanup_requests)) = alongside(
+            async { tokio::join!(confirm_all(planned, false), exploring, early_cleanup) },
             webhook_chain.as_mut(),
         )
         .await;
@@ -693,15 +698,19 @@ impl Campaign {
         progress.advance(planned_count);
         confirmed.extend(alongside(confirm_all(fresh, true), webhook_chain.as_mut()).await);
         lap(&mut phases.confirmation);
-        // Cleanup. What scenarios without a webhook lock created goes first, while the webhook
-        // chains finish (they use only what they create); then the rest.
+        // Cleanup (what the probes created is gone already). What other scenarios without a
+        // webhook lock created goes next, while the webhook chains finish (they use only what
+        // they create); then the rest.
         progress.enter(super::Phase::Cleanup, 0);
         progress.requests(target.requests());
-        let (mut cleanup, mut cleanup_requests) = alongside(
+        let (more, requests) = alongside(
             super::cleanup::cleanup(&runtime, &tenants, c.concurrency, true),
             webhook_chain.as_mut(),
         )
         .await;
+        cleanup.deleted += more.deleted;
+        cleanup.left.extend(more.left);
+        cleanup_requests += requests;
         webhook_chain.as_mut().await;
         let (hook_executions, hook_confirmed) =
             webhook_chain.as_mut().take_output().unwrap_or_default();
