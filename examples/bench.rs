@@ -377,7 +377,11 @@ async fn bench() {
         let requests = recorded_requests().await;
         for _ in 0..runs {
             let (rps, cpu) = plain_loop(concurrency, latency, &requests).await;
-            println!("  plain loop: {rps:.0} req/s, {:.1} us CPU/req", cpu * 1e6);
+            println!(
+                "  plain loop: {} requests, {rps:.0} req/s, {:.1} us CPU/req",
+                requests.1.len(),
+                cpu * 1e6
+            );
         }
         return;
     }
