@@ -49,7 +49,11 @@ impl Markers {
 
     /// The stem of `owner`'s markers: a search term for all of them.
     pub fn stem(&self, owner: usize) -> String {
-        format!("{PREFIX}{}{}", self.run, owner_char(owner))
+        let mut s = String::with_capacity(MARKER_LEN);
+        s.push_str(PREFIX);
+        s.push_str(&self.run);
+        s.push(owner_char(owner));
+        s
     }
 
     /// A fresh marker owned by `owner` (an index: identities first, anonymous last).
@@ -57,7 +61,9 @@ impl Markers {
         let n = self.serial.fetch_add(1, Ordering::Relaxed);
         // Spread serials so consecutive markers differ in more than their last character.
         let mixed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20;
-        format!("{}{}", self.stem(owner), encode(mixed, 6))
+        let mut s = self.stem(owner);
+        push_encoded(&mut s, mixed, 6);
+        s
     }
 
     /// Every marker of this run in `text`, with its owner index.
@@ -123,13 +129,18 @@ fn owner_index(c: u8) -> Option<usize> {
     ALPHABET.iter().position(|a| *a == c)
 }
 
-fn encode(mut n: u64, len: usize) -> String {
+fn encode(n: u64, len: usize) -> String {
     let mut s = String::with_capacity(len);
+    push_encoded(&mut s, n, len);
+    s
+}
+
+/// Appends `len` characters of the alphabet that spell `n` (lowest digit first).
+fn push_encoded(s: &mut String, mut n: u64, len: usize) {
     for _ in 0..len {
         s.push(ALPHABET[(n % 36) as usize] as char);
         n /= 36;
     }
-    s
 }
 
 #[cfg(test)]

@@ -1231,14 +1231,19 @@ pub(crate) fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
         *root = value;
         return;
     }
-    let tokens: Vec<String> = pointer
-        .trim_start_matches('/')
-        .split('/')
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
+    // Tokens unescaped only when they hold an escape (most hold none).
+    let unescape = |t: &str| -> String {
+        if t.contains('~') {
+            t.replace("~1", "/").replace("~0", "~")
+        } else {
+            t.to_string()
+        }
+    };
+    let count = pointer.trim_start_matches('/').split('/').count();
     let mut current = root;
-    for (i, token) in tokens.iter().enumerate() {
-        let last = i + 1 == tokens.len();
+    for (i, raw) in pointer.trim_start_matches('/').split('/').enumerate() {
+        let last = i + 1 == count;
+        let token = unescape(raw);
         let index = token.parse::<usize>().ok();
         if current.is_null() {
             *current = if index.is_some() {
@@ -1254,7 +1259,7 @@ pub(crate) fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
                 }
                 &mut items[n]
             }
-            (Value::Object(map), _) => map.entry(token.clone()).or_insert(Value::Null),
+            (Value::Object(map), _) => map.entry(token).or_insert(Value::Null),
             _ => return,
         };
         if last {
