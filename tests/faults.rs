@@ -42,3 +42,41 @@ async fn faults_neither_invent_findings_nor_hide_real_ones() {
         secure.findings
     );
 }
+
+/// A probe whose answer the target cut short proves nothing either way: it runs once more and
+/// its second execution is the one judged. The first unauthenticated read of an export (the
+/// attack of the `unauthenticated` probe, at one request in flight and without exploration) is
+/// cut on every attempt the executor makes (the first and its 3 retries); the run then judges
+/// and confirms exactly what an undisturbed run does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_the_target_disturbed_runs_again_and_is_judged() {
+    let settings = CampaignSettings {
+        concurrency: 1,
+        cases: 0,
+        seed: 7,
+        ..CampaignSettings::default()
+    };
+    let clean = truth::run_demo(DemoConfig::new(Mode::Vulnerable), settings.clone()).await;
+    let config = DemoConfig {
+        cut_unauthenticated: Some(("/exports/".into(), 4)),
+        ..DemoConfig::new(Mode::Vulnerable)
+    };
+    let disturbed = truth::run_demo(config, settings).await;
+    let unauthenticated = (
+        "unauthenticated".to_string(),
+        "path".to_string(),
+        "GET".to_string(),
+        "/exports/{exportId}".to_string(),
+    );
+    assert!(truth::confirmed(&clean).contains(&unauthenticated));
+    assert_eq!(truth::confirmed(&disturbed), truth::confirmed(&clean));
+    let judged = |r: &CampaignResult| {
+        r.coverage
+            .iter()
+            .map(|c| (c.method.clone(), c.path.clone(), c.judged, c.unjudged))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(judged(&disturbed), judged(&clean));
+    // The disturbance was met: the cut answers' retries and the probe's second run.
+    assert!(disturbed.stats.requests >= clean.stats.requests + 4);
+}

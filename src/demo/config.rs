@@ -88,6 +88,9 @@ pub struct DemoConfig {
     /// Time every request takes before it is handled (zero: none). Stands in for a server on
     /// another machine, or one with a database behind it, in benchmarks.
     pub latency: Duration,
+    /// A disturbance for tests, the same on every run: the first `n` answers to requests without
+    /// credentials whose path starts with the prefix are cut in half after the handler ran.
+    pub cut_unauthenticated: Option<(String, u32)>,
 }
 
 /// The webhook secret of a default demo server. Printed by `tenantfuzz demo --serve`; it guards
@@ -107,6 +110,7 @@ impl DemoConfig {
             webhook_tolerance: Duration::from_secs(300),
             fault_rate: 0.0,
             latency: Duration::ZERO,
+            cut_unauthenticated: None,
         }
     }
 }

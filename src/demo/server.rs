@@ -138,17 +138,41 @@ async fn inject_fault(
             tokio::time::sleep(std::time::Duration::from_millis(30)).await;
             next.run(req).await
         }
-        _ => {
-            // The handler runs (its effect happens), but the answer is cut short.
-            let response = next.run(req).await;
-            let (mut parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, 1 << 20)
-                .await
-                .unwrap_or_default();
-            parts.headers.remove(header::CONTENT_LENGTH);
-            let cut = bytes.slice(..bytes.len() / 2);
-            axum::response::Response::from_parts(parts, axum::body::Body::from(cut))
-        }
+        // The handler runs (its effect happens), but the answer is cut short.
+        _ => cut_in_half(next.run(req).await).await,
+    }
+}
+
+/// The response with the second half of its body gone.
+async fn cut_in_half(response: axum::response::Response) -> axum::response::Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let cut = bytes.slice(..bytes.len() / 2);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(cut))
+}
+
+/// Cuts in half the answers to the first requests without credentials under `prefix`, while
+/// `left` lasts.
+async fn cut_unauthenticated(
+    prefix: Arc<str>,
+    left: Arc<std::sync::atomic::AtomicU32>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use std::sync::atomic::Ordering;
+    let hit = !req.headers().contains_key(header::AUTHORIZATION)
+        && req.uri().path().starts_with(&*prefix)
+        && left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+    let response = next.run(req).await;
+    if hit {
+        cut_in_half(response).await
+    } else {
+        response
     }
 }
 
@@ -188,6 +212,7 @@ impl DemoServer {
         let (tx, rx) = oneshot::channel::<()>();
         let fault_rate = state.config.fault_rate;
         let latency = state.config.latency;
+        let cut = state.config.cut_unauthenticated.clone();
         let mut app = router(state);
         if !latency.is_zero() {
             app = app.layer(axum::middleware::from_fn(
@@ -196,6 +221,13 @@ impl DemoServer {
                     next.run(req).await
                 },
             ));
+        }
+        if let Some((prefix, n)) = cut {
+            let prefix: Arc<str> = prefix.into();
+            let left = Arc::new(std::sync::atomic::AtomicU32::new(n));
+            app = app.layer(axum::middleware::from_fn(move |req, next| {
+                cut_unauthenticated(prefix.clone(), left.clone(), req, next)
+            }));
         }
         if fault_rate > 0.0 {
             app = app.layer(axum::middleware::from_fn(move |req, next| {
