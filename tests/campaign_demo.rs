@@ -393,3 +393,63 @@ async fn a_stopped_run_cleans_up_and_says_it_was_interrupted() {
     assert!(result.stopped_early.unwrap().contains("interrupted"));
     assert!(result.coverage.iter().all(|c| !c.attacked));
 }
+
+/// The webhook forgeries of one tenant share a signed control and the owner's reads before it,
+/// each judged by the read just before it and the one after it: with only one of the two
+/// webhook bugs live, only that one is confirmed, its reproduction holds no other forgery, and
+/// with neither live nothing is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_webhook_forgery_is_judged_on_its_own() {
+    use tenantfuzz::demo::Bugs;
+    let settings = CampaignSettings {
+        cases: 0,
+        ..CampaignSettings::default()
+    };
+    let webhook = |kind: &str, vector: &str| {
+        (
+            kind.to_string(),
+            vector.to_string(),
+            "POST".to_string(),
+            "/webhooks/billing".to_string(),
+        )
+    };
+    for (bugs, expected) in [
+        (
+            Bugs {
+                webhook_unsigned: true,
+                ..Bugs::none()
+            },
+            vec![webhook("webhook-unsigned", "header")],
+        ),
+        (
+            Bugs {
+                webhook_replay: true,
+                ..Bugs::none()
+            },
+            vec![webhook("webhook-replay", "body")],
+        ),
+        (Bugs::none(), vec![]),
+    ] {
+        let config = DemoConfig {
+            bugs,
+            ..DemoConfig::new(Mode::Secure)
+        };
+        let result = truth::run_demo(config, settings.clone()).await;
+        let found: BTreeSet<_> = result.findings.iter().map(truth::key).collect();
+        assert_eq!(
+            found,
+            expected.into_iter().collect(),
+            "{:#?}",
+            result.findings
+        );
+        for f in &result.findings {
+            // One forgery per reproduction: the signed control, then the attack.
+            let events = f
+                .steps
+                .iter()
+                .filter(|s| s.exchange.url.ends_with("/webhooks/billing"))
+                .count();
+            assert_eq!(events, 2, "{:#?}", f.steps);
+        }
+    }
+}

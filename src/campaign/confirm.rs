@@ -48,6 +48,12 @@ pub(crate) fn slice(scenario: &Scenario, exec: &Execution, v: &Violation) -> Sce
 /// [`slice`], with the records of `exec` for the steps kept (what the slice's execution would
 /// have answered, as far as the steps left out did not change it).
 fn sliced(scenario: &Scenario, exec: &Execution, v: &Violation) -> (Scenario, Execution) {
+    // Webhook forgeries share the owner's first reads and the signed control, which belong to
+    // the first forgery (see the planner's `webhook_probe`): they belong to this one here, so
+    // that the slice keeps them and none of the other forgeries.
+    let repointed = shared_with(scenario, v.step);
+    let original = scenario;
+    let scenario = repointed.as_ref().unwrap_or(scenario);
     let mut roots = vec![v.step];
     let check = match scenario.steps.get(v.step).map(|s| &s.role) {
         Some(StepRole::Attack { check, .. }) => Some(check.clone()),
@@ -98,8 +104,38 @@ fn sliced(scenario: &Scenario, exec: &Execution, v: &Violation) -> (Scenario, Ex
                 .collect();
             (s, Execution { steps: records })
         }
-        None => (scenario.clone(), exec.clone()),
+        None => (original.clone(), exec.clone()),
     }
+}
+
+/// The scenario with the reads before the first webhook forgery that shares `attack`'s signed
+/// control made read-backs of `attack` instead; `None` when `attack` is no later forgery.
+fn shared_with(scenario: &Scenario, attack: usize) -> Option<Scenario> {
+    let control = match scenario.steps.get(attack).map(|s| &s.role) {
+        Some(StepRole::Attack {
+            check: crate::scenario::Check::Webhook { control, .. },
+            ..
+        }) => *control,
+        _ => return None,
+    };
+    let first = scenario.steps.iter().position(|s| {
+        matches!(&s.role, StepRole::Attack {
+            check: crate::scenario::Check::Webhook { control: c, .. },
+            ..
+        } if *c == control)
+    })?;
+    if first == attack {
+        return None;
+    }
+    let mut s = scenario.clone();
+    for step in s.steps.iter_mut().take(first) {
+        if let StepRole::ReadBack { attack: a, .. } = &mut step.role {
+            if *a == first {
+                *a = attack;
+            }
+        }
+    }
+    Some(s)
 }
 
 /// Whether copies of the scenario running at once cannot disturb each other: it sends no

@@ -516,7 +516,7 @@ impl Planner<'_> {
                 if tenants_done.contains(&self.cast.tenants[w]) {
                     continue;
                 }
-                let probes: Vec<Probe> = [
+                let forgeries: Vec<Forgery> = [
                     Forgery::Unsigned,
                     Forgery::WrongSecret,
                     Forgery::Stale,
@@ -524,11 +524,10 @@ impl Planner<'_> {
                 ]
                 .into_iter()
                 .filter(|f| *f != Forgery::Stale || self.cast.timestamped.contains(&index))
-                .filter_map(|f| self.webhook_probe(w, anon, index, f))
                 .collect();
-                if !probes.is_empty() {
+                if let Some(probe) = self.webhook_probe(w, anon, index, &forgeries) {
                     tenants_done.push(self.cast.tenants[w].clone());
-                    out.extend(probes);
+                    out.push(probe);
                 }
             }
         }
@@ -536,15 +535,21 @@ impl Planner<'_> {
     }
 
     /// The owner reads twice (what changes between the two is noise), a correctly signed event
-    /// arrives and the owner reads what it changed, then the forged event arrives and the owner
-    /// reads again.
+    /// arrives and the owner reads what it changed, then each forged event arrives in turn and
+    /// the owner reads again after each. One signed control serves every forgery: these steps
+    /// run one after another on the tenant's account (a chain nothing can shorten), so sharing
+    /// them halves the chain. A violation's reproduction keeps only its own forgery (see
+    /// `confirm::slice`).
     fn webhook_probe(
         &self,
         w: usize,
         anon: usize,
         index: usize,
-        forgery: Forgery,
+        forgeries: &[Forgery],
     ) -> Option<Probe> {
+        if forgeries.is_empty() {
+            return None;
+        }
         let mut steps = Vec::new();
         let mut h = Holdings::new(w);
         let consumers: Vec<_> = self.model.consumers_of(index).collect();
@@ -579,29 +584,41 @@ impl Planner<'_> {
             args: event.clone(),
         });
         steps.push(read(Phase::Before));
-        steps.push(Step {
-            actor: anon,
-            op: index,
-            role: StepRole::Attack {
-                victim: w,
-                effect: Effect::Action,
-                vector: if forgery == Forgery::Replay {
-                    Vector::Body
-                } else {
-                    Vector::Header
+        for &forgery in forgeries {
+            let at = steps.len();
+            steps.push(Step {
+                actor: anon,
+                op: index,
+                role: StepRole::Attack {
+                    victim: w,
+                    effect: Effect::Action,
+                    vector: if forgery == Forgery::Replay {
+                        Vector::Body
+                    } else {
+                        Vector::Header
+                    },
+                    target_resource: None,
+                    target_step: None,
+                    check: Check::Webhook { forgery, control },
                 },
-                target_resource: None,
-                target_step: None,
-                check: Check::Webhook { forgery, control },
-            },
-            // A replay sends the control's request again, byte for byte (the executor copies it).
-            args: if forgery == Forgery::Replay {
-                Vec::new()
-            } else {
-                event
-            },
-        });
-        steps.push(read(Phase::After));
+                // A replay sends the control's request again, byte for byte (the executor
+                // copies it).
+                args: if forgery == Forgery::Replay {
+                    Vec::new()
+                } else {
+                    event.clone()
+                },
+            });
+            steps.push(Step {
+                actor: w,
+                op: reader,
+                role: StepRole::ReadBack {
+                    attack: at,
+                    phase: Phase::After,
+                },
+                args: read_args.clone(),
+            });
+        }
         Some(Probe {
             attacker: anon,
             victim: w,
