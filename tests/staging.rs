@@ -563,16 +563,18 @@ async fn a_target_lost_mid_run_keeps_what_was_confirmed_and_exits_3() {
     assert_eq!(code, 1, "{out}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    let before_cleanup = (report["summary"]["systematic_requests"].as_u64().unwrap()
-        + report["summary"]["confirmation_requests"].as_u64().unwrap()
-        + 10) as usize;
+    let total = report["summary"]["requests"].as_u64().unwrap() as usize;
     let systematic = report["summary"]["systematic_requests"].as_u64().unwrap() as usize;
+    // The deletes run beside everything from the systematic phase on (each execution's objects
+    // as it finishes): counted as sent before the cut, they place it safely past it.
+    let deletes = report["cleanup"]["deleted"].as_u64().unwrap() as usize;
     counter.shutdown().await;
-    // Between the systematic phase and the end of confirmation, the target disappears.
+    // Halfway through what is neither systematic nor a delete (exploration and confirmation),
+    // the target disappears.
     let dir = temp_dir("lost2");
     let dying = Recorder::start_dying(
         Behaviour::Forward(server.base_url()),
-        Some((systematic + before_cleanup) / 2 + 20),
+        Some((total + systematic + deletes) / 2),
     )
     .await;
     let (code, out) = run_cli(&server.base_url(), &dying.base_url(), &dir, &[]).await;

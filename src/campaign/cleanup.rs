@@ -93,10 +93,7 @@ fn delete_step(rt: &Runtime<'_>, c: &Created, resource: usize) -> Result<Step, S
 
 /// Takes what was created out of `list`, in order; with `unlocked_only` only what scenarios
 /// without a webhook lock created (the rest stays for a later pass).
-pub(crate) fn take_created(
-    list: &std::sync::Mutex<Vec<Created>>,
-    unlocked_only: bool,
-) -> Vec<Created> {
+fn take_created(list: &std::sync::Mutex<Vec<Created>>, unlocked_only: bool) -> Vec<Created> {
     let Ok(mut list) = list.lock() else {
         return Vec::new();
     };
@@ -124,6 +121,36 @@ pub(crate) async fn cleanup(
         take_created(&rt.created, unlocked_only),
     )
     .await
+}
+
+/// Deletes what finished executions hand over, each batch as it comes (beside the rest of
+/// the campaign, in the slots it leaves idle), until the sending side is gone; also returns the
+/// requests it sent.
+pub(crate) async fn deleting(
+    rt: &Runtime<'_>,
+    tenants: &[Option<String>],
+    concurrency: usize,
+    mut batches: tokio::sync::mpsc::UnboundedReceiver<Vec<Created>>,
+) -> (Cleanup, u64) {
+    let mut total = Cleanup::default();
+    let mut requests = 0;
+    let mut running = futures_util::stream::FuturesUnordered::new();
+    let mut open = true;
+    loop {
+        tokio::select! {
+            batch = batches.recv(), if open => match batch {
+                Some(batch) => running.push(delete_all(rt, tenants, concurrency, batch)),
+                None => open = false,
+            },
+            Some((done, sent)) = running.next(), if !running.is_empty() => {
+                total.deleted += done.deleted;
+                total.left.extend(done.left);
+                requests += sent;
+            }
+            else => break,
+        }
+    }
+    (total, requests)
 }
 
 /// Deletes `created` (objects some finished executions made, in creation order), newest first;

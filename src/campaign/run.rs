@@ -470,6 +470,8 @@ impl Campaign {
                 .any(|s| matches!(s.role, StepRole::Attack { .. }) && self.in_shard[s.op])
         });
         let markers = Markers::new();
+        // What finished executions created, deleted as they finish (see `Runtime::release`).
+        let (finished, to_delete) = tokio::sync::mpsc::unbounded_channel();
         let runtime = Runtime {
             api: &self.api,
             model: &self.model,
@@ -480,6 +482,7 @@ impl Campaign {
             exclusive: crate::exec::Exclusive::by_tenant(&tenants),
             slots: crate::exec::Slots::new(c.concurrency),
             created: Default::default(),
+            finished: std::sync::Mutex::new(Some(finished)),
         };
         let ctx = Context {
             api: &self.api,
@@ -629,15 +632,15 @@ impl Campaign {
             list.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
             (executions, confirm_all(list, false).await)
         };
+        // Beside it all, from now on: deleting what finished executions created.
+        let deleter = super::cleanup::deleting(rt, &tenants, c.concurrency, to_delete);
         // Boxed to be dropped (with its borrows) once its output is taken.
-        let mut webhook_chain = Box::pin(futures_util::future::maybe_done(webhook_chain));
+        let mut webhook_chain = Box::pin(futures_util::future::maybe_done(async move {
+            tokio::join!(webhook_chain, deleter)
+        }));
         progress.enter(super::Phase::Systematic, order.len() as u64);
         let executions = alongside(probe_all(order, true), webhook_chain.as_mut()).await;
         lap(&mut phases.systematic);
-        // What the finished probes created (every unlocked creation so far: exploration and the
-        // confirmations have not started, and each of them creates what it uses) is deleted
-        // while they run, in the slots they leave idle.
-        let early = super::cleanup::take_created(&runtime.created, true);
         let mut sent = executions
             .iter()
             .flat_map(|(_, e)| e.steps.iter().filter_map(|s| s.exchange.as_ref()))
@@ -678,9 +681,8 @@ impl Campaign {
                     .await
             }
         };
-        let early_cleanup = super::cleanup::delete_all(&runtime, &tenants, c.concurrency, early);
-        let (mut confirmed, (explored, found), (mut cleanup, mut cleanup_requests)) = alongside(
-            async { tokio::join!(confirm_all(planned, false), exploring, early_cleanup) },
+        let (mut confirmed, (explored, found)) = alongside(
+            async { tokio::join!(confirm_all(planned, false), exploring) },
             webhook_chain.as_mut(),
         )
         .await;
@@ -698,23 +700,27 @@ impl Campaign {
         progress.advance(planned_count);
         confirmed.extend(alongside(confirm_all(fresh, true), webhook_chain.as_mut()).await);
         lap(&mut phases.confirmation);
-        // Cleanup (what the probes created is gone already). What other scenarios without a
-        // webhook lock created goes next, while the webhook chains finish (they use only what
-        // they create); then the rest.
+        // Cleanup. Most of what was created is gone already, deleted as its execution
+        // finished; what is left without a webhook lock goes next, while the webhook chains
+        // finish (they use only what they create); then the rest.
         progress.enter(super::Phase::Cleanup, 0);
         progress.requests(target.requests());
-        let (more, requests) = alongside(
+        let (mut cleanup, mut cleanup_requests) = alongside(
             super::cleanup::cleanup(&runtime, &tenants, c.concurrency, true),
             webhook_chain.as_mut(),
         )
         .await;
-        cleanup.deleted += more.deleted;
-        cleanup.left.extend(more.left);
-        cleanup_requests += requests;
+        // No more hand-overs: the deleter ends once it has deleted what it was given.
+        if let Ok(mut finished) = runtime.finished.lock() {
+            finished.take();
+        }
         webhook_chain.as_mut().await;
-        let (hook_executions, hook_confirmed) =
+        let ((hook_executions, hook_confirmed), (gone, requests)) =
             webhook_chain.as_mut().take_output().unwrap_or_default();
         drop(webhook_chain);
+        cleanup.deleted += gone.deleted;
+        cleanup.left.extend(gone.left);
+        cleanup_requests += requests;
         self.add_coverage(&mut coverage, plan, &hook_executions);
         systematic_requests += hook_executions.iter().map(|(_, e)| e.sent()).sum::<u64>();
         confirmed.extend(hook_confirmed);

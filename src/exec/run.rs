@@ -733,6 +733,9 @@ pub struct Runtime<'a> {
     pub exclusive: Exclusive,
     /// Everything any execution created, in creation order, for the cleanup.
     pub created: std::sync::Mutex<Vec<Created>>,
+    /// Where a finished execution hands what it created while the campaign deletes as it goes
+    /// (`None`: it stays in `created` for the end).
+    pub finished: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<Created>>>>,
     /// One permit per request in flight: the campaign's concurrency. Phases that overlap
     /// (exploration and the confirmation of planned findings) share it instead of each taking
     /// all of it.
@@ -884,7 +887,47 @@ impl Runtime<'_> {
                 .extend(records.into_iter().map(Option::unwrap_or_default));
             i = end;
         }
+        if !webhook {
+            self.release(scenario, &exec);
+        }
         exec
+    }
+
+    /// Hands what a finished execution created to the running cleanup, if there is one: no
+    /// other execution uses it (each creates what it uses; judging reads only the records).
+    /// What a scenario holding a webhook lock created stays for the end.
+    fn release(&self, scenario: &Scenario, exec: &Execution) {
+        let made: Vec<(usize, &Value)> = exec
+            .steps
+            .iter()
+            .zip(&scenario.steps)
+            .filter_map(|(r, s)| r.created.as_ref().map(|id| (s.op, id)))
+            .collect();
+        if made.is_empty() {
+            return;
+        }
+        let Ok(finished) = self.finished.lock() else {
+            return;
+        };
+        let Some(tx) = finished.as_ref() else {
+            return;
+        };
+        let mine: Vec<Created> = {
+            let Ok(mut created) = self.created.lock() else {
+                return;
+            };
+            let (mine, rest): (Vec<Created>, Vec<Created>) =
+                std::mem::take(&mut *created).into_iter().partition(|c| {
+                    !c.locked && made.iter().any(|(op, id)| c.op == *op && c.id == **id)
+                });
+            *created = rest;
+            mine
+        };
+        if let Err(back) = tx.send(mine) {
+            if let Ok(mut created) = self.created.lock() {
+                created.extend(back.0);
+            }
+        }
     }
 
     /// Whether a step only reads (GET or HEAD, not a setup): leaving it out, or sending it
