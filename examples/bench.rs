@@ -354,15 +354,24 @@ async fn best_plain_loop(
     if default.0 > here.0 { default } else { here }
 }
 
+/// A mode's `CONCURRENCY COUNT [LATENCY_MS]` arguments, with defaults.
+fn mode_args(args: &[String], concurrency: usize, count: usize) -> (usize, usize, Duration) {
+    let number =
+        |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    (
+        number(1, concurrency),
+        number(2, count),
+        Duration::from_millis(number(3, 0) as u64),
+    )
+}
+
 async fn bench() {
     // `bench -- profile CONCURRENCY RUNS`: only demo campaigns, for a profiler to watch.
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `bench -- ratio CONCURRENCY ROUNDS [LATENCY_MS]`: one row of the throughput table, from
     // ROUNDS alternating runs of each side (the quick check of one change).
     if args.first().map(String::as_str) == Some("ratio") {
-        let concurrency = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(64);
-        let rounds = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(5);
-        let latency = Duration::from_millis(args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0));
+        let (concurrency, rounds, latency) = mode_args(&args, 64, 5);
         let requests = recorded_requests().await;
         let (plain, fuzzer) = throughput_row(concurrency, latency, rounds, &requests).await;
         print_row(concurrency, plain, fuzzer);
@@ -371,9 +380,7 @@ async fn bench() {
     // `bench -- profile-plain CONCURRENCY RUNS [LATENCY_MS]`: only the plain loop, for a
     // profiler to count what the same requests cost without the fuzzer.
     if args.first().map(String::as_str) == Some("profile-plain") {
-        let concurrency = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
-        let runs = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
-        let latency = Duration::from_millis(args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0));
+        let (concurrency, runs, latency) = mode_args(&args, 16, 20);
         let requests = recorded_requests().await;
         for _ in 0..runs {
             let (rps, cpu) = plain_loop(concurrency, latency, &requests).await;
@@ -386,9 +393,7 @@ async fn bench() {
         return;
     }
     if args.first().map(String::as_str) == Some("profile") {
-        let concurrency = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
-        let runs = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
-        let latency = Duration::from_millis(args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0));
+        let (concurrency, runs, latency) = mode_args(&args, 16, 20);
         let (mut requests, mut time, mut spent) = (0, 0.0, 0.0);
         for _ in 0..runs {
             let (r, t, cpu) = campaign_against(concurrency, latency).await;

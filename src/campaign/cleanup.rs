@@ -155,7 +155,7 @@ pub(crate) async fn deleting(
 
 /// Deletes `created` (objects some finished executions made, in creation order), newest first;
 /// also returns the requests it sent.
-pub(crate) async fn delete_all(
+async fn delete_all(
     rt: &Runtime<'_>,
     tenants: &[Option<String>],
     concurrency: usize,

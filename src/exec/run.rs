@@ -1282,10 +1282,10 @@ pub(crate) fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
             t.to_string()
         }
     };
-    let count = pointer.trim_start_matches('/').split('/').count();
+    let mut tokens = pointer.trim_start_matches('/').split('/').peekable();
     let mut current = root;
-    for (i, raw) in pointer.trim_start_matches('/').split('/').enumerate() {
-        let last = i + 1 == count;
+    while let Some(raw) = tokens.next() {
+        let last = tokens.peek().is_none();
         let token = unescape(raw);
         let index = token.parse::<usize>().ok();
         if current.is_null() {
