@@ -769,6 +769,11 @@ impl Exclusive {
         }
     }
 
+    /// The key of `identity`'s tenant (identities of one tenant share it).
+    pub(crate) fn tenant_of(&self, identity: usize) -> usize {
+        self.groups.get(identity).copied().unwrap_or(usize::MAX)
+    }
+
     /// Holds the locks of every tenant whose account the scenario's attacks are on, taken in
     /// key order (so two scenarios never wait for each other in a cycle). A scenario without
     /// an attack takes the lock of identities without a tenant.
@@ -840,9 +845,22 @@ impl Runtime<'_> {
         let steps = &scenario.steps;
         let mut i = 0;
         while i < steps.len() {
-            // Consecutive reads that use nothing among themselves go out together, each taking
-            // its own slot. Webhook scenarios stay strictly in order (their quiet reads measure
-            // noise over time).
+            // Consecutive creations of different tenants (the victim's fixture and the
+            // attacker's) go out side by side, each tenant's in order; consecutive reads that
+            // use nothing among themselves go out together; each request takes its own slot.
+            // Webhook scenarios stay strictly in order (their quiet reads measure noise over
+            // time).
+            if !webhook && matches!(steps[i].role, StepRole::Setup { .. }) {
+                let end = setups_from(steps, i);
+                if end > i + 1
+                    && self
+                        .execute_setups(steps, i..end, &mut exec, priority)
+                        .await
+                {
+                    i = end;
+                    continue;
+                }
+            }
             let end = if webhook {
                 i + 1
             } else {
@@ -947,6 +965,40 @@ impl Runtime<'_> {
             .steps
             .iter()
             .any(|s| self.webhooks.iter().any(|(op, _)| *op == s.op))
+    }
+
+    /// Runs the creations `run` (consecutive setup steps) in the lanes [`setup_lanes`] gives,
+    /// side by side; `false` (nothing sent) when it gives none. Records land at their steps'
+    /// places in `exec`, so references by index stay as in a sequential run.
+    async fn execute_setups(
+        &self,
+        steps: &[Step],
+        run: std::ops::Range<usize>,
+        exec: &mut Execution,
+        priority: crate::exec::Priority,
+    ) -> bool {
+        let Some(lanes) = setup_lanes(steps, run.clone(), |i| self.exclusive.tenant_of(i)) else {
+            return false;
+        };
+        let mut base = exec.clone();
+        base.steps.resize(run.end, StepRecord::default());
+        let done = futures_util::future::join_all(lanes.into_iter().map(|lane| {
+            let mut local = base.clone();
+            async move {
+                for k in &lane {
+                    local.steps[*k] = self.execute_step(&steps[*k], &local, priority).await;
+                }
+                (lane, local)
+            }
+        }))
+        .await;
+        exec.steps.resize(run.end, StepRecord::default());
+        for (lane, mut local) in done {
+            for k in lane {
+                exec.steps[k] = std::mem::take(&mut local.steps[k]);
+            }
+        }
+        true
     }
 
     /// The end of the run of reads starting at `start` (at least `start + 1`): steps that read
@@ -1148,6 +1200,47 @@ impl Runtime<'_> {
     }
 }
 
+/// The end of the run of setup steps (creations) that starts at `start`.
+fn setups_from(steps: &[Step], start: usize) -> usize {
+    start
+        + steps[start..]
+            .iter()
+            .take_while(|s| matches!(s.role, StepRole::Setup { .. }))
+            .count()
+}
+
+/// How the creations `run` (consecutive setup steps) may go out: one lane per tenant of their
+/// actors (`tenant_of`), each lane its tenant's steps in planned order, the lanes side by side.
+/// `None` (in order, one by one) when they are all one tenant's, or when one uses another
+/// tenant's creation. Within a tenant the order stays: a creation may depend on what came
+/// before without naming it (an export of a project holds the documents created before it),
+/// and a parent's creation still finishes before its children's start (the cleanup deletes
+/// children first). Tenants' fixtures are independent: a server must take two accounts'
+/// requests at once.
+fn setup_lanes(
+    steps: &[Step],
+    run: std::ops::Range<usize>,
+    tenant_of: impl Fn(usize) -> usize,
+) -> Option<Vec<Vec<usize>>> {
+    let tenant = |k: usize| tenant_of(steps[k].actor);
+    let crossed = run.clone().any(|k| {
+        steps[k]
+            .uses()
+            .any(|u| run.contains(&u) && tenant(u) != tenant(k))
+    });
+    if crossed {
+        return None;
+    }
+    let mut lanes: Vec<(usize, Vec<usize>)> = Vec::new();
+    for k in run {
+        match lanes.iter_mut().find(|(t, _)| *t == tenant(k)) {
+            Some((_, lane)) => lane.push(k),
+            None => lanes.push((tenant(k), vec![k])),
+        }
+    }
+    (lanes.len() > 1).then(|| lanes.into_iter().map(|(_, lane)| lane).collect())
+}
+
 /// Signs a webhook event as the step asks: correctly (a control), not at all, with a wrong
 /// secret, with a stale timestamp, or as a byte-for-byte copy of the signed control.
 fn sign_event(
@@ -1317,6 +1410,45 @@ pub(crate) fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn setup(actor: usize, uses: Option<usize>) -> Step {
+        Step {
+            actor,
+            op: 0,
+            role: StepRole::Setup { resource: 0 },
+            args: uses
+                .map(|s| vec![(Slot::Path("p".into()), Expr::Created { step: s })])
+                .unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn each_tenants_creations_keep_their_order_in_a_lane_of_their_own() {
+        // Identities 0 and 2 share a tenant; 1 is another's.
+        let tenant_of = |i: usize| if i == 1 { 1 } else { 0 };
+        let steps = vec![
+            setup(0, None),
+            setup(1, None),
+            setup(2, Some(0)),
+            setup(1, Some(1)),
+            setup(0, None),
+        ];
+        assert_eq!(
+            setup_lanes(&steps, 0..5, tenant_of),
+            Some(vec![vec![0, 2, 4], vec![1, 3]])
+        );
+        // Only part of the run: the steps before it are done.
+        assert_eq!(
+            setup_lanes(&steps, 2..5, tenant_of),
+            Some(vec![vec![2, 4], vec![3]])
+        );
+        // One tenant alone: in order, one by one.
+        assert_eq!(setup_lanes(&steps, 0..1, tenant_of), None);
+        assert_eq!(setup_lanes(&steps[..3], 0..3, |_| 0), None);
+        // A tenant's creation that uses another's: in order, one by one.
+        let crossed = vec![setup(0, None), setup(1, Some(0))];
+        assert_eq!(setup_lanes(&crossed, 0..2, tenant_of), None);
+    }
 
     #[test]
     fn pointers_build_nested_bodies() {
