@@ -58,6 +58,9 @@ pub struct Progress {
     total: AtomicU64,
     requests: AtomicU64,
     violations: AtomicU64,
+    /// Units of a later phase done before it was entered (exploration starts beside the
+    /// systematic phase's end): counted as done when it is.
+    ahead: AtomicU64,
 }
 
 /// A reading of [`Progress`].
@@ -86,13 +89,25 @@ impl Progress {
     }
 
     pub(crate) fn enter(&self, phase: Phase, total: u64) {
-        self.done.store(0, Ordering::Relaxed);
+        self.done
+            .store(self.ahead.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         self.total.store(total, Ordering::Relaxed);
         self.phase.store(phase as u8, Ordering::Relaxed);
     }
 
     pub(crate) fn step(&self, requests: u64) {
         self.done.fetch_add(1, Ordering::Relaxed);
+        self.requests.store(requests, Ordering::Relaxed);
+    }
+
+    /// Counts a unit of `phase` done: of the current phase, or of the next one, which started
+    /// before the current one ended (counted when it is entered).
+    pub(crate) fn step_in(&self, phase: Phase, requests: u64) {
+        if self.phase.load(Ordering::Relaxed) == phase as u8 {
+            self.done.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.ahead.fetch_add(1, Ordering::Relaxed);
+        }
         self.requests.store(requests, Ordering::Relaxed);
     }
 
@@ -126,6 +141,12 @@ mod tests {
             (s.phase, s.done, s.total, s.requests),
             (Phase::Systematic, 2, 10, 9)
         );
+        // Exploration's cases done while the systematic phase still runs count once it ends.
+        p.step_in(Phase::Exploration, 11);
+        assert_eq!(p.snapshot().done, 2);
+        p.enter(Phase::Exploration, 5);
+        p.step_in(Phase::Exploration, 12);
+        assert_eq!(p.snapshot().done, 2);
         p.enter(Phase::Done, 0);
         assert_eq!(p.snapshot().done, 0);
     }

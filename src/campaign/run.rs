@@ -81,7 +81,9 @@ pub struct Stats {
     pub phase_ms: Option<PhaseTimes>,
 }
 
-/// Wall-clock milliseconds of each phase of a run (logins and discovery together). The plan's
+/// Wall-clock milliseconds of each phase of a run (logins and discovery together), each from
+/// the end of the one before. Exploration starts once every probe of the plan has, beside the
+/// systematic phase's tail; its time counts from the systematic phase's end. The plan's
 /// webhook probes and their confirmations run on beside exploration: its time includes theirs.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct PhaseTimes {
@@ -133,29 +135,30 @@ type Candidate = (Scenario, Execution, Violation);
 /// What makes two violations the same finding: kind, operation, vector, attacker, victim.
 type CandidateKey = (Kind, usize, Vector, String, String);
 
-/// What exploration judges a violation new against: the violations of the plan's probes, those
+/// What exploration judges a violation new against: the violations of the plan's probes,
+/// arriving when the systematic phase (which exploration starts beside) is judged, and those
 /// of its webhook probes (`later_ops` are the operations they attack) arriving when those
 /// probes, which run on into exploration, are all judged.
 struct Known {
-    keys: BTreeSet<CandidateKey>,
+    plan: tokio::sync::watch::Receiver<Option<BTreeSet<CandidateKey>>>,
     later_ops: BTreeSet<usize>,
     later: tokio::sync::watch::Receiver<Option<BTreeSet<CandidateKey>>>,
 }
 
 /// Exploration's verdicts, decided in draw order: what each case showed that nothing before it
-/// did (the plan's probes or earlier cases). A case that showed a violation on one of
-/// `later_ops` waits until the webhook probes' violations are learnt, so what is new never
-/// depends on which finished first.
+/// did (the plan's probes or earlier cases). A case that showed a violation waits until the
+/// plan's violations are learnt, and one that showed a violation on one of `later_ops` until
+/// the webhook probes' are too, so what is new never depends on which finished first.
 struct InOrder<T> {
     held: std::collections::VecDeque<(T, Vec<Violation>)>,
-    known: BTreeSet<CandidateKey>,
+    known: Option<BTreeSet<CandidateKey>>,
     later_ops: BTreeSet<usize>,
     later: Option<BTreeSet<CandidateKey>>,
     claimed: BTreeSet<CandidateKey>,
 }
 
 impl<T> InOrder<T> {
-    fn new(known: BTreeSet<CandidateKey>, later_ops: BTreeSet<usize>) -> Self {
+    fn new(known: Option<BTreeSet<CandidateKey>>, later_ops: BTreeSet<usize>) -> Self {
         InOrder {
             held: Default::default(),
             known,
@@ -170,6 +173,11 @@ impl<T> InOrder<T> {
         self.held.push_back((case, violations));
     }
 
+    /// The plan's violations, now all judged.
+    fn learn_plan(&mut self, known: BTreeSet<CandidateKey>) {
+        self.known = Some(known);
+    }
+
     /// The webhook probes' violations, now all judged.
     fn learn(&mut self, later: BTreeSet<CandidateKey>) {
         self.later = Some(later);
@@ -179,12 +187,26 @@ impl<T> InOrder<T> {
         self.held.is_empty()
     }
 
+    /// Whether the next case waits for [`InOrder::learn_plan`].
+    fn waiting_plan(&self) -> bool {
+        self.known.is_none()
+            && self
+                .held
+                .front()
+                .is_some_and(|(_, violations)| !violations.is_empty())
+    }
+
     /// Whether the next case waits for [`InOrder::learn`].
-    fn waiting(&self) -> bool {
+    fn waiting_later(&self) -> bool {
         self.later.is_none()
             && self.held.front().is_some_and(|(_, violations)| {
                 violations.iter().any(|v| self.later_ops.contains(&v.op))
             })
+    }
+
+    /// Whether the next case cannot be decided yet.
+    fn waiting(&self) -> bool {
+        self.waiting_plan() || self.waiting_later()
     }
 
     /// The next case, if it can be decided now, with its new violations.
@@ -197,7 +219,7 @@ impl<T> InOrder<T> {
             .into_iter()
             .filter(|v| {
                 let key = v.key();
-                !self.known.contains(&key)
+                !self.known.as_ref().is_some_and(|k| k.contains(&key))
                     && !self.later.as_ref().is_some_and(|l| l.contains(&key))
                     && self.claimed.insert(key)
             })
@@ -207,7 +229,9 @@ impl<T> InOrder<T> {
 
     /// Distinct violations seen so far: the plan's and the new ones.
     fn seen(&self) -> usize {
-        self.known.len() + self.later.as_ref().map_or(0, BTreeSet::len) + self.claimed.len()
+        self.known.as_ref().map_or(0, BTreeSet::len)
+            + self.later.as_ref().map_or(0, BTreeSet::len)
+            + self.claimed.len()
     }
 }
 
@@ -568,8 +592,19 @@ impl Campaign {
                 .iter()
                 .any(|s| matches!(s.role, StepRole::Attack { .. }) && later_ops.contains(&s.op))
         });
-        let run_probes = move |list: Vec<usize>, counted: bool| {
-            futures_util::stream::iter(list.into_iter().map(move |i| (i, &plan.probes[i])))
+        // Told once every probe of the systematic phase has started: exploration fills the
+        // slots its tail leaves idle.
+        let launched = &tokio::sync::Notify::new();
+        let run_probes = move |list: Vec<usize>, counted: bool, tell: bool| {
+            let mut list = list.into_iter();
+            let list = std::iter::from_fn(move || {
+                let next = list.next();
+                if next.is_none() && tell {
+                    launched.notify_one();
+                }
+                next
+            });
+            futures_util::stream::iter(list.map(move |i| (i, &plan.probes[i])))
                 .map(move |(i, probe)| async move {
                     if out_of_time() {
                         return (i, crate::exchange::Execution::default());
@@ -588,15 +623,15 @@ impl Campaign {
         // A probe the target disturbed (a 5xx, a 429 after the retries, a body cut short, no
         // answer) proves nothing either way: it runs once more, and the second execution is
         // kept when the target let it through.
-        let probe_all = move |list: Vec<usize>, counted: bool| async move {
-            let mut executions = run_probes(list, counted).await;
+        let probe_all = move |list: Vec<usize>, counted: bool, tell: bool| async move {
+            let mut executions = run_probes(list, counted, tell).await;
             let again: Vec<usize> = executions
                 .iter()
                 .filter(|(_, e)| e.unjudgeable())
                 .map(|(i, _)| *i)
                 .collect();
             if !again.is_empty() && !out_of_time() {
-                let mut retried: BTreeMap<usize, Execution> = run_probes(again, false)
+                let mut retried: BTreeMap<usize, Execution> = run_probes(again, false, false)
                     .await
                     .into_iter()
                     .filter(|(_, e)| !e.steps.is_empty() && !e.unjudgeable())
@@ -609,11 +644,35 @@ impl Campaign {
             }
             executions
         };
-        // The other probes' violations, for the webhook probes' to be deduplicated against.
+        // The other probes' violations, for the webhook probes' and exploration's to be
+        // deduplicated against.
         let (plain_tx, mut plain_rx) = tokio::sync::watch::channel(None::<BTreeSet<CandidateKey>>);
         let (later_tx, later_rx) = tokio::sync::watch::channel(None::<BTreeSet<CandidateKey>>);
+        // Exploration (random drafts beyond the plan; new violations are shrunk by proptest)
+        // starts once every probe of the plan has: its cases run beside the systematic phase's
+        // tail, then beside the confirmation of what the plan found, all taking their slots from
+        // the runtime, so together they keep to the concurrency. It judges a violation new
+        // against the plan's alone (waiting for them), so what it adds does not depend on
+        // timing.
+        let cast = self.cast(owned_set.clone());
+        let known = Known {
+            plan: plain_rx.clone(),
+            later_ops: later_ops.clone(),
+            later: later_rx.clone(),
+        };
+        let exploring = async {
+            launched.notified().await;
+            if c.cases == 0 || out_of_time() {
+                (0, BTreeMap::new())
+            } else {
+                self.explore(&runtime, &ctx, &cast, known, out_of_time)
+                    .await
+            }
+        };
+        // Boxed to be dropped (with its borrows) once its output is taken.
+        let mut exploring = Box::pin(futures_util::future::maybe_done(exploring));
         let webhook_chain = async move {
-            let executions = probe_all(hooked, false).await;
+            let executions = probe_all(hooked, false, false).await;
             let mut first: BTreeMap<CandidateKey, Candidate> = BTreeMap::new();
             self.judge_probes(cx, plan, executions.clone(), &mut first);
             // Only when another probe attacks the same operations can it show the same
@@ -639,7 +698,11 @@ impl Campaign {
             tokio::join!(webhook_chain, deleter)
         }));
         progress.enter(super::Phase::Systematic, order.len() as u64);
-        let executions = alongside(probe_all(order, true), webhook_chain.as_mut()).await;
+        let executions = alongside(
+            alongside(probe_all(order, true, true), exploring.as_mut()),
+            webhook_chain.as_mut(),
+        )
+        .await;
         lap(&mut phases.systematic);
         let mut sent = executions
             .iter()
@@ -658,34 +721,19 @@ impl Campaign {
         let mut first: BTreeMap<CandidateKey, Candidate> = BTreeMap::new();
         self.judge_probes(cx, plan, executions, &mut first);
         let _ = plain_tx.send(Some(first.keys().cloned().collect()));
-        // Exploration (random drafts beyond the plan; new violations are shrunk by proptest), and
-        // meanwhile the confirmation of what the plan found. Both take their scenarios' slots
-        // from the runtime, so together they keep to the concurrency. Exploration judges a
-        // violation new against the plan's alone, so what it adds does not depend on timing.
-        let cast = self.cast(owned_set.clone());
-        let known = Known {
-            keys: first.keys().cloned().collect(),
-            later_ops,
-            later: later_rx.clone(),
-        };
+        // The rest of exploration, and meanwhile the confirmation of what the plan found.
         let mut planned: Vec<Candidate> = first.into_values().collect();
         // Longest first, as in the systematic phase.
         planned.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
         progress.violations(planned.len() as u64);
         progress.enter(super::Phase::Exploration, u64::from(c.cases));
-        let exploring = async {
-            if c.cases == 0 || out_of_time() {
-                (0, BTreeMap::new())
-            } else {
-                self.explore(&runtime, &ctx, &cast, known, out_of_time)
-                    .await
-            }
-        };
-        let (mut confirmed, (explored, found)) = alongside(
-            async { tokio::join!(confirm_all(planned, false), exploring) },
+        let (mut confirmed, ()) = alongside(
+            async { tokio::join!(confirm_all(planned, false), exploring.as_mut()) },
             webhook_chain.as_mut(),
         )
         .await;
+        let (explored, found) = exploring.as_mut().take_output().unwrap_or_default();
+        drop(exploring);
         lap(&mut phases.exploration);
         let planned_count = confirmed.len() as u64;
         let mut fresh: Vec<Candidate> = found.into_values().collect();
@@ -973,9 +1021,11 @@ impl Campaign {
         // what is new is decided in draw order (against the plan's violations and those of
         // earlier cases, shrunk or still shrinking), so it does not depend on timing.
         let mut shrinking = futures_util::stream::FuturesUnordered::new();
-        // Judged cases wait in draw order for their turn: one that showed a violation on an
-        // operation the plan's webhook probes attack waits until those probes are judged.
-        let mut verdicts = InOrder::new(known.keys, known.later_ops);
+        // Judged cases wait in draw order for their turn: one that showed a violation waits for
+        // the plan's verdicts, and one on an operation the plan's webhook probes attack until
+        // those probes are judged too.
+        let mut verdicts = InOrder::new(None, known.later_ops);
+        let mut plan = known.plan;
         let mut later = known.later;
         let mut drained = false;
         while !(drained && shrinking.is_empty() && verdicts.is_empty()) {
@@ -984,9 +1034,17 @@ impl Campaign {
                     let found: Vec<(CandidateKey, Candidate)> = found;
                     candidates.extend(found);
                 }
+                // The plan's violations, once the systematic phase is judged (none if it
+                // stopped short of that: the run is stopping).
+                changed = plan.wait_for(Option::is_some), if verdicts.waiting_plan() => {
+                    verdicts.learn_plan(match changed {
+                        Ok(keys) => keys.clone().unwrap_or_default(),
+                        Err(_) => BTreeSet::new(),
+                    });
+                }
                 // The webhook probes' violations, once they are all judged (none if that work
                 // was dropped: the run is stopping).
-                changed = later.changed(), if verdicts.waiting() => {
+                changed = later.changed(), if verdicts.waiting_later() => {
                     verdicts.learn(match changed {
                         Ok(()) => later.borrow_and_update().clone().unwrap_or_default(),
                         Err(_) => BTreeSet::new(),
@@ -998,7 +1056,8 @@ impl Campaign {
                         continue;
                     };
                     ran += 1;
-                    self.progress.step(runtime.target.requests());
+                    self.progress
+                        .step_in(super::Phase::Exploration, runtime.target.requests());
                     let violations: Vec<Violation> = oracle::judge(ctx, &probe.scenario, &exec)
                         .into_iter()
                         .filter(|v| self.in_shard[v.op])
@@ -1459,7 +1518,7 @@ mod tests {
     #[test]
     fn a_case_on_a_webhook_operation_waits_for_the_webhook_verdicts_and_those_after_it_too() {
         let known: BTreeSet<CandidateKey> = [violation(1, "alice").key()].into();
-        let mut verdicts = InOrder::new(known, [7].into());
+        let mut verdicts = InOrder::new(Some(known), [7].into());
         verdicts.push("a", vec![violation(1, "alice"), violation(2, "alice")]);
         verdicts.push("b", vec![violation(7, "bob")]);
         verdicts.push("c", vec![violation(3, "bob")]);
@@ -1481,8 +1540,25 @@ mod tests {
     }
 
     #[test]
+    fn a_case_that_showed_a_violation_waits_for_the_plans_verdicts() {
+        let mut verdicts = InOrder::new(None, BTreeSet::new());
+        verdicts.push("quiet", vec![]);
+        verdicts.push("a", vec![violation(1, "alice"), violation(2, "alice")]);
+        verdicts.push("b", vec![]);
+        // A case that showed nothing is decided at once; the next one waits, "b" behind it.
+        assert_eq!(verdicts.next_decided().unwrap(), ("quiet", vec![]));
+        assert!(verdicts.waiting_plan() && verdicts.waiting());
+        assert!(verdicts.next_decided().is_none());
+        verdicts.learn_plan([violation(1, "alice").key()].into());
+        assert!(!verdicts.waiting());
+        let (case, new) = verdicts.next_decided().unwrap();
+        assert_eq!((case, new.len(), new[0].op), ("a", 1, 2));
+        assert_eq!(verdicts.next_decided().unwrap().0, "b");
+    }
+
+    #[test]
     fn what_an_earlier_case_claimed_is_not_new_again() {
-        let mut verdicts = InOrder::new(BTreeSet::new(), BTreeSet::new());
+        let mut verdicts = InOrder::new(Some(BTreeSet::new()), BTreeSet::new());
         verdicts.push(1, vec![violation(4, "alice")]);
         verdicts.push(2, vec![violation(4, "alice"), violation(4, "bob")]);
         assert!(!verdicts.waiting());
