@@ -1411,16 +1411,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn setup(actor: usize, uses: Option<usize>) -> Step {
-        Step {
-            actor,
-            op: 0,
-            role: StepRole::Setup { resource: 0 },
-            args: uses
-                .map(|s| vec![(Slot::Path("p".into()), Expr::Created { step: s })])
-                .unwrap_or_default(),
-        }
-    }
+    use crate::scenario::test_setup as setup;
 
     #[test]
     fn each_tenants_creations_keep_their_order_in_a_lane_of_their_own() {

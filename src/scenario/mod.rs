@@ -8,4 +8,6 @@ mod values;
 
 pub use explore::{Draft, Move, strategy};
 pub use plan::{Cast, Gap, Plan, Probe, compile, plan};
+#[cfg(test)]
+pub(crate) use step::test_setup;
 pub use step::{Check, Effect, Expr, Forgery, MarkerFormat, Phase, Scenario, Step, StepRole};

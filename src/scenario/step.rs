@@ -276,19 +276,26 @@ impl Scenario {
     }
 }
 
+/// For tests: a creation by `actor` of resource 0 through operation 0, under the resource
+/// step `uses` created if any.
+#[cfg(test)]
+pub(crate) fn test_setup(actor: usize, uses: Option<usize>) -> Step {
+    Step {
+        actor,
+        op: 0,
+        role: StepRole::Setup { resource: 0 },
+        args: uses
+            .map(|s| vec![(Slot::Path("p".into()), Expr::Created { step: s })])
+            .unwrap_or_default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn setup(uses: Option<usize>) -> Step {
-        Step {
-            actor: 0,
-            op: 0,
-            role: StepRole::Setup { resource: 0 },
-            args: uses
-                .map(|s| vec![(Slot::Path("p".into()), Expr::Created { step: s })])
-                .unwrap_or_default(),
-        }
+        test_setup(0, uses)
     }
 
     #[test]
