@@ -782,9 +782,7 @@ impl Exclusive {
             .steps
             .iter()
             .filter_map(|s| match s.role {
-                StepRole::Attack { victim, .. } => {
-                    Some(self.groups.get(victim).copied().unwrap_or(usize::MAX))
-                }
+                StepRole::Attack { victim, .. } => Some(self.tenant_of(victim)),
                 _ => None,
             })
             .collect();
@@ -980,10 +978,9 @@ impl Runtime<'_> {
         let Some(lanes) = setup_lanes(steps, run.clone(), |i| self.exclusive.tenant_of(i)) else {
             return false;
         };
-        let mut base = exec.clone();
-        base.steps.resize(run.end, StepRecord::default());
         let done = futures_util::future::join_all(lanes.into_iter().map(|lane| {
-            let mut local = base.clone();
+            let mut local = exec.clone();
+            local.steps.resize(run.end, StepRecord::default());
             async move {
                 for k in &lane {
                     local.steps[*k] = self.execute_step(&steps[*k], &local, priority).await;
