@@ -33,6 +33,9 @@ pub type Discovered = BTreeMap<(usize, usize), Vec<Value>>;
 /// Where requests go and who sends them.
 pub struct Target {
     pub(super) client: reqwest::Client,
+    /// What the campaign's requests go through, unless the environment sets a proxy for the
+    /// target (then `client` sends them).
+    direct: Option<super::client::Direct>,
     pub(super) base: String,
     /// The base URL as the URL parser normalizes it (no trailing `/`): what scope compares to.
     scope: String,
@@ -139,6 +142,9 @@ impl Target {
             );
         }
         let client = super::client::client_with_timeout(timeout)?;
+        let direct = (!super::client::proxied(base_url))
+            .then(|| super::client::Direct::new(timeout))
+            .flatten();
         let parsed = url::Url::parse(base_url).ok();
         let scope = parsed
             .as_ref()
@@ -153,6 +159,7 @@ impl Target {
             .and_then(|o| url::Url::parse(&o).ok().map(|u| (o, u)));
         Ok(Target {
             client,
+            direct,
             base: base_url.trim_end_matches('/').to_string(),
             scope,
             origin,
@@ -201,6 +208,10 @@ impl Target {
                 .iter()
                 .filter_map(|o| crate::config::parse_origin(o).ok()),
         );
+        // A proxy for any origin: reqwest, which speaks to proxies, sends everything.
+        if self.allowed.iter().any(|o| super::client::proxied(o)) {
+            self.direct = None;
+        }
     }
 
     /// Whether `url` may be sent to: below the base URL (same scheme, host and port, and under
@@ -479,28 +490,46 @@ impl Target {
         // Query credentials go on the wire; the record shows `***` in their place.
         let method_value =
             reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
-        let (mut builder, url) = if wire.query.is_empty() {
+        let (sent, url) = if wire.query.is_empty() {
             // The URL parsed for the scope check goes to the client as it is.
-            (
-                self.client.request(method_value, parsed),
-                std::borrow::Cow::Borrowed(url),
-            )
+            (parsed, std::borrow::Cow::Borrowed(url))
         } else {
             let (sent_url, shown) = with_query_credentials(url, &wire.query);
-            (
-                self.client.request(method_value, sent_url),
-                std::borrow::Cow::Owned(shown),
-            )
+            match url::Url::parse(&sent_url) {
+                Ok(sent) => (sent, std::borrow::Cow::Owned(shown)),
+                Err(_) => {
+                    return refused(
+                        method,
+                        &shown,
+                        body,
+                        "refused: the URL with the query credentials does not parse".into(),
+                    );
+                }
+            }
         };
-        builder = builder.headers(map);
         let url = url.as_ref();
-        if let Some(body) = body {
-            builder = if form {
-                builder.form(&flatten_form(body))
+        // The body as reqwest's `json` and `form` write it, with their content type unless the
+        // step sets one.
+        let payload = body.map(|body| {
+            let (bytes, content_type) = if form {
+                let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+                for (k, v) in flatten_form(body) {
+                    pairs.append_pair(&k, &v);
+                }
+                (
+                    pairs.finish().into_bytes(),
+                    "application/x-www-form-urlencoded",
+                )
             } else {
-                builder.json(body)
+                (
+                    serde_json::to_vec(body).unwrap_or_default(),
+                    "application/json",
+                )
             };
-        }
+            map.entry(reqwest::header::CONTENT_TYPE)
+                .or_insert(HeaderValue::from_static(content_type));
+            bytes
+        });
         let mut exchange = Exchange {
             method: method.as_str().to_string(),
             url: url.to_string(),
@@ -512,11 +541,30 @@ impl Target {
             error: None,
             duration_ms: 0,
         };
-        match builder.send().await {
-            Ok(response) => {
-                exchange.status = Some(response.status().as_u16());
-                exchange.response_headers = response
-                    .headers()
+        let answer = match &self.direct {
+            Some(direct) => {
+                direct
+                    .send(
+                        method_value,
+                        sent.as_str(),
+                        map,
+                        payload.unwrap_or_default(),
+                        MAX_BODY,
+                    )
+                    .await
+            }
+            None => {
+                let mut builder = self.client.request(method_value, sent).headers(map);
+                if let Some(payload) = payload {
+                    builder = builder.body(payload);
+                }
+                send_reqwest(builder).await
+            }
+        };
+        match answer {
+            Ok((status, headers, read)) => {
+                exchange.status = Some(status);
+                exchange.response_headers = headers
                     .iter()
                     .map(|(k, v)| {
                         let value = if is_secret_header(k.as_str()) {
@@ -527,7 +575,7 @@ impl Target {
                         (k.as_str().to_string(), value)
                     })
                     .collect();
-                match read_body(response).await {
+                match read {
                     Ok(bytes) if bytes.is_empty() => {}
                     Ok(bytes) => {
                         let says_json = exchange
@@ -545,14 +593,10 @@ impl Target {
                         }
                         exchange.response_body = crate::exchange::Body::from_text(text);
                     }
-                    Err(e) => {
-                        // Without the URL: it may carry a credential in its query.
-                        exchange.error =
-                            Some(format!("failed to read the body: {}", e.without_url()))
-                    }
+                    Err(e) => exchange.error = Some(format!("failed to read the body: {e}")),
                 }
             }
-            Err(e) => exchange.error = Some(describe(&e.without_url())),
+            Err(e) => exchange.error = Some(e),
         }
         exchange.duration_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(
@@ -662,6 +706,22 @@ fn with_query_credentials(url: &str, query: &[(String, Secret)]) -> (String, Str
         format!("{url}{joiner}{}", sent.finish()),
         format!("{url}{joiner}{}", shown.join("&")),
     )
+}
+
+/// Sends through reqwest (a proxy is configured) and reads the answer as [`super::client::Direct`]
+/// does. Errors are in words, without the URL (it may carry a query credential).
+async fn send_reqwest(builder: reqwest::RequestBuilder) -> Result<super::client::Answer, String> {
+    match builder.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body = read_body(response)
+                .await
+                .map_err(|e| describe(&e.without_url()));
+            Ok((status, headers, body))
+        }
+        Err(e) => Err(describe(&e.without_url())),
+    }
 }
 
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
@@ -1539,6 +1599,301 @@ mod tests {
         assert!(!t.in_scope("http://auth.test/oauth/token"));
         assert!(!t.in_scope("https://auth.test:8443/oauth/token"));
         assert!(!t.in_scope("http://127.0.0.1:8080/other"));
+    }
+
+    /// A server on 127.0.0.1 that answers every request with what it received: the request
+    /// line, the header lines sorted, and the body. `/big` answers 5 MiB; `/slow` never answers.
+    async fn echo_server() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    loop {
+                        let head_end = loop {
+                            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break i + 4;
+                            }
+                            let mut chunk = [0u8; 4096];
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                        let mut lines = head.trim_end().split("\r\n");
+                        let request_line = lines.next().unwrap_or_default().to_string();
+                        let mut headers: Vec<String> =
+                            lines.map(|l| l.to_ascii_lowercase()).collect();
+                        headers.sort();
+                        let length = headers
+                            .iter()
+                            .find_map(|h| h.strip_prefix("content-length: "))
+                            .and_then(|n| n.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        while buf.len() < head_end + length {
+                            let mut chunk = [0u8; 4096];
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        let body =
+                            String::from_utf8_lossy(&buf[head_end..head_end + length]).to_string();
+                        buf.drain(..head_end + length);
+                        if request_line.contains(" /slow") {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                            return;
+                        }
+                        let answer = if request_line.contains(" /big") {
+                            format!("[\"{}\"]", "x".repeat(5 * 1024 * 1024))
+                        } else {
+                            json!({"line": request_line, "headers": headers, "body": body})
+                                .to_string()
+                        };
+                        let out = format!(
+                            "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\nset-cookie: sid=s3cret\r\nx-echo: yes\r\ncontent-length: {}\r\n\r\n{answer}",
+                            answer.len()
+                        );
+                        if socket.write_all(out.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    /// The campaign's requests go through hyper's client directly unless a proxy is set; both
+    /// ways must put the same request on the wire (method, URL, credentials in headers and
+    /// query, `accept`, user agent, body and content type) and record the same exchange.
+    #[tokio::test]
+    async fn the_direct_client_sends_and_records_what_reqwest_does() {
+        let base = echo_server().await;
+        let senders = [Sender {
+            name: "a".into(),
+            credentials: Credentials {
+                headers: vec![("Authorization".into(), Secret::new("Bearer t0ken"))],
+                query: vec![("api_key".into(), Secret::new("k3y"))],
+                ..Credentials::default()
+            },
+            login: None,
+        }];
+        let direct =
+            Target::with_senders(&base, &senders, Duration::from_millis(500)).expect("target");
+        assert!(
+            direct.direct.is_some(),
+            "no proxy here: the direct client sends"
+        );
+        let mut through_reqwest =
+            Target::with_senders(&base, &senders, Duration::from_millis(500)).expect("target");
+        through_reqwest.direct = None;
+        let body = json!({"name": "n", "tags": ["a", "b"], "n": 1});
+        let patch = [(
+            "Content-Type".to_string(),
+            "application/merge-patch+json".to_string(),
+        )];
+        type Case<'a> = (
+            Method,
+            String,
+            &'a [(String, String)],
+            Option<&'a Value>,
+            bool,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                Method::Get,
+                format!("{base}/notes?q=a%20b&x=1"),
+                &[],
+                None,
+                false,
+            ),
+            (
+                Method::Post,
+                format!("{base}/notes"),
+                &[],
+                Some(&body),
+                false,
+            ),
+            (
+                Method::Post,
+                format!("{base}/login"),
+                &[],
+                Some(&body),
+                true,
+            ),
+            (
+                Method::Patch,
+                format!("{base}/notes/1"),
+                &patch,
+                Some(&body),
+                false,
+            ),
+            (Method::Delete, format!("{base}/notes/1"), &[], None, false),
+            (Method::Get, format!("{base}/big"), &[], None, false),
+            (Method::Get, format!("{base}/slow"), &[], None, false),
+            (
+                Method::Get,
+                "http://127.0.0.1:9/closed".to_string(),
+                &[],
+                None,
+                false,
+            ),
+        ];
+        for (method, url, headers, body, form) in cases {
+            let mut seen = Vec::new();
+            for target in [&direct, &through_reqwest] {
+                let closed = url.starts_with("http://127.0.0.1:9/");
+                let mut t = target;
+                let other;
+                if closed {
+                    other = Target::with_senders(
+                        "http://127.0.0.1:9",
+                        &senders,
+                        Duration::from_millis(500),
+                    )
+                    .expect("target");
+                    t = &other;
+                }
+                let wire = t.sessions[0].current().0;
+                let mut e = t
+                    .send_once(0, &wire, method, &url, headers, body, form)
+                    .await;
+                e.duration_ms = 0;
+                seen.push(e);
+            }
+            let (d, r) = (&seen[0], &seen[1]);
+            assert_eq!(d.url, r.url, "{method:?} {url}");
+            assert!(
+                !d.url.contains("k3y"),
+                "the recorded URL hides the query credential"
+            );
+            assert_eq!(d.request_headers, r.request_headers, "{method:?} {url}");
+            assert_eq!(d.status, r.status, "{method:?} {url}");
+            assert_eq!(
+                d.response_headers
+                    .iter()
+                    .filter(|(k, _)| k != "date")
+                    .collect::<Vec<_>>(),
+                r.response_headers
+                    .iter()
+                    .filter(|(k, _)| k != "date")
+                    .collect::<Vec<_>>(),
+                "{method:?} {url}"
+            );
+            assert_eq!(
+                d.response_body.text(),
+                r.response_body.text(),
+                "{method:?} {url}"
+            );
+            assert_eq!(
+                d.error.is_some(),
+                r.error.is_some(),
+                "{method:?} {url}: {:?} / {:?}",
+                d.error,
+                r.error
+            );
+            if url.ends_with("/big") {
+                assert_eq!(d.response_body.text().len(), MAX_BODY);
+            } else if url.ends_with("/slow") {
+                assert_eq!(d.error.as_deref(), Some("timed out"));
+                assert_eq!(r.error.as_deref(), Some("timed out"));
+            } else if url.ends_with("/closed") {
+                assert_eq!(d.status, None);
+                assert_eq!(d.error.as_deref(), Some("connection failed"));
+                assert_eq!(r.error.as_deref(), Some("connection failed"));
+            } else {
+                assert_eq!(d.status, Some(201));
+                assert!(
+                    d.response_headers
+                        .contains(&("set-cookie".into(), "***".into()))
+                );
+                let echo = d.response_body.get().expect("the echo is JSON");
+                let sent = echo["headers"].as_array().expect("headers");
+                let has = |h: &str| sent.iter().any(|s| s == h);
+                assert!(has("authorization: bearer t0ken"), "{echo}");
+                assert!(has("accept: */*"), "{echo}");
+                assert!(
+                    has(&format!(
+                        "user-agent: tenantfuzz/{}",
+                        env!("CARGO_PKG_VERSION")
+                    )),
+                    "{echo}"
+                );
+                assert!(
+                    echo["line"].as_str().expect("line").contains("api_key=k3y"),
+                    "{echo}"
+                );
+                match (method, form) {
+                    (Method::Post, false) => {
+                        assert!(has("content-type: application/json"), "{echo}");
+                        assert_eq!(echo["body"], body.expect("a body").to_string());
+                    }
+                    (Method::Post, true) => {
+                        assert!(
+                            has("content-type: application/x-www-form-urlencoded"),
+                            "{echo}"
+                        );
+                        assert_eq!(echo["body"], "name=n&tags=%5B%22a%22%2C%22b%22%5D&n=1");
+                    }
+                    (Method::Patch, _) => {
+                        assert!(has("content-type: application/merge-patch+json"), "{echo}");
+                        assert!(!has("content-type: application/json"), "{echo}");
+                    }
+                    _ => assert_eq!(echo["body"], ""),
+                }
+            }
+        }
+    }
+
+    /// `https` goes through TLS: a server that does not speak it gives an error, not an answer.
+    #[tokio::test]
+    async fn the_direct_client_speaks_tls_to_https_urls() {
+        let base = echo_server().await.replace("http://", "https://");
+        let t = Target::new(&base, &[], Duration::from_millis(500)).expect("target");
+        assert!(t.direct.is_some());
+        let e = t
+            .send_once(
+                0,
+                &Wire::default(),
+                Method::Get,
+                &format!("{base}/x"),
+                &[],
+                None,
+                false,
+            )
+            .await;
+        assert_eq!(e.status, None, "{e:?}");
+        assert!(e.error.is_some());
+    }
+
+    #[test]
+    fn a_proxy_in_the_environment_sends_through_reqwest() {
+        use hyper_util::client::proxy::matcher::Matcher;
+        let none = Matcher::builder().build();
+        assert!(!super::super::client::proxied_by(&none, "http://api.test"));
+        let proxy = Matcher::builder()
+            .all("http://127.0.0.1:8080".to_string())
+            .no("localhost,127.0.0.1".to_string())
+            .build();
+        assert!(super::super::client::proxied_by(
+            &proxy,
+            "https://api.test:8443/v1"
+        ));
+        assert!(super::super::client::proxied_by(&proxy, "http://api.test"));
+        assert!(!super::super::client::proxied_by(
+            &proxy,
+            "http://127.0.0.1:3000"
+        ));
+        assert!(!super::super::client::proxied_by(
+            &proxy,
+            "http://localhost"
+        ));
     }
 
     #[tokio::test]
