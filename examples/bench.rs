@@ -216,8 +216,10 @@ struct Prepared {
     body: Option<Value>,
     /// The earlier requests whose answers hold ids this one uses.
     after: Vec<usize>,
-    /// The ids (as text) this request uses.
-    uses: Vec<String>,
+    /// Where in `url` those ids are (start, length).
+    url_ids: Vec<(usize, usize)>,
+    /// Whether the body holds any.
+    body_ids: bool,
     /// The recorded answer, when a later request uses an id it was the first to hold.
     learn: Option<Value>,
     /// Those ids.
@@ -226,33 +228,24 @@ struct Prepared {
 
 impl Prepared {
     /// The URL and body with every id the fresh demo gave in place of the recorded one: whole
-    /// path segments and query values in the URL, whole values in the body.
+    /// path segments and query values in the URL, whole values in the body. Only the parts that
+    /// hold an id are looked at.
     fn with_ids(&self, ids: &std::collections::HashMap<String, Value>) -> (String, Option<Value>) {
-        if self.uses.is_empty() {
-            return (self.url.clone(), self.body.clone());
+        let mut url = String::with_capacity(self.url.len() + 16);
+        let mut from = 0;
+        for (at, len) in &self.url_ids {
+            url.push_str(&self.url[from..*at]);
+            let recorded = &self.url[*at..at + len];
+            match ids.get(recorded) {
+                Some(Value::String(fresh)) => url.push_str(fresh),
+                Some(fresh) => url.push_str(&fresh.to_string()),
+                None => url.push_str(recorded),
+            }
+            from = at + len;
         }
-        let text = |v: &Value| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let (path, query) = self.url.split_once('?').unwrap_or((&self.url, ""));
-        let swap = |part: &str| match ids.get(part) {
-            Some(v) => text(v),
-            None => part.to_string(),
-        };
-        let mut url = path.split('/').map(swap).collect::<Vec<_>>().join("/");
-        if !query.is_empty() {
-            let pairs: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((k, v)) => format!("{k}={}", swap(v)),
-                    None => pair.to_string(),
-                })
-                .collect();
-            url = format!("{url}?{}", pairs.join("&"));
-        }
+        url.push_str(&self.url[from..]);
         let mut body = self.body.clone();
-        if let Some(b) = &mut body {
+        if let (Some(b), true) = (&mut body, self.body_ids) {
             swap_values(b, ids);
         }
         (url, body)
@@ -372,24 +365,43 @@ fn prepare(
         if let Some((_, auth)) = tokens.iter().find(|(h, _)| *h == r.identity) {
             headers.push(("authorization".into(), auth.clone()));
         }
+        let url = format!("{base}{path}");
+        // The URL's path segments and query values, where they are in it.
+        let mut parts: Vec<(usize, &str)> = Vec::new();
+        let mut at = base.len();
+        for piece in path.split_inclusive(['/', '?', '&']) {
+            let piece_end = at + piece.len();
+            let piece = piece.trim_end_matches(['/', '?', '&']);
+            let value = piece.split_once('=').map_or(piece, |(_, v)| v);
+            parts.push((at + piece.len() - value.len(), value));
+            at = piece_end;
+        }
+        let is_id = |part: &str| {
+            id_text(&Value::String(part.to_string()))
+                .or_else(|| {
+                    part.parse::<u64>()
+                        .ok()
+                        .and_then(|n| id_text(&Value::from(n)))
+                })
+                .filter(|t| first.get(t).is_some_and(|&j| j < i))
+        };
         let mut uses = Vec::new();
-        let (p, q) = path.split_once('?').unwrap_or((path, ""));
-        for part in p.split('/').chain(
-            q.split('&')
-                .filter_map(|kv| kv.split_once('=').map(|(_, v)| v)),
-        ) {
-            if let Some(t) = id_text(&Value::String(part.to_string())).or_else(|| {
-                part.parse::<u64>()
-                    .ok()
-                    .and_then(|n| id_text(&Value::from(n)))
-            }) {
+        let mut url_ids = Vec::new();
+        for (start, part) in parts {
+            if let Some(t) = is_id(part) {
+                url_ids.push((start, part.len()));
                 uses.push(t);
             }
         }
+        let mut body_ids = false;
         if let Some(b) = &x.request_body {
-            each_id(b, &mut |t| uses.push(t));
+            each_id(b, &mut |t| {
+                if first.get(&t).is_some_and(|&j| j < i) {
+                    body_ids = true;
+                    uses.push(t);
+                }
+            });
         }
-        uses.retain(|t| first.get(t).is_some_and(|&j| j < i));
         uses.sort();
         uses.dedup();
         let mut after: Vec<usize> = uses.iter().map(|t| first[t]).collect();
@@ -400,11 +412,12 @@ fn prepare(
         }
         prepared.push(Prepared {
             method,
-            url: format!("{base}{path}"),
+            url,
             headers,
             body: x.request_body.clone(),
             after,
-            uses,
+            url_ids,
+            body_ids,
             learn: None,
             mints: Default::default(),
         });
