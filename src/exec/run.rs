@@ -1735,6 +1735,13 @@ mod tests {
                 false,
             ),
             (Method::Delete, format!("{base}/notes/1"), &[], None, false),
+            (
+                Method::Post,
+                format!("{base}/notes/1/archive"),
+                &[],
+                None,
+                false,
+            ),
             (Method::Get, format!("{base}/big"), &[], None, false),
             (Method::Get, format!("{base}/slow"), &[], None, false),
             (
@@ -1830,6 +1837,15 @@ mod tests {
                     "{echo}"
                 );
                 match (method, form) {
+                    _ if body.is_none() => {
+                        assert_eq!(echo["body"], "");
+                        assert!(
+                            !sent
+                                .iter()
+                                .any(|h| h.as_str().is_some_and(|h| h.starts_with("content-type"))),
+                            "{echo}"
+                        );
+                    }
                     (Method::Post, false) => {
                         assert!(has("content-type: application/json"), "{echo}");
                         assert_eq!(echo["body"], body.expect("a body").to_string());
