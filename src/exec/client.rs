@@ -1,11 +1,12 @@
-//! The shared HTTP client.
+//! The HTTP clients: reqwest's, which logins, the webhook control and proxied runs send with,
+//! and [`Direct`], hyper's client without reqwest's layers, which the campaign's requests go
+//! through. Both share one TLS configuration.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// Builds the HTTP client every part of tenantfuzz sends with: rustls with the ring provider,
-/// connection reuse, no automatic redirects (a redirect is an answer to judge, not to follow), and
-/// a per-request timeout.
+/// Builds the reqwest client: rustls with the ring provider, connection reuse, no automatic
+/// redirects (a redirect is an answer to judge, not to follow), and a per-request timeout.
 pub fn http_client() -> reqwest::Result<reqwest::Client> {
     client_with_timeout(Duration::from_secs(30))
 }
