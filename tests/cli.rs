@@ -247,6 +247,16 @@ fn quiet_prints_nothing_and_progress_is_logged_as_lines_off_a_terminal() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("tenantfuzz: done: "), "{stderr}");
+    // A line for each phase, however short it was.
+    for phase in [
+        "discovery",
+        "systematic",
+        "exploration",
+        "confirmation",
+        "cleanup",
+    ] {
+        assert!(stderr.contains(&format!("tenantfuzz: {phase}")), "{stderr}");
+    }
     assert!(stderr.contains(" violations seen in "), "{stderr}");
     assert!(
         !stderr.contains('\u{1b}'),

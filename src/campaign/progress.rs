@@ -1,6 +1,7 @@
 //! How far a running campaign has got, for progress displays: the phase, the work done and
 //! planned in it, requests sent and violations seen so far. The campaign writes it; the CLI's
-//! progress bar or log lines read snapshots of it. Atomics, so reading costs the run nothing.
+//! progress bar or log lines read snapshots of it. Atomics, so reading costs the run nothing;
+//! a phase change also wakes whoever waits on [`Progress::changed`].
 
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
@@ -61,6 +62,10 @@ pub struct Progress {
     /// Units of a later phase done before it was entered (exploration starts beside the
     /// systematic phase's end): counted as done when it is.
     ahead: AtomicU64,
+    /// Every phase entered so far, one bit each (`1 << phase`).
+    entered: AtomicU8,
+    /// Told on every phase change.
+    changed: tokio::sync::Notify,
 }
 
 /// A reading of [`Progress`].
@@ -93,6 +98,23 @@ impl Progress {
             .store(self.ahead.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         self.total.store(total, Ordering::Relaxed);
         self.phase.store(phase as u8, Ordering::Relaxed);
+        self.entered.fetch_or(1 << phase as u8, Ordering::Relaxed);
+        // One reader (the display); a change it was not waiting for wakes its next wait.
+        self.changed.notify_one();
+    }
+
+    /// The phases entered so far, in order, discovery (where every run starts) included.
+    pub fn entered(&self) -> Vec<Phase> {
+        let bits = self.entered.load(Ordering::Relaxed) | 1;
+        (0..=Phase::Done as u8)
+            .filter(|n| bits & (1 << n) != 0)
+            .map(Phase::from_u8)
+            .collect()
+    }
+
+    /// Completes at the next phase change (or at once if one happened since the last wait).
+    pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
     }
 
     pub(crate) fn step(&self, requests: u64) {
@@ -149,5 +171,30 @@ mod tests {
         assert_eq!(p.snapshot().done, 2);
         p.enter(Phase::Done, 0);
         assert_eq!(p.snapshot().done, 0);
+        assert_eq!(
+            p.entered(),
+            [
+                Phase::Discovery,
+                Phase::Systematic,
+                Phase::Exploration,
+                Phase::Done
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_phase_change_wakes_the_display_even_between_its_waits() {
+        let p = Progress::default();
+        p.enter(Phase::Systematic, 3);
+        // The change came before anyone waited: the next wait returns at once.
+        tokio::time::timeout(std::time::Duration::from_secs(5), p.changed())
+            .await
+            .expect("the phase change is not lost");
+        // Without a change, a wait waits.
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), p.changed())
+                .await
+                .is_err()
+        );
     }
 }

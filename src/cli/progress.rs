@@ -44,8 +44,11 @@ fn counts(s: &Snapshot, started: Instant) -> String {
     )
 }
 
-/// A log line: the phase, then the counts.
+/// A log line: the phase, then the counts (none before anything was sent).
 fn line(s: &Snapshot, started: Instant) -> String {
+    if s.requests == 0 && s.done == 0 && s.violations == 0 {
+        return format!("{} started", s.phase.as_str());
+    }
     format!("{}: {}", s.phase.as_str(), counts(s, started))
 }
 
@@ -79,19 +82,32 @@ pub(crate) fn start(progress: Arc<Progress>, verbosity: Verbosity) -> Display {
             }
             bar.finish_and_clear();
         } else {
-            let mut last_phase = None;
+            let mut written: Vec<Phase> = Vec::new();
             let mut last_line = Instant::now();
             loop {
+                // A phase that started and ended between two looks still gets its line (read
+                // before the snapshot, so the snapshot's phase is never older than these).
+                let entered = progress.entered();
                 let s = progress.snapshot();
-                if last_phase != Some(s.phase) || last_line.elapsed() >= LOG_EVERY {
+                for &phase in &entered {
+                    if !written.contains(&phase) && phase != s.phase && phase != Phase::Done {
+                        eprintln!("tenantfuzz: {} started", phase.as_str());
+                    }
+                }
+                if !written.contains(&s.phase) || last_line.elapsed() >= LOG_EVERY {
                     if s.phase != Phase::Done {
                         eprintln!("tenantfuzz: {}", line(&s, started));
                     }
-                    last_phase = Some(s.phase);
                     last_line = Instant::now();
                 }
+                written = entered;
+                if !written.contains(&s.phase) {
+                    written.push(s.phase);
+                }
+                // A phase change is written when it happens, however short the phase.
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    _ = progress.changed() => {}
+                    _ = tokio::time::sleep(LOG_EVERY) => {}
                     _ = stopped.changed() => break,
                 }
             }
@@ -138,5 +154,13 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("2 violations seen"), "{text}");
+        let nothing_yet = Snapshot {
+            phase: Phase::Discovery,
+            done: 0,
+            total: 0,
+            requests: 0,
+            violations: 0,
+        };
+        assert_eq!(line(&nothing_yet, Instant::now()), "discovery started");
     }
 }
