@@ -274,6 +274,12 @@ async fn sessions_that_expire_mid_campaign_are_renewed_and_every_bug_is_still_fo
     let result = expiring(Mode::Vulnerable).await;
     assert!(result.stats.requests > 1000, "{:?}", result.stats);
     assert!(result.stats.session_renewals > 0, "{:?}", result.stats);
+    // The JSON report says how many times sessions were renewed.
+    let report = serde_json::to_value(tenantfuzz::report::json::report(&result)).expect("JSON");
+    assert_eq!(
+        report["summary"]["session_renewals"],
+        json!(result.stats.session_renewals)
+    );
     let found = confirmed(&result);
     let truth = full_truth();
     assert_eq!(truth.len(), 13);

@@ -126,6 +126,7 @@ fn merging_split_reports_gives_back_the_whole() {
     }
     a.summary.requests = 40;
     b.summary.requests = 2;
+    a.summary.session_renewals = 3;
     let merged = report::merge::merge(vec![a, b]).unwrap();
     let ids = |r: &report::json::Report| -> Vec<String> {
         r.findings.iter().map(|f| f.id.clone()).collect()
@@ -133,6 +134,7 @@ fn merging_split_reports_gives_back_the_whole() {
     assert_eq!(ids(&merged), ids(&whole));
     assert_eq!(merged.summary.confirmed, whole.summary.confirmed);
     assert_eq!(merged.summary.requests, 42);
+    assert_eq!(merged.summary.session_renewals, 3, "renewals add up");
     assert_eq!(merged.coverage.len(), whole.coverage.len());
     assert_eq!(
         merged.coverage[0].judged,

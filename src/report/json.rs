@@ -61,6 +61,11 @@ pub struct Summary {
     pub unjudged: u64,
     pub systematic_requests: u64,
     pub confirmation_requests: u64,
+    /// Sessions renewed by logging in again (after a 401, or a failed periodic check); absent
+    /// when none was. Findings of a run whose sessions kept expiring were still judged with a
+    /// working session each time.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub session_renewals: u64,
     /// Why the run stopped before doing all it planned, if it did.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub stopped_early: Option<String>,
@@ -79,6 +84,10 @@ pub struct Summary {
 
 fn complete_by_default() -> bool {
     true
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,6 +151,7 @@ pub fn report(result: &CampaignResult) -> Report {
             unjudged: result.coverage.iter().map(|c| c.unjudged).sum(),
             systematic_requests: result.stats.systematic_requests,
             confirmation_requests: result.stats.confirmation_requests,
+            session_renewals: result.stats.session_renewals,
             stopped_early: result.stopped_early.clone(),
             complete: result.stopped_early.is_none() && result.failure.is_none(),
             error: result.failure.clone(),

@@ -44,6 +44,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         unjudged: 0,
         systematic_requests: 0,
         confirmation_requests: 0,
+        session_renewals: 0,
         stopped_early: None,
         complete: true,
         error: None,
@@ -102,6 +103,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         summary.operations_total = summary.operations_total.max(s.operations_total);
         summary.systematic_requests += s.systematic_requests;
         summary.confirmation_requests += s.confirmation_requests;
+        summary.session_renewals += s.session_renewals;
         // A merged run is complete only when every shard was.
         summary.complete &= s.complete;
         if summary.error.is_none() {
