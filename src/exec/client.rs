@@ -111,7 +111,9 @@ impl Direct {
         *request.headers_mut() = headers;
         let response = match tokio::time::timeout_at(deadline, self.client.request(request)).await {
             Err(_) => return Err("timed out".into()),
-            Ok(Err(e)) if e.is_connect() => return Err("connection failed".into()),
+            Ok(Err(e)) if e.is_connect() => {
+                return Err(format!("connection failed: {}", root_cause(&e)));
+            }
             Ok(Err(e)) => return Err(chain(&e)),
             Ok(Ok(response)) => response,
         };
@@ -137,6 +139,16 @@ impl Direct {
         };
         Ok((parts.status.as_u16(), parts.headers, body))
     }
+}
+
+/// The innermost source of an error, in words: what went wrong at the bottom (`Connection
+/// refused`, `invalid peer certificate: UnknownIssuer`).
+pub(crate) fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
 }
 
 /// An error and its sources, in words.

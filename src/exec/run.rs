@@ -741,7 +741,7 @@ fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
-        "connection failed".into()
+        format!("connection failed: {}", super::client::root_cause(e))
     } else {
         let mut msg = e.to_string();
         let mut source = std::error::Error::source(e);
@@ -1812,8 +1812,11 @@ mod tests {
                 assert_eq!(r.error.as_deref(), Some("timed out"));
             } else if url.ends_with("/closed") {
                 assert_eq!(d.status, None);
-                assert_eq!(d.error.as_deref(), Some("connection failed"));
-                assert_eq!(r.error.as_deref(), Some("connection failed"));
+                for e in [&d.error, &r.error] {
+                    let e = e.as_deref().unwrap_or_default();
+                    assert!(e.starts_with("connection failed: "), "{e}");
+                    assert!(e.contains("refused"), "the reason is kept: {e}");
+                }
             } else {
                 assert_eq!(d.status, Some(201));
                 assert!(

@@ -271,7 +271,11 @@ impl Target {
             fail(if e.is_timeout() {
                 "timed out".into()
             } else {
-                "connection failed".into()
+                // Without the URL: it may carry a credential in its query.
+                format!(
+                    "connection failed: {}",
+                    super::client::root_cause(&e.without_url())
+                )
             })
         })?;
         let status = response.status().as_u16();
