@@ -39,7 +39,7 @@ pub(crate) type Answer = (u16, http::HeaderMap, Result<Vec<u8>, String>);
 /// rustls configuration, set up the way reqwest sets up the one under it (TCP_NODELAY, the
 /// same keep-alive and pool), without reqwest's layers on top. Those layers parse every URL
 /// twice more into `url::Url` for a redirect policy (none here) and the response's URL, look for
-/// a proxy, and copy the request for a retry policy: about 25 k instructions per request, as
+/// a proxy, and copy the request for a retry policy: about 29 k instructions per request, as
 /// much as judging it. Login flows, the webhook control and every other request still go
 /// through reqwest; so does everything when the environment configures a proxy for the target
 /// (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, read as reqwest reads them), which
