@@ -1,4 +1,5 @@
-//! TLS as the campaign sends it: a server whose certificate chains to a trusted root answers; one
+//! TLS as the campaign sends it: a server whose certificate chains to a trusted root answers
+//! (over HTTP/1.1, and over HTTP/2 when it offers that); one
 //! whose certificate does not (self-signed, unknown issuer) is refused before any request goes
 //! out, so no credential reaches it. The only trusted root is the test CA in
 //! `tests/fixtures/tls`, given through `SSL_CERT_FILE` (which the platform verifier reads on
@@ -77,6 +78,61 @@ async fn https_server(cert: &str, key: &str) -> std::net::SocketAddr {
     addr
 }
 
+/// An HTTPS server on 127.0.0.1 that offers HTTP/2 (ALPN `h2`) and serves it with hyper: every
+/// request gets 200 and a body naming the HTTP version it came in and whether it carried the
+/// credential. Its address.
+async fn h2_server() -> std::net::SocketAddr {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(fixture("server.pem"))
+        .expect("certificate file")
+        .collect::<Result<_, _>>()
+        .expect("certificates");
+    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).expect("key");
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("server config");
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(
+                    |request: hyper::Request<hyper::body::Incoming>| async move {
+                        let credential = request
+                            .headers()
+                            .get("authorization")
+                            .is_some_and(|v| v.as_bytes() == b"Bearer s3cret");
+                        let body = format!(
+                            "{{\"version\": \"{:?}\", \"credential\": {credential}}}",
+                            request.version()
+                        );
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::from(body)),
+                        ))
+                    },
+                );
+                let _ =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+            });
+        }
+    });
+    addr
+}
+
 async fn get(base: &str) -> tenantfuzz::exchange::Exchange {
     let identities = [(
         "alice".to_string(),
@@ -126,6 +182,15 @@ async fn checks_with_the_test_ca_as_the_only_root() {
         assert_eq!(e.status, Some(200), "{host}: {e:?}");
         assert_eq!(e.response_body.text(), "{\"credential\": true}", "{host}");
     }
+
+    // A server that speaks HTTP/2 gets it (ALPN), and answers.
+    let h2 = h2_server().await;
+    let e = get(&format!("https://localhost:{}", h2.port())).await;
+    assert_eq!(e.status, Some(200), "{e:?}");
+    assert_eq!(
+        e.response_body.text(),
+        "{\"version\": \"HTTP/2.0\", \"credential\": true}"
+    );
 
     let rogue = https_server("rogue.pem", "rogue.key").await;
     let e = get(&format!("https://127.0.0.1:{}", rogue.port())).await;
