@@ -8,6 +8,8 @@
 
 #![cfg(target_os = "linux")]
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,8 @@ use tenantfuzz::config::Secret;
 use tenantfuzz::exec::Target;
 use tenantfuzz::spec::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -25,68 +29,18 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// An HTTPS server on 127.0.0.1 with the given certificate: every request gets 200 and a JSON
-/// body naming whether it carried the credential. Its address.
-async fn https_server(cert: &str, key: &str) -> std::net::SocketAddr {
+/// A TLS server on 127.0.0.1 with the given certificate, offering the `alpn` protocols; each
+/// connection, once the handshake is done, goes to `serve`. Its address.
+async fn tls_server<F, Fut>(cert: &str, key: &str, alpn: &[&[u8]], serve: F) -> SocketAddr
+where
+    F: Fn(TlsStream<TcpStream>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(fixture(cert))
         .expect("certificate file")
         .collect::<Result<_, _>>()
         .expect("certificates");
     let key = PrivateKeyDer::from_pem_file(fixture(key)).expect("key");
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(socket).await else {
-                    return;
-                };
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tls.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-                let body = format!(
-                    "{{\"credential\": {}}}",
-                    text.contains("authorization: bearer s3cret")
-                );
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.write_all(answer.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
-    addr
-}
-
-/// An HTTPS server on 127.0.0.1 that offers HTTP/2 (ALPN `h2`) and serves it with hyper: every
-/// request gets 200 and a body naming the HTTP version it came in and whether it carried the
-/// credential. Its address.
-async fn h2_server() -> std::net::SocketAddr {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(fixture("server.pem"))
-        .expect("certificate file")
-        .collect::<Result<_, _>>()
-        .expect("certificates");
-    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).expect("key");
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -95,42 +49,77 @@ async fn h2_server() -> std::net::SocketAddr {
     .with_no_client_auth()
     .with_single_cert(certs, key)
     .expect("server config");
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let serve = Arc::new(serve);
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
+            let (acceptor, serve) = (acceptor.clone(), serve.clone());
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(socket).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(
-                    |request: hyper::Request<hyper::body::Incoming>| async move {
-                        let credential = request
-                            .headers()
-                            .get("authorization")
-                            .is_some_and(|v| v.as_bytes() == b"Bearer s3cret");
-                        let body = format!(
-                            "{{\"version\": \"{:?}\", \"credential\": {credential}}}",
-                            request.version()
-                        );
-                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                            http_body_util::Full::new(bytes::Bytes::from(body)),
-                        ))
-                    },
-                );
-                let _ =
-                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                        .await;
+                if let Ok(tls) = acceptor.accept(socket).await {
+                    serve(tls).await;
+                }
             });
         }
     });
     addr
+}
+
+/// An HTTPS server with the given certificate, speaking HTTP/1.1: every request gets 200 and a
+/// JSON body naming whether it carried the credential.
+async fn https_server(cert: &str, key: &str) -> SocketAddr {
+    tls_server(cert, key, &[], |mut tls| async move {
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match tls.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        let body = format!(
+            "{{\"credential\": {}}}",
+            text.contains("authorization: bearer s3cret")
+        );
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = tls.write_all(answer.as_bytes()).await;
+        let _ = tls.shutdown().await;
+    })
+    .await
+}
+
+/// An HTTPS server that offers only HTTP/2 (ALPN `h2`) and serves it with hyper: every request
+/// gets 200 and a body naming the HTTP version it came in and whether it carried the credential.
+async fn h2_server() -> SocketAddr {
+    tls_server("server.pem", "server.key", &[b"h2"], |tls| async move {
+        let service = hyper::service::service_fn(
+            |request: hyper::Request<hyper::body::Incoming>| async move {
+                let credential = request
+                    .headers()
+                    .get("authorization")
+                    .is_some_and(|v| v.as_bytes() == b"Bearer s3cret");
+                let body = format!(
+                    "{{\"version\": \"{:?}\", \"credential\": {credential}}}",
+                    request.version()
+                );
+                Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                    bytes::Bytes::from(body),
+                )))
+            },
+        );
+        let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+            .await;
+    })
+    .await
 }
 
 async fn get(base: &str) -> tenantfuzz::exchange::Exchange {
