@@ -152,7 +152,7 @@ pub(crate) fn root_cause(e: &dyn std::error::Error) -> String {
 }
 
 /// An error and its sources, in words.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

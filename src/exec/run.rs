@@ -743,14 +743,7 @@ fn describe(e: &reqwest::Error) -> String {
     } else if e.is_connect() {
         format!("connection failed: {}", super::client::root_cause(e))
     } else {
-        let mut msg = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
-            source = s.source();
-        }
-        msg
+        super::client::chain(e)
     }
 }
 
