@@ -174,7 +174,17 @@ async fn the_same_seed_gives_the_same_findings_and_steps_at_any_concurrency() {
             .collect()
     };
     let a = campaign(Mode::Vulnerable, 7).await;
-    let b = campaign(Mode::Vulnerable, 7).await;
+    // Again, as a task of the runtime (as the CLI runs it), on workers shared with the demo.
+    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+        .await
+        .unwrap();
+    let settings = CampaignSettings {
+        seed: 7,
+        ..CampaignSettings::default()
+    };
+    let b = demo_campaign(&server.base_url(), settings).await.unwrap();
+    let b = std::sync::Arc::new(b).run_as_task().await.unwrap();
+    server.shutdown().await.unwrap();
     assert!(!a.findings.is_empty());
     assert_eq!(shape(&a), shape(&b));
     // Whatever the concurrency: what finishes first (the webhook chains run beside

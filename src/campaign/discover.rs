@@ -1,7 +1,7 @@
 //! Discovery: what each identity already owns, read from its list endpoints before any probe.
 //! An id that identities of different tenants both see is nobody's own and is dropped.
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -52,7 +52,9 @@ pub(crate) async fn discover(
             )
         })
         .buffered(concurrency.max(1))
-        .collect()
+        .collect::<Vec<_>>()
+        // Boxed as `Send`, which proves it here, where rustc can (see `Campaign::run`).
+        .boxed()
         .await;
     // (op, identity, resource) -> ids, before deciding which lists are the caller's own.
     let mut seen: BTreeMap<(usize, usize, usize), Vec<(Value, String)>> = BTreeMap::new();

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde::Serialize;
 
 use super::confirm::{Bounds, confirm};
@@ -425,7 +425,24 @@ impl Campaign {
         }
     }
 
-    /// Runs the campaign against the target.
+    /// Runs the campaign as a task of the current tokio runtime, which is how the CLI runs it:
+    /// on a multi-threaded runtime the campaign then runs on the same workers as its
+    /// connections (and an in-process target), and an answer wakes it on the thread that read
+    /// the answer. Awaited inside the caller's own future (`run`), it lives on the thread that
+    /// blocks on that future, and each answer is handed over to that thread: a demo campaign on
+    /// two cores reached about 0.8 of a plain client loop's throughput that way, and 0.94-0.99
+    /// as a task. A panic in the campaign resumes in the caller.
+    pub async fn run_as_task(self: std::sync::Arc<Self>) -> Result<CampaignResult, CampaignError> {
+        match tokio::spawn(async move { self.run().await }).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(CampaignError::Target(format!(
+                "the campaign's task ended before the campaign did: {e}"
+            ))),
+        }
+    }
+
+    /// Runs the campaign against the target, inside the caller's future (see `run_as_task`).
     pub async fn run(&self) -> Result<CampaignResult, CampaignError> {
         let started = Instant::now();
         let c = &self.settings.campaign;
@@ -554,6 +571,7 @@ impl Campaign {
                 // Findings are sorted afterwards: no need to wait for the slowest in order.
                 .buffer_unordered(window)
                 .collect::<Vec<_>>()
+                .boxed()
         };
         // Systematic phase. More scenarios run than there are slots: each holds a slot only
         // while one of its requests is in flight. Within it, the longest start first, so the
@@ -619,6 +637,7 @@ impl Campaign {
                 })
                 .buffer_unordered(window)
                 .collect::<Vec<_>>()
+                .boxed()
         };
         // A probe the target disturbed (a 5xx, a 429 after the retries, a body cut short, no
         // answer) proves nothing either way: it runs once more, and the second execution is
@@ -704,11 +723,12 @@ impl Campaign {
         )
         .await;
         lap(&mut phases.systematic);
-        let mut sent = executions
-            .iter()
-            .flat_map(|(_, e)| e.steps.iter().filter_map(|s| s.exchange.as_ref()))
-            .peekable();
-        if sent.peek().is_some() && sent.all(|x| x.status.is_none()) {
+        let sent = || {
+            executions
+                .iter()
+                .flat_map(|(_, e)| e.steps.iter().filter_map(|s| s.exchange.as_ref()))
+        };
+        if sent().next().is_some() && sent().all(|x| x.status.is_none()) {
             return Err(CampaignError::Target(format!(
                 "the target at {} answered no request",
                 self.settings.base_url
@@ -972,7 +992,7 @@ impl Campaign {
         ctx: &Context<'_>,
         cast: &Cast,
         known: Known,
-        out_of_time: &dyn Fn() -> bool,
+        out_of_time: &(dyn Fn() -> bool + Sync),
     ) -> (u64, BTreeMap<CandidateKey, Candidate>) {
         let mut candidates = BTreeMap::new();
         use proptest::strategy::{Strategy, ValueTree};
@@ -1016,7 +1036,8 @@ impl Campaign {
                 let exec = runtime.execute(&probe.scenario).await;
                 (tree, probe, exec)
             })
-            .buffered(window);
+            .buffered(window)
+            .boxed();
         // A case that shows something new is shrunk beside the window, which keeps running:
         // what is new is decided in draw order (against the plan's violations and those of
         // earlier cases, shrunk or still shrinking), so it does not depend on timing.
@@ -1083,7 +1104,7 @@ impl Campaign {
         runtime: &Runtime<'_>,
         ctx: &Context<'_>,
         cast: &Cast,
-        mut tree: Box<dyn proptest::strategy::ValueTree<Value = crate::scenario::Draft>>,
+        mut tree: crate::scenario::SendTree<crate::scenario::Draft>,
         probe: crate::scenario::Probe,
         exec: Execution,
         new: Vec<Violation>,

@@ -225,7 +225,10 @@ async fn campaign(args: &DemoArgs, verbosity: super::Verbosity) -> Result<Outcom
     }
     super::stop_on_ctrl_c(&campaign);
     let display = super::progress::start(campaign.progress(), verbosity);
-    let result = campaign.run().await.map_err(super::campaign_error);
+    let result = std::sync::Arc::new(campaign)
+        .run_as_task()
+        .await
+        .map_err(super::campaign_error);
     display.finish().await;
     let _ = server.shutdown().await;
     let mut result = result?;

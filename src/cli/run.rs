@@ -68,7 +68,7 @@ pub(crate) fn run(args: RunArgs, verbosity: super::Verbosity) -> Result<Outcome,
         .block_on(async {
             super::stop_on_ctrl_c(&campaign);
             let display = super::progress::start(campaign.progress(), verbosity);
-            let result = campaign.run().await;
+            let result = std::sync::Arc::new(campaign).run_as_task().await;
             display.finish().await;
             result
         })

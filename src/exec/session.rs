@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -518,7 +518,9 @@ impl Target {
                         .map_err(|e| format!("identity '{}' could not log in: {e}", s.name))
                 })
                 .buffered(concurrency.max(1))
-                .collect()
+                .collect::<Vec<_>>()
+                // Boxed as `Send`, which proves it here, where rustc can (see `Campaign::run`).
+                .boxed()
                 .await;
         for result in logins {
             result?;
@@ -543,7 +545,8 @@ impl Target {
                 (i, op, url, e, started.elapsed().as_millis() as u64)
             })
             .buffered(concurrency.max(1))
-            .collect()
+            .collect::<Vec<_>>()
+            .boxed()
             .await;
         let mut answers: Vec<(usize, usize, Option<serde_json::Value>)> = Vec::new();
         for (i, op, url, e, ms) in checks {

@@ -6,7 +6,7 @@ mod plan;
 mod step;
 mod values;
 
-pub use explore::{Draft, Move, strategy};
+pub use explore::{Draft, Move, SendBoxed, SendTree, strategy};
 pub use plan::{Cast, Gap, Plan, Probe, compile, plan};
 #[cfg(test)]
 pub(crate) use step::test_setup;
