@@ -157,8 +157,9 @@ pub(crate) fn stop_on_ctrl_c(campaign: &crate::campaign::Campaign) {
 /// The runtime every command runs in: a worker per core. The campaign runs as one of its tasks
 /// (`Campaign::run_as_task`), beside its connections (and the demo API), so an answer wakes it
 /// on the worker that read the answer. (While the campaign's strategies were not `Send`, it ran
-/// on the thread blocking on it, with one worker fewer than the cores; as a task, demo campaigns
-/// at 16 and 64 in flight on 2 cores went from about 0.8 to 0.94-0.99 of a plain loop's rate.)
+/// on the thread blocking on it, with one worker fewer than the cores, as three threads taking
+/// turns on two cores were slower still; as a task, demo campaigns at 64 in flight on 2 cores
+/// run about a sixth faster, and as fast as before at 16.)
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
