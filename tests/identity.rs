@@ -244,6 +244,15 @@ async fn a_campaign_with_every_credential_kind_confirms_the_ground_truth() {
         "{script}"
     );
     assert!(!script.contains("dmo_"));
+    // The hurl file too: a secret variable fed from the same environment variable.
+    let hurl = tenantfuzz::report::hurl::file(with_query, &result.marker_prefix, &result.base_url);
+    assert!(hurl.contains("api_key={{dave_query_api_key}}"), "{hurl}");
+    assert!(
+        hurl.contains("--secret dave_query_api_key=\"$TFZ_DAVE_QUERY_API_KEY\""),
+        "{hurl}"
+    );
+    assert!(!hurl.contains("=***"), "{hurl}");
+    assert!(!hurl.contains("dmo_"));
     assert!(
         text.contains("\"cookie\""),
         "bob's cookie is recorded (as ***)"

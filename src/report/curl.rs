@@ -8,7 +8,8 @@
 use std::fmt::Write;
 
 use super::repro::{
-    Dialect, body_text, captured, evidence_step, heading, remember, renew, step_captures, url_text,
+    Dialect, body_text, captured, evidence_step, heading, query_credentials, remember, renew,
+    step_captures, url_text,
 };
 use crate::finding::{Finding, Kind};
 
@@ -18,18 +19,6 @@ pub fn credential_var(identity: &str, header: &str) -> String {
         "TFZ_{}",
         super::repro::variable(identity, header, char::to_ascii_uppercase)
     )
-}
-
-/// Names of the query parameters whose values the executor recorded as `***` (credentials).
-fn query_credentials(url: &str) -> Vec<String> {
-    let Some((_, query)) = url.split_once('?') else {
-        return Vec::new();
-    };
-    query
-        .split('&')
-        .filter_map(|pair| pair.strip_suffix("=***"))
-        .map(str::to_string)
-        .collect()
 }
 
 /// The file name of a finding's script.

@@ -8,7 +8,8 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::repro::{
-    Dialect, body_text, captured, evidence_step, heading, remember, step_captures, url_text,
+    Dialect, body_text, captured, evidence_step, heading, query_credentials, remember,
+    step_captures, url_text,
 };
 use crate::finding::{Finding, Kind};
 
@@ -260,20 +261,35 @@ fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) 
 pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
     let mut s = String::new();
     heading(&mut s, f);
-    let mut vars: Vec<(String, String, String)> = Vec::new();
+    // (hurl variable, identity, what it holds, the curl script's environment variable)
+    let mut vars: Vec<(String, String, String, String)> = Vec::new();
     for step in &f.steps {
+        let mut add = |var: String, what: String, env: String| {
+            if !vars.iter().any(|(v, ..)| *v == var) {
+                vars.push((var, step.identity.clone(), what, env));
+            }
+        };
         for (name, value) in &step.exchange.request_headers {
             if value == super::redact::REDACTED {
-                let var = credential_var(&step.identity, name);
-                if !vars.iter().any(|(v, _, _)| *v == var) {
-                    vars.push((var, step.identity.clone(), name.clone()));
-                }
+                add(
+                    credential_var(&step.identity, name),
+                    format!("the {name} header value"),
+                    super::curl::credential_var(&step.identity, name),
+                );
             }
+        }
+        for name in query_credentials(&step.exchange.url) {
+            let key = format!("query_{name}");
+            add(
+                credential_var(&step.identity, &key),
+                format!("the URL-encoded {name} query parameter"),
+                super::curl::credential_var(&step.identity, &key),
+            );
         }
     }
     let _ = writeln!(s, "#");
-    for (var, identity, header) in &vars {
-        let _ = writeln!(s, "# {var}: the {header} header value of {identity}");
+    for (var, identity, what, _) in &vars {
+        let _ = writeln!(s, "# {var}: {what} of {identity}");
     }
     let _ = writeln!(s, "# Run it (hurl 5 or later):");
     let _ = writeln!(s, "#   hurl --test \\");
@@ -283,12 +299,8 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         base_url.trim_end_matches('/')
     );
     let _ = writeln!(s, "#     --variable run=\"$(date +%s)\" \\");
-    for (var, identity, header) in &vars {
-        let _ = writeln!(
-            s,
-            "#     --secret {var}=\"${}\" \\",
-            super::curl::credential_var(identity, header)
-        );
+    for (var, _, _, env) in &vars {
+        let _ = writeln!(s, "#     --secret {var}=\"${env}\" \\");
     }
     let _ = writeln!(s, "#     {}", file_name(f));
     let _ = writeln!(
@@ -311,12 +323,12 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         let ex = &step.exchange;
         let _ = writeln!(s, "\n# {n}. {} ({})", step.identity, step.role);
         let caps = step_captures(step, &known);
-        let _ = writeln!(
-            s,
-            "{} {}",
-            ex.method,
-            renew(&url_text(&ex.url, base_url, &caps, &HURL), run_prefix)
-        );
+        let mut url = renew(&url_text(&ex.url, base_url, &caps, &HURL), run_prefix);
+        for name in query_credentials(&ex.url) {
+            let var = credential_var(&step.identity, &format!("query_{name}"));
+            url = url.replace(&format!("{name}=***"), &format!("{name}={{{{{var}}}}}"));
+        }
+        let _ = writeln!(s, "{} {url}", ex.method);
         for (name, value) in &ex.request_headers {
             let value = if value == super::redact::REDACTED {
                 format!("{{{{{}}}}}", credential_var(&step.identity, name))

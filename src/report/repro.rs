@@ -208,3 +208,16 @@ pub(crate) fn variable(identity: &str, header: &str, case: fn(&char) -> char) ->
     };
     format!("{}_{}", clean(identity), clean(header))
 }
+
+/// Names of the query parameters whose values the executor recorded as `***` (credentials):
+/// both reproductions read them from the environment, as they do credential headers.
+pub(crate) fn query_credentials(url: &str) -> Vec<String> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter_map(|pair| pair.strip_suffix("=***"))
+        .map(str::to_string)
+        .collect()
+}
