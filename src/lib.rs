@@ -26,6 +26,10 @@
 //! }
 //! ```
 //!
+//! On a multi-threaded runtime, `std::sync::Arc::new(campaign).run_as_task().await` runs it as
+//! the CLI does, as a task beside its connections (see [`Campaign::run_as_task`]); `run` is the
+//! simpler call and gives the same findings.
+//!
 //! `examples/ci_property_test.rs` runs the same against the built-in demo API in process.
 
 mod assert;
