@@ -40,6 +40,10 @@ fn config() -> String {
 }
 
 async fn replay(dir: &Path, report: &Path, mode: Mode) -> (i32, String) {
+    replay_with(dir, report, mode, &config()).await
+}
+
+async fn replay_with(dir: &Path, report: &Path, mode: Mode, config: &str) -> (i32, String) {
     let server = DemoServer::start(DemoConfig::new(mode)).await.unwrap();
     let out = cli(
         dir,
@@ -47,7 +51,7 @@ async fn replay(dir: &Path, report: &Path, mode: Mode) -> (i32, String) {
             "replay".into(),
             report.display().to_string(),
             "--config".into(),
-            config(),
+            config.to_string(),
             "--base-url".into(),
             server.base_url(),
         ],
@@ -121,5 +125,79 @@ async fn replay_says_still_vulnerable_then_fixed() {
     std::fs::write(dir.join("bad.json"), "{\"hello\": 1}").unwrap();
     let (code, text) = replay(&dir, &dir.join("bad.json"), Mode::Secure).await;
     assert_eq!(code, 2, "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// With `keep_cookies`, the cookies a login flow's answers set are sent as one `Cookie` header,
+/// like cookies applied by name, so replay hands that header to the scripts as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_hands_a_kept_login_cookie_to_the_scripts() {
+    if !tools() {
+        eprintln!("skipped: bash or curl is not installed");
+        return;
+    }
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("tenantfuzz-replay-jar-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The example config, with bob's session cookie kept from his login's answers instead of
+    // extracted and applied by name.
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/demo.yaml");
+    let example = std::fs::read_to_string(config()).unwrap();
+    let text = example
+        .replace(
+            r#"apply = { cookies = { demo_session = "{session}" }, csrf = { header = "X-CSRF-Token", value = "{csrf}" } }"#,
+            "keep_cookies = true\napply = { csrf = { header = \"X-CSRF-Token\", value = \"{csrf}\" } }",
+        )
+        .replace(
+            r#"spec = "../specs/demo.yaml""#,
+            &format!("spec = {:?}", spec.display().to_string()),
+        );
+    assert!(text.contains("keep_cookies = true") && text.contains(&*spec.display().to_string()));
+    let jar_config = dir.join("tenantfuzz.toml");
+    std::fs::write(&jar_config, text).unwrap();
+    let jar_config = jar_config.display().to_string();
+    let report = dir.join("report.json");
+    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+        .await
+        .unwrap();
+    let run = cli(
+        &dir,
+        vec![
+            "-q".into(),
+            "run".into(),
+            "--config".into(),
+            jar_config.clone(),
+            "--base-url".into(),
+            server.base_url(),
+            "--report-json".into(),
+            report.display().to_string(),
+            "--repro-dir".into(),
+            dir.join("repro").display().to_string(),
+        ],
+    )
+    .await;
+    server.shutdown().await.unwrap();
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    // A finding bob's cookie session sends a request in, as attacker or as victim.
+    let bobs = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["attacker"] == "bob" || f["victim"] == "bob")
+        .expect("a finding with bob in it");
+    let one = dir.join("finding.json");
+    std::fs::write(&one, bobs.to_string()).unwrap();
+    let (code, text) = replay_with(&dir, &one, Mode::Vulnerable, &jar_config).await;
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("still vulnerable: "), "{text}");
+    assert!(
+        !text.contains("demo_session="),
+        "a cookie was printed: {text}"
+    );
+    let (code, text) = replay_with(&dir, &one, Mode::Secure, &jar_config).await;
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("fixed: "), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

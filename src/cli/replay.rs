@@ -104,18 +104,8 @@ pub(crate) fn run(args: ReplayArgs, verbosity: super::Verbosity) -> Result<Outco
     settings
         .validate(&source)
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    // A cookie jar lives in the HTTP client, not in headers a script can be given: replaying
-    // without it would call every finding fixed.
-    if let Some(i) = settings
-        .identities
-        .iter()
-        .find(|i| i.auth.login.as_ref().is_some_and(|l| l.keep_cookies))
-    {
-        return Err(CliError::Usage(format!(
-            "identity '{}' keeps its login's cookie jar (keep_cookies), which replay cannot hand to a script; apply the session cookie with `apply.cookies` or run the --repro-dir scripts by hand",
-            i.name
-        )));
-    }
+    // Cookies a login flow keeps (`keep_cookies`) are sent as one `Cookie` header, like cookies
+    // applied by name: `open_sessions` returns it with the other credential headers.
     for tool in ["bash", "curl"] {
         if Command::new(tool).arg("--version").output().is_err() {
             return Err(CliError::Usage(format!(
