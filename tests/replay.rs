@@ -17,6 +17,17 @@ fn tools() -> bool {
         .all(|t| Command::new(t).arg("--version").output().is_ok())
 }
 
+/// A fresh directory for a test, or `None` (with a notice) when bash or curl is missing.
+fn scratch(name: &str) -> Option<PathBuf> {
+    if !tools() {
+        eprintln!("skipped: bash or curl is not installed");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    Some(dir)
+}
+
 /// Runs the CLI in `dir` with the demo accounts' passwords in the environment.
 async fn cli(dir: &Path, args: Vec<String>) -> Output {
     let dir = dir.to_path_buf();
@@ -61,26 +72,20 @@ async fn replay_with(dir: &Path, report: &Path, mode: Mode, config: &str) -> (i3
     (out.status.code().unwrap_or(-1), cmd::text(&out))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replay_says_still_vulnerable_then_fixed() {
-    if !tools() {
-        eprintln!("skipped: bash or curl is not installed");
-        return;
-    }
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("tenantfuzz-replay-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// `tenantfuzz run` with `config` against a fresh vulnerable demo, writing `dir/report.json`:
+/// the report, parsed (the run must exit 1, findings confirmed).
+async fn vulnerable_report(dir: &Path, config: &str) -> (PathBuf, serde_json::Value) {
     let report = dir.join("report.json");
     let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
         .await
         .unwrap();
     let run = cli(
-        &dir,
+        dir,
         vec![
             "-q".into(),
             "run".into(),
             "--config".into(),
-            config(),
+            config.to_string(),
             "--base-url".into(),
             server.base_url(),
             "--report-json".into(),
@@ -93,8 +98,16 @@ async fn replay_says_still_vulnerable_then_fixed() {
     .await;
     server.shutdown().await.unwrap();
     assert_eq!(run.status.code(), Some(1), "{run:?}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let json = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    (report, json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_says_still_vulnerable_then_fixed() {
+    let Some(dir) = scratch("tenantfuzz-replay-test") else {
+        return;
+    };
+    let (report, json) = vulnerable_report(&dir, &config()).await;
     let confirmed = json["summary"]["confirmed"].as_u64().unwrap();
     assert!(confirmed >= 5);
 
@@ -132,13 +145,9 @@ async fn replay_says_still_vulnerable_then_fixed() {
 /// like cookies applied by name, so replay hands that header to the scripts as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_hands_a_kept_login_cookie_to_the_scripts() {
-    if !tools() {
-        eprintln!("skipped: bash or curl is not installed");
+    let Some(dir) = scratch("tenantfuzz-replay-jar-test") else {
         return;
-    }
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("tenantfuzz-replay-jar-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    };
     // The example config, with bob's session cookie kept from his login's answers instead of
     // extracted and applied by name.
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/demo.yaml");
@@ -156,30 +165,7 @@ async fn replay_hands_a_kept_login_cookie_to_the_scripts() {
     let jar_config = dir.join("tenantfuzz.toml");
     std::fs::write(&jar_config, text).unwrap();
     let jar_config = jar_config.display().to_string();
-    let report = dir.join("report.json");
-    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
-        .await
-        .unwrap();
-    let run = cli(
-        &dir,
-        vec![
-            "-q".into(),
-            "run".into(),
-            "--config".into(),
-            jar_config.clone(),
-            "--base-url".into(),
-            server.base_url(),
-            "--report-json".into(),
-            report.display().to_string(),
-            "--repro-dir".into(),
-            dir.join("repro").display().to_string(),
-        ],
-    )
-    .await;
-    server.shutdown().await.unwrap();
-    assert_eq!(run.status.code(), Some(1), "{run:?}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let (_, json) = vulnerable_report(&dir, &jar_config).await;
     // A finding bob's cookie session sends a request in, as attacker or as victim.
     let bobs = json["findings"]
         .as_array()
