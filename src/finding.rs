@@ -191,6 +191,11 @@ pub struct ReproStep {
     /// or `replay` (the last signed event of the steps, sent again byte for byte).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub signature: Option<String>,
+    /// Values of its request the campaign made up afresh for every request (a uuid for an
+    /// event's or a delivery's id, which a receiver may apply once): reproductions send new ones
+    /// rather than these.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub fresh: Vec<String>,
 }
 
 /// A value taken from an earlier step's response, for runnable reproductions.

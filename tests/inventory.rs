@@ -810,3 +810,97 @@ async fn the_test_api_behaves_as_its_ground_truth_says() {
     behaves_as_documented(true).await;
     behaves_as_documented(false).await;
 }
+
+/// A webhook finding's reproduction sends every delivery with a new `delivery_id` (a uuid the
+/// campaign made up), not the recorded one: a receiver that applies a delivery once (as this
+/// API's correct receiver does) would otherwise ignore a second run of the script, which would
+/// then call a live bug fixed. The script proves its bug on the vulnerable server twice in a row
+/// and passes on the secure one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_reproduction_sends_new_delivery_ids_and_proves_its_bug_every_time() {
+    let has = |tool: &str| {
+        std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok()
+    };
+    if !["bash", "curl", "openssl"].into_iter().all(has) || !(has("jq") || has("python3")) {
+        eprintln!("skipped: bash, curl, openssl and jq or python3 are needed");
+        return;
+    }
+    let server = InventoryServer::start(true).await.unwrap();
+    let result = load_campaign(server.base_url()).run().await.unwrap();
+    let f = result
+        .findings
+        .iter()
+        .find(|f| {
+            f.status == Status::Confirmed
+                && f.steps
+                    .iter()
+                    .any(|s| s.signature.as_deref() == Some("signed"))
+        })
+        .expect("a confirmed webhook finding");
+    let script = tenantfuzz::report::curl::script(f, &result.marker_prefix, &result.base_url);
+    // The recorded delivery ids are not in the script.
+    for step in &f.steps {
+        if let Some(id) = step
+            .exchange
+            .request_body
+            .as_ref()
+            .and_then(|b| b["delivery_id"].as_str())
+        {
+            assert!(
+                !script.contains(id),
+                "{id} resent: {}",
+                script
+                    .lines()
+                    .filter(|l| l.contains(id))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
+    let path = std::env::temp_dir().join(format!(
+        "tenantfuzz-inventory-webhook-{}.sh",
+        std::process::id()
+    ));
+    std::fs::write(&path, &script).unwrap();
+    let mut env: Vec<(String, String)> = USERS
+        .iter()
+        .map(|u| {
+            (
+                tenantfuzz::report::curl::credential_var(u.name, "X-Api-Key"),
+                u.key.to_string(),
+            )
+        })
+        .collect();
+    env.push(("TFZ_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into()));
+    let secure = InventoryServer::start(false).await.unwrap();
+    for (run, base, expected) in [
+        (1, server.base_url(), 1),
+        (2, server.base_url(), 1),
+        (3, secure.base_url(), 0),
+    ] {
+        let (path, mut env) = (path.clone(), env.clone());
+        env.push(("BASE_URL".into(), base));
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("bash")
+                .arg(&path)
+                .envs(env)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "run {run}: {}{}\n{script}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    server.shutdown().await.unwrap();
+    secure.shutdown().await.unwrap();
+    std::fs::remove_file(&path).unwrap();
+}

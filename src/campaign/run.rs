@@ -1387,6 +1387,7 @@ impl Campaign {
                         exchange,
                         captures: Vec::new(),
                         signature: None,
+                        fresh: Vec::new(),
                     });
                     steps.len() - 1
                 }
@@ -1437,12 +1438,27 @@ impl Campaign {
                     _ => "signed",
                 })
                 .map(str::to_string);
+            // What was made up afresh for this request, as sent.
+            let fresh = step
+                .args
+                .iter()
+                .filter_map(|(slot, expr)| match (slot, expr) {
+                    (Slot::Body(pointer), crate::scenario::Expr::Unique) => exchange
+                        .request_body
+                        .as_ref()?
+                        .pointer(pointer)?
+                        .as_str()
+                        .map(str::to_string),
+                    _ => None,
+                })
+                .collect();
             steps.push(ReproStep {
                 identity: names[step.actor].clone(),
                 role: step.role_label().to_string(),
                 exchange,
                 captures,
                 signature,
+                fresh,
             });
         }
         Finding {

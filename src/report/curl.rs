@@ -8,8 +8,8 @@
 use std::fmt::Write;
 
 use super::repro::{
-    Dialect, body_text, captured, evidence_step, heading, query_credentials, remember, renew,
-    step_captures, url_text,
+    Dialect, body_text, captured, evidence_step, fresh_values, heading, query_credentials, refresh,
+    remember, renew, step_captures, url_text,
 };
 use crate::finding::{Finding, Kind};
 
@@ -58,6 +58,7 @@ const BASH: Dialect = Dialect {
     base_url: "${BASE_URL}",
     run: "tfz${RUN}",
     id: |n| format!("${{ID_{n}}}"),
+    fresh: |n| format!("${{FRESH_{n}}}"),
     escape: dq,
     pretty: false,
 };
@@ -131,6 +132,14 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         }
         s.push_str(&signer(sg));
     }
+    // Values made up afresh for each request (event or delivery ids): new ones on every run.
+    let fresh = fresh_values(f);
+    if !fresh.is_empty() {
+        s.push_str(NEW_UUID);
+        for i in 1..=fresh.len() {
+            let _ = writeln!(s, "FRESH_{i}=$(new_uuid)");
+        }
+    }
     // Which steps' ids later steps use, and how to get them.
     let captured = captured(f);
     let mut known: Vec<(String, usize)> = Vec::new();
@@ -143,7 +152,11 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             step.identity, step.role, ex.method, ex.url
         );
         let caps = step_captures(step, &known);
-        let mut url = substitute(&url_text(&ex.url, base_url, &caps, &BASH), run_prefix);
+        let mut url = refresh(
+            &substitute(&url_text(&ex.url, base_url, &caps, &BASH), run_prefix),
+            &fresh,
+            &BASH,
+        );
         for name in query_credentials(&ex.url) {
             let var = credential_var(&step.identity, &format!("query_{name}"));
             url = url.replace(
@@ -154,7 +167,13 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         let body = ex
             .request_body
             .as_ref()
-            .map(|b| substitute(&body_text(b, &caps, &BASH), run_prefix))
+            .map(|b| {
+                refresh(
+                    &substitute(&body_text(b, &caps, &BASH), run_prefix),
+                    &fresh,
+                    &BASH,
+                )
+            })
             .unwrap_or_default();
         let signing = f.signing.as_ref().filter(|_| step.signature.is_some());
         let is_signing_header = |name: &str| {
@@ -243,6 +262,14 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
     s.push_str(&check(f, run_prefix));
     s
 }
+
+/// The `new_uuid` function of scripts that send values made up afresh for each request.
+const NEW_UUID: &str = r#"new_uuid() { # a random (version 4) uuid, lower case
+  if [ -r /proc/sys/kernel/random/uuid ]; then cat /proc/sys/kernel/random/uuid
+  elif command -v uuidgen >/dev/null 2>&1; then uuidgen | tr 'A-F' 'a-f'
+  else python3 -c 'import uuid; print(uuid.uuid4())'; fi
+}
+"#;
 
 const PRELUDE: &str = r#"RUN="$(LC_ALL=C tr -dc 'a-z0-9' </dev/urandom | head -c 5)"
 TMP="$(mktemp -d)"

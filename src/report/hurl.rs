@@ -8,8 +8,8 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::repro::{
-    Dialect, body_text, captured, evidence_step, heading, query_credentials, remember,
-    step_captures, url_text,
+    Dialect, body_text, captured, evidence_step, fresh_values, heading, query_credentials, refresh,
+    remember, step_captures, url_text,
 };
 use crate::finding::{Finding, Kind};
 
@@ -57,6 +57,8 @@ const HURL: Dialect = Dialect {
     base_url: "{{base_url}}",
     run: "tfz{{run}}",
     id: |n| format!("{{{{id_{n}}}}}"),
+    // hurl's own generator: a new uuid wherever it stands.
+    fresh: |_| "{{newUuid}}".to_string(),
     escape: str::to_string,
     pretty: true,
 };
@@ -315,7 +317,14 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         s,
         "# `run` renews the markers this file sends; any short alphanumeric text will do."
     );
+    if f.steps.iter().any(|st| !st.fresh.is_empty()) {
+        let _ = writeln!(
+            s,
+            "# {{{{newUuid}}}} (a hurl function) sends a new uuid where the campaign made one up."
+        );
+    }
     let captured = captured(f);
+    let fresh = fresh_values(f);
     let (asserts, extra) = asserts(f, run_prefix);
     let mut known: Vec<(String, usize)> = Vec::new();
     for (i, step) in f.steps.iter().enumerate() {
@@ -338,7 +347,8 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             let _ = writeln!(s, "{name}: {value}");
         }
         if let Some(body) = &ex.request_body {
-            let _ = writeln!(s, "{}", renew(&body_text(body, &caps, &HURL), run_prefix));
+            let body = renew(&body_text(body, &caps, &HURL), run_prefix);
+            let _ = writeln!(s, "{}", refresh(&body, &fresh, &HURL));
         }
         let _ = writeln!(s, "HTTP *");
         let more: Vec<&(usize, String, String)> =
@@ -396,5 +406,15 @@ mod tests {
             "{\n  \"p\": \"{{id_1}}\",\n  \"n\": {{id_2}}\n}"
         );
         assert_eq!(credential_var("team-a", "X-Api-Key"), "team_a_x_api_key");
+    }
+
+    #[test]
+    fn values_made_up_afresh_become_new_uuids() {
+        let id = "5e3e1e2e-a14a-463d-9024-73b0a8839559";
+        let body = body_text(&serde_json::json!({"delivery_id": id}), &[], &HURL);
+        assert_eq!(
+            refresh(&body, &[id.to_string()], &HURL),
+            "{\n  \"delivery_id\": \"{{newUuid}}\"\n}"
+        );
     }
 }

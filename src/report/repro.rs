@@ -17,6 +17,9 @@ pub(crate) struct Dialect {
     pub run: &'static str,
     /// What stands for the id captured at (1-based) step `n`: `${ID_n}`, `{{id_n}}`.
     pub id: fn(usize) -> String,
+    /// What stands for the `n`-th (1-based) value made up afresh for each request (see
+    /// [`fresh_values`]): `${FRESH_n}`, `{{newUuid}}`.
+    pub fresh: fn(usize) -> String,
     /// Escapes recorded text for where it is written (a double-quoted bash string, or nothing).
     pub escape: fn(&str) -> String,
     /// Whether bodies are pretty-printed JSON (hurl) or one line (curl).
@@ -220,4 +223,27 @@ pub(crate) fn query_credentials(url: &str) -> Vec<String> {
         .filter_map(|pair| pair.strip_suffix("=***"))
         .map(str::to_string)
         .collect()
+}
+
+/// The values a finding's requests made up afresh (`ReproStep::fresh`: uuids for event or
+/// delivery ids a receiver applies once), each once, in order of first use. A reproduction sends
+/// new ones, so that it proves its bug again against the server that saw the recorded ones.
+pub(crate) fn fresh_values(f: &Finding) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in f.steps.iter().flat_map(|s| &s.fresh) {
+        if !v.is_empty() && !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    out
+}
+
+/// Replaces, in text already escaped, each of `fresh` (from [`fresh_values`]) by the dialect's
+/// `fresh`. The inserted text stays live because it is put in after escaping.
+pub(crate) fn refresh(escaped: &str, fresh: &[String], d: &Dialect) -> String {
+    let mut text = escaped.to_string();
+    for (i, v) in fresh.iter().enumerate() {
+        text = text.replace(&(d.escape)(v), &(d.fresh)(i + 1));
+    }
+    text
 }

@@ -49,6 +49,7 @@ fn step(identity: &str, role: &str, exchange: Exchange, captures: Vec<Capture>) 
         exchange,
         captures,
         signature: None,
+        fresh: Vec::new(),
     }
 }
 
