@@ -1076,6 +1076,15 @@ impl Runtime<'_> {
         let mut query: Vec<(String, String)> = Vec::new();
         let mut headers: Vec<(String, String)> = Vec::new();
         let mut body: Option<Value> = None;
+        let creates = matches!(step.role, StepRole::Setup { .. })
+            || matches!(
+                step.role,
+                StepRole::Attack {
+                    effect: crate::scenario::Effect::Create,
+                    ..
+                }
+            );
+        // What a creation was sent, for cleanup to find what it made; kept only by creations.
         let mut sent: Vec<(Slot, Value)> = Vec::new();
         for (slot, expr) in &step.args {
             let value = match self.resolve(expr, so_far) {
@@ -1094,7 +1103,9 @@ impl Runtime<'_> {
                     return record;
                 }
             };
-            sent.push((slot.clone(), value.clone()));
+            if creates {
+                sent.push((slot.clone(), value.clone()));
+            }
             match slot {
                 Slot::Path(name) => {
                     let encoded = encode_segment(&value_text(&value));
@@ -1138,14 +1149,6 @@ impl Runtime<'_> {
             .into_iter()
             .map(|(m, _)| m)
             .collect();
-        let creates = matches!(step.role, StepRole::Setup { .. })
-            || matches!(
-                step.role,
-                StepRole::Attack {
-                    effect: crate::scenario::Effect::Create,
-                    ..
-                }
-            );
         if creates && exchange.is_success() {
             if let Some((id, from)) = self.created_id(step.op, &exchange) {
                 if let Ok(mut created) = self.created.lock() {
