@@ -200,7 +200,9 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
             .iter()
             .find(|(o, _)| *o == i)
             .map(|(_, p)| p.clone());
-        let id_pointer = explicit_pointer.or_else(|| schema.and_then(|s| id_pointer(s, &name)));
+        let id_pointer = explicit_pointer
+            .or_else(|| schema.and_then(|s| id_pointer(s, &name)))
+            .or_else(|| schema.and_then(|s| name_pointer(api, &op.path, &name, s)));
         let location_header = op.responses.iter().any(|r| {
             r.status.starts_with('2')
                 && r.headers.iter().any(|h| h.eq_ignore_ascii_case("location"))
@@ -460,6 +462,31 @@ fn id_pointer(schema: &Schema, resource: &str) -> Option<String> {
     None
 }
 
+/// Where a created resource's address is when its item path names it by something other than an
+/// id (`/tags/{name}`, `/users/{username}`, `/namespaces/{ns}/pods/{name}`): the field of that
+/// name in the answer, at its top or under `metadata` (Kubernetes objects).
+fn name_pointer(api: &Api, collection: &str, resource: &str, schema: &Schema) -> Option<String> {
+    let prefix = format!("{}/{{", collection.trim_end_matches('/'));
+    let param = api.operations.iter().find_map(|o| {
+        let rest = o.path.strip_prefix(&prefix)?.strip_suffix('}')?;
+        let before = super::naming::last_literal(collection);
+        (!rest.contains(['/', '{', '}'])
+            && !super::naming::is_generic_id(rest)
+            && resource_of_path_param(rest, before).as_deref() == Some(resource))
+        .then(|| rest.to_string())
+    })?;
+    let props = schema.properties()?;
+    if props.iter().any(|(n, _)| *n == param) {
+        return Some(format!("/{}", crate::spec::escape(&param)));
+    }
+    let (_, metadata) = props.iter().find(|(n, _)| *n == "metadata")?;
+    metadata
+        .properties()?
+        .iter()
+        .any(|(n, _)| *n == param)
+        .then(|| format!("/metadata/{}", crate::spec::escape(&param)))
+}
+
 /// Whether a request schema has a string field that is not an id, enum or formatted value.
 fn has_free_text(schema: &Schema, depth: usize) -> bool {
     if depth > 3 {
@@ -660,5 +687,137 @@ paths:
         // `courier_id` names no known resource and does not invent one.
         assert!(m.resource("courier").is_none());
         assert!(m.resource("towarehouse").is_none());
+    }
+
+    const NAMED: &str = r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /tags:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, required: [name], properties: {name: {type: string}, color: {type: string}}}
+      responses:
+        '201':
+          description: ok
+          content:
+            application/json:
+              schema: {type: object, properties: {name: {type: string}, color: {type: string}}}
+  /tags/{name}:
+    get:
+      parameters: [{name: name, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok}}
+  /namespaces/{namespace}/configmaps:
+    post:
+      parameters: [{name: namespace, in: path, required: true, schema: {type: string}}]
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                metadata: {type: object, properties: {name: {type: string}}}
+                data: {type: object}
+      responses:
+        '201':
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  metadata: {type: object, properties: {name: {type: string}, namespace: {type: string}}}
+                  data: {type: object}
+  /namespaces/{namespace}/configmaps/{name}:
+    get:
+      parameters:
+        - {name: namespace, in: path, required: true, schema: {type: string}}
+        - {name: name, in: path, required: true, schema: {type: string}}
+      responses: {'200': {description: ok}}
+  /users:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, required: [username], properties: {username: {type: string}}}
+      responses:
+        '201':
+          description: ok
+          content:
+            application/json:
+              schema: {type: object, properties: {username: {type: string}, name: {type: string}}}
+  /users/{username}:
+    get:
+      parameters: [{name: username, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok}}
+  /projects:
+    get:
+      parameters: [{name: name, in: query, required: false, schema: {type: string}}]
+      responses: {'200': {description: ok}}
+    post:
+      responses:
+        '201':
+          description: ok
+          content:
+            application/json:
+              schema: {type: object, properties: {name: {type: string}, id: {type: string}}}
+  /projects/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok}}
+"#;
+
+    #[test]
+    fn resources_addressed_by_name_are_produced_and_consumed_by_it() {
+        let api = load_str(NAMED, "t").expect("loads");
+        let m = infer(&api, &[], &Overrides::default());
+        let op = |method: Method, path: &str| {
+            api.operations
+                .iter()
+                .position(|o| o.method == method && o.path == path)
+                .expect("operation")
+        };
+        let pointer = |name: &str| {
+            let r = m.resource(name).expect(name);
+            m.producers
+                .iter()
+                .find(|p| p.resource == r)
+                .and_then(|p| p.id_pointer.clone())
+        };
+        // The field the item path names, at the top or under `metadata`; an `id` still wins
+        // over a `name` that is only a label.
+        assert_eq!(pointer("tag").as_deref(), Some("/name"));
+        assert_eq!(pointer("configmap").as_deref(), Some("/metadata/name"));
+        assert_eq!(pointer("user").as_deref(), Some("/username"));
+        assert_eq!(pointer("project").as_deref(), Some("/id"));
+        let slot_of = |op: usize, resource: &str| {
+            let r = m.resource(resource).expect(resource);
+            m.consumers_of(op)
+                .find(|c| c.resource == r)
+                .map(|c| c.slot.clone())
+        };
+        assert_eq!(
+            slot_of(op(Method::Get, "/tags/{name}"), "tag"),
+            Some(Slot::Path("name".into()))
+        );
+        assert_eq!(
+            slot_of(
+                op(Method::Get, "/namespaces/{namespace}/configmaps/{name}"),
+                "configmap"
+            ),
+            Some(Slot::Path("name".into()))
+        );
+        assert_eq!(
+            slot_of(op(Method::Get, "/users/{username}"), "user"),
+            Some(Slot::Path("username".into()))
+        );
+        // A `name` in a query is a filter, not an address.
+        assert!(
+            m.consumers_of(op(Method::Get, "/projects"))
+                .next()
+                .is_none()
+        );
     }
 }

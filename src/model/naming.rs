@@ -123,6 +123,15 @@ pub(crate) fn resource_of_path_param(
     if is_generic_id(name) {
         return segment;
     }
+    // Addressed by a name rather than an id: `{name}` after `/pods` (Kubernetes objects, tags),
+    // `{username}` after `/users`. Only in paths: a `name` in a query or a body is a filter or a
+    // label, not an address.
+    let n = normalize(name);
+    if let Some(seg) = &segment {
+        if n == "name" || n == format!("{}name", normalize(seg)) {
+            return segment;
+        }
+    }
     // `{project}` after `/projects`: the bare noun is the resource.
     let bare = singular(name);
     match segment {
