@@ -200,9 +200,11 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
             .iter()
             .find(|(o, _)| *o == i)
             .map(|(_, p)| p.clone());
+        // An item path that addresses the resource by a name (`/labels/{name}`) decides, even
+        // when the answer also has an `id`: that name is what the item path takes.
         let id_pointer = explicit_pointer
-            .or_else(|| schema.and_then(|s| id_pointer(s, &name)))
-            .or_else(|| schema.and_then(|s| name_pointer(api, &op.path, &name, s)));
+            .or_else(|| schema.and_then(|s| name_pointer(api, &op.path, &name, s)))
+            .or_else(|| schema.and_then(|s| id_pointer(s, &name)));
         let location_header = op.responses.iter().any(|r| {
             r.status.starts_with('2')
                 && r.headers.iter().any(|h| h.eq_ignore_ascii_case("location"))
@@ -464,7 +466,8 @@ fn id_pointer(schema: &Schema, resource: &str) -> Option<String> {
 
 /// Where a created resource's address is when its item path names it by something other than an
 /// id (`/tags/{name}`, `/users/{username}`, `/namespaces/{ns}/pods/{name}`): the field of that
-/// name in the answer, at its top or under `metadata` (Kubernetes objects).
+/// name in the answer, at its top or under `metadata` (Kubernetes objects). `None` when the item
+/// path takes an id (`/projects/{id}`) or there is none.
 fn name_pointer(api: &Api, collection: &str, resource: &str, schema: &Schema) -> Option<String> {
     let prefix = format!("{}/{{", collection.trim_end_matches('/'));
     let param = api.operations.iter().find_map(|o| {
@@ -475,15 +478,17 @@ fn name_pointer(api: &Api, collection: &str, resource: &str, schema: &Schema) ->
             && resource_of_path_param(rest, before).as_deref() == Some(resource))
         .then(|| rest.to_string())
     })?;
+    // A name is text: a field of that name holding an object (a user) is not the address.
+    let text = |schema: &Schema| matches!(schema.kind, SchemaKind::String);
     let props = schema.properties()?;
-    if props.iter().any(|(n, _)| *n == param) {
+    if props.get(&param).is_some_and(|p| text(p)) {
         return Some(format!("/{}", crate::spec::escape(&param)));
     }
-    let (_, metadata) = props.iter().find(|(n, _)| *n == "metadata")?;
-    metadata
+    props
+        .get("metadata")?
         .properties()?
-        .iter()
-        .any(|(n, _)| *n == param)
+        .get(&param)
+        .is_some_and(|p| text(p))
         .then(|| format!("/metadata/{}", crate::spec::escape(&param)))
 }
 
@@ -752,6 +757,18 @@ paths:
     get:
       parameters: [{name: username, in: path, required: true, schema: {type: string}}]
       responses: {'200': {description: ok}}
+  /labels:
+    post:
+      responses:
+        '201':
+          description: ok
+          content:
+            application/json:
+              schema: {type: object, properties: {id: {type: integer}, name: {type: string}}}
+  /labels/{name}:
+    get:
+      parameters: [{name: name, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok}}
   /projects:
     get:
       parameters: [{name: name, in: query, required: false, schema: {type: string}}]
@@ -786,12 +803,14 @@ paths:
                 .find(|p| p.resource == r)
                 .and_then(|p| p.id_pointer.clone())
         };
-        // The field the item path names, at the top or under `metadata`; an `id` still wins
-        // over a `name` that is only a label.
+        // The field the item path names, at the top or under `metadata`; where the item path
+        // takes an id, the `id`, not a `name` that is only a label.
         assert_eq!(pointer("tag").as_deref(), Some("/name"));
         assert_eq!(pointer("configmap").as_deref(), Some("/metadata/name"));
         assert_eq!(pointer("user").as_deref(), Some("/username"));
         assert_eq!(pointer("project").as_deref(), Some("/id"));
+        // Addressed by its name though it has an id too (GitHub's labels): the name.
+        assert_eq!(pointer("label").as_deref(), Some("/name"));
         let slot_of = |op: usize, resource: &str| {
             let r = m.resource(resource).expect(resource);
             m.consumers_of(op)
