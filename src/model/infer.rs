@@ -248,7 +248,9 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
         let Some(schema) = op.success_schema() else {
             continue;
         };
-        for (pointer, item_name, id_field) in arrays_with_ids(schema, &op.path) {
+        for (pointer, item_name, id_field) in
+            arrays_with_ids(schema, &op.path, &|noun| item_param(api, &op.path, noun))
+        {
             let Some(resource) = b.model.resource(&item_name) else {
                 continue;
             };
@@ -464,20 +466,28 @@ fn id_pointer(schema: &Schema, resource: &str) -> Option<String> {
     None
 }
 
+/// The path parameter the item path under `collection` (`/tags` -> `/tags/{name}`) addresses a
+/// `resource` by, when that is a name rather than an id (`name`, `username`, `tag`): `None` for
+/// `/projects/{id}`, `/projects/{projectId}` or no item path.
+fn item_param(api: &Api, collection: &str, resource: &str) -> Option<String> {
+    let prefix = format!("{}/{{", collection.trim_end_matches('/'));
+    let before = super::naming::last_literal(collection);
+    api.operations.iter().find_map(|o| {
+        let rest = o.path.strip_prefix(&prefix)?.strip_suffix('}')?;
+        (!rest.contains(['/', '{', '}'])
+            && !super::naming::is_generic_id(rest)
+            && super::naming::resource_of_id_name(rest).is_none()
+            && resource_of_path_param(rest, before).as_deref() == Some(resource))
+        .then(|| rest.to_string())
+    })
+}
+
 /// Where a created resource's address is when its item path names it by something other than an
 /// id (`/tags/{name}`, `/users/{username}`, `/namespaces/{ns}/pods/{name}`): the field of that
 /// name in the answer, at its top or under `metadata` (Kubernetes objects). `None` when the item
 /// path takes an id (`/projects/{id}`) or there is none.
 fn name_pointer(api: &Api, collection: &str, resource: &str, schema: &Schema) -> Option<String> {
-    let prefix = format!("{}/{{", collection.trim_end_matches('/'));
-    let param = api.operations.iter().find_map(|o| {
-        let rest = o.path.strip_prefix(&prefix)?.strip_suffix('}')?;
-        let before = super::naming::last_literal(collection);
-        (!rest.contains(['/', '{', '}'])
-            && !super::naming::is_generic_id(rest)
-            && resource_of_path_param(rest, before).as_deref() == Some(resource))
-        .then(|| rest.to_string())
-    })?;
+    let param = item_param(api, collection, resource)?;
     // A name is text: a field of that name holding an object (a user) is not the address.
     let text = |schema: &Schema| matches!(schema.kind, SchemaKind::String);
     let props = schema.properties()?;
@@ -513,16 +523,29 @@ fn has_free_text(schema: &Schema, depth: usize) -> bool {
 }
 
 /// Arrays of objects with an id in a list response: (pointer, resource name, id field).
-fn arrays_with_ids(schema: &Schema, path: &str) -> Vec<(String, String, String)> {
+fn arrays_with_ids(
+    schema: &Schema,
+    path: &str,
+    named_by: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
-    // The id of a list item: `id`, or named after what the list holds (`warehouse_id`).
+    // The id of a list item: the text field the item path names items by (`/tags/{name}`),
+    // else `id`, or a field named after what the list holds (`warehouse_id`).
     let item_id = |items: &Schema, noun: &str| -> Option<String> {
         let props = items.properties()?;
-        props
-            .keys()
-            .find(|k| normalize(k) == "id")
-            .or_else(|| props.keys().find(|k| normalize(k) == format!("{noun}id")))
-            .cloned()
+        named_by(noun)
+            .filter(|n| {
+                props
+                    .get(n)
+                    .is_some_and(|p| matches!(p.kind, SchemaKind::String))
+            })
+            .or_else(|| {
+                props
+                    .keys()
+                    .find(|k| normalize(k) == "id")
+                    .or_else(|| props.keys().find(|k| normalize(k) == format!("{noun}id")))
+                    .cloned()
+            })
     };
     match &schema.kind {
         SchemaKind::Array(items) => {
@@ -758,6 +781,15 @@ paths:
       parameters: [{name: username, in: path, required: true, schema: {type: string}}]
       responses: {'200': {description: ok}}
   /labels:
+    get:
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: array
+                items: {type: object, properties: {id: {type: integer}, name: {type: string}}}
     post:
       responses:
         '201':
@@ -811,6 +843,10 @@ paths:
         assert_eq!(pointer("project").as_deref(), Some("/id"));
         // Addressed by its name though it has an id too (GitHub's labels): the name.
         assert_eq!(pointer("label").as_deref(), Some("/name"));
+        // And its list shows each label's name, not its id, as what the caller has.
+        let label = m.resource("label").expect("label");
+        let listed = m.discoveries.iter().find(|d| d.resource == label);
+        assert_eq!(listed.map(|d| d.id_field.as_str()), Some("name"));
         let slot_of = |op: usize, resource: &str| {
             let r = m.resource(resource).expect(resource);
             m.consumers_of(op)
