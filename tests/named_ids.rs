@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde_json::{Value, json};
 use tenantfuzz::campaign::{Campaign, CampaignResult};
-use tenantfuzz::config::{CampaignSettings, IdentitySettings, Secret, Settings};
+use tenantfuzz::config::{IdentitySettings, Secret, Settings};
 use tenantfuzz::finding::Status;
 
 const SPEC: &str = r#"
@@ -183,10 +183,10 @@ async fn campaign(vulnerable: bool) -> (CampaignResult, usize) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    // The planning defaults (no overrides, links, webhooks or reports), with this server and
+    // its two tenants' keys.
     let settings = Settings {
-        spec: PathBuf::from("tags.yaml"),
         base_url: base,
-        allow_origins: Vec::new(),
         identities: KEYS
             .iter()
             .map(|(name, tenant, key)| IdentitySettings {
@@ -196,13 +196,7 @@ async fn campaign(vulnerable: bool) -> (CampaignResult, usize) {
                 ..IdentitySettings::default()
             })
             .collect(),
-        campaign: CampaignSettings::default(),
-        id_overrides: Vec::new(),
-        links: Vec::new(),
-        report_json: None,
-        repro_dir: None,
-        policy: Default::default(),
-        webhooks: Vec::new(),
+        ..Settings::for_planning(&PathBuf::from("tags.yaml"))
     };
     settings.validate("named ids test").unwrap();
     let api = tenantfuzz::spec::load_str(SPEC, "tags.yaml").unwrap();

@@ -717,105 +717,38 @@ paths:
         assert!(m.resource("towarehouse").is_none());
     }
 
+    // One line per operation: what a creation sends and answers, and what the item paths take.
     const NAMED: &str = r#"
 openapi: 3.0.3
 info: {title: t, version: '1'}
 paths:
   /tags:
-    post:
-      requestBody:
-        content:
-          application/json:
-            schema: {type: object, required: [name], properties: {name: {type: string}, color: {type: string}}}
-      responses:
-        '201':
-          description: ok
-          content:
-            application/json:
-              schema: {type: object, properties: {name: {type: string}, color: {type: string}}}
+    post: {requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Tag'}}}}, responses: {'201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Tag'}}}}}}
   /tags/{name}:
-    get:
-      parameters: [{name: name, in: path, required: true, schema: {type: string}}]
-      responses: {'200': {description: ok}}
+    get: {parameters: [{name: name, in: path, required: true, schema: {type: string}}], responses: {'200': {description: ok}}}
   /namespaces/{namespace}/configmaps:
-    post:
-      parameters: [{name: namespace, in: path, required: true, schema: {type: string}}]
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                metadata: {type: object, properties: {name: {type: string}}}
-                data: {type: object}
-      responses:
-        '201':
-          description: ok
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  metadata: {type: object, properties: {name: {type: string}, namespace: {type: string}}}
-                  data: {type: object}
+    post: {parameters: [{name: namespace, in: path, required: true, schema: {type: string}}], requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/ConfigMap'}}}}, responses: {'201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/ConfigMap'}}}}}}
   /namespaces/{namespace}/configmaps/{name}:
-    get:
-      parameters:
-        - {name: namespace, in: path, required: true, schema: {type: string}}
-        - {name: name, in: path, required: true, schema: {type: string}}
-      responses: {'200': {description: ok}}
+    get: {parameters: [{name: namespace, in: path, required: true, schema: {type: string}}, {name: name, in: path, required: true, schema: {type: string}}], responses: {'200': {description: ok}}}
   /users:
-    post:
-      requestBody:
-        content:
-          application/json:
-            schema: {type: object, required: [username], properties: {username: {type: string}}}
-      responses:
-        '201':
-          description: ok
-          content:
-            application/json:
-              schema: {type: object, properties: {username: {type: string}, name: {type: string}}}
+    post: {requestBody: {content: {application/json: {schema: {type: object, required: [username], properties: {username: {type: string}}}}}}, responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {username: {type: string}, name: {type: string}}}}}}}}
   /users/{username}:
-    get:
-      parameters: [{name: username, in: path, required: true, schema: {type: string}}]
-      responses: {'200': {description: ok}}
+    get: {parameters: [{name: username, in: path, required: true, schema: {type: string}}], responses: {'200': {description: ok}}}
   /labels:
-    get:
-      responses:
-        '200':
-          description: ok
-          content:
-            application/json:
-              schema:
-                type: array
-                items: {type: object, properties: {id: {type: integer}, name: {type: string}}}
-    post:
-      responses:
-        '201':
-          description: ok
-          content:
-            application/json:
-              schema: {type: object, properties: {id: {type: integer}, name: {type: string}}}
+    get: {responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Label'}}}}}}}
+    post: {responses: {'201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Label'}}}}}}
   /labels/{name}:
-    get:
-      parameters: [{name: name, in: path, required: true, schema: {type: string}}]
-      responses: {'200': {description: ok}}
+    get: {parameters: [{name: name, in: path, required: true, schema: {type: string}}], responses: {'200': {description: ok}}}
   /projects:
-    get:
-      parameters: [{name: name, in: query, required: false, schema: {type: string}}]
-      responses: {'200': {description: ok}}
-    post:
-      responses:
-        '201':
-          description: ok
-          content:
-            application/json:
-              schema: {type: object, properties: {name: {type: string}, id: {type: string}}}
+    get: {parameters: [{name: name, in: query, required: false, schema: {type: string}}], responses: {'200': {description: ok}}}
+    post: {responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {name: {type: string}, id: {type: string}}}}}}}}
   /projects/{id}:
-    get:
-      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-      responses: {'200': {description: ok}}
+    get: {parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {'200': {description: ok}}}
+components:
+  schemas:
+    Tag: {type: object, required: [name], properties: {name: {type: string}, color: {type: string}}}
+    ConfigMap: {type: object, properties: {metadata: {type: object, properties: {name: {type: string}, namespace: {type: string}}}, data: {type: object}}}
+    Label: {type: object, properties: {id: {type: integer}, name: {type: string}}}
 "#;
 
     #[test]
