@@ -53,7 +53,7 @@ pub(crate) async fn discover(
         })
         .buffered(concurrency.max(1))
         .collect::<Vec<_>>()
-        // Boxed as `Send`, which proves it here, where rustc can (see `Campaign::run`).
+        // Boxed as `Send`: rustc can prove it here (see `Campaign::run_as_task`).
         .boxed()
         .await;
     // (op, identity, resource) -> ids, before deciding which lists are the caller's own.

@@ -432,6 +432,13 @@ impl Campaign {
     /// blocks on that future and every answer is handed over to that thread: a demo campaign at
     /// 64 in flight on two cores ran about a sixth faster as a task (no faster at 16). A panic
     /// in the campaign resumes in the caller.
+    ///
+    /// The campaign's future must be `Send` for this. rustc cannot always prove that for a
+    /// stream of `async move` blocks built from closures that borrow (it asks for the closures
+    /// to work for any lifetime: "implementation of `FnOnce` is not general enough"), so such
+    /// pipelines are collected into a boxed `Send` future where they are built, which proves
+    /// it there; exploration's strategies box their value trees as `Send`
+    /// (`scenario::SendBoxed`).
     pub async fn run_as_task(self: std::sync::Arc<Self>) -> Result<CampaignResult, CampaignError> {
         match tokio::spawn(async move { self.run().await }).await {
             Ok(result) => result,

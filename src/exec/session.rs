@@ -519,7 +519,7 @@ impl Target {
                 })
                 .buffered(concurrency.max(1))
                 .collect::<Vec<_>>()
-                // Boxed as `Send`, which proves it here, where rustc can (see `Campaign::run`).
+                // Boxed as `Send`: rustc can prove it here (see `Campaign::run_as_task`).
                 .boxed()
                 .await;
         for result in logins {
