@@ -8,8 +8,8 @@
 use std::fmt::Write;
 
 use super::repro::{
-    Dialect, body_text, captured, evidence_step, fresh_values, heading, query_credentials, refresh,
-    remember, renew, step_captures, url_text,
+    Dialect, body_text, captured, evidence_step, fresh_values, heading, query_credentials,
+    query_secrets, refresh, remember, renew, step_captures, url_text,
 };
 use crate::finding::{Finding, Kind};
 
@@ -59,6 +59,7 @@ const BASH: Dialect = Dialect {
     run: "tfz${RUN}",
     id: |n| format!("${{ID_{n}}}"),
     fresh: |n| format!("${{FRESH_{n}}}"),
+    credential: |identity, key| format!("${{{}}}", credential_var(identity, key)),
     escape: dq,
     pretty: false,
 };
@@ -157,13 +158,7 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             &fresh,
             &BASH,
         );
-        for name in query_credentials(&ex.url) {
-            let var = credential_var(&step.identity, &format!("query_{name}"));
-            url = url.replace(
-                &format!("{}=***", dq(&name)),
-                &format!("{}=${{{var}}}", dq(&name)),
-            );
-        }
+        url = query_secrets(url, &ex.url, &step.identity, &BASH);
         let body = ex
             .request_body
             .as_ref()

@@ -8,8 +8,8 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::repro::{
-    Dialect, body_text, captured, evidence_step, fresh_values, heading, query_credentials, refresh,
-    remember, step_captures, url_text,
+    Dialect, body_text, captured, evidence_step, fresh_values, heading, query_credentials,
+    query_secrets, refresh, remember, step_captures, url_text,
 };
 use crate::finding::{Finding, Kind};
 
@@ -59,6 +59,7 @@ const HURL: Dialect = Dialect {
     id: |n| format!("{{{{id_{n}}}}}"),
     // hurl's own generator: a new uuid wherever it stands.
     fresh: |_| "{{newUuid}}".to_string(),
+    credential: |identity, key| format!("{{{{{}}}}}", credential_var(identity, key)),
     escape: str::to_string,
     pretty: true,
 };
@@ -332,11 +333,12 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         let ex = &step.exchange;
         let _ = writeln!(s, "\n# {n}. {} ({})", step.identity, step.role);
         let caps = step_captures(step, &known);
-        let mut url = renew(&url_text(&ex.url, base_url, &caps, &HURL), run_prefix);
-        for name in query_credentials(&ex.url) {
-            let var = credential_var(&step.identity, &format!("query_{name}"));
-            url = url.replace(&format!("{name}=***"), &format!("{name}={{{{{var}}}}}"));
-        }
+        let url = query_secrets(
+            renew(&url_text(&ex.url, base_url, &caps, &HURL), run_prefix),
+            &ex.url,
+            &step.identity,
+            &HURL,
+        );
         let _ = writeln!(s, "{} {url}", ex.method);
         for (name, value) in &ex.request_headers {
             let value = if value == super::redact::REDACTED {

@@ -20,6 +20,9 @@ pub(crate) struct Dialect {
     /// What stands for the `n`-th (1-based) value made up afresh for each request (see
     /// [`fresh_values`]): `${FRESH_n}`, `{{newUuid}}`.
     pub fresh: fn(usize) -> String,
+    /// What stands for `identity`'s credential named `key` (a header, or `query_<name>`):
+    /// `${TFZ_BOB_QUERY_API_KEY}`, `{{bob_query_api_key}}`.
+    pub credential: fn(&str, &str) -> String,
     /// Escapes recorded text for where it is written (a double-quoted bash string, or nothing).
     pub escape: fn(&str) -> String,
     /// Whether bodies are pretty-printed JSON (hurl) or one line (curl).
@@ -246,4 +249,14 @@ pub(crate) fn refresh(escaped: &str, fresh: &[String], d: &Dialect) -> String {
         text = text.replace(&(d.escape)(v), &(d.fresh)(i + 1));
     }
     text
+}
+
+/// A step's URL text (already escaped) with each query credential recorded as `***` replaced by
+/// the dialect's `credential` for `identity`.
+pub(crate) fn query_secrets(text: String, url: &str, identity: &str, d: &Dialect) -> String {
+    query_credentials(url).iter().fold(text, |text, name| {
+        let shown = (d.escape)(name);
+        let secret = (d.credential)(identity, &format!("query_{name}"));
+        text.replace(&format!("{shown}=***"), &format!("{shown}={secret}"))
+    })
 }
