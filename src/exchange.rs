@@ -283,6 +283,23 @@ impl Execution {
         self.steps.iter().filter(|s| s.exchange.is_some()).count() as u64
     }
 
+    /// Drops what only judging reads (bodies, headers, markers, captures), keeping each step's
+    /// request line, status, error and created id: all an execution that showed no violation
+    /// is still kept for (coverage, a retry of what the target disturbed). Freed as soon as it
+    /// is judged, its answers do not stay alive until a whole phase has run.
+    pub fn strip(&mut self) {
+        for step in &mut self.steps {
+            step.sent_markers = Vec::new();
+            step.captures = Vec::new();
+            if let Some(x) = &mut step.exchange {
+                x.request_headers = Vec::new();
+                x.request_body = None;
+                x.response_headers = Vec::new();
+                x.response_body = Body::default();
+            }
+        }
+    }
+
     /// The step whose request first carried `marker`.
     pub fn origin_of(&self, marker: &str) -> Option<usize> {
         self.steps

@@ -132,6 +132,16 @@ impl CampaignResult {
 
 /// A violation with the scenario and execution that first showed it.
 type Candidate = (Scenario, Execution, Violation);
+
+/// A probe's execution, judged as it finished (while its answers are fresh in memory): the
+/// violations it showed in this shard, and the execution, stripped to its statuses when it
+/// showed none (all coverage and retries read), so a phase's answers do not all stay alive
+/// until the phase ends.
+#[derive(Clone, Default)]
+struct Probed {
+    exec: Execution,
+    violations: Vec<Violation>,
+}
 /// What makes two violations the same finding: kind, operation, vector, attacker, victim.
 type CandidateKey = (Kind, usize, Vector, String, String);
 
@@ -632,7 +642,7 @@ impl Campaign {
             futures_util::stream::iter(list.map(move |i| (i, &plan.probes[i])))
                 .map(move |(i, probe)| async move {
                     if out_of_time() {
-                        return (i, crate::exchange::Execution::default());
+                        return (i, Probed::default());
                     }
                     let execution = rt.execute(&probe.scenario).await;
                     if counted {
@@ -640,7 +650,7 @@ impl Campaign {
                     } else {
                         progress.requests(target.requests());
                     }
-                    (i, execution)
+                    (i, self.judged(cx, &probe.scenario, execution))
                 })
                 .buffer_unordered(window)
                 .collect::<Vec<_>>()
@@ -653,14 +663,14 @@ impl Campaign {
             let mut executions = run_probes(list, counted, tell).await;
             let again: Vec<usize> = executions
                 .iter()
-                .filter(|(_, e)| e.unjudgeable())
+                .filter(|(_, p)| p.exec.unjudgeable())
                 .map(|(i, _)| *i)
                 .collect();
             if !again.is_empty() && !out_of_time() {
-                let mut retried: BTreeMap<usize, Execution> = run_probes(again, false, false)
+                let mut retried: BTreeMap<usize, Probed> = run_probes(again, false, false)
                     .await
                     .into_iter()
-                    .filter(|(_, e)| !e.steps.is_empty() && !e.unjudgeable())
+                    .filter(|(_, p)| !p.exec.steps.is_empty() && !p.exec.unjudgeable())
                     .collect();
                 for (i, e) in &mut executions {
                     if let Some(better) = retried.remove(i) {
@@ -700,7 +710,7 @@ impl Campaign {
         let webhook_chain = async move {
             let executions = probe_all(hooked, false, false).await;
             let mut first: BTreeMap<CandidateKey, Candidate> = BTreeMap::new();
-            self.judge_probes(cx, plan, executions.clone(), &mut first);
+            self.judge_probes(plan, executions.clone(), &mut first);
             // Only when another probe attacks the same operations can it show the same
             // violations: then its verdicts are awaited.
             let plain = if !overlap {
@@ -733,7 +743,7 @@ impl Campaign {
         let sent = || {
             executions
                 .iter()
-                .flat_map(|(_, e)| e.steps.iter().filter_map(|s| s.exchange.as_ref()))
+                .flat_map(|(_, p)| p.exec.steps.iter().filter_map(|s| s.exchange.as_ref()))
         };
         if sent().next().is_some() && sent().all(|x| x.status.is_none()) {
             return Err(CampaignError::Target(format!(
@@ -743,10 +753,10 @@ impl Campaign {
         }
         let mut coverage = self.coverage(plan, &executions);
         let mut systematic_requests =
-            before_systematic + executions.iter().map(|(_, e)| e.sent()).sum::<u64>();
+            before_systematic + executions.iter().map(|(_, p)| p.exec.sent()).sum::<u64>();
         // Judge, deduplicate, keep the first scenario that showed each violation.
         let mut first: BTreeMap<CandidateKey, Candidate> = BTreeMap::new();
-        self.judge_probes(cx, plan, executions, &mut first);
+        self.judge_probes(plan, executions, &mut first);
         let _ = plain_tx.send(Some(first.keys().cloned().collect()));
         // The rest of exploration, and meanwhile the confirmation of what the plan found.
         let mut planned: Vec<Candidate> = first.into_values().collect();
@@ -797,7 +807,10 @@ impl Campaign {
         cleanup.left.extend(gone.left);
         cleanup_requests += requests;
         self.add_coverage(&mut coverage, plan, &hook_executions);
-        systematic_requests += hook_executions.iter().map(|(_, e)| e.sent()).sum::<u64>();
+        systematic_requests += hook_executions
+            .iter()
+            .map(|(_, p)| p.exec.sent())
+            .sum::<u64>();
         confirmed.extend(hook_confirmed);
         // Whether the run stopped short, decided once every probe and confirmation is done and
         // before the last of the cleanup (which runs regardless).
@@ -1090,6 +1103,13 @@ impl Campaign {
                         .into_iter()
                         .filter(|v| self.in_shard[v.op])
                         .collect();
+                    // Only a case that shows something is shrunk from its execution: the
+                    // others' answers are freed now, not when their turn comes.
+                    let exec = if violations.is_empty() {
+                        Execution::default()
+                    } else {
+                        exec
+                    };
                     verdicts.push((tree, probe, exec), violations);
                 }
             }
@@ -1198,11 +1218,7 @@ impl Campaign {
         Ok(())
     }
 
-    fn coverage(
-        &self,
-        plan: &Plan,
-        executions: &[(usize, crate::exchange::Execution)],
-    ) -> Vec<Coverage> {
+    fn coverage(&self, plan: &Plan, executions: &[(usize, Probed)]) -> Vec<Coverage> {
         let mut cov: Vec<Coverage> = self
             .api
             .operations
@@ -1235,13 +1251,8 @@ impl Campaign {
     }
 
     /// Adds what the probes' attacks covered to `cov` (one entry per operation).
-    fn add_coverage(
-        &self,
-        cov: &mut [Coverage],
-        plan: &Plan,
-        executions: &[(usize, crate::exchange::Execution)],
-    ) {
-        for (i, exec) in executions {
+    fn add_coverage(&self, cov: &mut [Coverage], plan: &Plan, executions: &[(usize, Probed)]) {
+        for (i, Probed { exec, .. }) in executions {
             let steps = &plan.probes[*i].scenario.steps;
             for (s, step) in steps.iter().enumerate() {
                 if let StepRole::Attack {
@@ -1302,21 +1313,32 @@ impl Campaign {
         }
     }
 
+    /// Judges a probe's execution as it finishes: see [`Probed`].
+    fn judged(&self, ctx: &Context<'_>, scenario: &Scenario, mut exec: Execution) -> Probed {
+        let violations: Vec<Violation> = oracle::judge(ctx, scenario, &exec)
+            .into_iter()
+            .filter(|v| self.in_shard[v.op])
+            .collect();
+        if violations.is_empty() {
+            exec.strip();
+        }
+        Probed { exec, violations }
+    }
+
     /// Judges the plan's probes in plan order into `first`: each violation not there yet, with
     /// the first scenario that showed it (and its execution).
     fn judge_probes(
         &self,
-        ctx: &Context<'_>,
         plan: &Plan,
-        mut executions: Vec<(usize, Execution)>,
+        mut executions: Vec<(usize, Probed)>,
         first: &mut BTreeMap<CandidateKey, Candidate>,
     ) {
         executions.sort_by_key(|(i, _)| *i);
-        for (i, exec) in executions {
+        for (i, Probed { exec, violations }) in executions {
             let scenario = &plan.probes[i].scenario;
-            let new: Vec<_> = oracle::judge(ctx, scenario, &exec)
+            let new: Vec<_> = violations
                 .into_iter()
-                .filter(|v| self.in_shard[v.op] && !first.contains_key(&v.key()))
+                .filter(|v| !first.contains_key(&v.key()))
                 .collect();
             // The execution moves into its last new candidate; only the others copy it.
             let mut exec = Some(exec);
