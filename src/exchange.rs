@@ -354,6 +354,64 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stripped_execution_keeps_what_coverage_and_retries_read() {
+        let step = |status: Option<u16>, error: Option<&str>| StepRecord {
+            exchange: Some(Exchange {
+                method: "GET".into(),
+                url: "http://127.0.0.1:1/docs/7".into(),
+                request_headers: vec![("x-tenant".into(), "a".into())],
+                request_body: Some(serde_json::json!({"title": "t"})),
+                status,
+                response_headers: vec![("content-type".into(), "application/json".into())],
+                response_body: Body::from_text(r#"{"id":7}"#.into()),
+                error: error.map(String::from),
+                duration_ms: 3,
+            }),
+            created: Some(serde_json::json!(7)),
+            sent_markers: vec!["tfz-m".into()],
+            ..StepRecord::default()
+        };
+        let mut exec = Execution {
+            steps: vec![
+                step(Some(200), None),
+                step(Some(503), None),
+                step(Some(200), Some("cut")),
+                StepRecord::default(),
+            ],
+        };
+        let before: Vec<_> = exec
+            .steps
+            .iter()
+            .map(|s| {
+                s.exchange
+                    .as_ref()
+                    .map(|x| (x.is_success(), x.is_unjudgeable()))
+            })
+            .collect();
+        exec.strip();
+        let after: Vec<_> = exec
+            .steps
+            .iter()
+            .map(|s| {
+                s.exchange
+                    .as_ref()
+                    .map(|x| (x.is_success(), x.is_unjudgeable()))
+            })
+            .collect();
+        assert_eq!(before, after);
+        assert_eq!(exec.sent(), 3);
+        assert!(exec.unjudgeable());
+        let first = exec.steps[0].exchange.as_ref().unwrap();
+        assert_eq!((first.method.as_str(), first.status), ("GET", Some(200)));
+        assert!(first.url.ends_with("/docs/7"));
+        assert_eq!(exec.steps[0].created, Some(serde_json::json!(7)));
+        // What only judging reads is gone.
+        assert!(first.response_body.is_none() && first.request_body.is_none());
+        assert!(first.request_headers.is_empty() && first.response_headers.is_empty());
+        assert!(exec.steps[0].sent_markers.is_empty());
+    }
+
+    #[test]
     fn credential_headers_are_recognised_in_any_case() {
         for name in [
             "Authorization",
