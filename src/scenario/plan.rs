@@ -157,7 +157,7 @@ pub(crate) fn effect_of(api: &Api, model: &ResourceModel, op: usize) -> Effect {
 
 /// Builds the systematic plan.
 pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
-    let planner = Planner { api, model, cast };
+    let planner = Planner::new(api, model, cast);
     let mut probes = Vec::new();
     for (attacker, victim) in cast.pairs() {
         probes.push(planner.read_probe(attacker, victim));
@@ -227,6 +227,53 @@ struct Planner<'a> {
     api: &'a Api,
     model: &'a ResourceModel,
     cast: &'a Cast,
+    /// The GETs by what they read, built on first use: finding a reader or a lister used to
+    /// scan every operation for each scenario, which made planning grow with the square of
+    /// the spec.
+    gets: std::sync::OnceLock<Gets>,
+}
+
+/// The API's GET operations (not left out of the model), indexed for [`Planner::reader`] and
+/// [`Planner::lister`]; each list in operation order, as a scan would find them.
+struct Gets {
+    /// By resource: the GETs with a consumer of it.
+    by_resource: Vec<Vec<usize>>,
+    /// By path: the first GET on it.
+    by_path: HashMap<String, usize>,
+    /// By the singular of the path's last literal segment (`/workspaces/{id}/attachments` ->
+    /// `attachment`): every GET, skipped ones included, as the lister filters them itself.
+    by_collection: HashMap<Option<String>, Vec<usize>>,
+}
+
+impl Gets {
+    fn new(api: &Api, model: &ResourceModel) -> Gets {
+        let mut gets = Gets {
+            by_resource: vec![Vec::new(); model.resources.len()],
+            by_path: HashMap::new(),
+            by_collection: HashMap::new(),
+        };
+        for (index, op) in api.operations.iter().enumerate() {
+            if op.method != Method::Get {
+                continue;
+            }
+            gets.by_path.entry(op.path.clone()).or_insert(index);
+            gets.by_collection
+                .entry(crate::model::last_literal_singular(&op.path))
+                .or_default()
+                .push(index);
+            if model.is_skipped(index) {
+                continue;
+            }
+            for c in model.consumers_of(index) {
+                if let Some(list) = gets.by_resource.get_mut(c.resource) {
+                    if list.last() != Some(&index) {
+                        list.push(index);
+                    }
+                }
+            }
+        }
+        gets
+    }
 }
 
 /// The steps an owner has made so far and the ids it holds, by resource.
@@ -251,6 +298,19 @@ impl Holdings {
 }
 
 impl<'a> Planner<'a> {
+    fn new(api: &'a Api, model: &'a ResourceModel, cast: &'a Cast) -> Planner<'a> {
+        Planner {
+            api,
+            model,
+            cast,
+            gets: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn gets(&self) -> &Gets {
+        self.gets.get_or_init(|| Gets::new(self.api, self.model))
+    }
+
     fn gap_reason(&self, op: usize) -> String {
         if let Some((_, reason)) = self.model.skipped.iter().find(|(o, _)| *o == op) {
             return reason.clone();
@@ -707,10 +767,9 @@ impl<'a> Planner<'a> {
     /// query, else the list it was created into.
     fn reader(&self, resource: usize, h: &Holdings) -> Option<(usize, Vec<(Slot, Expr)>)> {
         let mut best: Option<(usize, usize, Args)> = None;
-        for (index, op) in self.api.operations.iter().enumerate() {
-            if op.method != Method::Get || self.model.is_skipped(index) {
-                continue;
-            }
+        let candidates = self.gets().by_resource.get(resource).into_iter().flatten();
+        for &index in candidates {
+            let op = &self.api.operations[index];
             let consumers: Vec<_> = self.model.consumers_of(index).collect();
             let Some(main) = consumers.iter().find(|c| c.resource == resource) else {
                 continue;
@@ -755,22 +814,15 @@ impl<'a> Planner<'a> {
         let path = &self.api.operations[producer_op].path;
         let collection = crate::model::last_literal_singular(path);
         let pick = |r: usize| h.memo.get(&r).cloned();
-        let same_path = self
-            .api
-            .operations
-            .iter()
-            .position(|o| o.method == Method::Get && &o.path == path);
+        let gets = self.gets();
+        let same_path = gets.by_path.get(path.as_str()).copied();
         let candidates = same_path.into_iter().chain(
-            self.api
-                .operations
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| {
-                    o.method == Method::Get
-                        && &o.path != path
-                        && crate::model::last_literal_singular(&o.path) == collection
-                })
-                .map(|(i, _)| i),
+            gets.by_collection
+                .get(&collection)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|i| &self.api.operations[*i].path != path),
         );
         for index in candidates {
             if self.model.is_skipped(index) {
@@ -794,7 +846,7 @@ pub fn compile(
     draft: &super::explore::Draft,
 ) -> Option<Probe> {
     use super::explore::Move;
-    let planner = Planner { api, model, cast };
+    let planner = Planner::new(api, model, cast);
     let (attacker, victim) = *cast.pairs().get(draft.pair)?;
     let anonymous = attacker == cast.anonymous();
     let mut steps = Vec::new();
