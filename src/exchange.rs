@@ -379,25 +379,20 @@ mod tests {
                 StepRecord::default(),
             ],
         };
-        let before: Vec<_> = exec
-            .steps
-            .iter()
-            .map(|s| {
-                s.exchange
-                    .as_ref()
-                    .map(|x| (x.is_success(), x.is_unjudgeable()))
-            })
-            .collect();
+        // Per sent step: whether it succeeded and whether it can be judged.
+        let verdicts = |exec: &Execution| -> Vec<Option<(bool, bool)>> {
+            exec.steps
+                .iter()
+                .map(|s| {
+                    s.exchange
+                        .as_ref()
+                        .map(|x| (x.is_success(), x.is_unjudgeable()))
+                })
+                .collect()
+        };
+        let before = verdicts(&exec);
         exec.strip();
-        let after: Vec<_> = exec
-            .steps
-            .iter()
-            .map(|s| {
-                s.exchange
-                    .as_ref()
-                    .map(|x| (x.is_success(), x.is_unjudgeable()))
-            })
-            .collect();
+        let after = verdicts(&exec);
         assert_eq!(before, after);
         assert_eq!(exec.sent(), 3);
         assert!(exec.unjudgeable());
