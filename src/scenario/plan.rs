@@ -233,10 +233,11 @@ struct Planner<'a> {
     gets: std::sync::OnceLock<Gets>,
 }
 
-/// The API's GET operations (not left out of the model), indexed for [`Planner::reader`] and
-/// [`Planner::lister`]; each list in operation order, as a scan would find them.
+/// The API's GET operations, indexed for [`Planner::reader`] and [`Planner::lister`]; each list
+/// in operation order, as a scan would find them. Exploration builds a planner per case, so
+/// there the index is built once per case that needs one (as costly as one scan was).
 struct Gets {
-    /// By resource: the GETs with a consumer of it.
+    /// By resource: the GETs with a consumer of it, those left out of the model excepted.
     by_resource: Vec<Vec<usize>>,
     /// By path: the first GET on it.
     by_path: HashMap<String, usize>,
