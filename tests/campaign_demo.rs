@@ -4,10 +4,8 @@
 //! demo and passes on a fresh secure one.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/cmd.rs"]
-mod cmd;
-#[path = "support/truth.rs"]
-mod truth;
+use crate::support::cmd;
+use crate::support::truth;
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -4,8 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "support/cmd.rs"]
-mod cmd;
+use crate::support::cmd;
 
 use cmd::{bin, text, token};
 use tenantfuzz::demo::{DemoConfig, DemoServer, Mode};

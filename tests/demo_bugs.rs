@@ -5,7 +5,7 @@
 //! read-back changing, a balance moving), not only about a status code.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -3,8 +3,7 @@
 //! reports no false finding, and still confirms every bug of the ground truth, of every kind.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/truth.rs"]
-mod truth;
+use crate::support::truth;
 
 use tenantfuzz::campaign::CampaignResult;
 use tenantfuzz::config::CampaignSettings;

@@ -6,10 +6,8 @@
 //! credential reaches any output.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/cmd.rs"]
-mod cmd;
-#[path = "support/truth.rs"]
-mod truth;
+use crate::support::cmd;
+use crate::support::truth;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -6,8 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-#[path = "support/cmd.rs"]
-mod cmd;
+use crate::support::cmd;
 
 use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode};
 

@@ -4,10 +4,8 @@
 //! finding, HAR that lists every exchange with credentials redacted.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/sarif.rs"]
-mod sarif;
+use crate::support::fixture;
+use crate::support::sarif;
 
 use tenantfuzz::report;
 

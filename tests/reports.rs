@@ -8,12 +8,9 @@
 //! baseline still fails it.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/cmd.rs"]
-mod cmd;
-#[path = "support/hurl_runner.rs"]
-mod hurl_runner;
-#[path = "support/sarif.rs"]
-mod sarif;
+use crate::support::cmd;
+use crate::support::hurl_runner;
+use crate::support::sarif;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -3,8 +3,7 @@
 //! the JSON report, SARIF, JUnit, Markdown, HAR, or a reproduction script (bash or hurl).
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/cmd.rs"]
-mod cmd;
+use crate::support::cmd;
 
 use cmd::files;
 

@@ -6,8 +6,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-#[path = "support/truth.rs"]
-mod truth;
+use crate::support::truth;
 
 use serde_json::Value;
 use tenantfuzz::campaign::CampaignResult;

@@ -5,7 +5,7 @@
 //! `--rate`, and when the target goes away mid-run still writes what it confirmed and exits 3.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -267,7 +267,10 @@ where
 }
 
 pub mod cmd;
+pub mod fixture;
+pub mod hurl_runner;
 pub mod inventory;
 pub mod notes;
 pub mod recorder;
+pub mod sarif;
 pub mod truth;

@@ -1,0 +1,24 @@
+//! The integration tests, one binary: each file of `tests/` is a module here (the TLS test
+//! stays apart: it runs its checks again in a process of their own with `SSL_CERT_FILE` set).
+//! One binary links the crate once instead of once per file.
+
+mod support;
+
+mod campaign_demo;
+mod ci_templates;
+mod cli;
+mod demo_bugs;
+mod demo_spec;
+mod faults;
+mod identity;
+mod inventory;
+mod named_ids;
+mod replay;
+mod report_formats;
+mod reports;
+mod robustness;
+mod secrets;
+mod shard;
+mod spec_corpus;
+mod staging;
+mod swagger2;
