@@ -294,6 +294,11 @@ impl FlowRequest {
 
     /// Takes what the flow needs from a response: it must be a success; its cookies go into
     /// `jar`, and each extraction becomes a variable.
+    ///
+    /// A redirect (3xx) is a success only for a request that extracts something: a browser
+    /// form login (Django's, Flask's) answers 302 with the session cookie when the password is
+    /// right, and its form again, or another redirect without that cookie, when it is wrong, so
+    /// the extraction is what tells the two apart.
     pub fn absorb(
         &self,
         response: &FlowResponse,
@@ -301,12 +306,17 @@ impl FlowRequest {
         jar: &mut Vars,
     ) -> Result<(), LoginError> {
         let label = self.label();
-        if !(200..300).contains(&response.status) {
+        let redirect = (300..400).contains(&response.status);
+        if !(200..300).contains(&response.status) && !(redirect && !self.extract.is_empty()) {
             return Err(LoginError::Refused {
                 request: label,
                 status: response.status,
                 hint: match response.status {
                     401 | 403 => " (check the identity's credentials)",
+                    300..=399 => {
+                        " (a redirect: extract what a successful login sets, such as its \
+                         session cookie, to accept it)"
+                    }
                     _ => "",
                 },
             });
@@ -402,6 +412,66 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), Secret::new(*v)))
             .collect()
+    }
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> FlowResponse {
+        FlowResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn form_login(extract: Vec<(String, Extract)>) -> FlowRequest {
+        FlowRequest {
+            method: Method::Post,
+            path: "/accounts/login/".into(),
+            headers: Vec::new(),
+            body: None,
+            extract,
+        }
+    }
+
+    #[test]
+    fn a_redirect_logs_in_only_when_what_it_extracts_is_there() {
+        let session = vec![("session".to_string(), Extract::Cookie("sessionid".into()))];
+        let (mut v, mut jar) = (Vars::new(), Vars::new());
+        // Right password: 302 with the session cookie.
+        let ok = response(
+            302,
+            &[
+                ("Location", "/"),
+                ("Set-Cookie", "sessionid=s3ss; HttpOnly; Path=/"),
+            ],
+            "",
+        );
+        form_login(session.clone())
+            .absorb(&ok, &mut v, &mut jar)
+            .unwrap();
+        assert_eq!(
+            v.iter().find(|(k, _)| k == "session").unwrap().1.expose(),
+            "s3ss"
+        );
+        // Wrong password: a redirect back to the form without the cookie, or the form again.
+        let back = response(302, &[("Location", "/accounts/login/?error=1")], "");
+        let err = form_login(session.clone()).absorb(&back, &mut Vars::new(), &mut Vars::new());
+        assert!(matches!(err, Err(LoginError::Extract { .. })), "{err:?}");
+        let form = response(200, &[], "<form>password</form>");
+        let err = form_login(session).absorb(&form, &mut Vars::new(), &mut Vars::new());
+        assert!(matches!(err, Err(LoginError::Extract { .. })), "{err:?}");
+        // A request that extracts nothing cannot tell a redirect's success from its failure.
+        let err = form_login(Vec::new())
+            .absorb(&ok, &mut Vars::new(), &mut Vars::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("answered 302") && err.contains("extract"),
+            "{err}"
+        );
+        assert!(!err.contains("s3ss"), "{err}");
     }
 
     #[test]
