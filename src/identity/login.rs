@@ -306,8 +306,10 @@ impl FlowRequest {
         jar: &mut Vars,
     ) -> Result<(), LoginError> {
         let label = self.label();
+        let success = (200..300).contains(&response.status);
         let redirect = (300..400).contains(&response.status);
-        if !(200..300).contains(&response.status) && !(redirect && !self.extract.is_empty()) {
+        let accepted = success || (redirect && !self.extract.is_empty());
+        if !accepted {
             return Err(LoginError::Refused {
                 request: label,
                 status: response.status,
