@@ -283,6 +283,19 @@ impl FlowRequest {
                 headers.push(("Content-Type".into(), Secret::new(ct)));
             }
         }
+        // A request that reads its answer as JSON asks for JSON: some APIs (Django REST
+        // framework's browsable views) answer `Accept: */*` with an HTML page.
+        let wants_json = self
+            .extract
+            .iter()
+            .any(|(_, e)| matches!(e, Extract::Json(_)));
+        if wants_json
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("accept"))
+        {
+            headers.push(("Accept".into(), Secret::new("application/json")));
+        }
         Ok(Prepared {
             method: self.method,
             label,
@@ -435,6 +448,28 @@ mod tests {
             body: None,
             extract,
         }
+    }
+
+    #[test]
+    fn a_request_that_extracts_json_asks_for_json() {
+        let accept = |request: &FlowRequest| -> Vec<String> {
+            let prepared = request.prepare(&Vars::new(), &Vars::new()).unwrap();
+            prepared
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("accept"))
+                .map(|(_, v)| v.expose().to_string())
+                .collect()
+        };
+        let token = vec![("token".to_string(), Extract::Json("$.token".into()))];
+        assert_eq!(accept(&form_login(token.clone())), ["application/json"]);
+        // The config's own Accept wins; a request that reads no JSON sends none.
+        let mut own = form_login(token);
+        own.headers
+            .push(("accept".into(), Secret::new("application/vnd.api+json")));
+        assert_eq!(accept(&own), ["application/vnd.api+json"]);
+        let cookie = vec![("sid".to_string(), Extract::Cookie("sid".into()))];
+        assert!(accept(&form_login(cookie)).is_empty());
     }
 
     #[test]

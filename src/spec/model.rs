@@ -365,10 +365,16 @@ fn glob(pattern: &str, text: &str) -> bool {
 }
 
 impl Api {
-    /// The operations a selector names: an operationId, `METHOD /path`, `tag:NAME`, or a glob
-    /// with `*` over either (`DELETE /admin/*`, `*Webhook*`).
+    /// The operations a selector names: an operationId, `METHOD /path`, `tag:NAME`, a path
+    /// alone for every method on it (`/admin/reset`), or a glob with `*` over any of them
+    /// (`DELETE /admin/*`, `/api/core/background-*`, `*Webhook*`).
     pub fn select(&self, selector: &str) -> Vec<usize> {
         let selector = selector.trim();
+        if selector.starts_with('/') {
+            return (0..self.operations.len())
+                .filter(|i| glob(selector, &self.operations[*i].path))
+                .collect();
+        }
         if let Some(tag) = selector.strip_prefix("tag:") {
             return (0..self.operations.len())
                 .filter(|i| self.operations[*i].tags.iter().any(|t| t == tag.trim()))
@@ -416,5 +422,37 @@ mod tests {
         assert!(!glob("DELETE /admin/*", "GET /admin/workspaces"));
         assert!(glob("a*c*e", "abcde"));
         assert!(!glob("a*c*e", "abcd"));
+    }
+
+    #[test]
+    fn a_path_alone_selects_every_method_on_it() {
+        let api = crate::spec::load_str(
+            r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+              "/api/core/background-tasks/": {"get": {"responses": {"200": {"description": "ok"}}},
+                                               "post": {"responses": {"200": {"description": "ok"}}}},
+              "/api/core/background-queues/": {"get": {"responses": {"200": {"description": "ok"}}}},
+              "/api/core/jobs/": {"get": {"responses": {"200": {"description": "ok"}}}}}}"#,
+            "test.json",
+        )
+        .expect("the spec loads");
+        let labels = |sel: &str| -> Vec<String> {
+            api.select(sel)
+                .into_iter()
+                .map(|i| api.operations[i].label())
+                .collect()
+        };
+        assert_eq!(
+            labels("/api/core/background-tasks/"),
+            [
+                "GET /api/core/background-tasks/",
+                "POST /api/core/background-tasks/"
+            ]
+        );
+        assert_eq!(labels("/api/core/background-*").len(), 3);
+        assert_eq!(
+            labels("POST /api/core/background-*"),
+            ["POST /api/core/background-tasks/"]
+        );
+        assert!(labels("/api/core/nothing").is_empty());
     }
 }
