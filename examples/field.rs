@@ -66,6 +66,10 @@ struct Args {
     /// different targets made by separate invocations).
     #[arg(long, value_name = "FILE", num_args = 1..)]
     from: Vec<PathBuf>,
+    /// With --from: score the rows again from their reports (found in these folders when the
+    /// rows do not name them), against the ground truth as it is now.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    reports: Vec<PathBuf>,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -150,6 +154,9 @@ struct Row {
     exit: Option<i32>,
     /// Why the run could not be scored, when it could not.
     error: Option<String>,
+    /// The run's JSON report.
+    #[serde(default)]
+    report: Option<String>,
 }
 
 #[derive(Serialize, Debug, Default)]
@@ -423,6 +430,7 @@ fn run(args: Args) -> Result<(), String> {
             seconds: 0.0,
             exit: None,
             error: None,
+            report: None,
         };
         if let Err(e) = install.clone() {
             row.error = Some(format!("install failed: {e}"));
@@ -446,6 +454,7 @@ fn run(args: Args) -> Result<(), String> {
         }
         progress(n, total, &t.name, &run_name, "running tenantfuzz");
         let report = out_dir.join(format!("{}-{run_name}.json", t.name));
+        row.report = Some(report.display().to_string());
         let tf_log = out_dir.join(format!("{}-{run_name}-tenantfuzz.log", t.name));
         let env = run_env(&cache, &t.name);
         let begun = Instant::now();
@@ -685,19 +694,23 @@ fn score(
     row.operations_total = summary["operations_total"].as_u64().unwrap_or(0);
     row.operations_attacked = summary["operations_attacked"].as_u64().unwrap_or(0);
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    row.operations_unjudged = 0;
     for c in doc["coverage"].as_array().into_iter().flatten() {
         let attacked = c["attacked"].as_bool().unwrap_or(false);
         let judged = c["judged"].as_u64().unwrap_or(0);
-        if attacked && judged == 0 {
+        let unjudged = c["unjudged"].as_u64().unwrap_or(0);
+        // Probes were planned (attacked) or sent (unjudged requests) but none was judged.
+        if judged == 0 && (attacked || unjudged > 0) {
             row.operations_unjudged += 1;
         }
         if !attacked || judged == 0 {
-            let note = c["note"].as_str().unwrap_or(if attacked {
-                "attacked, nothing judged"
-            } else {
-                "not attacked"
-            });
-            *reasons.entry(reason_class(note)).or_default() += 1;
+            let note = match c["note"].as_str() {
+                Some(note) => reason_class(note),
+                None if unjudged > 0 => "probes sent, none judged, no reason given".to_string(),
+                None if attacked => "attacked, nothing judged, no reason given".to_string(),
+                None => "not attacked, no reason given".to_string(),
+            };
+            *reasons.entry(note).or_default() += 1;
         }
     }
     let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
@@ -749,7 +762,7 @@ fn score(
 /// A coverage note without its specifics (ids, counts), so that notes of one cause group.
 fn reason_class(note: &str) -> String {
     let cut = note.split([':', '(']).next().unwrap_or(note).trim();
-    let mut words: Vec<&str> = cut.split_whitespace().take(12).collect();
+    let mut words: Vec<&str> = cut.split_whitespace().take(16).collect();
     words.retain(|w| !w.chars().any(|c| c.is_ascii_digit()));
     words.join(" ")
 }
@@ -786,11 +799,15 @@ fn print_table(rows: &[Row]) {
         if let Some(e) = &r.error {
             println!("    error: {}", truncate(e, 300));
         }
+        let mut grouped: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
         for f in &r.false_findings {
-            println!(
-                "    false: {} {} {} ({} on {})",
-                f.kind, f.method, f.path, f.attacker, f.victim
-            );
+            grouped
+                .entry((f.kind.clone(), f.method.clone(), f.path.clone()))
+                .or_default()
+                .push(format!("{} on {}", f.attacker, f.victim));
+        }
+        for ((kind, method, path), pairs) in &grouped {
+            println!("    false: {kind} {method} {path} ({})", pairs.join(", "));
         }
         if !r.known_found.is_empty() {
             println!("    known bugs found: {}", r.known_found.join(", "));
@@ -941,6 +958,41 @@ fn merge(args: &Args) -> Result<(), String> {
             "complete": doc["complete"], "targets": doc["targets"],
         }));
         rows.extend(part);
+    }
+    if !args.reports.is_empty() {
+        let targets = load_targets(&Args {
+            targets: Vec::new(),
+            set: None,
+            ..Args::parse_from(["field"])
+        })?;
+        for row in rows.iter_mut() {
+            let Some(t) = targets.iter().find(|t| t.name == row.target) else {
+                continue;
+            };
+            let file = format!("{}-{}.json", row.target, row.run);
+            let found = row
+                .report
+                .clone()
+                .map(PathBuf::from)
+                .filter(|p| p.is_file())
+                .or_else(|| {
+                    args.reports
+                        .iter()
+                        .map(|d| d.join(&file))
+                        .find(|p| p.is_file())
+                });
+            let Some(report) = found else { continue };
+            let mutant = t.truth.mutants.iter().find(|m| m.id == row.run);
+            row.found = mutant.map(|_| false);
+            row.known_found.clear();
+            row.false_findings.clear();
+            row.report = Some(report.display().to_string());
+            if row.error.is_none() {
+                if let Err(e) = score(row, &report, &t.truth, mutant) {
+                    row.error = Some(e);
+                }
+            }
+        }
     }
     rows.sort_by(|a, b| {
         (a.set != "development", &a.target).cmp(&(b.set != "development", &b.target))
