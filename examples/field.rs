@@ -21,7 +21,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -48,6 +48,10 @@ struct Args {
     /// Write every row and the totals as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// How many targets run side by side (each target's runs stay one after another; targets
+    /// have ports of their own). Timings are the machine's, shared.
+    #[arg(long, short = 'j', default_value_t = 1)]
+    jobs: usize,
     /// tenantfuzz's --max-time for each run (seconds).
     #[arg(long, default_value_t = 300)]
     max_time: u64,
@@ -63,7 +67,8 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     tenantfuzz: Option<PathBuf>,
     /// Run nothing: print the table and totals of earlier `--json` files together (runs of
-    /// different targets made by separate invocations).
+    /// different targets made by separate invocations; a later file's run of a target replaces
+    /// an earlier file's).
     #[arg(long, value_name = "FILE", num_args = 1..)]
     from: Vec<PathBuf>,
     /// With --from: score the rows again from their reports (found in these folders when the
@@ -380,122 +385,46 @@ fn run(args: Args) -> Result<(), String> {
     let total = plan.len();
     let started = Instant::now();
     println!(
-        "field trials: {} target(s), {total} run(s), reports and logs in {}",
+        "field trials: {} target(s), {total} run(s), {} at a time, reports and logs in {}",
         targets.len(),
+        args.jobs.max(1).min(targets.len()),
         out_dir.display()
     );
-    let mut rows: Vec<Row> = Vec::new();
-    let mut installed: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
-    for (n, (ti, mi)) in plan.iter().enumerate() {
-        if interrupted.load(Ordering::SeqCst) {
-            break;
+    let ctx = Ctx {
+        bin,
+        cache,
+        out_dir: out_dir.clone(),
+        max_time: args.max_time,
+        interrupted: interrupted.clone(),
+        begun: AtomicUsize::new(0),
+        total,
+    };
+    // Targets run side by side (each on its own ports), each target's runs one after another.
+    let next = AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<(usize, Row)>> = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..args.jobs.max(1).min(targets.len()) {
+            scope.spawn(|| {
+                loop {
+                    let ti = next.fetch_add(1, Ordering::SeqCst);
+                    if ti >= targets.len() {
+                        break;
+                    }
+                    let runs: Vec<(usize, Option<usize>)> = plan
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (t, _))| *t == ti)
+                        .map(|(i, (_, m))| (i, *m))
+                        .collect();
+                    let rows = run_target(&ctx, &targets[ti], &runs);
+                    done.lock().expect("no worker panicked").extend(rows);
+                }
+            });
         }
-        let t = &targets[*ti];
-        let mutant = mi.map(|m| &t.truth.mutants[m]);
-        let run_name = mutant.map_or("original".to_string(), |m| m.id.clone());
-        let install = installed.entry(*ti).or_insert_with(|| {
-            progress(n, total, &t.name, "install", "");
-            setup(
-                t,
-                &["install"],
-                &out_dir.join(format!("{}-install.log", t.name)),
-                Duration::from_secs(3600),
-            )
-        });
-        let mut row = Row {
-            target: t.name.clone(),
-            set: t.truth.set.clone(),
-            run: run_name.clone(),
-            planted: mutant.map(|m| Bug {
-                id: m.id.clone(),
-                method: m.method.clone(),
-                path: m.path.clone(),
-                kinds: m.kinds.clone(),
-            }),
-            found: mutant.map(|_| false),
-            known_total: if mutant.is_none() {
-                t.truth.known_bugs.len()
-            } else {
-                0
-            },
-            known_found: Vec::new(),
-            false_findings: Vec::new(),
-            confirmed: 0,
-            requests: 0,
-            unjudged: 0,
-            operations_total: 0,
-            operations_attacked: 0,
-            operations_unjudged: 0,
-            reasons: Vec::new(),
-            seconds: 0.0,
-            exit: None,
-            error: None,
-            report: None,
-        };
-        if let Err(e) = install.clone() {
-            row.error = Some(format!("install failed: {e}"));
-            progress(n, total, &t.name, &run_name, "install failed");
-            rows.push(row);
-            continue;
-        }
-        progress(n, total, &t.name, &run_name, "starting");
-        let log = out_dir.join(format!("{}-{run_name}-setup.log", t.name));
-        let mut start_args = vec!["start".to_string()];
-        if let Some(m) = mutant {
-            start_args.push(t.dir.join(&m.patch).display().to_string());
-        }
-        let start_refs: Vec<&str> = start_args.iter().map(String::as_str).collect();
-        if let Err(e) = setup(t, &start_refs, &log, Duration::from_secs(900)) {
-            row.error = Some(format!("start failed: {e}"));
-            let _ = setup(t, &["stop"], &log, Duration::from_secs(120));
-            progress(n, total, &t.name, &run_name, "start failed");
-            rows.push(row);
-            continue;
-        }
-        progress(n, total, &t.name, &run_name, "running tenantfuzz");
-        let report = out_dir.join(format!("{}-{run_name}.json", t.name));
-        row.report = Some(report.display().to_string());
-        let tf_log = out_dir.join(format!("{}-{run_name}-tenantfuzz.log", t.name));
-        let env = run_env(&cache, &t.name);
-        let begun = Instant::now();
-        let exit = run_tenantfuzz(&bin, t, &report, &tf_log, &env, args.max_time, &interrupted);
-        row.seconds = begun.elapsed().as_secs_f64();
-        let stop_log = out_dir.join(format!("{}-{run_name}-stop.log", t.name));
-        if let Err(e) = setup(t, &["stop"], &stop_log, Duration::from_secs(120)) {
-            eprintln!(
-                "warning: {} stop failed: {e} (see {})",
-                t.name,
-                stop_log.display()
-            );
-        }
-        match exit {
-            Ok(code) => row.exit = code,
-            Err(e) => row.error = Some(e),
-        }
-        if row.error.is_none() {
-            if let Err(e) = score(&mut row, &report, &t.truth, mutant) {
-                row.error = Some(e);
-            }
-        }
-        let verdict = match (&row.error, row.found) {
-            (Some(e), _) => format!("error: {e}"),
-            (None, Some(true)) => "found".into(),
-            (None, Some(false)) => "missed".into(),
-            (None, None) => format!("{} confirmed", row.confirmed),
-        };
-        progress(
-            n,
-            total,
-            &t.name,
-            &run_name,
-            &format!(
-                "{verdict}, {} false, {:.0}s",
-                row.false_findings.len(),
-                row.seconds
-            ),
-        );
-        rows.push(row);
-    }
+    });
+    let mut done = done.into_inner().expect("no worker panicked");
+    done.sort_by_key(|(i, _)| *i);
+    let rows: Vec<Row> = done.into_iter().map(|(_, r)| r).collect();
     if interrupted.load(Ordering::SeqCst) {
         println!("interrupted: {} of {total} run(s) done", rows.len());
     }
@@ -525,6 +454,155 @@ fn run(args: Args) -> Result<(), String> {
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// What every run of an invocation shares.
+struct Ctx {
+    bin: PathBuf,
+    cache: PathBuf,
+    out_dir: PathBuf,
+    max_time: u64,
+    interrupted: Arc<AtomicBool>,
+    /// Runs started so far (for the progress lines' numbers).
+    begun: AtomicUsize,
+    total: usize,
+}
+
+/// A target's runs, one after another: installs it once, then each run (plan index, mutant).
+fn run_target(ctx: &Ctx, t: &Target, runs: &[(usize, Option<usize>)]) -> Vec<(usize, Row)> {
+    let mut install: Option<Result<(), String>> = None;
+    let mut rows = Vec::new();
+    for (i, mi) in runs {
+        if ctx.interrupted.load(Ordering::SeqCst) {
+            break;
+        }
+        let n = ctx.begun.fetch_add(1, Ordering::SeqCst);
+        let mutant = mi.map(|m| &t.truth.mutants[m]);
+        let installed = install.get_or_insert_with(|| {
+            progress(n, ctx.total, &t.name, "install", "");
+            setup(
+                t,
+                &["install"],
+                &ctx.out_dir.join(format!("{}-install.log", t.name)),
+                Duration::from_secs(3600),
+            )
+        });
+        rows.push((*i, one_run(ctx, t, mutant, n, installed.clone())));
+    }
+    rows
+}
+
+/// One run: start the application (with the mutant's patch), run tenantfuzz, stop it, score.
+fn one_run(
+    ctx: &Ctx,
+    t: &Target,
+    mutant: Option<&Mutant>,
+    n: usize,
+    installed: Result<(), String>,
+) -> Row {
+    let total = ctx.total;
+    let run_name = mutant.map_or("original".to_string(), |m| m.id.clone());
+    let mut row = Row {
+        target: t.name.clone(),
+        set: t.truth.set.clone(),
+        run: run_name.clone(),
+        planted: mutant.map(|m| Bug {
+            id: m.id.clone(),
+            method: m.method.clone(),
+            path: m.path.clone(),
+            kinds: m.kinds.clone(),
+        }),
+        found: mutant.map(|_| false),
+        known_total: if mutant.is_none() {
+            t.truth.known_bugs.len()
+        } else {
+            0
+        },
+        known_found: Vec::new(),
+        false_findings: Vec::new(),
+        confirmed: 0,
+        requests: 0,
+        unjudged: 0,
+        operations_total: 0,
+        operations_attacked: 0,
+        operations_unjudged: 0,
+        reasons: Vec::new(),
+        seconds: 0.0,
+        exit: None,
+        error: None,
+        report: None,
+    };
+    if let Err(e) = installed {
+        row.error = Some(format!("install failed: {e}"));
+        progress(n, total, &t.name, &run_name, "install failed");
+        return row;
+    }
+    progress(n, total, &t.name, &run_name, "starting");
+    let log = ctx.out_dir.join(format!("{}-{run_name}-setup.log", t.name));
+    let mut start_args = vec!["start".to_string()];
+    if let Some(m) = mutant {
+        start_args.push(t.dir.join(&m.patch).display().to_string());
+    }
+    let start_refs: Vec<&str> = start_args.iter().map(String::as_str).collect();
+    if let Err(e) = setup(t, &start_refs, &log, Duration::from_secs(900)) {
+        row.error = Some(format!("start failed: {e}"));
+        let _ = setup(t, &["stop"], &log, Duration::from_secs(120));
+        progress(n, total, &t.name, &run_name, "start failed");
+        return row;
+    }
+    progress(n, total, &t.name, &run_name, "running tenantfuzz");
+    let report = ctx.out_dir.join(format!("{}-{run_name}.json", t.name));
+    row.report = Some(report.display().to_string());
+    let tf_log = ctx
+        .out_dir
+        .join(format!("{}-{run_name}-tenantfuzz.log", t.name));
+    let env = run_env(&ctx.cache, &t.name);
+    let begun = Instant::now();
+    let exit = run_tenantfuzz(
+        &ctx.bin,
+        t,
+        &report,
+        &tf_log,
+        &env,
+        ctx.max_time,
+        &ctx.interrupted,
+    );
+    row.seconds = begun.elapsed().as_secs_f64();
+    let stop_log = ctx.out_dir.join(format!("{}-{run_name}-stop.log", t.name));
+    if let Err(e) = setup(t, &["stop"], &stop_log, Duration::from_secs(120)) {
+        eprintln!(
+            "warning: {} stop failed: {e} (see {})",
+            t.name,
+            stop_log.display()
+        );
+    }
+    match exit {
+        Ok(code) => row.exit = code,
+        Err(e) => row.error = Some(e),
+    }
+    if row.error.is_none() {
+        if let Err(e) = score(&mut row, &report, &t.truth, mutant) {
+            row.error = Some(e);
+        }
+    }
+    let verdict = match (&row.error, row.found) {
+        (Some(e), _) => format!("error: {e}"),
+        (None, Some(true)) => "found".into(),
+        (None, Some(false)) => "missed".into(),
+        (None, None) => format!("{} confirmed", row.confirmed),
+    };
+    progress(
+        n,
+        total,
+        &t.name,
+        &run_name,
+        &format!(
+            "{verdict}, {} false, {:.0}s",
+            row.false_findings.len(),
+            row.seconds
+        ),
+    );
+    row
 }
 
 fn progress(n: usize, total: usize, target: &str, run: &str, what: &str) {
@@ -957,6 +1035,8 @@ fn merge(args: &Args) -> Result<(), String> {
             "file": path.display().to_string(), "date": doc["date"], "commit": doc["commit"],
             "complete": doc["complete"], "targets": doc["targets"],
         }));
+        // A later file's run of a target replaces an earlier one's (a target measured again).
+        rows.retain(|r| !part.iter().any(|p| p.target == r.target && p.run == r.run));
         rows.extend(part);
     }
     if !args.reports.is_empty() {
