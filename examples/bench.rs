@@ -33,11 +33,12 @@ use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
-use tenantfuzz::campaign::{Campaign, CampaignResult};
+use tenantfuzz::campaign::Campaign;
 use tenantfuzz::cli::demo_campaign;
 use tenantfuzz::config::{CampaignSettings, Settings};
 use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode, SPEC_YAML};
 use tenantfuzz::exchange::Recorded;
+use tenantfuzz::outcome::CampaignResult;
 
 // The allocator the `tenantfuzz` binary uses (src/main.rs), so the figures are the CLI's.
 #[cfg(feature = "mimalloc")]

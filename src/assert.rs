@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::campaign::CampaignResult;
+use crate::outcome::CampaignResult;
 
 /// Why `result` is not a pass, as text for a test failure: every confirmed finding (kind,
 /// operation, attacker -> victim, evidence, the minimal steps as `identity METHOD url ->

@@ -62,6 +62,15 @@ pub fn is_sensitive_header(name: &str) -> bool {
     })
 }
 
+/// A value as it goes into a path, query or header.
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 /// A recorded request and what came back.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Exchange {

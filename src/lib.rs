@@ -45,10 +45,12 @@ pub mod identity;
 pub mod marker;
 pub mod model;
 pub mod oracle;
+pub mod outcome;
 pub mod report;
 pub mod scenario;
 pub mod spec;
 
 pub use assert::{assert_no_findings, failure_message};
-pub use campaign::{Campaign, CampaignError, CampaignResult};
+pub use campaign::{Campaign, CampaignError};
 pub use config::Settings;
+pub use outcome::CampaignResult;

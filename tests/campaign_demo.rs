@@ -11,11 +11,11 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use serde_json::Value;
-use tenantfuzz::campaign::CampaignResult;
 use tenantfuzz::cli::demo_campaign;
 use tenantfuzz::config::CampaignSettings;
 use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode};
 use tenantfuzz::finding::Status;
+use tenantfuzz::outcome::CampaignResult;
 
 async fn campaign(mode: Mode, seed: u64) -> CampaignResult {
     let settings = CampaignSettings {

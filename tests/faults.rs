@@ -5,9 +5,9 @@
 
 use crate::support::truth;
 
-use tenantfuzz::campaign::CampaignResult;
 use tenantfuzz::config::CampaignSettings;
 use tenantfuzz::demo::{DemoConfig, Mode};
+use tenantfuzz::outcome::CampaignResult;
 
 async fn faulty(mode: Mode) -> CampaignResult {
     let config = DemoConfig {

@@ -16,9 +16,10 @@ use std::time::Duration;
 use cmd::{files, temp_dir};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tenantfuzz::campaign::{Campaign, CampaignResult};
+use tenantfuzz::campaign::Campaign;
 use tenantfuzz::config::{CampaignSettings, Settings};
 use tenantfuzz::demo::{DemoConfig, DemoServer, Mode};
+use tenantfuzz::outcome::CampaignResult;
 use truth::{Bug, confirmed};
 
 const OWNERSHIP: &[&str] = &[

@@ -18,13 +18,14 @@ use support::inventory::{
     GROUND_TRUTH_JSON, InventoryServer, SIGNATURE_HEADER, SPEC_PATH, SPEC_YAML, USERS,
     WEBHOOK_SECRET, webhook_signature,
 };
-use tenantfuzz::campaign::{Campaign, CampaignResult};
+use tenantfuzz::campaign::Campaign;
 use tenantfuzz::config::{
     CampaignSettings, DigestEncoding, HmacAlgorithm, IdentitySettings, Secret, Settings,
     WebhookSettings,
 };
 use tenantfuzz::finding::{Finding, Status};
 use tenantfuzz::model::Slot;
+use tenantfuzz::outcome::CampaignResult;
 
 #[derive(Debug, Deserialize)]
 struct GroundTruth {

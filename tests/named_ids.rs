@@ -15,9 +15,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde_json::{Value, json};
-use tenantfuzz::campaign::{Campaign, CampaignResult};
+use tenantfuzz::campaign::Campaign;
 use tenantfuzz::config::{IdentitySettings, Secret, Settings};
 use tenantfuzz::finding::Status;
+use tenantfuzz::outcome::CampaignResult;
 
 const SPEC: &str = r#"
 openapi: 3.0.3

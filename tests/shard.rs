@@ -9,9 +9,9 @@ use std::process::Command;
 use crate::support::truth;
 
 use serde_json::Value;
-use tenantfuzz::campaign::CampaignResult;
 use tenantfuzz::config::{CampaignSettings, Shard};
 use tenantfuzz::demo::{DemoConfig, Mode};
+use tenantfuzz::outcome::CampaignResult;
 
 async fn campaign(shard: Option<Shard>) -> CampaignResult {
     let settings = CampaignSettings {

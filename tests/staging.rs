@@ -15,11 +15,12 @@ use serde_json::Value;
 use support::cmd::{self, bin, token};
 use support::recorder::{Behaviour, Recorder, Seen};
 use support::{Demo, notes};
-use tenantfuzz::campaign::{Campaign, CampaignResult};
+use tenantfuzz::campaign::Campaign;
 use tenantfuzz::cli::demo_campaign;
 use tenantfuzz::config::{CampaignSettings, IdentitySettings, Secret, Settings};
 use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode};
 use tenantfuzz::exec::Target;
+use tenantfuzz::outcome::CampaignResult;
 use tenantfuzz::spec::Method;
 
 fn is_mutation(s: &Seen) -> bool {

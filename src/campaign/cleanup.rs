@@ -3,33 +3,13 @@
 //! campaign did not create is ever deleted. What cannot be deleted is listed with its URL or id.
 
 use futures_util::StreamExt;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::exec::{Created, Runtime};
 use crate::model::Slot;
+use crate::outcome::{Cleanup, LeftBehind};
 use crate::scenario::{Expr, Scenario, Step, StepRole};
 use crate::spec::Method;
-
-/// What the cleanup did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Cleanup {
-    /// Resources deleted (or already gone).
-    pub deleted: usize,
-    /// Resources left on the target, with why.
-    pub left: Vec<LeftBehind>,
-}
-
-/// A resource the campaign created and could not delete.
-#[derive(Debug, Clone, Serialize)]
-pub struct LeftBehind {
-    pub resource: String,
-    pub id: String,
-    /// The delete request that failed, when there was one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    pub reason: String,
-}
 
 /// The delete step for one created resource, or why there is none.
 fn delete_step(rt: &Runtime<'_>, c: &Created, resource: usize) -> Result<Step, String> {
@@ -236,7 +216,7 @@ async fn try_delete(
         return Ok(());
     };
     let resource = producer.resource;
-    let id = crate::exec::value_text(&c.id);
+    let id = crate::exchange::value_text(&c.id);
     let name = rt.model.resources[resource].name.clone();
     let mut step = delete_step(rt, c, resource).map_err(|reason| LeftBehind {
         resource: name.clone(),

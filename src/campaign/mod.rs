@@ -1,5 +1,5 @@
 //! The campaign: discovery, the systematic phase, confirmation replays, shrinking and
-//! deduplication, from settings to a [`CampaignResult`]. The only place that drives the
+//! deduplication, from settings to a [`crate::outcome::CampaignResult`]. The only place that drives the
 //! executor; reporters read its result and nothing else.
 
 mod cleanup;
@@ -8,6 +8,5 @@ mod discover;
 mod progress;
 mod run;
 
-pub use cleanup::{Cleanup, LeftBehind};
 pub use progress::{Phase, Progress, Snapshot};
-pub use run::{Campaign, CampaignError, CampaignResult, Coverage, PhaseTimes, Stats};
+pub use run::{Campaign, CampaignError};

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use futures_util::{FutureExt, StreamExt};
-use serde::Serialize;
 
 use super::confirm::{Bounds, confirm};
 use super::discover::discover;
@@ -17,6 +16,7 @@ use crate::finding::{
 use crate::marker::Markers;
 use crate::model::{Overrides, ResourceModel, Slot};
 use crate::oracle::{self, Context};
+use crate::outcome::{CampaignResult, Coverage, PhaseTimes, Stats};
 use crate::scenario::{Cast, Plan, Scenario, StepRole, compile, plan};
 use crate::spec::{Api, SpecError};
 
@@ -35,99 +35,6 @@ pub enum CampaignError {
     /// The target or an identity's session could not be used.
     #[error("{0}")]
     Target(String),
-}
-
-/// Coverage of one operation.
-#[derive(Debug, Clone, Serialize)]
-pub struct Coverage {
-    pub method: String,
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub operation_id: Option<String>,
-    pub attacked: bool,
-    pub vectors: Vec<Vector>,
-    /// The checks its attacks went through (the kinds they could have shown).
-    pub checks: Vec<Kind>,
-    /// Attack requests that got an answer that could be judged.
-    pub judged: u64,
-    /// Attack requests that could not be judged (no answer, 5xx, 429, or a step they needed
-    /// failed).
-    pub unjudged: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-/// Counters of a run.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Stats {
-    pub requests: u64,
-    pub duration_ms: u64,
-    /// Requests of logins, discovery and the plan's probes.
-    pub systematic_requests: u64,
-    /// Requests of the exploration phase: proptest cases and their shrinking, and any retries
-    /// and session renewals until its end.
-    pub exploration_requests: u64,
-    /// Explored cases that compiled into a scenario and ran.
-    pub explored_cases: u64,
-    /// Requests spent on confirmation and shrinking, all findings together.
-    pub confirmation_requests: u64,
-    /// Requests of the final cleanup.
-    pub cleanup_requests: u64,
-    pub scenarios: u64,
-    /// Sessions renewed mid-run (a 401 the positive control confirmed, then a new login).
-    pub session_renewals: u64,
-    /// Wall-clock milliseconds of each phase: where the run's time went.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase_ms: Option<PhaseTimes>,
-}
-
-/// Wall-clock milliseconds of each phase of a run (logins and discovery together), each from
-/// the end of the one before. Exploration starts once every probe of the plan has, beside the
-/// systematic phase's tail; its time counts from the systematic phase's end. The plan's
-/// webhook probes and their confirmations run on beside exploration: its time includes theirs.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct PhaseTimes {
-    pub discovery: u64,
-    pub systematic: u64,
-    pub exploration: u64,
-    pub confirmation: u64,
-    pub cleanup: u64,
-}
-
-/// What a campaign found.
-#[derive(Debug, Clone)]
-pub struct CampaignResult {
-    pub base_url: String,
-    pub spec: String,
-    pub identities: Vec<String>,
-    pub findings: Vec<Finding>,
-    pub coverage: Vec<Coverage>,
-    pub stats: Stats,
-    pub operations_total: usize,
-    /// `tfz` + the run tag every marker of this run starts with.
-    pub marker_prefix: String,
-    /// What was deleted at the end, and what was left behind.
-    pub cleanup: super::Cleanup,
-    /// Why the run stopped before doing all it planned (`--max-time`, Ctrl-C, a lost target),
-    /// if it did: coverage is incomplete, and no finding is not a pass.
-    pub stopped_early: Option<String>,
-    /// The error that cut the run short (the target stopped answering), if one did. The
-    /// findings confirmed before it still stand.
-    pub failure: Option<String>,
-    /// Every exchange of the run, in the order they finished; empty unless recording was asked
-    /// for (the CLI's `--har`).
-    pub exchanges: Vec<crate::exchange::Recorded>,
-    /// The part of the campaign this run was (`--shard I/N`), if only a part.
-    pub shard: Option<crate::config::Shard>,
-}
-
-impl CampaignResult {
-    /// Confirmed findings.
-    pub fn confirmed(&self) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(|f| f.status == Status::Confirmed)
-    }
 }
 
 /// A violation with the scenario and execution that first showed it.
@@ -1402,7 +1309,7 @@ impl Campaign {
                 .owned
                 .get(key)
                 .and_then(|ids| ids.first())
-                .map(crate::exec::value_text)
+                .map(crate::exchange::value_text)
                 .unwrap_or_default();
             let index = match steps
                 .iter()

@@ -122,7 +122,7 @@ impl Outcome {
 /// lost mid-run (exit 3), `Incomplete` when it stopped early with nothing confirmed, else the
 /// outcome of the findings.
 pub(crate) fn finish(
-    result: &crate::campaign::CampaignResult,
+    result: &crate::outcome::CampaignResult,
     written: Result<Outcome, CliError>,
 ) -> Result<Outcome, CliError> {
     if let Some(failure) = &result.failure {

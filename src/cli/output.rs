@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{CliError, Outcome};
-use crate::campaign::CampaignResult;
 use crate::finding::{Reproduction, Status};
+use crate::outcome::CampaignResult;
 
 /// Pace, time limits and optional checks shared by `run` and `demo`.
 #[derive(Debug, Args, Default, Clone)]

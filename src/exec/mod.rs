@@ -8,7 +8,6 @@ mod sign;
 mod slots;
 
 pub use client::http_client;
-pub(crate) use run::value_text;
 pub use run::{Created, Discovered, Exclusive, Runtime, Sender, Target, TargetError};
 pub(crate) use session::LiveCredentials;
 pub use slots::{Priority, Slot, Slots};

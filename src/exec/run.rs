@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::session::{Session, Verdict, Wire};
 use crate::config::Secret;
-use crate::exchange::{Exchange, Execution, StepRecord};
+use crate::exchange::{Exchange, Execution, StepRecord, value_text};
 use crate::finding::Capture;
 use crate::identity::{Credentials, LoginFlow};
 use crate::marker::Markers;
@@ -759,15 +759,6 @@ fn flatten_form(body: &Value) -> Vec<(String, String)> {
             .map(|(k, v)| (k.clone(), value_text(v)))
             .collect(),
         _ => Vec::new(),
-    }
-}
-
-/// A value as it goes into a path, query or header.
-pub(crate) fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
     }
 }
 

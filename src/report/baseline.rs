@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::CampaignResult;
 use crate::finding::Finding;
+use crate::outcome::CampaignResult;
 
 /// The baseline file's format version.
 pub const FORMAT_VERSION: u32 = 1;

@@ -395,7 +395,7 @@ fn check(f: &Finding, run_prefix: &str) -> String {
                     .iter()
                     .find(|st| st.role == "attack")
                     .and_then(|st| st.exchange.request_body.as_ref()?.pointer(field).cloned())
-                    .map(|v| crate::exec::value_text(&v))
+                    .map(|v| crate::exchange::value_text(&v))
                     .unwrap_or_default();
                 match (controls.last(), reads.first(), reads.get(1)) {
                     (Some(c), Some(r1), Some(r2)) => {

@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::redact;
-use crate::campaign::CampaignResult;
 use crate::exchange::{Exchange, Recorded};
+use crate::outcome::CampaignResult;
 
 #[derive(Debug, Serialize)]
 pub struct Har {

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::{CampaignResult, Coverage};
 use crate::finding::{Finding, Status};
+use crate::outcome::{CampaignResult, Coverage};
 
 /// The report's wire format version. Bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;

@@ -6,8 +6,8 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::campaign::{CampaignResult, Coverage};
 use crate::finding::{Finding, Kind, Status};
+use crate::outcome::{CampaignResult, Coverage};
 
 fn classname(c: &Coverage) -> String {
     format!("{} {}", c.method, c.path)

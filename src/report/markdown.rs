@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::campaign::CampaignResult;
 use crate::finding::{Finding, Status};
+use crate::outcome::CampaignResult;
 
 /// Text for a table cell: one line, pipes escaped, no raw HTML.
 fn cell(text: &str) -> String {

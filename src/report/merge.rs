@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::campaign::{CampaignResult, Cleanup, Coverage, LeftBehind, Stats};
 use crate::finding::{Finding, Status};
+use crate::outcome::{CampaignResult, Cleanup, Coverage, LeftBehind, Stats};
 
 use super::json::{CleanupInfo, CoverageEntry, FORMAT_VERSION, Report, Summary, TargetInfo};
 

@@ -6,8 +6,8 @@
 use serde::Serialize;
 
 use super::rules::{Rule, rule};
-use crate::campaign::CampaignResult;
 use crate::finding::{Finding, Kind, Status};
+use crate::outcome::CampaignResult;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 

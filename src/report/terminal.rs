@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::campaign::CampaignResult;
 use crate::finding::{Finding, Status};
+use crate::outcome::CampaignResult;
 
 /// Renders the summary as text.
 pub fn render(result: &CampaignResult) -> String {

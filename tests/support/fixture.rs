@@ -5,11 +5,11 @@
 #![allow(dead_code)]
 
 use serde_json::json;
-use tenantfuzz::campaign::{CampaignResult, Cleanup, Coverage, LeftBehind, Stats};
 use tenantfuzz::exchange::{Exchange, Recorded};
 use tenantfuzz::finding::{
     Capture, Finding, Kind, OperationRef, ReproStep, Status, Vector, fingerprint,
 };
+use tenantfuzz::outcome::{CampaignResult, Cleanup, Coverage, LeftBehind, Stats};
 
 pub const BASE: &str = "http://127.0.0.1:41639";
 pub const RUN: &str = "tfzq7x2k";

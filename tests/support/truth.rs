@@ -7,11 +7,11 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use tenantfuzz::campaign::CampaignResult;
 use tenantfuzz::cli::demo_campaign;
 use tenantfuzz::config::CampaignSettings;
 use tenantfuzz::demo::{DemoConfig, DemoServer, GROUND_TRUTH_JSON};
 use tenantfuzz::finding::{Finding, Status};
+use tenantfuzz::outcome::CampaignResult;
 
 /// A bug as the ground truth names it and a finding reports it: (kind, vector, method, path).
 pub type Bug = (String, String, String, String);
