@@ -5,14 +5,14 @@
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::exec::{Created, Runtime};
+use crate::exec::{Created, Interpreter};
 use crate::model::Slot;
 use crate::outcome::{Cleanup, LeftBehind};
 use crate::scenario::{Expr, Scenario, Step, StepRole};
 use crate::spec::Method;
 
 /// The delete step for one created resource, or why there is none.
-fn delete_step(rt: &Runtime<'_>, c: &Created, resource: usize) -> Result<Step, String> {
+fn delete_step(rt: &Interpreter<'_>, c: &Created, resource: usize) -> Result<Step, String> {
     let model = rt.model;
     let name = &model.resources[resource].name;
     let deleter = rt.api.operations.iter().enumerate().find(|(i, op)| {
@@ -84,12 +84,12 @@ fn take_created(list: &std::sync::Mutex<Vec<Created>>, unlocked_only: bool) -> V
     taken
 }
 
-/// Deletes everything the runtime recorded as created, newest first (with `unlocked_only`,
+/// Deletes everything the interpreter recorded as created, newest first (with `unlocked_only`,
 /// only what scenarios without a tenant's webhook lock created: a webhook chain may still be
 /// using the rest). When the creator may not delete (a member who may create but not delete),
 /// the other identities of its tenant try. Also returns the requests it sent.
 pub(crate) async fn cleanup(
-    rt: &Runtime<'_>,
+    rt: &Interpreter<'_>,
     tenants: &[Option<String>],
     concurrency: usize,
     unlocked_only: bool,
@@ -107,7 +107,7 @@ pub(crate) async fn cleanup(
 /// the campaign, in the slots it leaves idle), until the sending side is gone; also returns the
 /// requests it sent.
 pub(crate) async fn deleting(
-    rt: &Runtime<'_>,
+    rt: &Interpreter<'_>,
     tenants: &[Option<String>],
     concurrency: usize,
     mut batches: tokio::sync::mpsc::UnboundedReceiver<Vec<Created>>,
@@ -136,7 +136,7 @@ pub(crate) async fn deleting(
 /// Deletes `created` (objects some finished executions made, in creation order), newest first;
 /// also returns the requests it sent.
 async fn delete_all(
-    rt: &Runtime<'_>,
+    rt: &Interpreter<'_>,
     tenants: &[Option<String>],
     concurrency: usize,
     created: Vec<Created>,
@@ -200,14 +200,14 @@ type Outcome = (Result<(), LeftBehind>, u64);
 
 /// Deletes one created object, as its creator and then its colleagues; also the requests it
 /// sent.
-async fn delete_one(rt: &Runtime<'_>, tenants: &[Option<String>], c: &Created) -> Outcome {
+async fn delete_one(rt: &Interpreter<'_>, tenants: &[Option<String>], c: &Created) -> Outcome {
     let mut sent = 0;
     let outcome = try_delete(rt, tenants, c, &mut sent).await;
     (outcome, sent)
 }
 
 async fn try_delete(
-    rt: &Runtime<'_>,
+    rt: &Interpreter<'_>,
     tenants: &[Option<String>],
     c: &Created,
     sent: &mut u64,

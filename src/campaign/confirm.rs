@@ -142,7 +142,7 @@ fn shared_with(scenario: &Scenario, attack: usize) -> Option<Scenario> {
 /// webhook event and changes nothing it did not create (every step reads, creates, or names a
 /// resource an earlier step created in its path), and it does not set and restore a caller's
 /// own privilege.
-fn isolated(run: &crate::exec::Runtime<'_>, scenario: &Scenario) -> bool {
+fn isolated(run: &crate::exec::Interpreter<'_>, scenario: &Scenario) -> bool {
     use crate::model::Slot;
     use crate::scenario::{Check, Expr};
     !run.has_webhook(scenario)
@@ -213,7 +213,7 @@ fn without(scenario: &Scenario, gone: &[usize]) -> Option<Scenario> {
 
 /// Runs a shrink candidate: the requests it sent, and whether it showed the violation again.
 async fn reproduces(
-    run: &crate::exec::Runtime<'_>,
+    run: &crate::exec::Interpreter<'_>,
     ctx: &Context<'_>,
     candidate: &Scenario,
     v: &Violation,
@@ -243,7 +243,7 @@ struct Replays {
 /// not run) that did not reproduce proves nothing either way and is run again, a bounded
 /// number of times, one after another.
 async fn replay(
-    run: &crate::exec::Runtime<'_>,
+    run: &crate::exec::Interpreter<'_>,
     ctx: &Context<'_>,
     current: &Scenario,
     v: &Violation,
@@ -330,7 +330,7 @@ async fn replay(
 }
 
 pub(crate) async fn confirm(
-    run: &crate::exec::Runtime<'_>,
+    run: &crate::exec::Interpreter<'_>,
     ctx: &Context<'_>,
     scenario: &Scenario,
     exec: &Execution,

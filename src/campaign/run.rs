@@ -9,7 +9,7 @@ use super::confirm::{Bounds, confirm};
 use super::discover::discover;
 use crate::config::{ConfigError, Settings};
 use crate::exchange::Execution;
-use crate::exec::{Runtime, Sender, Target};
+use crate::exec::{Interpreter, Sender, Target};
 use crate::finding::{
     Finding, Kind, OperationRef, ReproStep, Status, Vector, Violation, fingerprint,
 };
@@ -342,7 +342,7 @@ impl Campaign {
         }
     }
 
-    /// Runs the campaign as a task of the current tokio runtime, which is how the CLI runs it:
+    /// Runs the campaign as a task of the current tokio interpreter, which is how the CLI runs it:
     /// on a multi-threaded runtime the campaign then runs on the same workers as its
     /// connections (and an in-process target), and an answer wakes it on the thread that read
     /// the answer. Awaited inside the caller's own future (`run`), it lives on the thread that
@@ -435,9 +435,9 @@ impl Campaign {
                 .any(|s| matches!(s.role, StepRole::Attack { .. }) && self.in_shard[s.op])
         });
         let markers = Markers::new();
-        // What finished executions created, deleted as they finish (see `Runtime::release`).
+        // What finished executions created, deleted as they finish (see `Interpreter::release`).
         let (finished, to_delete) = tokio::sync::mpsc::unbounded_channel();
-        let runtime = Runtime {
+        let interpreter = Interpreter {
             api: &self.api,
             model: &self.model,
             markers: &markers,
@@ -468,7 +468,7 @@ impl Campaign {
             shrink_time: c.shrink_time,
         };
         let window = c.concurrency.max(1) * SCENARIOS_PER_SLOT;
-        let (rt, cx, bd) = (&runtime, &ctx, &bounds);
+        let (rt, cx, bd) = (&interpreter, &ctx, &bounds);
         // Confirms a list of candidates, a window of them at a time (their requests share the
         // slots); `counted` when the progress display is on the confirmation phase.
         let confirm_all = move |list: Vec<Candidate>, counted: bool| {
@@ -517,7 +517,7 @@ impl Campaign {
         let mut order: Vec<usize> = (0..plan.probes.len()).collect();
         order.sort_by_cached_key(|i| {
             let s = &plan.probes[*i].scenario;
-            std::cmp::Reverse((runtime.has_webhook(s), s.steps.len()))
+            std::cmp::Reverse((interpreter.has_webhook(s), s.steps.len()))
         });
         let (hooked, order): (Vec<usize>, Vec<usize>) =
             order.into_iter().partition(attacks_webhook);
@@ -594,7 +594,7 @@ impl Campaign {
         // Exploration (random drafts beyond the plan; new violations are shrunk by proptest)
         // starts once every probe of the plan has: its cases run beside the systematic phase's
         // tail, then beside the confirmation of what the plan found, all taking their slots from
-        // the runtime, so together they keep to the concurrency. It judges a violation new
+        // the interpreter, so together they keep to the concurrency. It judges a violation new
         // against the plan's alone (waiting for them), so what it adds does not depend on
         // timing.
         let cast = self.cast(owned_set.clone());
@@ -608,7 +608,7 @@ impl Campaign {
             if c.cases == 0 || out_of_time() {
                 (0, BTreeMap::new())
             } else {
-                self.explore(&runtime, &ctx, &cast, known, out_of_time)
+                self.explore(&interpreter, &ctx, &cast, known, out_of_time)
                     .await
             }
         };
@@ -698,12 +698,12 @@ impl Campaign {
         progress.enter(super::Phase::Cleanup, 0);
         progress.requests(target.requests());
         let (mut cleanup, mut cleanup_requests) = alongside(
-            super::cleanup::cleanup(&runtime, &tenants, c.concurrency, true),
+            super::cleanup::cleanup(&interpreter, &tenants, c.concurrency, true),
             webhook_chain.as_mut(),
         )
         .await;
         // No more hand-overs: the deleter ends once it has deleted what it was given.
-        if let Ok(mut finished) = runtime.finished.lock() {
+        if let Ok(mut finished) = interpreter.finished.lock() {
             finished.take();
         }
         webhook_chain.as_mut().await;
@@ -741,7 +741,7 @@ impl Campaign {
             ))
         };
         let (rest, requests) =
-            super::cleanup::cleanup(&runtime, &tenants, c.concurrency, false).await;
+            super::cleanup::cleanup(&interpreter, &tenants, c.concurrency, false).await;
         cleanup.deleted += rest.deleted;
         cleanup.left.extend(rest.left);
         cleanup_requests += requests;
@@ -915,7 +915,7 @@ impl Campaign {
     /// Returns how many cases ran.
     async fn explore(
         &self,
-        runtime: &Runtime<'_>,
+        interpreter: &Interpreter<'_>,
         ctx: &Context<'_>,
         cast: &Cast,
         known: Known,
@@ -960,7 +960,7 @@ impl Campaign {
         let window = c.concurrency.max(1) * SCENARIOS_PER_SLOT;
         let mut results = futures_util::stream::iter(draws)
             .map(|(tree, probe)| async move {
-                let exec = runtime.execute(&probe.scenario).await;
+                let exec = interpreter.execute(&probe.scenario).await;
                 (tree, probe, exec)
             })
             .buffered(window)
@@ -1005,7 +1005,7 @@ impl Campaign {
                     };
                     ran += 1;
                     self.progress
-                        .step_in(super::Phase::Exploration, runtime.target.requests());
+                        .step_in(super::Phase::Exploration, interpreter.target.requests());
                     let violations: Vec<Violation> = oracle::judge(ctx, &probe.scenario, &exec)
                         .into_iter()
                         .filter(|v| self.in_shard[v.op])
@@ -1023,7 +1023,15 @@ impl Campaign {
             while let Some(((tree, probe, exec), new)) = verdicts.next_decided() {
                 self.progress.violations(verdicts.seen() as u64);
                 if !new.is_empty() {
-                    shrinking.push(self.shrink_case(runtime, ctx, cast, tree, probe, exec, new));
+                    shrinking.push(self.shrink_case(
+                        interpreter,
+                        ctx,
+                        cast,
+                        tree,
+                        probe,
+                        exec,
+                        new,
+                    ));
                 }
             }
         }
@@ -1035,7 +1043,7 @@ impl Campaign {
     #[allow(clippy::too_many_arguments)]
     async fn shrink_case(
         &self,
-        runtime: &Runtime<'_>,
+        interpreter: &Interpreter<'_>,
         ctx: &Context<'_>,
         cast: &Cast,
         mut tree: crate::scenario::SendTree<crate::scenario::Draft>,
@@ -1045,7 +1053,7 @@ impl Campaign {
     ) -> Vec<(CandidateKey, Candidate)> {
         use proptest::strategy::ValueTree;
         let c = &self.settings.campaign;
-        let ticket = runtime.slots.ticket();
+        let ticket = interpreter.slots.ticket();
         let mut out = Vec::new();
         for v in new {
             let key = v.key();
@@ -1060,7 +1068,7 @@ impl Campaign {
                     }
                     let reproduced = match compile(&self.api, &self.model, cast, &tree.current()) {
                         Some(p) => {
-                            let e = runtime.execute_as(&p.scenario, ticket).await;
+                            let e = interpreter.execute_as(&p.scenario, ticket).await;
                             oracle::judge(ctx, &p.scenario, &e)
                                 .into_iter()
                                 .find(|f| f.key() == key)

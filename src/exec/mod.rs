@@ -1,13 +1,18 @@
-//! Sending requests: the HTTP client and, later, scope guard, pacing and retries. The only async
-//! code besides the demo server and the runtime's edge.
+//! Sending requests: the transport (`target.rs`: scope, credentials, pacing, retries, recording),
+//! the interpreter of scenarios (`interpret.rs`) and its id resolution (`ids.rs`), sessions and
+//! webhook signatures. The only async code
+//! besides the demo server and the runtime's edge.
 
 mod client;
-mod run;
+mod ids;
+mod interpret;
 mod session;
 mod sign;
 mod slots;
+mod target;
 
 pub use client::http_client;
-pub use run::{Created, Discovered, Exclusive, Runtime, Sender, Target, TargetError};
+pub use interpret::{Created, Discovered, Exclusive, Interpreter};
 pub(crate) use session::LiveCredentials;
 pub use slots::{Priority, Slot, Slots};
+pub use target::{Sender, Target, TargetError};

@@ -16,7 +16,7 @@ use futures_util::{FutureExt, StreamExt};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use super::run::{MAX_BODY, Target};
+use super::target::{MAX_BODY, Target};
 use crate::config::Secret;
 use crate::identity::{Credentials, FlowResponse, LoginError, LoginFlow, Prepared, Vars};
 use crate::spec::{Api, Method};
