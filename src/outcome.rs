@@ -108,6 +108,14 @@ pub struct Cleanup {
     pub left: Vec<LeftBehind>,
 }
 
+impl Cleanup {
+    /// Adds what another pass of the cleanup did.
+    pub(crate) fn absorb(&mut self, other: Cleanup) {
+        self.deleted += other.deleted;
+        self.left.extend(other.left);
+    }
+}
+
 /// A resource the campaign created and could not delete.
 #[derive(Debug, Clone, Serialize)]
 pub struct LeftBehind {

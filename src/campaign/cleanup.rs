@@ -84,6 +84,14 @@ fn take_created(list: &std::sync::Mutex<Vec<Created>>, unlocked_only: bool) -> V
     taken
 }
 
+impl super::state::Run<'_> {
+    /// A pass of the cleanup phase over what the run's executions created (see [`cleanup`]).
+    pub(super) async fn clean_up(&self, unlocked_only: bool) -> (Cleanup, u64) {
+        let concurrency = self.campaign.settings.campaign.concurrency;
+        cleanup(self.interpreter, self.tenants, concurrency, unlocked_only).await
+    }
+}
+
 /// Deletes everything the interpreter recorded as created, newest first (with `unlocked_only`,
 /// only what scenarios without a tenant's webhook lock created: a webhook chain may still be
 /// using the rest). When the creator may not delete (a member who may create but not delete),

@@ -329,6 +329,50 @@ async fn replay(
     out
 }
 
+impl super::state::Run<'_> {
+    /// Confirms a list of candidates, a window of them at a time (their requests share the
+    /// slots); `counted` when the progress display is on the confirmation phase. Findings are
+    /// sorted afterwards: they finish in any order.
+    pub(super) fn confirm_all(
+        &self,
+        list: Vec<super::state::Candidate>,
+        counted: bool,
+    ) -> futures_util::future::BoxFuture<'_, Vec<Confirmed>> {
+        use futures_util::{FutureExt, StreamExt};
+        futures_util::stream::iter(list)
+            .map(move |(scenario, exec, v)| async move {
+                if self.out_of_time() {
+                    let why = if self.interrupted() {
+                        "not confirmed: the run was interrupted"
+                    } else if self.target.lost().is_some() {
+                        "not confirmed: the target stopped answering"
+                    } else {
+                        "not confirmed: the run reached its time limit (--max-time)"
+                    };
+                    return Confirmed::not_attempted(&scenario, &exec, &v, why);
+                }
+                let done = confirm(
+                    self.interpreter,
+                    self.ctx,
+                    &scenario,
+                    &exec,
+                    &v,
+                    &self.bounds,
+                )
+                .await;
+                if counted {
+                    self.progress.step(self.target.requests());
+                } else {
+                    self.progress.requests(self.target.requests());
+                }
+                done
+            })
+            .buffer_unordered(self.window)
+            .collect::<Vec<_>>()
+            .boxed()
+    }
+}
+
 pub(crate) async fn confirm(
     run: &crate::exec::Interpreter<'_>,
     ctx: &Context<'_>,

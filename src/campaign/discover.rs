@@ -129,3 +129,41 @@ pub(crate) async fn discover(
         sources,
     }
 }
+
+impl super::Campaign {
+    /// Fails when an identity's session does not work: every discovery request it sent was
+    /// refused (401/403) or got no answer.
+    pub(super) fn check_sessions(
+        &self,
+        answers: &BTreeMap<usize, Vec<(usize, crate::exchange::Exchange)>>,
+        names: &[String],
+    ) -> Result<(), super::CampaignError> {
+        for (identity, list) in answers {
+            if list.is_empty() {
+                continue;
+            }
+            if list.iter().all(|(_, e)| e.status.is_none()) {
+                let e = &list[0].1;
+                return Err(super::CampaignError::Target(format!(
+                    "the target at {} could not be reached: {} ({})",
+                    self.settings.base_url,
+                    e.error.as_deref().unwrap_or("no answer"),
+                    e.url
+                )));
+            }
+            if list
+                .iter()
+                .all(|(_, e)| matches!(e.status, Some(401) | Some(403) | None))
+            {
+                let (op, e) = &list[0];
+                return Err(super::CampaignError::Target(format!(
+                    "identity '{}' cannot use its session: {} answered {} (check its credentials)",
+                    names[*identity],
+                    self.api.operations[*op].label(),
+                    e.status.unwrap_or(0)
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -5,8 +5,12 @@
 mod cleanup;
 mod confirm;
 mod discover;
+mod exploration;
+mod finding;
 mod progress;
 mod run;
+mod state;
+mod systematic;
 
 pub use progress::{Phase, Progress, Snapshot};
 pub use run::{Campaign, CampaignError};

@@ -1,0 +1,157 @@
+//! What every phase of one run shares: the target and the interpreter, the plan, the oracle's
+//! context, the bounds of confirmation, and when to stop (a deadline, Ctrl-C, a lost session or
+//! target). `Campaign::run` builds it once and hands it to each phase in turn.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::confirm::Bounds;
+use super::{Campaign, Progress};
+use crate::exchange::Execution;
+use crate::exec::{Interpreter, Target};
+use crate::finding::{Kind, Vector, Violation};
+use crate::oracle::Context;
+use crate::scenario::{Plan, Scenario};
+
+/// Scenarios in flight per slot of the concurrency. A scenario holds a slot only while one of
+/// its requests is out; between requests (judging, waiting for a tenant's webhook lock) it
+/// holds none, so more scenarios than slots keep every slot busy.
+pub(super) const SCENARIOS_PER_SLOT: usize = 4;
+
+/// A violation with the scenario and execution that first showed it.
+pub(super) type Candidate = (Scenario, Execution, Violation);
+
+/// What makes two violations the same finding: kind, operation, vector, attacker, victim.
+pub(super) type CandidateKey = (Kind, usize, Vector, String, String);
+
+/// Polls `side` (to completion, then no more) while awaiting `main`.
+pub(super) async fn alongside<F: std::future::Future>(
+    main: F,
+    mut side: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> F::Output {
+    let mut main = std::pin::pin!(main);
+    futures_util::future::poll_fn(|cx| {
+        let _ = side.as_mut().poll(cx);
+        main.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// One run's shared state (see the module's doc).
+pub(super) struct Run<'a> {
+    pub campaign: &'a Campaign,
+    pub target: &'a Target,
+    pub interpreter: &'a Interpreter<'a>,
+    pub ctx: &'a Context<'a>,
+    pub plan: &'a Plan,
+    pub tenants: &'a [Option<String>],
+    pub progress: &'a Progress,
+    pub bounds: Bounds,
+    /// Scenarios in flight at once: the concurrency times [`SCENARIOS_PER_SLOT`].
+    pub window: usize,
+    /// Told once every probe of the systematic phase has started: exploration fills the slots
+    /// its tail leaves idle.
+    pub launched: tokio::sync::Notify,
+    deadline: Option<Instant>,
+    /// Ctrl-C (the campaign's stop handle).
+    stop: Arc<AtomicBool>,
+    /// Set when an identity's session is lost mid-run: stop like an interrupt, then fail.
+    session_lost: Arc<AtomicBool>,
+    /// Set when work was left undone because the run had to stop (time, Ctrl-C, lost target).
+    skipped: AtomicBool,
+    /// Why the target was taken as lost, the first time it was (it may answer again later).
+    lost: Mutex<Option<String>>,
+}
+
+impl<'a> Run<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        campaign: &'a Campaign,
+        target: &'a Target,
+        interpreter: &'a Interpreter<'a>,
+        ctx: &'a Context<'a>,
+        plan: &'a Plan,
+        tenants: &'a [Option<String>],
+        started: Instant,
+        session_lost: Arc<AtomicBool>,
+    ) -> Run<'a> {
+        let c = &campaign.settings.campaign;
+        Run {
+            campaign,
+            target,
+            interpreter,
+            ctx,
+            plan,
+            tenants,
+            progress: &campaign.progress,
+            bounds: Bounds {
+                confirmations: c.confirmations,
+                shrink_iterations: c.shrink_iterations,
+                shrink_time: c.shrink_time,
+            },
+            window: c.concurrency.max(1) * SCENARIOS_PER_SLOT,
+            launched: tokio::sync::Notify::new(),
+            deadline: c.max_time.map(|t| started + t),
+            stop: campaign.stop.clone(),
+            session_lost,
+            skipped: AtomicBool::new(false),
+            lost: Mutex::new(None),
+        }
+    }
+
+    /// Ctrl-C, or a session lost mid-run.
+    pub(super) fn interrupted(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.session_lost.load(Ordering::Relaxed)
+    }
+
+    /// Whether new work must not start: the deadline passed, the run was interrupted, or the
+    /// target is lost. Remembers that work was skipped, and why the target was lost.
+    pub(super) fn out_of_time(&self) -> bool {
+        let gone = self.target.lost();
+        let stop = self.deadline.is_some_and(|d| Instant::now() >= d)
+            || self.interrupted()
+            || gone.is_some();
+        if let (Some(why), Ok(mut first)) = (gone, self.lost.lock()) {
+            first.get_or_insert(why);
+        }
+        if stop {
+            self.skipped.store(true, Ordering::Relaxed);
+        }
+        stop
+    }
+
+    /// The error that cut the run short (the target stopped answering), if one did.
+    pub(super) fn failure(&self) -> Option<String> {
+        self.lost
+            .lock()
+            .ok()
+            .and_then(|mut l| l.take())
+            .or_else(|| self.target.lost())
+    }
+
+    /// Why the run stopped before doing all it planned, if it did: decided once every probe and
+    /// confirmation is done and before the last of the cleanup (which runs regardless).
+    pub(super) fn stopped_early(&self, failure: Option<&String>) -> Option<String> {
+        if !self.skipped.load(Ordering::Relaxed) {
+            None
+        } else if self.interrupted() {
+            Some("the run was interrupted: some probes were not sent and some findings are not confirmed".to_string())
+        } else if let Some(why) = failure {
+            Some(format!(
+                "{why}: some probes were not sent and some findings are not confirmed"
+            ))
+        } else {
+            Some(format!(
+                "the run reached its time limit ({} s): some probes were not sent and some findings are not confirmed; raise --max-time",
+                self.campaign
+                    .settings
+                    .campaign
+                    .max_time
+                    .map(|t| t.as_secs())
+                    .unwrap_or(0)
+            ))
+        }
+    }
+}

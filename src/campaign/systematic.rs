@@ -1,0 +1,356 @@
+//! The systematic phase: every probe of the plan, longest first, judged as it finishes; a probe
+//! the target disturbed runs once more. What the probes showed is deduplicated into candidates
+//! (the first scenario that showed each violation), and what they attacked into coverage.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::{FutureExt, StreamExt};
+
+use super::confirm::Confirmed;
+use super::state::{Candidate, CandidateKey, Run};
+use super::{Campaign, CampaignError};
+use crate::exchange::Execution;
+use crate::finding::Violation;
+use crate::oracle::{self, Context};
+use crate::outcome::Coverage;
+use crate::scenario::{Plan, Scenario, StepRole};
+
+/// A probe's execution, judged as it finished (while its answers are fresh in memory): the
+/// violations it showed in this shard, and the execution, stripped to its statuses when it
+/// showed none (all coverage and retries read), so a phase's answers do not all stay alive
+/// until the phase ends.
+#[derive(Clone, Default)]
+pub(super) struct Probed {
+    pub exec: Execution,
+    pub violations: Vec<Violation>,
+}
+
+impl Campaign {
+    /// Judges a probe's execution as it finishes: see [`Probed`].
+    pub(super) fn judged(
+        &self,
+        ctx: &Context<'_>,
+        scenario: &Scenario,
+        mut exec: Execution,
+    ) -> Probed {
+        let violations: Vec<Violation> = oracle::judge(ctx, scenario, &exec)
+            .into_iter()
+            .filter(|v| self.in_shard[v.op])
+            .collect();
+        if violations.is_empty() {
+            exec.strip();
+        }
+        Probed { exec, violations }
+    }
+
+    /// Judges the plan's probes in plan order into `first`: each violation not there yet, with
+    /// the first scenario that showed it (and its execution).
+    pub(super) fn judge_probes(
+        &self,
+        plan: &Plan,
+        mut executions: Vec<(usize, Probed)>,
+        first: &mut BTreeMap<CandidateKey, Candidate>,
+    ) {
+        executions.sort_by_key(|(i, _)| *i);
+        for (i, Probed { exec, violations }) in executions {
+            let scenario = &plan.probes[i].scenario;
+            let new: Vec<_> = violations
+                .into_iter()
+                .filter(|v| !first.contains_key(&v.key()))
+                .collect();
+            // The execution moves into its last new candidate; only the others copy it.
+            let mut exec = Some(exec);
+            let last = new.len().saturating_sub(1);
+            for (n, v) in new.into_iter().enumerate() {
+                let key = v.key();
+                if first.contains_key(&key) {
+                    continue;
+                }
+                let e = if n == last {
+                    exec.take().unwrap_or_default()
+                } else {
+                    exec.clone().unwrap_or_default()
+                };
+                first.insert(key, (scenario.clone(), e, v));
+            }
+        }
+    }
+
+    pub(super) fn coverage(&self, plan: &Plan, executions: &[(usize, Probed)]) -> Vec<Coverage> {
+        let mut cov: Vec<Coverage> = self
+            .api
+            .operations
+            .iter()
+            .map(|o| Coverage {
+                method: o.method.to_string(),
+                path: o.path.clone(),
+                operation_id: o.operation_id.clone(),
+                attacked: false,
+                vectors: Vec::new(),
+                checks: Vec::new(),
+                judged: 0,
+                unjudged: 0,
+                note: None,
+            })
+            .collect();
+        self.add_coverage(&mut cov, plan, executions);
+        for gap in &plan.gaps {
+            cov[gap.op].note.get_or_insert_with(|| gap.reason.clone());
+        }
+        if let Some(shard) = self.settings.campaign.shard {
+            for (c, mine) in cov.iter_mut().zip(&self.in_shard) {
+                if !mine {
+                    c.note
+                        .get_or_insert_with(|| format!("left to another shard than {shard}"));
+                }
+            }
+        }
+        cov
+    }
+
+    /// Adds what the probes' attacks covered to `cov` (one entry per operation).
+    pub(super) fn add_coverage(
+        &self,
+        cov: &mut [Coverage],
+        plan: &Plan,
+        executions: &[(usize, Probed)],
+    ) {
+        for (i, Probed { exec, .. }) in executions {
+            let steps = &plan.probes[*i].scenario.steps;
+            for (s, step) in steps.iter().enumerate() {
+                if let StepRole::Attack {
+                    vector,
+                    effect,
+                    target_resource,
+                    ref check,
+                    ..
+                } = step.role
+                {
+                    if !self.in_shard[step.op] {
+                        continue;
+                    }
+                    let c = &mut cov[step.op];
+                    let sent = exec.steps.get(s).is_some_and(|r| r.exchange.is_some());
+                    c.attacked |= sent;
+                    if sent {
+                        c.vectors.push(vector);
+                        let anonymous = step.actor == self.settings.identities.len();
+                        c.checks.extend(oracle::checks_for(
+                            check,
+                            anonymous,
+                            effect,
+                            target_resource.is_some(),
+                        ));
+                    }
+                    // The owner's control for this attack: a read-back before it, of this attack
+                    // or of an earlier attack on the same operation.
+                    let control =
+                        steps
+                            .iter()
+                            .enumerate()
+                            .find_map(|(k, other)| match other.role {
+                                StepRole::ReadBack {
+                                    attack,
+                                    phase: crate::scenario::Phase::Before,
+                                } if attack == s || (other.op == step.op && k < s) => {
+                                    exec.steps.get(k).and_then(|r| r.exchange.as_ref())
+                                }
+                                _ => None,
+                            });
+                    let owner_failed = control.is_some_and(|e| !e.is_success());
+                    match exec.steps.get(s).and_then(|r| r.exchange.as_ref()) {
+                        Some(e) if !e.is_unjudgeable() && !owner_failed => c.judged += 1,
+                        _ => {
+                            c.unjudged += 1;
+                            if let Some(status) =
+                                control.filter(|_| owner_failed).and_then(|e| e.status)
+                            {
+                                c.note = Some(format!(
+                                    "the owner's own request answered {status}: probes here prove nothing"
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The plan's probes in the order they go out, apart by whether they attack a webhook receiver.
+pub(super) struct Order {
+    /// The probes that attack no webhook receiver: the longest first, so the phase does not
+    /// end with a few long ones running alone (results are judged in plan order).
+    pub plain: Vec<usize>,
+    /// The webhook probes: a chain that starts first and runs on beside exploration.
+    pub hooked: Vec<usize>,
+    /// The operations the webhook probes attack.
+    pub later_ops: BTreeSet<usize>,
+    /// Whether a plain probe attacks one of `later_ops` (then it can show the same violations
+    /// as a webhook probe, and the chain waits for its verdicts).
+    pub overlap: bool,
+}
+
+impl Run<'_> {
+    /// The plan's probes in order: the webhook probes are a chain (those on one tenant run one
+    /// after another: events that credit one account must not interleave), then their
+    /// findings' confirmations do the same. They start first and run on beside exploration,
+    /// which waits for their verdicts only to judge a case on an operation they attack; the
+    /// systematic phase itself ends when the other probes have run.
+    pub(super) fn order(&self) -> Order {
+        let plan = self.plan;
+        let webhooks = &self.campaign.webhooks;
+        let attacks_webhook = |i: &usize| {
+            plan.probes[*i].scenario.steps.iter().any(|s| {
+                matches!(s.role, StepRole::Attack { .. })
+                    && webhooks.iter().any(|(op, _)| *op == s.op)
+            })
+        };
+        let mut order: Vec<usize> = (0..plan.probes.len()).collect();
+        order.sort_by_cached_key(|i| {
+            let s = &plan.probes[*i].scenario;
+            std::cmp::Reverse((self.interpreter.has_webhook(s), s.steps.len()))
+        });
+        let (hooked, plain): (Vec<usize>, Vec<usize>) =
+            order.into_iter().partition(attacks_webhook);
+        let later_ops: BTreeSet<usize> = hooked
+            .iter()
+            .flat_map(|i| &plan.probes[*i].scenario.steps)
+            .filter(|s| matches!(s.role, StepRole::Attack { .. }))
+            .map(|s| s.op)
+            .collect();
+        let overlap = plain.iter().any(|i| {
+            plan.probes[*i]
+                .scenario
+                .steps
+                .iter()
+                .any(|s| matches!(s.role, StepRole::Attack { .. }) && later_ops.contains(&s.op))
+        });
+        Order {
+            plain,
+            hooked,
+            later_ops,
+            overlap,
+        }
+    }
+
+    /// Runs the probes `list`, a window of them at a time (more scenarios than there are
+    /// slots: each holds a slot only while one of its requests is in flight), each judged as it
+    /// finishes. `counted` when the progress display counts them; `tell` to notify
+    /// [`Run::launched`] once the last has started.
+    fn run_probes(
+        &self,
+        list: Vec<usize>,
+        counted: bool,
+        tell: bool,
+    ) -> futures_util::future::BoxFuture<'_, Vec<(usize, Probed)>> {
+        let mut list = list.into_iter();
+        let list = std::iter::from_fn(move || {
+            let next = list.next();
+            if next.is_none() && tell {
+                self.launched.notify_one();
+            }
+            next
+        });
+        futures_util::stream::iter(list.map(move |i| (i, &self.plan.probes[i])))
+            .map(move |(i, probe)| async move {
+                if self.out_of_time() {
+                    return (i, Probed::default());
+                }
+                let execution = self.interpreter.execute(&probe.scenario).await;
+                if counted {
+                    self.progress.step(self.target.requests());
+                } else {
+                    self.progress.requests(self.target.requests());
+                }
+                (
+                    i,
+                    self.campaign.judged(self.ctx, &probe.scenario, execution),
+                )
+            })
+            .buffer_unordered(self.window)
+            .collect::<Vec<_>>()
+            .boxed()
+    }
+
+    /// Runs the probes `list` (see [`Run::run_probes`]). A probe the target disturbed (a 5xx, a
+    /// 429 after the retries, a body cut short, no answer) proves nothing either way: it runs
+    /// once more, and the second execution is kept when the target let it through.
+    pub(super) async fn probe_all(
+        &self,
+        list: Vec<usize>,
+        counted: bool,
+        tell: bool,
+    ) -> Vec<(usize, Probed)> {
+        let mut executions = self.run_probes(list, counted, tell).await;
+        let again: Vec<usize> = executions
+            .iter()
+            .filter(|(_, p)| p.exec.unjudgeable())
+            .map(|(i, _)| *i)
+            .collect();
+        if !again.is_empty() && !self.out_of_time() {
+            let mut retried: BTreeMap<usize, Probed> = self
+                .run_probes(again, false, false)
+                .await
+                .into_iter()
+                .filter(|(_, p)| !p.exec.steps.is_empty() && !p.exec.unjudgeable())
+                .collect();
+            for (i, e) in &mut executions {
+                if let Some(better) = retried.remove(i) {
+                    *e = better;
+                }
+            }
+        }
+        executions
+    }
+
+    /// The webhook probes' chain: runs them, judges them, waits for the other probes' verdicts
+    /// when they can overlap (`plain`), tells exploration what they found that the others did
+    /// not (`later`), and confirms it.
+    pub(super) async fn webhook_chain(
+        &self,
+        hooked: Vec<usize>,
+        overlap: bool,
+        mut plain: tokio::sync::watch::Receiver<Option<BTreeSet<CandidateKey>>>,
+        later: tokio::sync::watch::Sender<Option<BTreeSet<CandidateKey>>>,
+    ) -> (Vec<(usize, Probed)>, Vec<Confirmed>) {
+        let executions = self.probe_all(hooked, false, false).await;
+        let mut first: BTreeMap<CandidateKey, Candidate> = BTreeMap::new();
+        self.campaign
+            .judge_probes(self.plan, executions.clone(), &mut first);
+        // Only when another probe attacks the same operations can it show the same violations:
+        // then its verdicts are awaited.
+        let known = if !overlap {
+            BTreeSet::new()
+        } else {
+            match plain.wait_for(Option::is_some).await {
+                Ok(keys) => keys.clone().unwrap_or_default(),
+                Err(_) => BTreeSet::new(),
+            }
+        };
+        first.retain(|k, _| !known.contains(k));
+        let _ = later.send(Some(first.keys().cloned().collect()));
+        let mut list: Vec<Candidate> = first.into_values().collect();
+        list.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
+        (executions, self.confirm_all(list, false).await)
+    }
+
+    /// Fails when the target answered none of the requests the probes sent.
+    pub(super) fn check_answered(
+        &self,
+        executions: &[(usize, Probed)],
+    ) -> Result<(), CampaignError> {
+        let sent = || {
+            executions
+                .iter()
+                .flat_map(|(_, p)| p.exec.steps.iter().filter_map(|s| s.exchange.as_ref()))
+        };
+        if sent().next().is_some() && sent().all(|x| x.status.is_none()) {
+            return Err(CampaignError::Target(format!(
+                "the target at {} answered no request",
+                self.campaign.settings.base_url
+            )));
+        }
+        Ok(())
+    }
+}
