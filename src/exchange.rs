@@ -270,7 +270,7 @@ pub struct StepRecord {
     /// The markers this step's request carried.
     pub sent_markers: Vec<String>,
     /// Values in this request taken from earlier responses.
-    pub captures: Vec<crate::finding::Capture>,
+    pub captures: Vec<Capture>,
 }
 
 /// One execution of a scenario: a record per step, in order.
@@ -355,6 +355,17 @@ pub fn ids_in(value: &serde_json::Value, out: &mut std::collections::BTreeSet<St
         }
         _ => {}
     }
+}
+
+/// A value taken from an earlier step's response, for runnable reproductions.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Capture {
+    /// The literal value as sent in this run.
+    pub value: String,
+    /// The 0-based step whose response it came from.
+    pub from_step: usize,
+    /// Where in that response: a JSON pointer, or `header:Location`.
+    pub pointer: String,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::exchange::Exchange;
+use crate::exchange::{Capture, Exchange};
 
 /// The kind of violation, in the vocabulary of `specs/demo.ground-truth.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -196,17 +196,6 @@ pub struct ReproStep {
     /// rather than these.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub fresh: Vec<String>,
-}
-
-/// A value taken from an earlier step's response, for runnable reproductions.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Capture {
-    /// The literal value as sent in this run.
-    pub value: String,
-    /// The 0-based step whose response it came from.
-    pub from_step: usize,
-    /// Where in that response: a JSON pointer, or `header:Location`.
-    pub pointer: String,
 }
 
 /// A reported finding.

@@ -48,6 +48,7 @@ pub mod oracle;
 pub mod outcome;
 pub mod report;
 pub mod scenario;
+pub mod secret;
 pub mod spec;
 
 pub use assert::{assert_no_findings, failure_message};

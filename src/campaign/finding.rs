@@ -77,10 +77,10 @@ impl Campaign {
             let Some(exchange) = record.exchange.clone() else {
                 continue;
             };
-            let mut captures: Vec<crate::finding::Capture> = record
+            let mut captures: Vec<crate::exchange::Capture> = record
                 .captures
                 .iter()
-                .map(|c| crate::finding::Capture {
+                .map(|c| crate::exchange::Capture {
                     from_step: c.from_step + shift,
                     ..c.clone()
                 })
@@ -91,7 +91,7 @@ impl Campaign {
                         .iter()
                         .find(|(k, ..)| *k == (*identity, *resource))
                     {
-                        captures.push(crate::finding::Capture {
+                        captures.push(crate::exchange::Capture {
                             value: value.clone(),
                             from_step: *index,
                             pointer: pointer.clone(),

@@ -386,7 +386,41 @@ impl Campaign {
             "cleanup"
         );
 
-        // The result: findings from what the replays confirmed.
+        let tally = Tally {
+            confirmed,
+            coverage,
+            cleanup,
+            systematic_requests,
+            cleanup_requests,
+            explored,
+            phases: laps.times,
+            failure,
+            stopped_early,
+        };
+        self.result(run, tally, &discovery, &markers, started)
+    }
+
+    /// The result: findings from what the replays confirmed, the coverage, the counters.
+    fn result(
+        &self,
+        run: &Run<'_>,
+        tally: Tally,
+        discovery: &super::discover::Discovery,
+        markers: &Markers,
+        started: Instant,
+    ) -> Result<CampaignResult, CampaignError> {
+        let (target, plan, names) = (run.target, run.plan, run.ctx.names);
+        let Tally {
+            confirmed,
+            mut coverage,
+            cleanup,
+            systematic_requests,
+            cleanup_requests,
+            explored,
+            phases,
+            failure,
+            stopped_early,
+        } = tally;
         let mut findings = Vec::new();
         let mut confirmation_requests = 0;
         for done in confirmed {
@@ -394,7 +428,7 @@ impl Campaign {
             if done.public || (done.reproduced == 0 && done.replays > 0) {
                 continue;
             }
-            findings.push(self.finding(&done, &names, &discovery));
+            findings.push(self.finding(&done, names, discovery));
         }
         crate::finding::sort(&mut findings);
         for cov in &mut coverage {
@@ -419,7 +453,7 @@ impl Campaign {
         Ok(CampaignResult {
             base_url: self.settings.base_url.clone(),
             spec: self.settings.spec.display().to_string(),
-            identities: names,
+            identities: names.to_vec(),
             findings,
             coverage,
             stats: Stats {
@@ -432,7 +466,7 @@ impl Campaign {
                 cleanup_requests,
                 scenarios: plan.probes.len() as u64,
                 session_renewals: target.session_renewals(),
-                phase_ms: Some(laps.times),
+                phase_ms: Some(phases),
             },
             operations_total: self.api.operations.len(),
             marker_prefix: format!("tfz{}", markers.run()),
@@ -440,7 +474,7 @@ impl Campaign {
             failure: failure.or_else(|| target.lost()),
             cleanup,
             exchanges: target.take_recorded(),
-            shard: c.shard,
+            shard: self.settings.campaign.shard,
         })
     }
 
@@ -631,4 +665,17 @@ impl Laps {
         self.since = Instant::now();
         ms
     }
+}
+
+/// What the phases of a run gathered for its result.
+struct Tally {
+    confirmed: Vec<super::confirm::Confirmed>,
+    coverage: Vec<crate::outcome::Coverage>,
+    cleanup: crate::outcome::Cleanup,
+    systematic_requests: u64,
+    cleanup_requests: u64,
+    explored: u64,
+    phases: PhaseTimes,
+    failure: Option<String>,
+    stopped_early: Option<String>,
 }

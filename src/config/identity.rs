@@ -5,13 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::interpolate::{Env, interpolate, interpolate_json};
 use super::raw::{RawApply, RawBasic, RawIdentity, RawLogin, RawRequest};
-use super::secret::Secret;
-use super::settings::interpolate;
 use crate::identity::{Credentials, Extract, FlowBody, FlowRequest, IdentityAuth, LoginFlow};
+use crate::secret::Secret;
 use crate::spec::Method;
-
-type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// `Err((key, message))` names the offending key below `identities.NAME`.
 pub(crate) type KeyError = (String, String);
@@ -99,24 +97,6 @@ fn toml_to_json(v: &toml::Value) -> serde_json::Value {
                 .collect(),
         ),
     }
-}
-
-fn interpolate_json(v: &mut serde_json::Value, base: &Path, env: Env) -> Result<(), String> {
-    match v {
-        serde_json::Value::String(s) => *s = interpolate(s, base, env)?,
-        serde_json::Value::Array(items) => {
-            for item in items {
-                interpolate_json(item, base, env)?;
-            }
-        }
-        serde_json::Value::Object(map) => {
-            for item in map.values_mut() {
-                interpolate_json(item, base, env)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 fn request(raw: &RawRequest, key: &str, base: &Path, env: Env) -> Result<FlowRequest, KeyError> {

@@ -2,13 +2,13 @@
 //! `${file:PATH}` interpolation into [`Secret`]s. Layers, lowest first: defaults, the file, flags.
 
 mod identity;
+mod interpolate;
 mod raw;
-mod secret;
 mod settings;
 mod shard;
 mod wfc;
 
-pub use secret::Secret;
+pub use crate::secret::Secret;
 pub(crate) use settings::parse_origin;
 pub use settings::{
     CampaignSettings, ConfigError, DigestEncoding, HmacAlgorithm, IdentitySettings, LinkOverride,

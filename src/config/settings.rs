@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::interpolate::interpolate;
 use super::raw::RawConfig;
-use super::secret::Secret;
 use crate::identity::IdentityAuth;
+use crate::secret::Secret;
 
 /// Why a config could not be used. Each names the file and, where it can, the key.
 #[derive(Debug, thiserror::Error)]
@@ -512,40 +513,6 @@ pub(crate) fn parse_origin(text: &str) -> Result<String, String> {
     Ok(url.origin().ascii_serialization())
 }
 
-/// Replaces `${env:NAME}` and `${file:PATH}` in a value.
-pub(super) fn interpolate(
-    value: &str,
-    base: &Path,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let Some(len) = rest[start..].find('}') else {
-            return Err("unclosed '${' in value".into());
-        };
-        let inner = &rest[start + 2..start + len];
-        let replaced = if let Some(name) = inner.strip_prefix("env:") {
-            env(name).ok_or_else(|| format!("environment variable '{name}' is not set"))?
-        } else if let Some(file) = inner.strip_prefix("file:") {
-            let path = base.join(file);
-            std::fs::read_to_string(&path)
-                .map_err(|e| format!("failed to read '{}': {e}", path.display()))?
-                .trim_end()
-                .to_string()
-        } else {
-            return Err(format!(
-                "unknown interpolation '${{{inner}}}' (use ${{env:NAME}} or ${{file:PATH}})"
-            ));
-        };
-        out.push_str(&replaced);
-        rest = &rest[start + len + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
 /// Adds "did you mean" to serde's unknown-field message.
 fn with_suggestion(message: String) -> String {
     let Some(start) = message.find("unknown field `") else {
@@ -559,27 +526,13 @@ fn with_suggestion(message: String) -> String {
     let expected: Vec<&str> = after[end..].split('`').skip(2).step_by(2).collect();
     let best = expected
         .iter()
-        .map(|k| (edit_distance(unknown, k), *k))
+        .map(|k| (strsim::levenshtein(unknown, k), *k))
         .min()
         .filter(|(d, k)| *d <= 2.max(k.len() / 3));
     match best {
         Some((_, k)) => format!("{}\n  help: did you mean `{k}`?", message.trim_end()),
         None => message,
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::secret::Secret;
-use super::settings::interpolate;
+use super::interpolate::interpolate;
 use crate::identity::{Credentials, Extract, FlowBody, FlowRequest, IdentityAuth, LoginFlow};
+use crate::secret::Secret;
 use crate::spec::Method;
 
 #[derive(Debug, Deserialize)]

@@ -2,6 +2,8 @@
 //! token, HTTP basic, API key in a header or the query, session cookie with CSRF on writes) and
 //! a JSON body extractor that answers 400 (never a bare 422) on a bad body.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -162,7 +164,7 @@ fn resolve(state: &AppState, token: &str) -> ApiResult<User> {
 
 fn basic(state: &AppState, encoded: &str) -> ApiResult<User> {
     let refused = || ApiError::unauthorized("invalid email or password");
-    let decoded = decode_base64(encoded).ok_or_else(refused)?;
+    let decoded = STANDARD.decode(encoded).map_err(|_| refused())?;
     let text = String::from_utf8(decoded).map_err(|_| refused())?;
     let (email, password) = text.split_once(':').ok_or_else(refused)?;
     let store = state.store();
@@ -210,30 +212,6 @@ fn cookie_session(parts: &Parts, state: &AppState, cookie: &str) -> ApiResult<Us
         .get(&session.user_id)
         .cloned()
         .ok_or_else(|| ApiError::unauthorized("invalid or expired session"))
-}
-
-/// Standard base64 (padding optional); `None` when the text is not base64.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.trim_end_matches('=').bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -17,8 +17,8 @@ use futures_util::{FutureExt, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::target::{MAX_BODY, Target};
-use crate::config::Secret;
 use crate::identity::{Credentials, FlowResponse, LoginError, LoginFlow, Prepared, Vars};
+use crate::secret::Secret;
 use crate::spec::{Api, Method};
 
 /// An identity's live credentials: its name, its headers (as sent on writes) and its query

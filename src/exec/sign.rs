@@ -1,6 +1,8 @@
 //! Webhook signatures: HMAC over the configured template (`{timestamp}.{body}`), written as the
 //! receiver expects it (prefix, hex or base64). The secret never leaves this function.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Sha256, Sha512};
 
@@ -32,31 +34,9 @@ pub(crate) fn signature(w: &WebhookSettings, secret: &str, timestamp: u64, body:
     };
     let text = match w.encoding {
         DigestEncoding::Hex => hex::encode(digest),
-        DigestEncoding::Base64 => base64(&digest),
+        DigestEncoding::Base64 => STANDARD.encode(digest),
     };
     format!("{}{text}", w.prefix)
-}
-
-/// Standard base64 with padding.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Signs a webhook event as the step asks: correctly (a control), not at all, with a wrong
@@ -133,7 +113,7 @@ pub(super) fn sign_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use crate::secret::Secret;
     use serde_json::json;
     use std::time::Duration;
 
@@ -169,11 +149,6 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
         let w = settings(DigestEncoding::Base64);
         assert!(signature(&w, "k", 1, "b").ends_with('='));
     }

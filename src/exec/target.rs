@@ -9,9 +9,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::session::{Session, Verdict, Wire};
-use crate::config::Secret;
 use crate::exchange::{Exchange, value_text};
 use crate::identity::{Credentials, LoginFlow};
+use crate::secret::Secret;
 use crate::spec::Method;
 
 /// The most a response body is read; the rest is cut.

@@ -1,8 +1,9 @@
 //! What an identity sends with every request, and how it goes on the wire.
 
-use crate::config::Secret;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
-use super::login::LoginFlow;
+use crate::secret::Secret;
 
 /// Credentials sent with every request of an identity. Every value is a [`Secret`].
 #[derive(Debug, Clone, Default)]
@@ -69,7 +70,7 @@ impl Credentials {
             let pair = format!("{}:{}", user.expose(), password.expose());
             out.push((
                 "Authorization".into(),
-                Secret::new(format!("Basic {}", base64(pair.as_bytes()))),
+                Secret::new(format!("Basic {}", STANDARD.encode(pair))),
             ));
         }
         if !self.cookies.is_empty() {
@@ -90,58 +91,20 @@ impl Credentials {
     }
 }
 
-/// How an identity authenticates beyond its static headers: query parameters, cookies, HTTP
-/// basic, a login flow, and the operation that proves its session works.
-#[derive(Debug, Clone, Default)]
-pub struct IdentityAuth {
-    /// Static query parameters, cookies and basic credentials (headers live beside, in
-    /// `IdentitySettings::headers`).
-    pub credentials: Credentials,
-    /// Obtains (and renews) credentials by sending requests.
-    pub login: Option<LoginFlow>,
-    /// The positive control: an operation (`GET /me` or an operationId) the identity must be
-    /// able to call. Without it one is inferred from the spec.
-    pub health: Option<String>,
-}
-
-/// Standard base64 with padding (RFC 4648), for HTTP basic.
-pub(crate) fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc_4648() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("Aladdin:open sesame", "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
+    fn basic_credentials_are_sent_as_rfc_7617_says() {
+        let c = Credentials {
+            basic: Some((Secret::new("Aladdin"), Secret::new("open sesame"))),
+            ..Credentials::default()
+        };
+        let headers = c.wire_headers(false);
+        let (name, value) = &headers[0];
+        assert_eq!(name, "Authorization");
+        assert_eq!(value.expose(), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
     }
 
     #[test]

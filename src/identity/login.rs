@@ -10,7 +10,7 @@ use jsonpath_rust::JsonPath;
 use serde_json::Value;
 
 use super::credential::Credentials;
-use crate::config::Secret;
+use crate::secret::Secret;
 use crate::spec::Method;
 
 /// Named secret values a flow's templates use as `{name}`.

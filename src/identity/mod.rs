@@ -6,11 +6,13 @@
 //! choosing a control operation. Sending the flows' requests is the executor's job
 //! (`exec::session`); parsing them out of the config file is `config`'s.
 
+mod auth;
 mod credential;
 mod health;
 mod login;
 
-pub use credential::{Credentials, IdentityAuth};
+pub use auth::IdentityAuth;
+pub use credential::Credentials;
 pub use health::{infer_control, same_account};
 pub use login::{
     Extract, FlowBody, FlowRequest, FlowResponse, LoginError, LoginFlow, Prepared, Vars,

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::strategy::{NewTree, ValueTree};
 use proptest::test_runner::TestRunner;
 
-use super::plan::Cast;
+use super::cast::Cast;
 use crate::model::ResourceModel;
 use crate::spec::Api;
 

@@ -10,97 +10,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use super::cast::Cast;
 use super::step::{Check, Effect, Expr, Phase, Scenario, Step, StepRole};
 use super::values::fill_request;
 use crate::finding::Vector;
-use crate::model::{Decision, Policy, ResourceModel, Slot};
+use crate::model::{ResourceModel, Slot};
 use crate::spec::{Api, Method, Operation, Security};
-
-/// Who is who, for planning.
-#[derive(Debug, Clone, Default)]
-pub struct Cast {
-    /// Tenant of each identity; the last identity is anonymous (tenant `None`).
-    pub tenants: Vec<Option<String>>,
-    /// (identity, resource) pairs the identity already owns (from discovery).
-    pub owned: BTreeSet<(usize, usize)>,
-    /// Role and plan of each identity (anonymous last, with neither).
-    pub roles: Vec<Option<String>>,
-    pub plans: Vec<Option<String>>,
-    /// Who may call what beyond ownership.
-    pub policy: Policy,
-    /// Operations that are webhook receivers (signed by the executor, attacked by the webhook
-    /// checks only).
-    pub webhooks: Vec<usize>,
-    /// The webhook receivers whose signature covers a timestamp (the only ones a stale event
-    /// can be sent to).
-    pub timestamped: Vec<usize>,
-    /// Whether the `existence-leak` check runs (off by default).
-    pub existence_leak: bool,
-    /// Whether attacks may write to, delete, or act on pre-existing (discovered) resources.
-    /// Off by default: only what the campaign created is ever changed.
-    pub mutate_seeded: bool,
-}
-
-impl Cast {
-    /// A cast of identities in `tenants` (anonymous last) with no roles, plans or policy.
-    pub fn of_tenants(tenants: Vec<Option<String>>, owned: BTreeSet<(usize, usize)>) -> Cast {
-        let n = tenants.len();
-        Cast {
-            tenants,
-            owned,
-            roles: vec![None; n],
-            plans: vec![None; n],
-            ..Cast::default()
-        }
-    }
-
-    /// The anonymous identity's index.
-    pub fn anonymous(&self) -> usize {
-        self.tenants.len() - 1
-    }
-
-    /// Whether identity `i` acts on every tenant by design (a platform administrator).
-    pub fn is_admin(&self, i: usize) -> bool {
-        self.roles
-            .get(i)
-            .and_then(|r| r.as_deref())
-            .is_some_and(|r| self.policy.is_admin(r))
-    }
-
-    /// Ordered (attacker, victim) pairs: different tenants, plus anonymous against everyone.
-    /// Administrators are neither: reaching every tenant is their job.
-    pub fn pairs(&self) -> Vec<(usize, usize)> {
-        let anon = self.anonymous();
-        let mut out = Vec::new();
-        for v in (0..anon).filter(|v| !self.is_admin(*v)) {
-            for a in (0..anon).filter(|a| !self.is_admin(*a)) {
-                if a != v && self.tenants[a] != self.tenants[v] {
-                    out.push((a, v));
-                }
-            }
-        }
-        for v in (0..anon).filter(|v| !self.is_admin(*v)) {
-            out.push((anon, v));
-        }
-        out
-    }
-
-    /// Whether ownership attacks by `attacker` on `op` are planned: not when the policy denies
-    /// its role the operation. An administrative operation spans every tenant by design, so
-    /// another tenant's data in its answer is the `bfla` probe's evidence, not a list leak.
-    pub fn ownership_applies(&self, attacker: usize, op: usize) -> bool {
-        self.decide(attacker, op) != Decision::DenyRole
-    }
-
-    /// What the policy says of identity `i` calling `op`.
-    pub fn decide(&self, i: usize, op: usize) -> Decision {
-        self.policy.decide(
-            op,
-            self.roles.get(i).and_then(|r| r.as_deref()),
-            self.plans.get(i).and_then(|p| p.as_deref()),
-        )
-    }
-}
 
 /// One probe in the plan: a scenario and the (operation, vector)s it attacks.
 #[derive(Debug, Clone, Serialize)]
@@ -216,14 +131,14 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
 }
 
 /// Filled request arguments.
-type Args = Vec<(Slot, Expr)>;
+pub(super) type Args = Vec<(Slot, Expr)>;
 
 /// A read probe: its arguments, vector, targeted resource, and whether it targets it.
 type Variant = (Args, Vector, Option<usize>, bool);
 
 mod checks;
 
-struct Planner<'a> {
+pub(super) struct Planner<'a> {
     api: &'a Api,
     model: &'a ResourceModel,
     cast: &'a Cast,
@@ -278,9 +193,9 @@ impl Gets {
 }
 
 /// The steps an owner has made so far and the ids it holds, by resource.
-struct Holdings {
+pub(super) struct Holdings {
     owner: usize,
-    memo: HashMap<usize, Expr>,
+    pub memo: HashMap<usize, Expr>,
     /// Resources being obtained right now (cycle guard).
     pending: Vec<usize>,
     /// Resources that could not be obtained.
@@ -288,7 +203,7 @@ struct Holdings {
 }
 
 impl Holdings {
-    fn new(owner: usize) -> Self {
+    pub(super) fn new(owner: usize) -> Self {
         Holdings {
             owner,
             memo: HashMap::new(),
@@ -299,7 +214,7 @@ impl Holdings {
 }
 
 impl<'a> Planner<'a> {
-    fn new(api: &'a Api, model: &'a ResourceModel, cast: &'a Cast) -> Planner<'a> {
+    pub(super) fn new(api: &'a Api, model: &'a ResourceModel, cast: &'a Cast) -> Planner<'a> {
         Planner {
             api,
             model,
@@ -331,7 +246,7 @@ impl<'a> Planner<'a> {
 
     /// Gets an id of `resource` for `h.owner`: one it already made, one it creates now (pushing
     /// the steps), or one it owned before the campaign.
-    fn obtain(
+    pub(super) fn obtain(
         &self,
         resource: usize,
         h: &mut Holdings,
@@ -467,7 +382,7 @@ impl<'a> Planner<'a> {
         h.memo.get(&c.resource).cloned()
     }
 
-    fn args(
+    pub(super) fn args(
         &self,
         op: &Operation,
         owner: usize,
@@ -766,7 +681,11 @@ impl<'a> Planner<'a> {
 
     /// A GET the owner can read `resource` with: one taking its id in the path, else in the
     /// query, else the list it was created into.
-    fn reader(&self, resource: usize, h: &Holdings) -> Option<(usize, Vec<(Slot, Expr)>)> {
+    pub(super) fn reader(
+        &self,
+        resource: usize,
+        h: &Holdings,
+    ) -> Option<(usize, Vec<(Slot, Expr)>)> {
         let mut best: Option<(usize, usize, Args)> = None;
         let candidates = self.gets().by_resource.get(resource).into_iter().flatten();
         for &index in candidates {
@@ -811,7 +730,11 @@ impl<'a> Planner<'a> {
     /// A GET that lists what a producer creates, filled with the owner's ids: the GET on the
     /// producer's own path, else a GET under one of its parents ending in the same collection
     /// (`POST /attachments` with a body `workspaceId` -> `GET /workspaces/{workspaceId}/attachments`).
-    fn lister(&self, producer_op: usize, h: &Holdings) -> Option<(usize, Vec<(Slot, Expr)>)> {
+    pub(super) fn lister(
+        &self,
+        producer_op: usize,
+        h: &Holdings,
+    ) -> Option<(usize, Vec<(Slot, Expr)>)> {
         let path = &self.api.operations[producer_op].path;
         let collection = crate::model::last_literal_singular(path);
         let pick = |r: usize| h.memo.get(&r).cloned();
@@ -837,160 +760,16 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// Compiles an explored draft into a scenario: creates pull in the chains they need, attacks
-/// take each slot's id from the victim or the attacker as the draft says, and every mutating
-/// attack gets the victim's read-backs around it. `None` when no move could be compiled.
-pub fn compile(
-    api: &Api,
-    model: &ResourceModel,
-    cast: &Cast,
-    draft: &super::explore::Draft,
-) -> Option<Probe> {
-    use super::explore::Move;
-    let planner = Planner::new(api, model, cast);
-    let (attacker, victim) = *cast.pairs().get(draft.pair)?;
-    let anonymous = attacker == cast.anonymous();
-    let mut steps = Vec::new();
-    let mut vh = Holdings::new(victim);
-    let mut ah = Holdings::new(attacker);
-    for m in &draft.moves {
-        match m {
-            Move::Create {
-                by_victim,
-                producer,
-            } => {
-                let Some(p) = model.producers.get(*producer) else {
-                    continue;
-                };
-                let h = if *by_victim || anonymous {
-                    &mut vh
-                } else {
-                    &mut ah
-                };
-                // A second create of the same kind makes another one.
-                h.memo.remove(&p.resource);
-                planner.obtain(p.resource, h, &mut steps, 0);
-            }
-            Move::Attack { op, fill, search } => {
-                let index = *op;
-                if !cast.ownership_applies(attacker, index) {
-                    continue;
-                }
-                let o = &api.operations[index];
-                let effect = effect_of(api, model, index);
-                let consumers: Vec<_> = model.consumers_of(index).collect();
-                let mut chosen: Vec<(Slot, Expr, bool, usize)> = Vec::new();
-                let mut ok = true;
-                for (i, c) in consumers.iter().enumerate() {
-                    let victims =
-                        anonymous || fill.get(i % fill.len().max(1)).is_none_or(|b| b % 2 == 0);
-                    let e = if victims {
-                        planner.obtain(c.resource, &mut vh, &mut steps, 0)
-                    } else {
-                        planner.obtain(c.resource, &mut ah, &mut steps, 0)
-                    };
-                    match e {
-                        Some(e) => chosen.push((c.slot.clone(), e, victims, c.resource)),
-                        None if crate::model::is_required(o, &c.slot) => ok = false,
-                        None => {}
-                    }
-                }
-                if !ok {
-                    continue;
-                }
-                let victim_slots: Vec<&Slot> =
-                    chosen.iter().filter(|c| c.2).map(|c| &c.0).collect();
-                let all: Vec<&Slot> = chosen.iter().map(|c| &c.0).collect();
-                let primary = deepest(o, &victim_slots).cloned();
-                let target = primary
-                    .as_ref()
-                    .and_then(|p| chosen.iter().find(|c| &c.0 == p));
-                if effect.mutates()
-                    && effect != Effect::Create
-                    && !cast.mutate_seeded
-                    && !matches!(target, Some((_, Expr::Created { .. }, _, _)))
-                {
-                    // Only what the campaign created is written to or deleted.
-                    continue;
-                }
-                let vector = match &primary {
-                    Some(p) => {
-                        let is_dependency = model.producers.iter().any(|pr| {
-                            pr.op == index && pr.dependencies.iter().any(|(s, _)| s == p)
-                        });
-                        if effect == Effect::Create && is_dependency {
-                            Vector::Parent
-                        } else {
-                            vector_of(o, p, &all, victim_slots.len() < all.len())
-                        }
-                    }
-                    None => Vector::Path,
-                };
-                let (target_resource, target_step) = match target {
-                    Some((_, Expr::Created { step }, _, r)) => (Some(*r), Some(*step)),
-                    Some((_, _, _, r)) => (Some(*r), None),
-                    None => (None, None),
-                };
-                let readback = if !effect.mutates() {
-                    None
-                } else if effect == Effect::Create {
-                    planner.lister(index, &vh)
-                } else {
-                    target_resource.and_then(|r| planner.reader(r, &vh))
-                };
-                if effect.mutates() && effect != Effect::Create && readback.is_none() {
-                    continue;
-                }
-                let term = search.then_some(Expr::Stem { owner: victim });
-                let args = planner.args(
-                    o,
-                    attacker,
-                    &mut |slot| chosen.iter().find(|c| &c.0 == slot).map(|c| c.1.clone()),
-                    term,
-                );
-                let vector = if primary.is_none() {
-                    list_vector(&args)
-                } else {
-                    vector
-                };
-                if !cast.mutate_seeded && seeded_object(api, model, index, &args) {
-                    continue;
-                }
-                push_attack(
-                    &mut steps,
-                    Step {
-                        actor: attacker,
-                        op: index,
-                        role: StepRole::Attack {
-                            victim,
-                            effect,
-                            vector,
-                            target_resource,
-                            target_step,
-                            check: Check::Ownership,
-                        },
-                        args,
-                    },
-                    readback,
-                );
-            }
-        }
-    }
-    steps
-        .iter()
-        .any(|s| matches!(s.role, StepRole::Attack { .. }))
-        .then_some(Probe {
-            attacker,
-            victim,
-            scenario: Scenario { steps },
-        })
-}
-
 /// Whether a step with these arguments would change a pre-existing (discovered) object: a write,
 /// delete or action whose most specific id (the last path parameter holding an id, else the
 /// first id slot) is one the campaign did not create. Creating a child under a pre-existing
 /// parent does not count (the cleanup removes the child).
-fn seeded_object(api: &Api, model: &ResourceModel, op: usize, args: &[(Slot, Expr)]) -> bool {
+pub(super) fn seeded_object(
+    api: &Api,
+    model: &ResourceModel,
+    op: usize,
+    args: &[(Slot, Expr)],
+) -> bool {
     if !matches!(
         effect_of(api, model, op),
         Effect::Write | Effect::Delete | Effect::Action
@@ -1020,7 +799,7 @@ pub(crate) fn changes_seeded(api: &Api, model: &ResourceModel, scenario: &Scenar
 
 /// Pushes an attack with the victim's read-backs around it: before (a control, except for a
 /// create, which has nothing to show yet) and after. `readback` is the victim's reading request.
-fn push_attack(steps: &mut Vec<Step>, attack: Step, readback: Option<(usize, Args)>) {
+pub(super) fn push_attack(steps: &mut Vec<Step>, attack: Step, readback: Option<(usize, Args)>) {
     let StepRole::Attack { victim, effect, .. } = attack.role else {
         steps.push(attack);
         return;
@@ -1044,7 +823,7 @@ fn push_attack(steps: &mut Vec<Step>, attack: Step, readback: Option<(usize, Arg
 
 /// The vector of a list or search over the attacker's own scope: `query` when it searches for
 /// the victim's markers in a query parameter, else `path` (the list itself).
-fn list_vector(args: &[(Slot, Expr)]) -> Vector {
+pub(super) fn list_vector(args: &[(Slot, Expr)]) -> Vector {
     if args
         .iter()
         .any(|(s, e)| matches!(s, Slot::Query(_)) && matches!(e, Expr::Stem { .. }))
@@ -1056,7 +835,7 @@ fn list_vector(args: &[(Slot, Expr)]) -> Vector {
 }
 
 /// The slot that names the most specific resource: the last path parameter, else the first slot.
-fn deepest<'s>(op: &Operation, slots: &[&'s Slot]) -> Option<&'s Slot> {
+pub(super) fn deepest<'s>(op: &Operation, slots: &[&'s Slot]) -> Option<&'s Slot> {
     let names = crate::spec::template_names(&op.path);
     names
         .iter()
@@ -1072,7 +851,7 @@ fn deepest<'s>(op: &Operation, slots: &[&'s Slot]) -> Option<&'s Slot> {
 
 /// The vector of a victim id in `slot` when the other slots hold the attacker's own ids
 /// (`others_own`): a victim parent above the attacker's own child is `parent`.
-fn vector_of(op: &Operation, slot: &Slot, slots: &[&Slot], others_own: bool) -> Vector {
+pub(super) fn vector_of(op: &Operation, slot: &Slot, slots: &[&Slot], others_own: bool) -> Vector {
     if others_own {
         if let Some(deep) = deepest(op, slots) {
             if deep != slot && matches!(slot, Slot::Path(_)) {
@@ -1087,7 +866,7 @@ fn vector_of(op: &Operation, slot: &Slot, slots: &[&Slot], others_own: bool) -> 
 mod tests {
     use super::*;
     use crate::config::PolicySettings;
-    use crate::model::{Overrides, infer};
+    use crate::model::{Overrides, Policy, infer};
     use crate::spec::load_str;
 
     const SPEC: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /notes:\n    get:\n      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: object, properties: {id: {type: string}, text: {type: string}}}}}}}}\n    post:\n      requestBody: {content: {application/json: {schema: {type: object, properties: {text: {type: string}}}}}}\n      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}, text: {type: string}}}}}}}\n  /notes/{noteId}:\n    delete:\n      tags: [admin]\n      parameters: [{name: noteId, in: path, required: true, schema: {type: string}}]\n      responses: {'204': {description: ok}}\n  /ops/report:\n    get:\n      tags: [internal]\n      responses: {'200': {description: ok}}\n";

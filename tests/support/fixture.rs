@@ -5,10 +5,8 @@
 #![allow(dead_code)]
 
 use serde_json::json;
-use tenantfuzz::exchange::{Exchange, Recorded};
-use tenantfuzz::finding::{
-    Capture, Finding, Kind, OperationRef, ReproStep, Status, Vector, fingerprint,
-};
+use tenantfuzz::exchange::{Capture, Exchange, Recorded};
+use tenantfuzz::finding::{Finding, Kind, OperationRef, ReproStep, Status, Vector, fingerprint};
 use tenantfuzz::outcome::{CampaignResult, Cleanup, Coverage, LeftBehind, Stats};
 
 pub const BASE: &str = "http://127.0.0.1:41639";
