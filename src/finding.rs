@@ -153,14 +153,14 @@ pub struct Violation {
 
 impl Violation {
     /// The deduplication key: (kind, operation, vector, attacker, victim).
-    pub fn key(&self) -> (Kind, usize, Vector, String, String) {
-        (
-            self.kind,
-            self.op,
-            self.vector,
-            self.attacker.clone(),
-            self.victim.clone(),
-        )
+    pub fn key(&self) -> ViolationKey {
+        ViolationKey {
+            kind: self.kind,
+            op: self.op,
+            vector: self.vector,
+            attacker: self.attacker.clone(),
+            victim: self.victim.clone(),
+        }
     }
 }
 
@@ -198,6 +198,16 @@ pub struct ReproStep {
     pub fresh: Vec<String>,
 }
 
+/// What makes two violations the same finding: kind, operation, vector, attacker, victim.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ViolationKey {
+    pub kind: Kind,
+    pub op: usize,
+    pub vector: Vector,
+    pub attacker: String,
+    pub victim: String,
+}
+
 /// A reported finding.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
@@ -206,8 +216,11 @@ pub struct Finding {
     pub kind: Kind,
     pub vector: Vector,
     pub status: Status,
-    /// How many confirmation replays reproduced it.
-    pub confirmations: u32,
+    /// How many confirmation replays reproduced it (of `replays`; the setting
+    /// `campaign.confirmations` is how many must). Read as `confirmations` in reports written
+    /// before it had this name.
+    #[serde(alias = "confirmations")]
+    pub reproduced: u32,
     /// How many replays were attempted.
     pub replays: u32,
     pub operation: OperationRef,

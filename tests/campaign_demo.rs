@@ -61,7 +61,7 @@ async fn vulnerable_demo_confirms_every_planted_bug_and_nothing_else() {
             "finding outside the ground truth: {entry:?}"
         );
         assert_eq!(f.status, Status::Confirmed, "{f:#?}");
-        assert!(f.confirmations >= 2);
+        assert!(f.reproduced >= 2);
     }
     // A path-id read comes out as two steps: the victim creates, the attacker reads (plus the
     // steps that re-read pre-existing ids for the reproduction).
@@ -98,7 +98,7 @@ async fn vulnerable_demo_confirms_every_planted_bug_and_nothing_else() {
         "kind",
         "vector",
         "status",
-        "confirmations",
+        "reproduced",
         "operation",
         "attacker",
         "victim",

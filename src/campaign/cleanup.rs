@@ -173,7 +173,7 @@ async fn delete_all(
     let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(created.len());
     let mut running = futures_util::stream::FuturesUnordered::new();
     loop {
-        while running.len() < concurrency.max(1) {
+        while running.len() < concurrency {
             let Some(i) = ready.pop() else { break };
             let c = &created[i];
             running.push(async move { (i, delete_one(rt, tenants, c).await) });

@@ -28,7 +28,7 @@ pub(crate) struct Confirmed {
 
 /// Limits on confirmation and shrinking.
 pub(crate) struct Bounds {
-    pub confirmations: u32,
+    pub replays: u32,
     pub shrink_iterations: u32,
     pub shrink_time: std::time::Duration,
 }
@@ -237,7 +237,7 @@ struct Replays {
     requests: u64,
 }
 
-/// Replays `current` from scratch until `confirmations` replays count. For leaks the last one
+/// Replays `current` from scratch until `replays` replays count. For leaks the last one
 /// also sends the attack without credentials. An isolated scenario's replays all go out at
 /// once; a replay disturbed by the target (an answer that cannot be judged, a step that could
 /// not run) that did not reproduce proves nothing either way and is run again, a bounded
@@ -261,14 +261,14 @@ async fn replay(
         crate::finding::Kind::BolaRead | crate::finding::Kind::ListLeak
     );
     let runnable = |replay: u32| {
-        if leak && replay + 1 == bounds.confirmations {
+        if leak && replay + 1 == bounds.replays {
             with_public_control(current, attack, ctx.anonymous())
         } else {
             current.clone()
         }
     };
     let mut ahead: Vec<Option<Execution>> = if isolated {
-        let all: Vec<Scenario> = (0..bounds.confirmations).map(runnable).collect();
+        let all: Vec<Scenario> = (0..bounds.replays).map(runnable).collect();
         futures_util::future::join_all(all.iter().map(|s| run.execute_as(s, ticket)))
             .await
             .into_iter()
@@ -286,7 +286,7 @@ async fn replay(
     };
     let mut replay = 0;
     let mut reruns = 0;
-    while replay < bounds.confirmations {
+    while replay < bounds.replays {
         let runnable = runnable(replay);
         let mut e = match ahead.get_mut(replay as usize).and_then(Option::take) {
             Some(e) => e,
@@ -311,7 +311,7 @@ async fn replay(
                 out.last = Some((e, found));
             }
             found => {
-                if (disturbed(&e) || !control_judged) && reruns < bounds.confirmations * 3 {
+                if (disturbed(&e) || !control_judged) && reruns < bounds.replays * 3 {
                     reruns += 1;
                     continue;
                 }
@@ -340,7 +340,8 @@ impl super::state::Run<'_> {
     ) -> futures_util::future::BoxFuture<'_, Vec<Confirmed>> {
         use futures_util::{FutureExt, StreamExt};
         futures_util::stream::iter(list)
-            .map(move |(scenario, exec, v)| async move {
+            .map(move |c| async move {
+                let (scenario, exec, v) = (c.scenario, c.exec, c.violation);
                 if self.out_of_time() {
                     let why = if self.interrupted() {
                         "not confirmed: the run was interrupted"
@@ -516,7 +517,7 @@ pub(crate) async fn confirm(
         execution,
         violation,
         reproduced: replays.reproduced,
-        replays: bounds.confirmations,
+        replays: bounds.replays,
         requests,
         shrink_note,
         public: replays.public,

@@ -51,7 +51,7 @@ pub(crate) async fn discover(
                     .await,
             )
         })
-        .buffered(concurrency.max(1))
+        .buffered(concurrency)
         .collect::<Vec<_>>()
         // Boxed as `Send`: rustc can prove it here (see `Campaign::run_as_task`).
         .boxed()

@@ -276,7 +276,7 @@ impl Campaign {
         let mut out = Vec::new();
         for v in new {
             let key = v.key();
-            let mut best = (probe.scenario.clone(), exec.clone(), v);
+            let mut best = Candidate::new(probe.scenario.clone(), exec.clone(), v);
             let started = Instant::now();
             let mut iterations = 0;
             if tree.simplify() {
@@ -291,7 +291,7 @@ impl Campaign {
                             oracle::judge(ctx, &p.scenario, &e)
                                 .into_iter()
                                 .find(|f| f.key() == key)
-                                .map(|f| (p.scenario, e, f))
+                                .map(|f| Candidate::new(p.scenario, e, f))
                         }
                         None => None,
                     };
@@ -310,7 +310,7 @@ impl Campaign {
                     }
                 }
             }
-            tracing::info!(kind = %key.0, op = %self.api.operations[key.1].label(), "exploration found a violation the plan did not");
+            tracing::info!(kind = %key.kind, op = %self.api.operations[key.op].label(), "exploration found a violation the plan did not");
             out.push((key, best));
         }
         out

@@ -148,7 +148,7 @@ impl Campaign {
             } else {
                 Status::Inconclusive
             },
-            confirmations: done.reproduced,
+            reproduced: done.reproduced,
             replays: done.replays,
             operation,
             attacker: v.attacker.clone(),

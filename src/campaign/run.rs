@@ -238,7 +238,12 @@ impl Campaign {
     /// logins, discovery, then the systematic phase with exploration starting beside its tail
     /// and the webhook probes' chain beside both, the confirmation of what they found, and the
     /// cleanup (which deletes as executions finish, and once more at the end).
+    ///
+    /// The settings are validated first (every campaign's are, whoever built them: the CLI,
+    /// the demo or a library user), so the phases take them as valid: a concurrency of at
+    /// least 1, a base URL, and the rest of [`Settings::validate`]. Planning needs none of it.
     pub async fn run(&self) -> Result<CampaignResult, CampaignError> {
+        self.settings.validate("config")?;
         let started = Instant::now();
         let c = &self.settings.campaign;
         let names = self.identity_names();
@@ -322,7 +327,7 @@ impl Campaign {
         // The rest of exploration, and meanwhile the confirmation of what the plan found
         // (longest first, as in the systematic phase).
         let mut planned: Vec<Candidate> = first.into_values().collect();
-        planned.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
+        planned.sort_by_key(|c| std::cmp::Reverse(c.scenario.steps.len()));
         progress.violations(planned.len() as u64);
         progress.enter(Phase::Exploration, u64::from(c.cases));
         let (mut confirmed, ()) = alongside(
@@ -337,7 +342,7 @@ impl Campaign {
         // The confirmation of what exploration found.
         let planned_count = confirmed.len() as u64;
         let mut fresh: Vec<Candidate> = found.into_values().collect();
-        fresh.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
+        fresh.sort_by_key(|c| std::cmp::Reverse(c.scenario.steps.len()));
         // With the webhook probes' violations, once they are judged.
         let webhook_count = later_rx.borrow().as_ref().map_or(0, BTreeSet::len) as u64;
         progress.violations(planned_count + fresh.len() as u64 + webhook_count);
@@ -525,6 +530,7 @@ impl Campaign {
     pub(crate) async fn open_sessions(
         &self,
     ) -> Result<Vec<crate::exec::LiveCredentials>, CampaignError> {
+        self.settings.validate("config")?;
         let mut target = self.target()?;
         target.allow_origins(&self.settings.allow_origins);
         let controls = self.controls()?;

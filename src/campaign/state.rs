@@ -11,7 +11,7 @@ use super::confirm::Bounds;
 use super::{Campaign, Progress};
 use crate::exchange::Execution;
 use crate::exec::{Interpreter, Target};
-use crate::finding::{Kind, Vector, Violation};
+use crate::finding::Violation;
 use crate::oracle::Context;
 use crate::scenario::{Plan, Scenario};
 
@@ -21,10 +21,25 @@ use crate::scenario::{Plan, Scenario};
 pub(super) const SCENARIOS_PER_SLOT: usize = 4;
 
 /// A violation with the scenario and execution that first showed it.
-pub(super) type Candidate = (Scenario, Execution, Violation);
+#[derive(Clone)]
+pub(super) struct Candidate {
+    pub scenario: Scenario,
+    pub exec: Execution,
+    pub violation: Violation,
+}
 
-/// What makes two violations the same finding: kind, operation, vector, attacker, victim.
-pub(super) type CandidateKey = (Kind, usize, Vector, String, String);
+impl Candidate {
+    pub(super) fn new(scenario: Scenario, exec: Execution, violation: Violation) -> Candidate {
+        Candidate {
+            scenario,
+            exec,
+            violation,
+        }
+    }
+}
+
+/// What makes two violations the same finding.
+pub(super) type CandidateKey = crate::finding::ViolationKey;
 
 /// Polls `side` (to completion, then no more) while awaiting `main`.
 pub(super) async fn alongside<F: std::future::Future>(
@@ -87,11 +102,11 @@ impl<'a> Run<'a> {
             tenants,
             progress: &campaign.progress,
             bounds: Bounds {
-                confirmations: c.confirmations,
+                replays: c.confirmations,
                 shrink_iterations: c.shrink_iterations,
                 shrink_time: c.shrink_time,
             },
-            window: c.concurrency.max(1) * SCENARIOS_PER_SLOT,
+            window: c.concurrency * SCENARIOS_PER_SLOT,
             launched: tokio::sync::Notify::new(),
             deadline: c.max_time.map(|t| started + t),
             stop: campaign.stop.clone(),

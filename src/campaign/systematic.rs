@@ -71,7 +71,7 @@ impl Campaign {
                 } else {
                     exec.clone().unwrap_or_default()
                 };
-                first.insert(key, (scenario.clone(), e, v));
+                first.insert(key, Candidate::new(scenario.clone(), e, v));
             }
         }
     }
@@ -331,7 +331,7 @@ impl Run<'_> {
         first.retain(|k, _| !known.contains(k));
         let _ = later.send(Some(first.keys().cloned().collect()));
         let mut list: Vec<Candidate> = first.into_values().collect();
-        list.sort_by_key(|c| std::cmp::Reverse(c.0.steps.len()));
+        list.sort_by_key(|c| std::cmp::Reverse(c.scenario.steps.len()));
         (executions, self.confirm_all(list, false).await)
     }
 

@@ -198,13 +198,8 @@ async fn campaign(args: &DemoArgs, verbosity: super::Verbosity) -> Result<Outcom
         .map_err(|e| CliError::Target(format!("failed to start the demo API: {e}")))?;
     let base = server.base_url();
     let mut campaign_settings = CampaignSettings::default();
-    if let Some(seed) = args.seed {
-        campaign_settings.seed = seed;
-    }
-    if let Some(c) = args.concurrency {
-        campaign_settings.concurrency = c.max(1);
-    }
-    args.pace.apply(&mut campaign_settings);
+    args.pace
+        .apply(&mut campaign_settings, args.seed, args.concurrency);
     campaign_settings.mutate_seeded = args.mutate_seeded;
     let mut campaign = match demo_campaign(&base, campaign_settings).await {
         Ok(c) => c,

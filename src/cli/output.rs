@@ -34,8 +34,20 @@ fn parse_shard(text: &str) -> Result<crate::config::Shard, String> {
 }
 
 impl PaceArgs {
-    /// Applies the flags to campaign settings.
-    pub(crate) fn apply(&self, c: &mut crate::config::CampaignSettings) {
+    /// Applies the flags that `run` and `demo` share to campaign settings: `--seed` and
+    /// `--concurrency` (each command declares those two itself) and these.
+    pub(crate) fn apply(
+        &self,
+        c: &mut crate::config::CampaignSettings,
+        seed: Option<u64>,
+        concurrency: Option<usize>,
+    ) {
+        if let Some(seed) = seed {
+            c.seed = seed;
+        }
+        if let Some(n) = concurrency {
+            c.concurrency = n;
+        }
         if let Some(rate) = self.rate {
             c.rate = Some(rate);
         }

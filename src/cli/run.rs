@@ -43,13 +43,8 @@ pub(crate) fn run(args: RunArgs, verbosity: super::Verbosity) -> Result<Outcome,
     if let Some(url) = args.base_url {
         settings.base_url = url;
     }
-    if let Some(seed) = args.seed {
-        settings.campaign.seed = seed;
-    }
-    if let Some(c) = args.concurrency {
-        settings.campaign.concurrency = c;
-    }
-    args.pace.apply(&mut settings.campaign);
+    args.pace
+        .apply(&mut settings.campaign, args.seed, args.concurrency);
     args.scope.apply(&mut settings);
     let mut output = args.output;
     if output.report_json.is_none() {

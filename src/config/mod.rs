@@ -1,12 +1,12 @@
 //! Configuration: TOML into raw serde structs, then validated [`Settings`]; `${env:NAME}` and
 //! `${file:PATH}` interpolation into [`Secret`]s. Layers, lowest first: defaults, the file, flags.
 
+mod auth_file;
 mod identity;
 mod interpolate;
 mod raw;
 mod settings;
 mod shard;
-mod wfc;
 
 pub use crate::secret::Secret;
 pub(crate) use settings::parse_origin;

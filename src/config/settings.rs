@@ -251,7 +251,7 @@ impl Settings {
         };
         let mut identities = Vec::new();
         let mut from_file = match &raw.auth_file {
-            Some(file) => super::wfc::load(&base.join(file), base, env)
+            Some(file) => super::auth_file::load(&base.join(file), base, env)
                 .map_err(|m| invalid("auth_file", m))?,
             None => Vec::new(),
         };

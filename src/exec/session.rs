@@ -517,7 +517,7 @@ impl Target {
                         .await
                         .map_err(|e| format!("identity '{}' could not log in: {e}", s.name))
                 })
-                .buffered(concurrency.max(1))
+                .buffered(concurrency)
                 .collect::<Vec<_>>()
                 // Boxed as `Send`: rustc can prove it here (see `Campaign::run_as_task`).
                 .boxed()
@@ -544,7 +544,7 @@ impl Target {
                     .await;
                 (i, op, url, e, started.elapsed().as_millis() as u64)
             })
-            .buffered(concurrency.max(1))
+            .buffered(concurrency)
             .collect::<Vec<_>>()
             .boxed()
             .await;

@@ -27,7 +27,7 @@ fn failure(f: &Finding, class: &str) -> TestCase {
     status.set_message(format!(
         "{label}: {} ({}/{} replays): {}",
         f.kind.title(),
-        f.confirmations,
+        f.reproduced,
         f.replays,
         f.evidence
     ));

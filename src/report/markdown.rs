@@ -24,7 +24,7 @@ fn status(f: &Finding) -> String {
     match (f.status, f.known) {
         (Status::Confirmed, false) => "confirmed".into(),
         (Status::Confirmed, true) => "known".into(),
-        (Status::Inconclusive, _) => format!("inconclusive ({}/{})", f.confirmations, f.replays),
+        (Status::Inconclusive, _) => format!("inconclusive ({}/{})", f.reproduced, f.replays),
     }
 }
 

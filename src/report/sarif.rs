@@ -151,7 +151,7 @@ pub struct ResultProperties {
     pub vector: String,
     pub attacker: String,
     pub victim: String,
-    pub confirmations: u32,
+    pub reproduced: u32,
     pub replays: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reproduction: Option<String>,
@@ -234,10 +234,10 @@ fn result(f: &Finding, spec_uri: &str) -> SarifResult {
         .expect("ALL lists every kind");
     let op = format!("{} {}", f.operation.method, f.operation.path);
     let replays = match f.status {
-        Status::Confirmed => format!("confirmed on {} of {} replays", f.confirmations, f.replays),
+        Status::Confirmed => format!("confirmed on {} of {} replays", f.reproduced, f.replays),
         Status::Inconclusive => format!(
             "inconclusive: reproduced on {} of {} replays",
-            f.confirmations, f.replays
+            f.reproduced, f.replays
         ),
     };
     let known = if f.known {
@@ -290,7 +290,7 @@ fn result(f: &Finding, spec_uri: &str) -> SarifResult {
             vector: f.vector.as_str().to_string(),
             attacker: f.attacker.clone(),
             victim: f.victim.clone(),
-            confirmations: f.confirmations,
+            reproduced: f.reproduced,
             replays: f.replays,
             reproduction: f.reproduction.as_ref().map(|r| r.curl.clone()),
         },

@@ -103,10 +103,10 @@ fn finding(out: &mut String, f: &Finding) {
     let status = match f.status {
         Status::Confirmed if f.known => format!(
             "known (in the baseline), confirmed {}/{}",
-            f.confirmations, f.replays
+            f.reproduced, f.replays
         ),
-        Status::Confirmed => format!("confirmed {}/{}", f.confirmations, f.replays),
-        Status::Inconclusive => format!("INCONCLUSIVE {}/{}", f.confirmations, f.replays),
+        Status::Confirmed => format!("confirmed {}/{}", f.reproduced, f.replays),
+        Status::Inconclusive => format!("INCONCLUSIVE {}/{}", f.reproduced, f.replays),
     };
     let _ = writeln!(
         out,

@@ -77,7 +77,7 @@ fn finding(
         kind,
         vector,
         status,
-        confirmations: if status == Status::Confirmed { 2 } else { 1 },
+        reproduced: if status == Status::Confirmed { 2 } else { 1 },
         replays: 2,
         operation,
         attacker: attacker.into(),
