@@ -603,3 +603,511 @@ impl Target {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use axum::extract::State;
+    use axum::http::{HeaderMap as AxumHeaders, StatusCode};
+    use axum::routing::{get, post};
+    use serde_json::json;
+
+    use super::*;
+    use crate::exec::Sender;
+    use crate::identity::{Extract, FlowRequest};
+
+    fn header(wire: &[(HeaderName, HeaderValue)], name: &str) -> Option<String> {
+        wire.iter()
+            .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.to_str().expect("ascii").to_string())
+    }
+
+    fn with_csrf() -> Credentials {
+        Credentials {
+            headers: vec![("X-Api-Key".into(), Secret::new("fake-key"))],
+            query: vec![("api_key".into(), Secret::new("fake-query-key"))],
+            csrf: Some(("X-CSRF-Token".into(), Secret::new("fake-csrf"))),
+            ..Credentials::default()
+        }
+    }
+
+    #[test]
+    fn a_write_credential_is_not_sent_on_reads() {
+        let wire = Wire::build(&with_csrf()).expect("valid");
+        for method in [Method::Get, Method::Head, Method::Options, Method::Trace] {
+            let headers = wire.headers(method);
+            assert_eq!(header(headers, "x-api-key").as_deref(), Some("fake-key"));
+            assert_eq!(header(headers, "x-csrf-token"), None, "{method:?}");
+        }
+        for method in [Method::Post, Method::Put, Method::Patch, Method::Delete] {
+            let headers = wire.headers(method);
+            assert_eq!(header(headers, "x-api-key").as_deref(), Some("fake-key"));
+            assert_eq!(
+                header(headers, "x-csrf-token").as_deref(),
+                Some("fake-csrf"),
+                "{method:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_credential_header_is_marked_sensitive() {
+        let wire = Wire::build(&with_csrf()).expect("valid");
+        assert_eq!(wire.read.len(), 1);
+        assert_eq!(wire.write.len(), 2);
+        assert!(
+            wire.read
+                .iter()
+                .chain(&wire.write)
+                .all(|(_, v)| v.is_sensitive())
+        );
+    }
+
+    #[test]
+    fn query_credentials_go_into_the_query_and_no_header() {
+        let wire = Wire::build(&with_csrf()).expect("valid");
+        assert_eq!(wire.query.len(), 1);
+        assert_eq!(wire.query[0].0, "api_key");
+        assert_eq!(wire.query[0].1.expose(), "fake-query-key");
+        for (n, v) in wire.read.iter().chain(&wire.write) {
+            assert_ne!(n.as_str(), "api_key");
+            assert_ne!(v.to_str().ok(), Some("fake-query-key"));
+        }
+    }
+
+    #[test]
+    fn a_header_that_cannot_go_into_http_is_named_without_its_value() {
+        let bad_value = Credentials {
+            headers: vec![("X-Token".into(), Secret::new("fake\nsecret"))],
+            ..Credentials::default()
+        };
+        let e = Wire::build(&bad_value).err().expect("refused");
+        assert!(e.contains("'X-Token'"), "{e}");
+        assert!(!e.contains("fake"), "{e}");
+        let bad_name = Credentials {
+            headers: vec![("X Token".into(), Secret::new("fake-secret"))],
+            ..Credentials::default()
+        };
+        let e = Wire::build(&bad_name).err().expect("refused");
+        assert!(
+            e.contains("'X Token' is not a valid HTTP header name"),
+            "{e}"
+        );
+        assert!(!e.contains("fake-secret"), "{e}");
+        // A session names its identity.
+        let e = Session::new("alice".into(), bad_value, None)
+            .err()
+            .expect("refused");
+        assert!(e.starts_with("identity 'alice': "), "{e}");
+        assert!(!e.contains("fake"), "{e}");
+    }
+
+    #[test]
+    fn a_session_starts_on_its_configured_credentials_at_generation_zero() {
+        let s = Session::new("alice".into(), with_csrf(), None).expect("valid");
+        let (wire, generation) = s.current();
+        assert_eq!(generation, 0);
+        assert_eq!(
+            header(&wire.write, "x-csrf-token").as_deref(),
+            Some("fake-csrf")
+        );
+        s.install(Wire::default());
+        let (wire, generation) = s.current();
+        assert_eq!(generation, 1);
+        assert!(wire.write.is_empty());
+    }
+
+    /// Makes the session's last proof two minutes old.
+    fn backdate(s: &Session) {
+        *s.checked.lock().expect("lock") = Instant::now()
+            .checked_sub(Duration::from_secs(120))
+            .expect("the clock runs for two minutes");
+    }
+
+    #[test]
+    fn the_periodic_check_is_due_only_once_a_control_passed_and_its_time_came() {
+        let s = Session::new("alice".into(), with_csrf(), None).expect("valid");
+        assert!(!s.check_due(Duration::ZERO), "no control yet");
+        *s.control.write().expect("lock") = Some("http://127.0.0.1:9/me".into());
+        assert!(s.check_due(Duration::ZERO));
+        assert!(
+            !s.check_due(Duration::from_secs(60)),
+            "it just proved itself"
+        );
+        backdate(&s);
+        assert!(s.check_due(Duration::from_secs(60)));
+        assert!(!s.check_due(Duration::from_secs(24 * 3600)));
+        s.mark_checked();
+        assert!(!s.check_due(Duration::from_secs(60)), "proved again");
+    }
+
+    #[test]
+    fn only_an_identity_that_sends_credentials_may_have_an_expired_session() {
+        let none = Session::new("anonymous".into(), Credentials::default(), None).expect("ok");
+        assert!(!none.renewable());
+        let fixed = Session::new("a".into(), with_csrf(), None).expect("ok");
+        assert!(fixed.renewable());
+        let flow = Session::new(
+            "b".into(),
+            Credentials::default(),
+            Some(LoginFlow::default()),
+        )
+        .expect("ok");
+        assert!(flow.renewable());
+    }
+
+    /// A server on 127.0.0.1 with one valid token at a time: `POST /login` issues a new one
+    /// (`fake-tok-N`) unless `refuse_login` is set; `GET /me` (the positive control) and
+    /// `GET /items` answer 200 with the token that works and 401 otherwise (`/me` answers
+    /// `me_refusal` instead, 401 by default); `GET /private` always answers 401.
+    #[derive(Clone, Default)]
+    struct Auth {
+        valid: Arc<Mutex<String>>,
+        logins: Arc<AtomicU64>,
+        controls: Arc<AtomicU64>,
+        items: Arc<AtomicU64>,
+        refuse_login: Arc<AtomicBool>,
+        me_refusal: Arc<std::sync::atomic::AtomicU16>,
+    }
+
+    impl Auth {
+        fn works(&self, headers: &AxumHeaders) -> bool {
+            let valid = self.valid.lock().expect("lock").clone();
+            !valid.is_empty()
+                && headers.get("authorization").and_then(|v| v.to_str().ok())
+                    == Some(&format!("Bearer {valid}"))
+        }
+
+        fn forget(&self) {
+            self.valid.lock().expect("lock").clear();
+        }
+    }
+
+    async fn auth_server(valid: &str) -> (String, Auth) {
+        let auth = Auth::default();
+        *auth.valid.lock().expect("lock") = valid.to_string();
+        auth.me_refusal.store(401, Ordering::SeqCst);
+        let app = axum::Router::new()
+            .route(
+                "/login",
+                post(|State(a): State<Auth>| async move {
+                    if a.refuse_login.load(Ordering::SeqCst) {
+                        return (StatusCode::FORBIDDEN, axum::Json(json!({})));
+                    }
+                    let n = a.logins.fetch_add(1, Ordering::SeqCst) + 1;
+                    let token = format!("fake-tok-{n}");
+                    *a.valid.lock().expect("lock") = token.clone();
+                    (StatusCode::OK, axum::Json(json!({ "token": token })))
+                }),
+            )
+            .route(
+                "/me",
+                get(|State(a): State<Auth>, h: AxumHeaders| async move {
+                    a.controls.fetch_add(1, Ordering::SeqCst);
+                    let status = if a.works(&h) {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::from_u16(a.me_refusal.load(Ordering::SeqCst)).expect("status")
+                    };
+                    // A 429 is retried at once.
+                    (
+                        status,
+                        [("retry-after", "0")],
+                        axum::Json(json!({"id": "u1"})),
+                    )
+                }),
+            )
+            .route(
+                "/items",
+                get(|State(a): State<Auth>, h: AxumHeaders| async move {
+                    a.items.fetch_add(1, Ordering::SeqCst);
+                    let sent = h
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    if a.works(&h) {
+                        (StatusCode::OK, axum::Json(json!({"sent": sent})))
+                    } else {
+                        (StatusCode::UNAUTHORIZED, axum::Json(json!({})))
+                    }
+                }),
+            )
+            .route(
+                "/private",
+                get(|| async { (StatusCode::UNAUTHORIZED, axum::Json(json!({}))) }),
+            )
+            .with_state(auth.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (base, auth)
+    }
+
+    fn api() -> Api {
+        crate::spec::load_str(
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /me:\n    get:\n      responses: {'200': {description: ok}}\n",
+            "t.yaml",
+        )
+        .expect("loads")
+    }
+
+    fn login_flow() -> LoginFlow {
+        LoginFlow {
+            requests: vec![FlowRequest {
+                method: Method::Post,
+                path: "/login".into(),
+                headers: Vec::new(),
+                body: None,
+                extract: vec![("token".into(), Extract::Json("$.token".into()))],
+            }],
+            apply: Credentials {
+                headers: vec![("Authorization".into(), Secret::new("Bearer {token}"))],
+                ..Credentials::default()
+            },
+            ..LoginFlow::default()
+        }
+    }
+
+    /// A target whose identity `u` has `credentials` and `login`, its sessions opened with
+    /// `GET /me` as the control.
+    async fn opened(base: &str, credentials: Credentials, login: Option<LoginFlow>) -> Target {
+        let senders = [
+            Sender {
+                name: "u".into(),
+                credentials,
+                login,
+            },
+            Sender {
+                name: "anonymous".into(),
+                credentials: Credentials::default(),
+                login: None,
+            },
+        ];
+        let target = Target::with_senders(base, &senders, Duration::from_secs(5)).expect("target");
+        let api = api();
+        target
+            .open_sessions(&api, &[api.find("GET /me"), None], 2)
+            .await
+            .expect("sessions open");
+        target
+    }
+
+    fn bearer(token: &str) -> Credentials {
+        Credentials {
+            headers: vec![(
+                "Authorization".into(),
+                Secret::new(format!("Bearer {token}")),
+            )],
+            ..Credentials::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_401_while_the_control_still_passes_is_the_servers_answer_and_renews_nothing() {
+        let (base, auth) = auth_server("").await;
+        let target = opened(&base, Credentials::default(), Some(login_flow())).await;
+        assert_eq!(auth.logins.load(Ordering::SeqCst), 1);
+        assert_eq!(auth.controls.load(Ordering::SeqCst), 1);
+        let e = target
+            .send(0, Method::Get, &format!("{base}/private"), &[], None, false)
+            .await;
+        assert_eq!(e.status, Some(401));
+        assert_eq!(e.error, None);
+        assert_eq!(
+            auth.controls.load(Ordering::SeqCst),
+            2,
+            "the control was asked"
+        );
+        assert_eq!(auth.logins.load(Ordering::SeqCst), 1, "no new login");
+        assert_eq!(target.session_renewals(), 0);
+        assert_eq!(target.sessions[0].current().1, 1, "still the first login's");
+        assert!(!target.sessions[0].is_lost());
+    }
+
+    #[tokio::test]
+    async fn an_expired_session_is_renewed_through_its_flow_and_the_request_sent_again() {
+        let (base, auth) = auth_server("").await;
+        let target = opened(&base, Credentials::default(), Some(login_flow())).await;
+        let items = format!("{base}/items");
+        let first = target.send(0, Method::Get, &items, &[], None, false).await;
+        assert_eq!(first.status, Some(200));
+        auth.forget();
+        let again = target.send(0, Method::Get, &items, &[], None, false).await;
+        assert_eq!(again.status, Some(200));
+        assert_eq!(
+            again.response_body.get(),
+            Some(&json!({"sent": "Bearer fake-tok-2"})),
+            "sent again with the second login's token"
+        );
+        assert_eq!(auth.logins.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            auth.items.load(Ordering::SeqCst),
+            3,
+            "the 401 and its retry"
+        );
+        assert_eq!(target.session_renewals(), 1);
+        assert_eq!(target.sessions[0].current().1, 2);
+        assert_eq!(target.session_lost(), None);
+    }
+
+    #[tokio::test]
+    async fn a_401_from_credentials_of_an_older_generation_is_sent_again_without_a_login() {
+        let (base, auth) = auth_server("").await;
+        let target = opened(&base, Credentials::default(), Some(login_flow())).await;
+        let (_, generation) = target.sessions[0].current();
+        // Another request renewed the session meanwhile.
+        target.sessions[0].install(Wire::default());
+        let verdict = target.on_unauthorized(0, generation).await;
+        assert!(matches!(verdict, Verdict::Renewed));
+        assert_eq!(auth.controls.load(Ordering::SeqCst), 1, "no control sent");
+        assert_eq!(auth.logins.load(Ordering::SeqCst), 1, "no login");
+    }
+
+    #[tokio::test]
+    async fn a_session_without_a_flow_that_stops_working_is_lost_and_its_identity_sends_nothing_more()
+     {
+        let (base, auth) = auth_server("fake-static-token").await;
+        let mut target = opened(&base, bearer("fake-static-token"), None).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        target.stop_on_session_loss(stop.clone());
+        let items = format!("{base}/items");
+        assert_eq!(
+            target
+                .send(0, Method::Get, &items, &[], None, false)
+                .await
+                .status,
+            Some(200)
+        );
+        auth.forget();
+        let lost = target.send(0, Method::Get, &items, &[], None, false).await;
+        assert_eq!(lost.status, Some(401));
+        assert_eq!(lost.error.as_deref(), Some("the session of 'u' is lost"));
+        assert!(target.sessions[0].is_lost());
+        assert!(stop.load(Ordering::SeqCst), "the campaign is told to stop");
+        let reason = target.session_lost().expect("a reason");
+        assert!(reason.contains("identity 'u'"), "{reason}");
+        assert!(reason.contains("no login flow"), "{reason}");
+        assert!(!reason.contains("fake-static-token"), "{reason}");
+        // Nothing more goes out as that identity.
+        let sent = target.requests();
+        let hits = auth.items.load(Ordering::SeqCst);
+        let refused = target.send(0, Method::Get, &items, &[], None, false).await;
+        assert_eq!(refused.status, None);
+        assert_eq!(
+            refused.error.as_deref(),
+            Some("refused: the session of 'u' is lost")
+        );
+        assert_eq!(target.requests(), sent);
+        assert_eq!(auth.items.load(Ordering::SeqCst), hits);
+        assert!(matches!(target.on_unauthorized(0, 0).await, Verdict::Lost));
+    }
+
+    #[tokio::test]
+    async fn a_session_whose_login_fails_again_is_lost_with_the_reason() {
+        let (base, auth) = auth_server("").await;
+        let target = opened(&base, Credentials::default(), Some(login_flow())).await;
+        auth.forget();
+        auth.refuse_login.store(true, Ordering::SeqCst);
+        let e = target
+            .send(0, Method::Get, &format!("{base}/items"), &[], None, false)
+            .await;
+        assert_eq!(e.status, Some(401));
+        assert_eq!(e.error.as_deref(), Some("the session of 'u' is lost"));
+        assert_eq!(target.session_renewals(), 0);
+        let reason = target.session_lost().expect("a reason");
+        assert!(
+            reason.contains("identity 'u': its session expired and logging in again failed"),
+            "{reason}"
+        );
+        assert!(reason.contains("answered 403"), "{reason}");
+        assert!(!reason.contains("fake-tok"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn an_identity_without_credentials_takes_a_401_as_it_is() {
+        let (base, auth) = auth_server("fake-static-token").await;
+        let target = opened(&base, bearer("fake-static-token"), None).await;
+        // The anonymous identity (1) sends nothing: its 401 says nothing about a session.
+        let e = target
+            .send(1, Method::Get, &format!("{base}/items"), &[], None, false)
+            .await;
+        assert_eq!(e.status, Some(401));
+        assert_eq!(e.error, None);
+        assert_eq!(
+            auth.controls.load(Ordering::SeqCst),
+            1,
+            "only the one opening"
+        );
+        assert!(!target.sessions[1].is_lost());
+        assert_eq!(target.session_lost(), None);
+    }
+
+    #[tokio::test]
+    async fn a_periodic_check_refused_with_403_renews_the_session_before_the_request() {
+        let (base, auth) = auth_server("").await;
+        let mut target = opened(&base, Credentials::default(), Some(login_flow())).await;
+        target.check_sessions_every(Duration::from_secs(60));
+        backdate(&target.sessions[0]);
+        auth.forget();
+        auth.me_refusal.store(403, Ordering::SeqCst);
+        let e = target
+            .send(0, Method::Get, &format!("{base}/items"), &[], None, false)
+            .await;
+        assert_eq!(e.status, Some(200));
+        assert_eq!(auth.items.load(Ordering::SeqCst), 1, "no 401 on the way");
+        assert_eq!(auth.logins.load(Ordering::SeqCst), 2);
+        assert_eq!(target.session_renewals(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_periodic_check_neither_renews_nor_loses_the_session() {
+        let (base, auth) = auth_server("fake-static-token").await;
+        let target = opened(&base, bearer("fake-static-token"), None).await;
+        auth.forget();
+        auth.me_refusal.store(429, Ordering::SeqCst);
+        target.check_periodically(0).await;
+        assert!(
+            auth.controls.load(Ordering::SeqCst) > 1,
+            "the control was sent"
+        );
+        assert!(!target.sessions[0].is_lost());
+        assert_eq!(target.session_lost(), None);
+        // A refusal does lose it (no flow to renew it).
+        auth.me_refusal.store(403, Ordering::SeqCst);
+        target.check_periodically(0).await;
+        assert!(target.sessions[0].is_lost());
+        let reason = target.session_lost().expect("a reason");
+        assert!(reason.contains("positive control answered 403"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn current_credentials_are_the_write_headers_and_the_query() {
+        let (base, _auth) = auth_server("").await;
+        let mut configured = with_csrf();
+        configured.headers.clear();
+        let target = opened(&base, configured, Some(login_flow())).await;
+        let all = target.current_credentials();
+        assert_eq!(all.len(), 2);
+        let (name, headers, query) = &all[0];
+        assert_eq!(name, "u");
+        let mut headers = headers.clone();
+        headers.sort();
+        assert_eq!(
+            headers,
+            vec![
+                ("authorization".to_string(), "Bearer fake-tok-1".to_string()),
+                ("x-csrf-token".to_string(), "fake-csrf".to_string()),
+            ]
+        );
+        assert_eq!(
+            query,
+            &vec![("api_key".to_string(), "fake-query-key".to_string())]
+        );
+        assert_eq!(all[1], ("anonymous".to_string(), Vec::new(), Vec::new()));
+    }
+}

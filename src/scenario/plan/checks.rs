@@ -804,3 +804,692 @@ fn privileged_value(prop: &Schema) -> Option<Value> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::super::{Cast, Planner};
+    use super::*;
+    use crate::config::{PolicyRule, PolicySettings};
+    use crate::model::{Overrides, Policy, ResourceModel, infer};
+    use crate::spec::{Api, load_str};
+
+    const SPEC: &str = r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /projects:
+    get:
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Project'}}}}}
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/NewProject'}}}}
+      responses:
+        '201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Project'}}}}
+  /projects/{projectId}:
+    parameters: [{name: projectId, in: path, required: true, schema: {type: string}}]
+    get:
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Project'}}}}
+    put:
+      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/NewProject'}}}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Project'}}}}
+    delete:
+      responses: {'204': {description: ok}}
+  /projects/{projectId}/tasks:
+    parameters: [{name: projectId, in: path, required: true, schema: {type: string}}]
+    get:
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Task'}}}}}
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/NewTask'}}}}
+      responses:
+        '201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}
+  /projects/{projectId}/tasks/{taskId}:
+    parameters:
+      - {name: projectId, in: path, required: true, schema: {type: string}}
+      - {name: taskId, in: path, required: true, schema: {type: string}}
+    get:
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}
+    put:
+      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/MovedTask'}}}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}
+  /reports:
+    get:
+      responses: {'200': {description: ok}}
+  /hooks/payment:
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {type: object, properties: {projectId: {type: string}, amount: {type: integer}}}}}}
+      responses: {'200': {description: ok}}
+components:
+  schemas:
+    NewProject:
+      type: object
+      properties:
+        name: {type: string}
+    Project:
+      type: object
+      properties:
+        id: {type: string}
+        name: {type: string}
+        role: {type: string, enum: [viewer, admin, member]}
+    NewTask:
+      type: object
+      properties:
+        title: {type: string}
+        ownerId: {type: string, readOnly: true}
+        projectId: {type: string, readOnly: true}
+    MovedTask:
+      type: object
+      properties:
+        title: {type: string}
+        projectId: {type: string, readOnly: true}
+    Task:
+      type: object
+      properties:
+        id: {type: string}
+        title: {type: string}
+"#;
+
+    struct Fixture {
+        api: Api,
+        model: ResourceModel,
+        cast: Cast,
+    }
+
+    fn fixture() -> Fixture {
+        let api = load_str(SPEC, "t.yaml").expect("loads");
+        let model = infer(&api, &[], &Overrides::default());
+        // Members 0 (tenant a) and 1 (tenant b), managers 2 (a) and 3 (b), anonymous 4; only
+        // 1 and the managers pay for the pro plan.
+        let mut cast = Cast::of_tenants(
+            vec![
+                Some("a".into()),
+                Some("b".into()),
+                Some("a".into()),
+                Some("b".into()),
+                None,
+            ],
+            BTreeSet::new(),
+        );
+        cast.roles = vec![
+            Some("member".into()),
+            Some("member".into()),
+            Some("manager".into()),
+            Some("manager".into()),
+            None,
+        ];
+        cast.plans = vec![
+            Some("free".into()),
+            Some("pro".into()),
+            Some("pro".into()),
+            Some("pro".into()),
+            None,
+        ];
+        let rule = |op: &str, roles: Option<&str>, plans: Option<&str>| PolicyRule {
+            operations: vec![op.into()],
+            roles: roles.map(|r| vec![r.into()]),
+            plans: plans.map(|p| vec![p.into()]),
+        };
+        let settings = PolicySettings {
+            rules: vec![
+                rule("GET /reports", Some("manager"), None),
+                rule(
+                    "PUT /projects/{projectId}/tasks/{taskId}",
+                    Some("manager"),
+                    None,
+                ),
+                rule("POST /projects/{projectId}/tasks", None, Some("pro")),
+            ],
+            ..PolicySettings::default()
+        };
+        cast.policy =
+            Policy::resolve(&api, &settings, &["free".into(), "pro".into()]).expect("valid");
+        cast.webhooks = vec![api.find("POST /hooks/payment").expect("op")];
+        Fixture { api, model, cast }
+    }
+
+    fn planner(f: &Fixture) -> Planner<'_> {
+        Planner::new(&f.api, &f.model, &f.cast)
+    }
+
+    fn op(f: &Fixture, label: &str) -> usize {
+        f.api.find(label).expect("op")
+    }
+
+    /// The attack steps of a probe, with their indexes.
+    fn attacks(p: &Probe) -> Vec<(usize, &Step)> {
+        p.scenario
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s.role, StepRole::Attack { .. }))
+            .collect()
+    }
+
+    fn check_of(step: &Step) -> &Check {
+        match &step.role {
+            StepRole::Attack { check, .. } => check,
+            other => panic!("not an attack: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_denied_read_is_controlled_by_a_permitted_identity_of_the_attackers_tenant() {
+        let f = fixture();
+        let reports = op(&f, "GET /reports");
+        let probes: Vec<Probe> = planner(&f)
+            .gate_probes()
+            .into_iter()
+            .filter(|p| attacks(p).iter().any(|(_, s)| s.op == reports))
+            .collect();
+        // The two members are denied it; the managers are not probed.
+        let who: Vec<(usize, usize)> = probes.iter().map(|p| (p.attacker, p.victim)).collect();
+        assert_eq!(who, vec![(0, 1), (1, 0)]);
+        for p in &probes {
+            let [(at, attack)] = attacks(p)[..] else {
+                panic!("one attack: {p:?}");
+            };
+            assert_eq!(at, p.scenario.steps.len() - 1);
+            assert_eq!(attack.actor, p.attacker);
+            let Check::Gate {
+                plan: false,
+                control: Some(c),
+            } = *check_of(attack)
+            else {
+                panic!("a role gate with a control: {attack:?}");
+            };
+            let control = &p.scenario.steps[c];
+            assert_eq!(control.op, reports);
+            // Manager 2 shares member 0's tenant, manager 3 member 1's.
+            assert_eq!(control.actor, p.attacker + 2);
+            // Before the attack, both sides list what they own.
+            let lists: Vec<usize> = p
+                .scenario
+                .steps
+                .iter()
+                .filter(|s| s.op == op(&f, "GET /projects"))
+                .map(|s| s.actor)
+                .collect();
+            assert_eq!(lists, vec![p.victim, p.attacker]);
+            for s in &p.scenario.steps[..at] {
+                assert!(
+                    matches!(
+                        s.role,
+                        StepRole::Setup { .. }
+                            | StepRole::ReadBack {
+                                phase: Phase::Before,
+                                ..
+                            }
+                    ),
+                    "{s:?}"
+                );
+                if let StepRole::ReadBack { attack, .. } = s.role {
+                    assert_eq!(attack, at);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_denied_change_is_made_on_the_callers_own_resource_and_judged_by_its_gate() {
+        let f = fixture();
+        let update = op(&f, "PUT /projects/{projectId}/tasks/{taskId}");
+        let create = op(&f, "POST /projects/{projectId}/tasks");
+        let mut seen = Vec::new();
+        for p in planner(&f).gate_probes() {
+            for (_, a) in attacks(&p) {
+                let StepRole::Attack {
+                    victim,
+                    vector,
+                    check: Check::Gate { plan, control },
+                    ..
+                } = &a.role
+                else {
+                    panic!("a gate: {a:?}");
+                };
+                if a.op != update && a.op != create {
+                    continue;
+                }
+                assert_eq!((a.actor, *victim), (p.attacker, p.attacker), "its own");
+                assert_eq!(*control, None);
+                assert_eq!(*vector, Vector::Path, "never a parent of anyone else's");
+                // Everything it uses the caller made itself.
+                for id in a.uses() {
+                    assert_eq!(p.scenario.steps[id].actor, a.actor);
+                }
+                seen.push((a.op, a.actor, *plan));
+            }
+        }
+        seen.sort();
+        // The members are denied the update by role; only member 0 lacks the plan to create.
+        let mut want = vec![(update, 0, false), (update, 1, false), (create, 0, true)];
+        want.sort();
+        assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn a_privilege_field_is_set_to_its_most_privileged_value_and_back_by_the_caller() {
+        let f = fixture();
+        let put = op(&f, "PUT /projects/{projectId}");
+        let get = op(&f, "GET /projects/{projectId}");
+        let own: Vec<Probe> = planner(&f)
+            .assign_probes()
+            .into_iter()
+            .filter(|p| {
+                attacks(p)
+                    .iter()
+                    .any(|(_, s)| matches!(check_of(s), Check::Assign { own: true, .. }))
+            })
+            .collect();
+        // Every customer, nobody anonymous.
+        let who: Vec<(usize, usize)> = own.iter().map(|p| (p.attacker, p.victim)).collect();
+        assert_eq!(who, vec![(0, 0), (1, 1), (2, 2), (3, 3)]);
+        for p in &own {
+            let steps = &p.scenario.steps;
+            let found = attacks(p);
+            assert_eq!(found.len(), 2);
+            let field = Slot::Body("/role".into());
+            let injected: Vec<&Expr> = found
+                .iter()
+                .map(|(_, a)| {
+                    assert_eq!(a.op, put);
+                    assert_eq!(
+                        check_of(a),
+                        &Check::Assign {
+                            field: "/role".into(),
+                            own: true
+                        }
+                    );
+                    let values: Vec<&Expr> = a
+                        .args
+                        .iter()
+                        .filter(|(s, _)| *s == field)
+                        .map(|(_, e)| e)
+                        .collect();
+                    assert_eq!(values.len(), 1, "set once: {a:?}");
+                    values[0]
+                })
+                .collect();
+            // First the privileged value, then what the first read showed.
+            let first_read = found[0].0 - 1;
+            assert_eq!(
+                steps[first_read].role,
+                StepRole::ReadBack {
+                    attack: found[0].0,
+                    phase: Phase::Before
+                }
+            );
+            assert_eq!(steps[first_read].op, get);
+            assert_eq!(injected[0], &Expr::Lit(json!("admin")));
+            assert_eq!(
+                injected[1],
+                &Expr::Echo {
+                    step: first_read,
+                    pointer: "/role".into()
+                }
+            );
+            for (at, _) in &found {
+                let after = &steps[at + 1];
+                assert_eq!(after.op, get);
+                assert_eq!(after.actor, p.attacker);
+                assert_eq!(
+                    after.role,
+                    StepRole::ReadBack {
+                        attack: *at,
+                        phase: Phase::After
+                    }
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_owner_field_is_pointed_at_another_tenants_resource_and_judged_by_its_owners_list() {
+        let f = fixture();
+        let create = op(&f, "POST /projects/{projectId}/tasks");
+        let tasks = op(&f, "GET /projects/{projectId}/tasks");
+        let moves: Vec<Probe> = planner(&f)
+            .assign_probes()
+            .into_iter()
+            .filter(|p| {
+                attacks(p)
+                    .iter()
+                    .any(|(_, s)| matches!(check_of(s), Check::Assign { own: false, .. }))
+            })
+            .collect();
+        let mut who: Vec<(usize, usize)> = moves.iter().map(|p| (p.attacker, p.victim)).collect();
+        who.sort();
+        // Every pair across tenants a (0, 2) and b (1, 3); `ownerId` names no resource.
+        assert_eq!(
+            who,
+            vec![
+                (0, 1),
+                (0, 3),
+                (1, 0),
+                (1, 2),
+                (2, 1),
+                (2, 3),
+                (3, 0),
+                (3, 2)
+            ]
+        );
+        for p in &moves {
+            let steps = &p.scenario.steps;
+            let [(at, a)] = attacks(p)[..] else {
+                panic!("one attack: {p:?}");
+            };
+            assert_eq!(a.op, create);
+            assert_eq!(a.actor, p.attacker);
+            assert_eq!(
+                check_of(a),
+                &Check::Assign {
+                    field: "/projectId".into(),
+                    own: false
+                }
+            );
+            let value = a
+                .args
+                .iter()
+                .find(|(s, _)| *s == Slot::Body("/projectId".into()))
+                .map(|(_, e)| e.clone());
+            let Some(Expr::Created { step: theirs }) = value else {
+                panic!("the victim's id: {a:?}");
+            };
+            assert_eq!(steps[theirs].actor, p.victim);
+            // Created under its own project.
+            let Some((_, Expr::Created { step: mine })) = a
+                .args
+                .iter()
+                .find(|(s, _)| *s == Slot::Path("projectId".into()))
+            else {
+                panic!("its own parent: {a:?}");
+            };
+            assert_eq!(steps[*mine].actor, p.attacker);
+            // A create has nothing to read before; the victim lists its project's tasks after.
+            assert_eq!(at + 2, steps.len());
+            let after = &steps[at + 1];
+            assert_eq!((after.op, after.actor), (tasks, p.victim));
+            assert_eq!(
+                after.args,
+                vec![(
+                    Slot::Path("projectId".into()),
+                    Expr::Created { step: theirs }
+                )]
+            );
+            assert_eq!(
+                after.role,
+                StepRole::ReadBack {
+                    attack: at,
+                    phase: Phase::After
+                }
+            );
+        }
+    }
+
+    fn forgeries(p: &Probe) -> Vec<(Forgery, usize)> {
+        attacks(p)
+            .iter()
+            .map(|(_, a)| match check_of(a) {
+                Check::Webhook { forgery, control } => (*forgery, *control),
+                other => panic!("a webhook check: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn webhook_forgeries_share_one_signed_control_and_each_is_followed_by_the_owners_read() {
+        let mut f = fixture();
+        let hook = op(&f, "POST /hooks/payment");
+        let read = op(&f, "GET /projects/{projectId}");
+        let probes = planner(&f).webhook_probes();
+        // One owner per tenant: members 0 and 1, not the managers of the same tenants.
+        let who: Vec<(usize, usize)> = probes.iter().map(|p| (p.attacker, p.victim)).collect();
+        assert_eq!(who, vec![(4, 0), (4, 1)]);
+        for p in &probes {
+            let steps = &p.scenario.steps;
+            let found = forgeries(p);
+            assert_eq!(
+                found.iter().map(|f| f.0).collect::<Vec<_>>(),
+                vec![Forgery::Unsigned, Forgery::WrongSecret, Forgery::Replay],
+                "no stale event without a signed timestamp"
+            );
+            let control = found[0].1;
+            assert!(found.iter().all(|(_, c)| *c == control), "one control");
+            let first = attacks(p)[0].0;
+            assert_eq!(control, first - 2);
+            assert_eq!(steps[control].op, hook);
+            assert_eq!(steps[control].actor, 4, "sent by no one");
+            // The owner reads twice, the control, a read, then each forgery and a read.
+            for k in [first - 4, first - 3, first - 1] {
+                assert_eq!((steps[k].op, steps[k].actor), (read, p.victim));
+                assert_eq!(
+                    steps[k].role,
+                    StepRole::ReadBack {
+                        attack: first,
+                        phase: Phase::Before
+                    }
+                );
+            }
+            for (at, a) in attacks(p) {
+                let StepRole::Attack { vector, .. } = a.role else {
+                    unreachable!()
+                };
+                let replay = matches!(
+                    check_of(a),
+                    Check::Webhook {
+                        forgery: Forgery::Replay,
+                        ..
+                    }
+                );
+                if replay {
+                    assert_eq!(vector, Vector::Body);
+                    assert!(a.args.is_empty(), "the control is sent again as it was");
+                } else {
+                    assert_eq!(vector, Vector::Header);
+                    assert_eq!(a.args, steps[control].args);
+                }
+                assert_eq!(
+                    steps[at + 1].role,
+                    StepRole::ReadBack {
+                        attack: at,
+                        phase: Phase::After
+                    }
+                );
+                assert_eq!((steps[at + 1].op, steps[at + 1].actor), (read, p.victim));
+            }
+            assert_eq!(steps.len(), attacks(p).last().expect("some").0 + 2);
+        }
+        f.cast.timestamped = vec![hook];
+        let stale = planner(&f).webhook_probes();
+        assert_eq!(
+            forgeries(&stale[0]).iter().map(|f| f.0).collect::<Vec<_>>(),
+            vec![
+                Forgery::Unsigned,
+                Forgery::WrongSecret,
+                Forgery::Stale,
+                Forgery::Replay
+            ]
+        );
+    }
+
+    #[test]
+    fn a_delete_is_followed_by_its_owners_read_of_what_it_deleted() {
+        let f = fixture();
+        let delete = op(&f, "DELETE /projects/{projectId}");
+        let read = op(&f, "GET /projects/{projectId}");
+        let probes = planner(&f).after_delete_probes();
+        assert_eq!(probes.len(), 1, "one owner per delete operation");
+        let p = &probes[0];
+        assert_eq!((p.attacker, p.victim), (0, 0));
+        let steps = &p.scenario.steps;
+        let [(at, a)] = attacks(p)[..] else {
+            panic!("one attack: {p:?}");
+        };
+        assert_eq!(at, steps.len() - 1);
+        assert_eq!((a.op, a.actor), (read, 0));
+        let StepRole::Attack {
+            target_step: Some(made),
+            check: Check::AfterDelete,
+            ..
+        } = a.role
+        else {
+            panic!("a use-after-delete check: {a:?}");
+        };
+        assert!(matches!(steps[made].role, StepRole::Setup { .. }));
+        assert_eq!(steps[made].actor, 0);
+        let id = (Slot::Path("projectId".into()), Expr::Created { step: made });
+        assert_eq!(a.args, vec![id.clone()]);
+        // Read, deleted, then read again.
+        assert_eq!(
+            (steps[at - 2].op, &steps[at - 2].args),
+            (read, &vec![id.clone()])
+        );
+        assert_eq!((steps[at - 1].op, &steps[at - 1].args), (delete, &vec![id]));
+        for k in [at - 2, at - 1] {
+            assert_eq!(steps[k].actor, 0);
+            assert_eq!(
+                steps[k].role,
+                StepRole::ReadBack {
+                    attack: at,
+                    phase: Phase::Before
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn existence_is_asked_with_a_foreign_id_and_an_absent_one_by_the_same_attacker() {
+        let f = fixture();
+        let read = op(&f, "GET /projects/{projectId}");
+        let probes = planner(&f).existence_probes();
+        let p = probes
+            .iter()
+            .find(|p| attacks(p).iter().any(|(_, a)| a.op == read))
+            .expect("a probe of GET /projects/{projectId}");
+        // The first pair across tenants.
+        assert_eq!((p.attacker, p.victim), (1, 0));
+        let steps = &p.scenario.steps;
+        let [(at, a)] = attacks(p)[..] else {
+            panic!("one attack: {p:?}");
+        };
+        let StepRole::Attack {
+            victim: 0,
+            target_step: Some(made),
+            check: Check::Existence { control },
+            ..
+        } = a.role
+        else {
+            panic!("an existence check: {a:?}");
+        };
+        assert_eq!(steps[made].actor, 0, "the victim's");
+        assert_eq!(a.actor, 1);
+        assert_eq!(
+            a.args,
+            vec![(Slot::Path("projectId".into()), Expr::Created { step: made })]
+        );
+        assert_eq!(control, at - 1);
+        let absent = &steps[control];
+        assert_eq!(
+            (absent.op, absent.actor),
+            (read, 1),
+            "asked by the attacker"
+        );
+        assert_eq!(
+            absent.args,
+            vec![(Slot::Path("projectId".into()), Expr::Absent { step: made })]
+        );
+        // The owner reads its own first, proving the id names something.
+        let own = &steps[at - 2];
+        assert_eq!((own.op, own.actor), (read, 0));
+        assert_eq!(own.args, a.args);
+        for s in [own, absent] {
+            assert_eq!(
+                s.role,
+                StepRole::ReadBack {
+                    attack: at,
+                    phase: Phase::Before
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn every_check_probe_refers_only_to_earlier_steps_and_to_its_own_attacks() {
+        let f = fixture();
+        let p = planner(&f);
+        let all: Vec<Probe> = [
+            p.gate_probes(),
+            p.assign_probes(),
+            p.webhook_probes(),
+            p.after_delete_probes(),
+            p.existence_probes(),
+        ]
+        .concat();
+        assert!(all.len() > 20, "{}", all.len());
+        for probe in &all {
+            let steps = &probe.scenario.steps;
+            for (i, s) in steps.iter().enumerate() {
+                assert!(s.uses().all(|u| u < i), "step {i} of {probe:?}");
+                match &s.role {
+                    StepRole::ReadBack { attack, .. } => {
+                        assert!(matches!(steps[*attack].role, StepRole::Attack { .. }));
+                    }
+                    StepRole::Attack {
+                        target_step, check, ..
+                    } => {
+                        assert!(target_step.is_none_or(|t| t < i));
+                        if let Check::Gate {
+                            control: Some(c), ..
+                        }
+                        | Check::Webhook { control: c, .. }
+                        | Check::Existence { control: c } = check
+                        {
+                            assert!(*c < i);
+                            assert!(matches!(steps[*c].role, StepRole::ReadBack { .. }));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn privileged_values_are_the_most_privileged_the_schema_allows() {
+        let with = |kind: SchemaKind, f: &dyn Fn(&mut Schema)| {
+            let mut s = Schema::of(kind);
+            f(&mut s);
+            privileged_value(&s)
+        };
+        let roles = |s: &mut Schema| {
+            s.enum_values = vec![
+                json!("viewer"),
+                json!("Owner"),
+                json!("Admin"),
+                json!("member"),
+            ]
+        };
+        assert_eq!(with(SchemaKind::String, &roles), Some(json!("Admin")));
+        let plain = |s: &mut Schema| s.enum_values = vec![json!("red"), json!("blue")];
+        assert_eq!(
+            with(SchemaKind::String, &plain),
+            Some(json!("blue")),
+            "the last"
+        );
+        assert_eq!(with(SchemaKind::Boolean, &|_| {}), Some(json!(true)));
+        assert_eq!(with(SchemaKind::String, &|_| {}), Some(json!("admin")));
+        let dated = |s: &mut Schema| s.format = Some("date-time".into());
+        assert_eq!(with(SchemaKind::String, &dated), None);
+        let small = |s: &mut Schema| s.maximum = Some(10.0);
+        assert_eq!(with(SchemaKind::Integer, &small), Some(json!(10)));
+        let huge = |s: &mut Schema| s.maximum = Some(5e12);
+        assert_eq!(with(SchemaKind::Number, &huge), Some(json!(1_000_000)));
+        assert_eq!(with(SchemaKind::Integer, &|_| {}), Some(json!(1_000_000)));
+        assert_eq!(with(SchemaKind::Any, &|_| {}), None);
+    }
+}
