@@ -1362,7 +1362,7 @@ mod tests {
         let names: Vec<String> = NAMES.iter().map(|n| n.to_string()).collect();
         let tenants = [Some("a".into()), Some("b".into()), Some("c".into()), None];
         let discovered = crate::exec::Discovered::new();
-        let run = crate::exec::Runtime {
+        let run = crate::exec::Interpreter {
             api: &api,
             model: &model,
             markers: &markers,
@@ -1427,7 +1427,7 @@ mod tests {
             .expect("bob read alice's note");
         assert_eq!(v.markers.len(), 2, "both of alice's markers: {v:?}");
         let bounds = Bounds {
-            confirmations,
+            replays: confirmations,
             shrink_iterations: 16,
             shrink_time: std::time::Duration::from_secs(3600),
         };
