@@ -163,11 +163,14 @@ fn isolated(run: &crate::exec::Interpreter<'_>, scenario: &Scenario) -> bool {
         })
 }
 
+/// The violation among `found` that is `v` again (same kind, operation, vector, attacker and
+/// victim), whatever its step or evidence this time.
 fn matching(found: Vec<Violation>, v: &Violation) -> Option<Violation> {
     found.into_iter().find(|f| f.key() == v.key())
 }
 
-/// The attack step of a sliced scenario (the only one whose key matches).
+/// The scenario with the public control after it: the attack step `attack` sent again by the
+/// anonymous identity, judged as a read-back (data anyone can read is public, not a finding).
 fn with_public_control(scenario: &Scenario, attack: usize, anonymous: usize) -> Scenario {
     let mut s = scenario.clone();
     let mut probe = s.steps[attack].clone();
