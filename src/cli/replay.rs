@@ -123,7 +123,12 @@ pub(crate) fn run(args: ReplayArgs, verbosity: super::Verbosity) -> Result<Outco
         .block_on(campaign.open_sessions())
         .map_err(super::campaign_error)?;
     let mut env: Vec<(String, String)> = vec![("BASE_URL".into(), base_url.clone())];
-    for (identity, headers, query) in credentials {
+    for crate::exec::LiveCredentials {
+        identity,
+        headers,
+        query,
+    } in credentials
+    {
         for (header, value) in headers {
             env.push((
                 crate::report::curl::credential_var(&identity, &header),

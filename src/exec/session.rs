@@ -22,8 +22,16 @@ use crate::secret::Secret;
 use crate::spec::{Api, Method};
 
 /// An identity's live credentials: its name, its headers (as sent on writes) and its query
-/// parameters.
-pub(crate) type LiveCredentials = (String, Vec<(String, String)>, Vec<(String, String)>);
+/// parameters, for `replay` to hand to reproduction scripts. Deliberately without `Debug`: its
+/// values are credentials in the clear.
+pub(crate) struct LiveCredentials {
+    /// The identity's name.
+    pub identity: String,
+    /// The headers it sends on writes (its credentials and CSRF header), as text.
+    pub headers: Vec<(String, String)>,
+    /// The query parameters that carry its credentials.
+    pub query: Vec<(String, String)>,
+}
 
 /// Credentials as they go on the wire.
 #[derive(Default)]
@@ -207,7 +215,11 @@ impl Target {
                     .iter()
                     .map(|(n, v)| (n.clone(), v.expose().to_string()))
                     .collect();
-                (s.name.clone(), headers, query)
+                LiveCredentials {
+                    identity: s.name.clone(),
+                    headers,
+                    query,
+                }
             })
             .collect()
     }
@@ -1093,7 +1105,11 @@ mod tests {
         let target = opened(&base, configured, Some(login_flow())).await;
         let all = target.current_credentials();
         assert_eq!(all.len(), 2);
-        let (name, headers, query) = &all[0];
+        let LiveCredentials {
+            identity: name,
+            headers,
+            query,
+        } = &all[0];
         assert_eq!(name, "u");
         let mut headers = headers.clone();
         headers.sort();
@@ -1108,6 +1124,7 @@ mod tests {
             query,
             &vec![("api_key".to_string(), "fake-query-key".to_string())]
         );
-        assert_eq!(all[1], ("anonymous".to_string(), Vec::new(), Vec::new()));
+        assert_eq!(all[1].identity, "anonymous");
+        assert!(all[1].headers.is_empty() && all[1].query.is_empty());
     }
 }
