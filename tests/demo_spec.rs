@@ -258,114 +258,44 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A small JSON Schema (OpenAPI 3.0 subset) checker for answers
+// Answers against their schemas, with the jsonschema crate
 
+/// Checks `value` against one of the spec's OpenAPI 3.0 schemas with the `jsonschema` crate
+/// (JSON Schema 2020-12, formats asserted). The schema sits under a root that holds the spec's
+/// `components`, so its `#/components/...` references resolve as in the spec; 3.0's `nullable`
+/// is written as JSON Schema's `null` type first (the one 3.0 keyword 2020-12 reads otherwise).
 fn check(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
-    let schema = resolve(spec, schema);
-    if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
-        for part in parts {
-            check(spec, part, value, at, errors);
-        }
+    let mut root = json!({
+        "components": spec.get("components").cloned().unwrap_or(Value::Null),
+        "allOf": [schema],
+    });
+    nullable_as_null_type(&mut root);
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("a schema of the demo spec does not compile: {e}"));
+    for e in validator.iter_errors(value) {
+        errors.push(format!("{at}{}: {e}", e.instance_path()));
     }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(parts) = schema.get(key).and_then(Value::as_array) {
-            let matching = parts
-                .iter()
-                .filter(|part| {
-                    let mut e = Vec::new();
-                    check(spec, part, value, at, &mut e);
-                    e.is_empty()
-                })
-                .count();
-            let fits = if key == "oneOf" {
-                matching == 1
-            } else {
-                matching >= 1
-            };
-            if !fits {
-                errors.push(format!(
-                    "{at}: {matching} of the {key} alternatives match {value}"
-                ));
-            }
-        }
-    }
-    if value.is_null() && schema.get("nullable") == Some(&Value::Bool(true)) {
-        return;
-    }
-    if let Some(ty) = schema.get("type").and_then(Value::as_str) {
-        let fits = match ty {
-            "object" => value.is_object(),
-            "array" => value.is_array(),
-            "string" => value.is_string(),
-            "integer" => value.is_i64() || value.is_u64(),
-            "number" => value.is_number(),
-            "boolean" => value.is_boolean(),
-            _ => true,
-        };
-        if !fits {
-            errors.push(format!("{at}: expected {ty}, got {value}"));
-            return;
-        }
-    }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
-            errors.push(format!("{at}: {value} is not one of {options:?}"));
-        }
-    }
-    if let Some(s) = value.as_str() {
-        let len = s.chars().count() as u64;
-        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-            if len > max {
-                errors.push(format!("{at}: longer than {max} characters"));
-            }
-        }
-        if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-            if len < min {
-                errors.push(format!("{at}: shorter than {min} characters"));
-            }
-        }
-        let format_ok = match schema.get("format").and_then(Value::as_str) {
-            Some("uuid") => Uuid::parse_str(s).is_ok(),
-            Some("date-time") => s.len() >= 20 && s.as_bytes()[10] == b'T' && s.ends_with('Z'),
-            Some("email") => s.contains('@'),
-            _ => true,
-        };
-        if !format_ok {
-            errors.push(format!("{at}: {s:?} does not fit its format"));
-        }
-    }
-    if let Some(n) = value.as_f64() {
-        if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-            if n < min {
-                errors.push(format!("{at}: {n} below the minimum {min}"));
-            }
-        }
-        if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-            if n > max {
-                errors.push(format!("{at}: {n} above the maximum {max}"));
-            }
-        }
-    }
-    if let Some(object) = value.as_object() {
-        if let Some(required) = schema.get("required").and_then(Value::as_array) {
-            for name in required.iter().filter_map(Value::as_str) {
-                if !object.contains_key(name) {
-                    errors.push(format!("{at}: required property '{name}' is missing"));
+}
+
+/// `{type: T, nullable: true}` as `{type: [T, "null"]}` (and `null` among an `enum`), everywhere.
+fn nullable_as_null_type(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.remove("nullable") == Some(Value::Bool(true)) {
+                if let Some(Value::String(ty)) = map.get("type").cloned() {
+                    map.insert("type".into(), json!([ty, "null"]));
+                }
+                if let Some(Value::Array(options)) = map.get_mut("enum") {
+                    options.push(Value::Null);
                 }
             }
+            map.values_mut().for_each(nullable_as_null_type);
         }
-        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
-            for (name, sub) in properties {
-                if let Some(v) = object.get(name) {
-                    check(spec, sub, v, &format!("{at}/{name}"), errors);
-                }
-            }
-        }
-    }
-    if let (Some(items), Some(item_schema)) = (value.as_array(), schema.get("items")) {
-        for (i, item) in items.iter().enumerate() {
-            check(spec, item_schema, item, &format!("{at}/{i}"), errors);
-        }
+        Value::Array(items) => items.iter_mut().for_each(nullable_as_null_type),
+        _ => {}
     }
 }
 
@@ -807,6 +737,31 @@ fn ordered(mut ops: Vec<Op>) -> Vec<Op> {
 
 // ---------------------------------------------------------------------------------------------
 // The tests
+
+#[test]
+fn the_answer_checker_refuses_what_a_schema_forbids() {
+    let spec = spec();
+    let project = json!({"$ref": "#/components/schemas/Project"});
+    let good = json!({
+        "id": "p1", "workspaceId": "w1", "name": "n", "description": "",
+        "createdBy": "u1", "createdAt": "2026-12-06T23:54:45Z",
+    });
+    let mut errors = Vec::new();
+    check(&spec, &project, &good, "", &mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut bad = good.clone();
+    bad["name"] = json!("");
+    bad["createdAt"] = json!("yesterday");
+    bad.as_object_mut().map(|o| o.remove("createdBy"));
+    check(&spec, &project, &bad, "", &mut errors);
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    let mut nullable = json!({"type": "string", "nullable": true, "enum": ["a"]});
+    nullable_as_null_type(&mut nullable);
+    assert_eq!(
+        nullable,
+        json!({"type": ["string", "null"], "enum": ["a", null]})
+    );
+}
 
 #[test]
 fn spec_is_well_formed() {
