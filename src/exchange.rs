@@ -265,7 +265,8 @@ pub struct StepRecord {
     pub skipped: Option<String>,
     /// The id the step created, when it created something.
     pub created: Option<Value>,
-    /// Where that id came from: a JSON pointer into the body, or `header:Location`.
+    /// Where that id came from: a JSON pointer into the body, `header:Location`, or
+    /// `request:POINTER` (the key the request itself chose).
     pub created_from: Option<String>,
     /// The markers this step's request carried.
     pub sent_markers: Vec<String>,
@@ -364,7 +365,8 @@ pub struct Capture {
     pub value: String,
     /// The 0-based step whose response it came from.
     pub from_step: usize,
-    /// Where in that response: a JSON pointer, or `header:Location`.
+    /// Where in that response: a JSON pointer, `header:Location`, or `request:POINTER` (a key
+    /// the step's own request chose).
     pub pointer: String,
 }
 

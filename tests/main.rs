@@ -12,6 +12,7 @@ mod demo_spec;
 mod faults;
 mod identity;
 mod inventory;
+mod model_shapes;
 mod named_ids;
 mod replay;
 mod report_formats;

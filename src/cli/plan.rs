@@ -85,10 +85,12 @@ pub(crate) fn render(c: &Campaign) -> String {
             .iter()
             .filter(|p| p.resource == i)
             .map(|p| {
-                let from = p
-                    .id_pointer
-                    .clone()
-                    .unwrap_or_else(|| "Location header".into());
+                let from = match (&p.id_pointer, p.location_header, &p.request_key) {
+                    (Some(pointer), _, _) => pointer.clone(),
+                    (None, true, _) => "Location header".into(),
+                    (None, false, Some(key)) => format!("the answer, else the request's {key}"),
+                    (None, false, None) => "the answer (its schema declares none)".into(),
+                };
                 format!(
                     "{} (id at {from}{})",
                     op(p.op),

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::interpret::Interpreter;
 use crate::exchange::{Exchange, Execution, value_text};
+use crate::model::Slot;
 use crate::scenario::{Expr, MarkerFormat};
 
 impl Interpreter<'_> {
@@ -67,14 +68,22 @@ impl Interpreter<'_> {
         }
     }
 
-    /// The id a create returned: at the producer's pointer, else `/id`, else the `Location`.
-    pub(super) fn created_id(&self, op: usize, exchange: &Exchange) -> Option<(Value, String)> {
+    /// The id a create returned: at the producer's pointer, else `/id`, else in the one object
+    /// the answer wraps it in (`{"data": {"id": ...}}`, when the schema did not say), else the
+    /// `Location`, else the key the request chose (`sent` holds what the request carried).
+    pub(super) fn created_id(
+        &self,
+        op: usize,
+        exchange: &Exchange,
+        sent: &[(Slot, Value)],
+    ) -> Option<(Value, String)> {
         let producer = self.model.producers.iter().find(|p| p.op == op);
         let body = exchange.response_body.get();
         let pointers = producer
             .and_then(|p| p.id_pointer.clone())
             .into_iter()
-            .chain(["/id".to_string()]);
+            .chain(["/id".to_string()])
+            .chain(body.and_then(wrapped_id));
         for pointer in pointers {
             if let Some(v) = body.and_then(|b| b.pointer(&pointer)) {
                 if v.is_string() || v.is_number() {
@@ -82,16 +91,39 @@ impl Interpreter<'_> {
                 }
             }
         }
-        let location = exchange.response_header("location")?;
-        let last = location.trim_end_matches('/').rsplit('/').next()?;
-        let last = last.split(['?', '#']).next()?;
-        (!last.is_empty()).then(|| {
-            (
-                Value::String(last.to_string()),
-                "header:Location".to_string(),
-            )
+        let location = exchange.response_header("location").and_then(|location| {
+            let last = location.trim_end_matches('/').rsplit('/').next()?;
+            let last = last.split(['?', '#']).next()?;
+            (!last.is_empty()).then(|| {
+                (
+                    Value::String(last.to_string()),
+                    "header:Location".to_string(),
+                )
+            })
+        });
+        location.or_else(|| {
+            let key = producer?.request_key.as_ref()?;
+            sent.iter()
+                .find(|(slot, _)| matches!(slot, Slot::Body(p) if p == key))
+                .filter(|(_, v)| v.is_string())
+                .map(|(_, v)| (v.clone(), format!("request:{key}")))
         })
     }
+}
+
+/// Where the one object an answer wraps its object in keeps its id: `/data/id` for
+/// `{"data": {"id": "b1", ...}, "permissions": {...}}`. `None` when no top-level member, or more
+/// than one, is an object with a text or number `id`.
+fn wrapped_id(body: &Value) -> Option<String> {
+    let mut found = body.as_object()?.iter().filter(|(_, v)| {
+        v.get("id")
+            .is_some_and(|id| id.is_string() || id.is_number())
+    });
+    let (name, _) = found.next()?;
+    found
+        .next()
+        .is_none()
+        .then(|| format!("/{}/id", crate::spec::escape(name)))
 }
 
 /// An id shaped like `id` that names nothing: a number far past it, or a string whose last four
@@ -199,6 +231,17 @@ mod tests {
         set_pointer(&mut v, "/ids/0", json!("x"));
         set_pointer(&mut v, "/a/c~1d", json!(true));
         assert_eq!(v, json!({"a": {"b": 1, "c/d": true}, "ids": ["x"]}));
+    }
+
+    #[test]
+    fn an_id_wrapped_in_the_one_object_of_an_answer_is_found() {
+        let kinto = json!({"data": {"id": "b1", "last_modified": 1}, "permissions": {"write": []}});
+        assert_eq!(wrapped_id(&kinto).as_deref(), Some("/data/id"));
+        // Two objects with ids: which one is the new object's cannot be told.
+        let two = json!({"project": {"id": 1}, "owner": {"id": 2}});
+        assert_eq!(wrapped_id(&two), None);
+        assert_eq!(wrapped_id(&json!({"data": {"name": "x"}})), None);
+        assert_eq!(wrapped_id(&json!([{"id": 1}])), None);
     }
 
     #[test]

@@ -400,7 +400,7 @@ impl Interpreter<'_> {
             .map(|(m, _)| m)
             .collect();
         if creates && exchange.is_success() {
-            if let Some((id, from)) = self.created_id(step.op, &exchange) {
+            if let Some((id, from)) = self.created_id(step.op, &exchange, &sent) {
                 if let Ok(mut created) = self.created.lock() {
                     created.push(Created {
                         owner: step.actor,

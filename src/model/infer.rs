@@ -62,6 +62,9 @@ pub struct Producer {
     pub id_pointer: Option<String>,
     /// Whether the response documents a `Location` header.
     pub location_header: bool,
+    /// Where the request carries the key the client chose, when the item path addresses the
+    /// resource by it (`POST /tags {name}` for `/tags/{name}`): the id when the answer has none.
+    pub request_key: Option<String>,
     /// The slots that take the ids of resources it is created under.
     pub dependencies: Vec<(Slot, usize)>,
     /// Its body has no free-text field of its own: it derives from other resources (an export,
@@ -209,7 +212,18 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
             r.status.starts_with('2')
                 && r.headers.iter().any(|h| h.eq_ignore_ascii_case("location"))
         });
-        if id_pointer.is_none() && !location_header {
+        // An answer whose schema declares no id (a free-form `{data: {...}}`, an empty 201) still
+        // creates when the collection has an item path: the id is looked for in the actual
+        // answer, the `Location`, or the key the request chose.
+        let request_key = op
+            .body
+            .as_ref()
+            .and_then(|body| request_key(api, &op.path, &name, &body.schema));
+        if id_pointer.is_none()
+            && !location_header
+            && request_key.is_none()
+            && !has_item_path(api, &op.path)
+        {
             continue;
         }
         let resource = b.resource(&name);
@@ -222,6 +236,7 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
             resource,
             id_pointer,
             location_header,
+            request_key,
             dependencies: Vec::new(),
             derived,
         });
@@ -473,7 +488,12 @@ fn item_param(api: &Api, collection: &str, resource: &str) -> Option<String> {
     let prefix = format!("{}/{{", collection.trim_end_matches('/'));
     let before = super::naming::last_literal(collection);
     api.operations.iter().find_map(|o| {
-        let rest = o.path.strip_prefix(&prefix)?.strip_suffix('}')?;
+        // With or without a trailing slash (Django: `/queues/{name}/`).
+        let rest = o
+            .path
+            .strip_prefix(&prefix)?
+            .trim_end_matches('/')
+            .strip_suffix('}')?;
         (!rest.contains(['/', '{', '}'])
             && !super::naming::is_generic_id(rest)
             && super::naming::resource_of_id_name(rest).is_none()
@@ -500,6 +520,30 @@ fn name_pointer(api: &Api, collection: &str, resource: &str, schema: &Schema) ->
         .get(&param)
         .is_some_and(|p| text(p))
         .then(|| format!("/metadata/{}", crate::spec::escape(&param)))
+}
+
+/// Whether `collection` (`/tags`, `/api/v1/chart/`) has an item path: an operation on
+/// `<collection>/{param}` (with or without a trailing slash).
+fn has_item_path(api: &Api, collection: &str) -> bool {
+    let prefix = format!("{}/{{", collection.trim_end_matches('/'));
+    api.operations.iter().any(|o| {
+        o.path.strip_prefix(&prefix).is_some_and(|rest| {
+            let rest = rest.trim_end_matches('/');
+            rest.strip_suffix('}')
+                .is_some_and(|p| !p.contains(['/', '{', '}']))
+        })
+    })
+}
+
+/// Where a create's request carries the key its item path addresses the resource by, when that
+/// is a name the client chooses (`name` for `/tags/{name}`): the body field of that name, if
+/// it is text.
+fn request_key(api: &Api, collection: &str, resource: &str, body: &Schema) -> Option<String> {
+    let param = item_param(api, collection, resource)?;
+    body.properties()?
+        .get(&param)
+        .is_some_and(|p| matches!(p.kind, SchemaKind::String))
+        .then(|| format!("/{}", crate::spec::escape(&param)))
 }
 
 /// Whether a request schema has a string field that is not an id, enum or formatted value.
@@ -750,6 +794,76 @@ components:
     ConfigMap: {type: object, properties: {metadata: {type: object, properties: {name: {type: string}, namespace: {type: string}}}, data: {type: object}}}
     Label: {type: object, properties: {id: {type: integer}, name: {type: string}}}
 "#;
+
+    /// Creates whose answer schema declares no id: a document store's free-form `{data}`, an
+    /// empty 201 for a resource addressed by the name the request chose, and a POST to a
+    /// collection without an item path (an action), which creates nothing that can be read.
+    const UNDECLARED: &str = r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /buckets:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                data: {type: object, additionalProperties: {}}
+      responses:
+        '201':
+          description: created
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  data: {type: object, additionalProperties: {}}
+  /buckets/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok}}
+  /queues/:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                name: {type: string}
+      responses: {'201': {description: created, no body}}
+  /queues/{name}/:
+    delete:
+      parameters: [{name: name, in: path, required: true, schema: {type: string}}]
+      responses: {'204': {description: deleted}}
+  /search:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, properties: {q: {type: string}}}
+      responses: {'200': {description: results}}
+"#;
+
+    #[test]
+    fn a_create_whose_answer_declares_no_id_produces_when_its_collection_has_an_item_path() {
+        let api = load_str(UNDECLARED, "t").expect("loads");
+        let m = infer(&api, &[], &Overrides::default());
+        let producer = |name: &str| {
+            let r = m.resource(name)?;
+            m.producers.iter().find(|p| p.resource == r)
+        };
+        let bucket = producer("bucket").expect("POST /buckets creates buckets");
+        assert_eq!(
+            (bucket.id_pointer.as_deref(), bucket.request_key.as_deref()),
+            (None, None)
+        );
+        let queue = producer("queue").expect("POST /queues/ creates queues");
+        assert_eq!(queue.request_key.as_deref(), Some("/name"));
+        assert!(producer("search").is_none(), "{:?}", m.producers);
+    }
 
     #[test]
     fn resources_addressed_by_name_are_produced_and_consumed_by_it() {

@@ -1,11 +1,35 @@
 //! Naming heuristics: which resource a parameter or a path segment speaks of. Kept apart so they
 //! can be read, tested and tuned in one place; every rule must hold on APIs we did not write.
 
-/// Parameter names that say "an id" without saying of what; the path decides.
-const GENERIC_ID_NAMES: &[&str] = &["id", "uuid", "guid", "key", "slug", "identifier", "oid"];
+/// Parameter names that say "an id" without saying of what; the path decides. `pk` is Django's
+/// and Flask-AppBuilder's primary key, `sid` Twilio's, `handle` and `code` the address of
+/// objects that have no other (`/countries/{code}`).
+const GENERIC_ID_NAMES: &[&str] = &[
+    "id",
+    "uuid",
+    "guid",
+    "key",
+    "slug",
+    "identifier",
+    "oid",
+    "pk",
+    "sid",
+    "code",
+    "handle",
+];
 
-/// Suffixes that mark an identifier, longest first.
-const ID_SUFFIXES: &[&str] = &["identifier", "number", "uuid", "guid", "slug", "ids", "id"];
+/// Suffixes that mark an identifier, longest first. `exposedid` is the public id beside a
+/// private one (`subscription_exposed_id`).
+const ID_SUFFIXES: &[&str] = &[
+    "identifier",
+    "exposedid",
+    "number",
+    "uuid",
+    "guid",
+    "slug",
+    "ids",
+    "id",
+];
 
 /// Lowercases and drops separators: `Project_ID` -> `projectid`.
 pub(crate) fn normalize(name: &str) -> String {
@@ -43,7 +67,18 @@ pub(crate) fn singular(word: &str) -> String {
 
 /// Whether `name` is a generic id name (`id`, `uuid`, ...).
 pub(crate) fn is_generic_id(name: &str) -> bool {
-    GENERIC_ID_NAMES.contains(&normalize(name).as_str())
+    GENERIC_ID_NAMES.contains(&normalize(name).as_str()) || is_either_id(name)
+}
+
+/// Whether `name` offers generic ids to choose from: `id_or_uuid`, `id_or_slug`, `pkOrUuid`
+/// (NetBox, Django REST framework lookups that take either).
+fn is_either_id(name: &str) -> bool {
+    let words = words(name);
+    let parts: Vec<&[String]> = words.split(|w| w == "or").collect();
+    parts.len() > 1
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && GENERIC_ID_NAMES.contains(&normalize(&p.join("")).as_str()))
 }
 
 /// The resource an identifier-like name refers to: `projectId` -> `project`,
@@ -57,7 +92,7 @@ pub(crate) fn resource_of_id_name(name: &str) -> Option<String> {
             n = rest.to_string();
         }
     }
-    if GENERIC_ID_NAMES.contains(&n.as_str()) {
+    if GENERIC_ID_NAMES.contains(&n.as_str()) || is_either_id(name) {
         return None;
     }
     ID_SUFFIXES
@@ -248,6 +283,35 @@ mod tests {
         ] {
             assert_eq!(singular(plural), one, "{plural}");
         }
+    }
+
+    #[test]
+    fn primary_keys_either_ids_and_exposed_ids_are_ids() {
+        // Django's and Flask-AppBuilder's `{pk}`, Twilio's `{sid}`: the path decides.
+        for name in [
+            "pk",
+            "sid",
+            "code",
+            "handle",
+            "id_or_uuid",
+            "id_or_slug",
+            "pkOrUuid",
+        ] {
+            assert!(is_generic_id(name), "{name}");
+            assert_eq!(resource_of_id_name(name), None, "{name}");
+            assert_eq!(
+                resource_of_path_param(name, Some("charts")).as_deref(),
+                Some("chart"),
+                "{name}"
+            );
+        }
+        // Not a choice of ids: a resource named before the `or`, or nothing after it.
+        assert!(!is_generic_id("color_or_id"));
+        assert!(!is_generic_id("id_or"));
+        assert_eq!(
+            resource_of_id_name("subscription_exposed_id").as_deref(),
+            Some("subscription")
+        );
     }
 
     #[test]

@@ -137,7 +137,13 @@ pub(crate) fn body_text(body: &Value, captures: &[(String, usize)], d: &Dialect)
 pub(crate) fn captured(f: &Finding) -> Vec<(usize, String)> {
     let mut list: Vec<(usize, String)> = Vec::new();
     for step in &f.steps {
-        for c in &step.captures {
+        // A key the request itself chose (`request:/name`) is the literal the script sends
+        // there too: the later steps keep it as it is.
+        for c in step
+            .captures
+            .iter()
+            .filter(|c| !c.pointer.starts_with("request:"))
+        {
             if !list.iter().any(|(n, _)| *n == c.from_step) {
                 list.push((c.from_step, c.pointer.clone()));
             }

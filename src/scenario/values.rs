@@ -145,9 +145,39 @@ pub(crate) fn fill_request(
         }
     }
     if let Some(body) = &op.body {
+        let before = args.len();
         fill_body(&body.schema, "", owner, id_for, &mut args, 0);
+        mark_open(&body.schema, "", owner, &mut args, before);
     }
     args
+}
+
+/// A free-form object (a document store's `data`: `additionalProperties` of any kind) carries a
+/// marker in a member of its own when nothing it lists took one since `before`: what is stored
+/// there is what the owner's object holds, and the evidence of a leak.
+fn mark_open(
+    schema: &Schema,
+    pointer: &str,
+    owner: usize,
+    args: &mut Vec<(Slot, Expr)>,
+    before: usize,
+) {
+    let marked = args[before..]
+        .iter()
+        .any(|(_, e)| matches!(e, Expr::Marker { .. }));
+    if !schema.open || marked || !matches!(schema.kind, SchemaKind::Object { .. }) {
+        return;
+    }
+    let listed = |m: &str| schema.properties().is_some_and(|p| p.contains_key(m));
+    if let Some(member) = ["name", "title", "note"].into_iter().find(|m| !listed(m)) {
+        args.push((
+            Slot::Body(format!("{pointer}/{member}")),
+            Expr::Marker {
+                owner,
+                format: MarkerFormat::Plain,
+            },
+        ));
+    }
 }
 
 fn fill_body(
@@ -203,6 +233,7 @@ fn fill_body(
             SchemaKind::Object { .. } if required || depth < 1 => {
                 let before = args.len();
                 fill_body(prop, &here, owner, id_for, args, depth + 1);
+                mark_open(prop, &here, owner, args, before);
                 if args.len() == before && required {
                     args.push((Slot::Body(here), Expr::Lit(json!({}))));
                 }
@@ -217,6 +248,27 @@ fn fill_body(
 mod tests {
     use super::*;
     use crate::spec::load_str;
+
+    #[test]
+    fn a_free_form_object_carries_a_marker_only_where_nothing_it_lists_took_one() {
+        let api = load_str(
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /records:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema:\n              type: object\n              properties:\n                data:\n                  type: object\n                  additionalProperties: {}\n                  properties:\n                    name: {type: string, enum: [a]}\n                    schema: {type: object}\n                meta:\n                  type: object\n                  additionalProperties: true\n                  properties:\n                    label: {type: string}\n                fixed:\n                  type: object\n                  properties:\n                    size: {type: integer}\n      responses: {'201': {description: ok}}\n",
+            "t",
+        )
+        .expect("loads");
+        let args = fill_request(&api.operations[0], 1, &mut |_| None, None);
+        let marked: Vec<&str> = args
+            .iter()
+            .filter(|(_, e)| matches!(e, Expr::Marker { owner: 1, .. }))
+            .filter_map(|(slot, _)| match slot {
+                Slot::Body(p) => Some(p.as_str()),
+                _ => None,
+            })
+            .collect();
+        // `data` lists only an enum and an object: a member of its own (`name` is listed, so
+        // `title`). `meta`'s listed `label` took one already; `fixed` takes no other members.
+        assert_eq!(marked, ["/data/title", "/meta/label"]);
+    }
 
     #[test]
     fn bodies_get_markers_literals_and_ids() {

@@ -561,6 +561,13 @@ impl<'a> Converter<'a> {
         let flag = |k: &str| obj.get(k).and_then(Value::as_bool) == Some(true);
         schema.read_only = flag("readOnly");
         schema.write_only = flag("writeOnly");
+        schema.open = match obj.get("additionalProperties") {
+            Some(Value::Bool(open)) => *open,
+            Some(Value::Object(extra)) => {
+                extra.is_empty() || extra.get("type").and_then(Value::as_str) == Some("string")
+            }
+            _ => false,
+        };
         schema.format = obj
             .get("format")
             .and_then(Value::as_str)

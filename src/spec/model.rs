@@ -159,6 +159,11 @@ pub struct Schema {
     pub maximum: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
+    /// An object that says it takes members it does not list, of any kind or text
+    /// (`additionalProperties: true`, `{}` or a string schema): a free-form object such as a
+    /// document store's `data`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub open: bool,
 }
 
 impl Schema {
@@ -179,6 +184,7 @@ impl Schema {
             minimum: None,
             maximum: None,
             pattern: None,
+            open: false,
         }
     }
 
