@@ -111,7 +111,7 @@ impl Campaign {
             crate::model::Policy::resolve(&api, &settings.policy, &plans).map_err(|e| {
                 CampaignError::Config(ConfigError::Invalid {
                     path: "config".into(),
-                    key: format!("policy.rules[{}].operations", e.rule),
+                    key: e.key.clone(),
                     message: format!("'{}' names no operation of {source}", e.selector),
                 })
             })?;

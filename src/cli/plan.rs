@@ -272,6 +272,17 @@ fn policy_text(c: &Campaign, names: &[String]) -> String {
             .collect();
         let _ = writeln!(out, "  {:<55} {}", "", cells.join("  "));
     }
+    let shared: Vec<String> = (0..c.api.operations.len())
+        .filter(|i| c.policy.is_shared(*i))
+        .map(|i| c.api.operations[i].label())
+        .collect();
+    if !shared.is_empty() {
+        let _ = writeln!(
+            out,
+            "  shared by design (policy.shared; only anonymous callers are attacked): {}",
+            shared.join(", ")
+        );
+    }
     for (op, w) in &c.webhooks {
         let _ = writeln!(
             out,

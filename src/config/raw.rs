@@ -35,6 +35,7 @@ pub(crate) struct RawPolicy {
     pub admin_roles: Option<Vec<String>>,
     #[serde(default)]
     pub rules: Vec<RawRule>,
+    pub shared: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

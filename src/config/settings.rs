@@ -60,6 +60,10 @@ pub struct PolicySettings {
     /// or victims of ownership checks, and inferred admin-only operations allow them.
     pub admin_roles: Vec<String>,
     pub rules: Vec<PolicyRule>,
+    /// Selectors of operations on data every identity shares by design (instance-wide tags,
+    /// templates every analyst edits): no ownership check (bola-read, bola-write, bola-delete,
+    /// list-leak) judges them; the unauthenticated, role and plan checks still do.
+    pub shared: Vec<String>,
 }
 
 impl Default for PolicySettings {
@@ -68,6 +72,7 @@ impl Default for PolicySettings {
             infer: true,
             admin_roles: vec!["admin".into()],
             rules: Vec::new(),
+            shared: Vec::new(),
         }
     }
 }
@@ -356,6 +361,7 @@ impl Settings {
                     plans: r.plans,
                 })
                 .collect(),
+            shared: raw.policy.shared.unwrap_or_default(),
         };
         let mut webhooks = Vec::new();
         for (i, w) in raw.webhooks.into_iter().enumerate() {

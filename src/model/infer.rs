@@ -181,10 +181,10 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
     for (i, op) in api.operations.iter().enumerate() {
         if excluded.contains(&i) {
             b.model.skipped.push((i, "excluded by the config".into()));
-        } else if is_auth_path(&op.path) {
+        } else if is_plumbing(api, &op.path) {
             b.model.skipped.push((
                 i,
-                "authentication plumbing (login, tokens, registration)".into(),
+                "authentication plumbing (the caller's own login, logout, refresh or registration)".into(),
             ));
         }
     }
@@ -522,6 +522,15 @@ fn name_pointer(api: &Api, collection: &str, resource: &str, schema: &Schema) ->
         .then(|| format!("/metadata/{}", crate::spec::escape(&param)))
 }
 
+/// Whether `path` is authentication plumbing: the caller's own login, logout, refresh or
+/// registration (`POST /auth/login`, `/api/users/tokens/provision/`). A route that takes an
+/// identifier (`/users/{name}/tokens/{token_id}`, `/datasets/{pk}/refresh`) is attacked like
+/// any other, and so is a collection of tokens or sessions that has an item path
+/// (`/api/users/tokens/` beside `/api/users/tokens/{id}/`): those are resources of their owners.
+fn is_plumbing(api: &Api, path: &str) -> bool {
+    is_auth_path(path) && !path.contains('{') && !has_item_path(api, path)
+}
+
 /// Whether `collection` (`/tags`, `/api/v1/chart/`) has an item path: an operation on
 /// `<collection>/{param}` (with or without a trailing slash).
 fn has_item_path(api: &Api, collection: &str) -> bool {
@@ -794,6 +803,24 @@ components:
     ConfigMap: {type: object, properties: {metadata: {type: object, properties: {name: {type: string}, namespace: {type: string}}}, data: {type: object}}}
     Label: {type: object, properties: {id: {type: integer}, name: {type: string}}}
 "#;
+
+    #[test]
+    fn only_the_callers_own_login_and_registration_are_plumbing() {
+        let ok = "responses: {'200': {description: ok}}";
+        let spec = format!(
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /auth/login:\n    post: {{{ok}}}\n  /api/users/tokens/provision/:\n    post: {{{ok}}}\n  /api/users/tokens/:\n    get: {{{ok}}}\n    post: {{{ok}}}\n  /api/users/tokens/{{id}}/:\n    get: {{parameters: [{{name: id, in: path, required: true, schema: {{type: integer}}}}], {ok}}}\n  /users/{{name}}/tokens:\n    get: {{parameters: [{{name: name, in: path, required: true, schema: {{type: string}}}}], {ok}}}\n  /datasets/{{pk}}/refresh:\n    put: {{parameters: [{{name: pk, in: path, required: true, schema: {{type: integer}}}}], {ok}}}\n"
+        );
+        let api = load_str(&spec, "t").expect("loads");
+        let m = infer(&api, &[], &Overrides::default());
+        let skipped: Vec<String> = (0..api.operations.len())
+            .filter(|i| m.is_skipped(*i))
+            .map(|i| api.operations[i].label())
+            .collect();
+        assert_eq!(
+            skipped,
+            ["POST /auth/login", "POST /api/users/tokens/provision/"]
+        );
+    }
 
     /// Creates whose answer schema declares no id: a document store's free-form `{data}`, an
     /// empty 201 for a resource addressed by the name the request chose, and a POST to a

@@ -25,6 +25,9 @@ pub struct OpPolicy {
     /// Where each restriction came from (`tag 'admin'`, `402 response`, `config rule 1`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
+    /// Its data is shared by every identity by design (`policy.shared`): no ownership check.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 /// The resolved policy.
@@ -95,11 +98,12 @@ fn first_segment(path: &str) -> Option<String> {
         })
 }
 
-/// An invalid policy: a rule naming no operation.
+/// An invalid policy: a rule (or a `shared` selector) naming no operation.
 #[derive(Debug, thiserror::Error)]
-#[error("policy.rules[{rule}].operations: '{selector}' names no operation of the spec")]
+#[error("{key}: '{selector}' names no operation of the spec")]
 pub struct PolicyError {
-    pub rule: usize,
+    /// The config key: `policy.rules[N].operations` or `policy.shared`.
+    pub key: String,
     pub selector: String,
 }
 
@@ -146,7 +150,7 @@ impl Policy {
                 let selected = api.select(selector);
                 if selected.is_empty() {
                     return Err(PolicyError {
-                        rule: n,
+                        key: format!("policy.rules[{n}].operations"),
                         selector: selector.clone(),
                     });
                 }
@@ -157,6 +161,18 @@ impl Policy {
                     entry.plans = rule.plans.clone();
                     entry.sources.push(format!("config rule {}", n + 1));
                 }
+            }
+        }
+        for selector in &settings.shared {
+            let selected = api.select(selector);
+            if selected.is_empty() {
+                return Err(PolicyError {
+                    key: "policy.shared".into(),
+                    selector: selector.clone(),
+                });
+            }
+            for op in selected {
+                ops[op].shared = true;
             }
         }
         Ok(Policy {
@@ -189,6 +205,11 @@ impl Policy {
             }
         }
         Decision::Allow
+    }
+
+    /// Whether `op`'s data is shared by every identity by design (`policy.shared`).
+    pub fn is_shared(&self, op: usize) -> bool {
+        self.ops.get(op).is_some_and(|o| o.shared)
     }
 
     /// Whether `role` acts on every tenant by design.

@@ -8,7 +8,6 @@ use super::{Context, attacks};
 use crate::exchange::Execution;
 use crate::finding::{Kind, Violation};
 use crate::scenario::{Check, Effect, Scenario, StepRole};
-use crate::spec::Security;
 
 /// Every attack step with a gate check on `plan` (`false`: a role gate, `true`: a plan gate) whose
 /// denied call had its effect, as a `kind` violation. `others` names whom the policy allows
@@ -63,8 +62,8 @@ pub(crate) struct Leak<'a> {
     pub markers: String,
 }
 
-/// Every ownership attack by an authenticated identity on an operation that is not public, that
-/// `select` picks by (effect, whether it names a victim's resource), and whose answer shows the
+/// Every ownership attack by an authenticated identity (on any operation, public by the spec or
+/// not), that `select` picks by (effect, whether it names a victim's resource), and whose answer shows the
 /// victim's markers that the attacker never sent, as a `kind` violation worded by `evidence`.
 pub(crate) fn leaks(
     ctx: &Context<'_>,
@@ -79,10 +78,10 @@ pub(crate) fn leaks(
         if attacker == ctx.anonymous() || !select(effect, targeted) {
             continue;
         }
+        // An operation the spec calls public is judged too: the spec's security is a claim, and
+        // many specs document none at all. Data anyone can read is dropped at confirmation,
+        // whose last replay sends the attack without credentials.
         let op = scenario.steps[i].op;
-        if ctx.api.operations[op].security == Security::Public {
-            continue;
-        }
         let Some(exchange) = exec.steps.get(i).and_then(|r| r.exchange.as_ref()) else {
             continue;
         };

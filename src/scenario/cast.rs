@@ -80,6 +80,9 @@ impl Cast {
     /// another tenant's data in its answer is the `bfla` probe's evidence, not a list leak.
     pub fn ownership_applies(&self, attacker: usize, op: usize) -> bool {
         self.decide(attacker, op) != Decision::DenyRole
+            // Data shared by design is every identity's to read and change; only anonymous
+            // callers are still attackers of it.
+            && (attacker == self.anonymous() || !self.policy.is_shared(op))
     }
 
     /// What the policy says of identity `i` calling `op`.

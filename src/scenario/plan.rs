@@ -55,9 +55,21 @@ impl Plan {
 }
 
 /// The effect an operation has on the resource whose id it takes.
+/// Whether `path` ends in a literal segment after a path parameter: a collection under a
+/// parent (`/buckets/{bucket_id}/collections`), not an item (`/buckets/{id}`) nor a top-level
+/// collection (`/buckets`).
+fn is_collection_under_parent(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    let last = path.rsplit('/').next().unwrap_or_default();
+    !last.starts_with('{') && path.contains('{')
+}
+
 pub(crate) fn effect_of(api: &Api, model: &ResourceModel, op: usize) -> Effect {
     match api.operations[op].method {
         Method::Get | Method::Head | Method::Options | Method::Trace => Effect::Read,
+        // A DELETE on a collection under a parent (`/buckets/{id}/collections`) empties the
+        // parent's list of children: it acts on the parent, it does not delete it.
+        Method::Delete if is_collection_under_parent(&api.operations[op].path) => Effect::Action,
         Method::Delete => Effect::Delete,
         Method::Put | Method::Patch => Effect::Write,
         Method::Post => {
@@ -510,8 +522,9 @@ impl<'a> Planner<'a> {
                 }
             }
             // The attacker's own ids everywhere: a list or search that should show only its own.
-            // Public operations are never judged, so their lists are not sent.
-            if (!anonymous || consumers.is_empty()) && op.security != Security::Public {
+            // Lists the spec calls public are sent too (a claim, not a verdict); what anyone can
+            // read is dropped at confirmation by the replay without credentials.
+            if !anonymous || consumers.is_empty() {
                 let pick = |r: usize| ah.memo.get(&r).cloned();
                 if let Some(args) = self.filled(index, attacker, &pick, search.clone()) {
                     let vector = list_vector(&args);
@@ -870,6 +883,64 @@ mod tests {
     use crate::spec::load_str;
 
     const SPEC: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /notes:\n    get:\n      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: object, properties: {id: {type: string}, text: {type: string}}}}}}}}\n    post:\n      requestBody: {content: {application/json: {schema: {type: object, properties: {text: {type: string}}}}}}\n      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}, text: {type: string}}}}}}}\n  /notes/{noteId}:\n    delete:\n      tags: [admin]\n      parameters: [{name: noteId, in: path, required: true, schema: {type: string}}]\n      responses: {'204': {description: ok}}\n  /ops/report:\n    get:\n      tags: [internal]\n      responses: {'200': {description: ok}}\n";
+
+    #[test]
+    fn a_delete_of_a_collection_under_a_parent_acts_on_the_parent_and_deletes_nothing_it_names() {
+        for (path, kind) in [
+            ("/buckets/{bucket_id}/collections", Effect::Action),
+            ("/buckets/{bucket_id}/collections/", Effect::Action),
+            ("/buckets/{id}", Effect::Delete),
+            ("/api/ipam/vrfs/{id}/", Effect::Delete),
+            ("/attachments", Effect::Delete),
+        ] {
+            let spec = format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  {path}:\n    delete:\n      responses: {{'204': {{description: ok}}}}\n"
+            );
+            let api = load_str(&spec, "t.yaml").expect("loads");
+            let model = infer(&api, &[], &Overrides::default());
+            assert_eq!(effect_of(&api, &model, 0), kind, "{path}");
+        }
+    }
+
+    #[test]
+    fn data_shared_by_design_is_attacked_by_anonymous_callers_only() {
+        let api = load_str(SPEC, "t.yaml").expect("loads");
+        let model = infer(&api, &[], &Overrides::default());
+        let attackers_of = |shared: Vec<String>| {
+            let mut cast = Cast::of_tenants(
+                vec![Some("a".into()), Some("b".into()), None],
+                BTreeSet::new(),
+            );
+            let settings = PolicySettings {
+                shared,
+                ..PolicySettings::default()
+            };
+            cast.policy = Policy::resolve(&api, &settings, &[]).expect("valid");
+            let delete = api.find("DELETE /notes/{noteId}").expect("op");
+            let mut who: Vec<usize> = plan(&api, &model, &cast)
+                .probes
+                .iter()
+                .filter(|p| {
+                    p.scenario
+                        .steps
+                        .iter()
+                        .any(|s| s.op == delete && matches!(s.role, StepRole::Attack { .. }))
+                })
+                .map(|p| p.attacker)
+                .collect();
+            who.sort();
+            who.dedup();
+            who
+        };
+        assert_eq!(attackers_of(Vec::new()), [0, 1, 2]);
+        assert_eq!(attackers_of(vec!["/notes/*".into()]), [2]);
+        let unknown = PolicySettings {
+            shared: vec!["/nothing".into()],
+            ..PolicySettings::default()
+        };
+        let err = Policy::resolve(&api, &unknown, &[]).expect_err("names nothing");
+        assert_eq!(err.key, "policy.shared");
+    }
 
     #[test]
     fn operations_denied_to_a_role_are_judged_by_the_gate_probes_only() {

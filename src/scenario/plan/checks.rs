@@ -632,8 +632,9 @@ impl Planner<'_> {
     pub(super) fn after_delete_probes(&self) -> Vec<Probe> {
         let mut out = Vec::new();
         for index in 0..self.api.operations.len() {
-            let op = &self.api.operations[index];
-            if op.method != Method::Delete
+            // A delete of a collection under a parent (`/buckets/{id}/collections`) empties
+            // the list: the parent it names is not deleted, and reading it again proves nothing.
+            if effect_of(self.api, self.model, index) != Effect::Delete
                 || self.model.is_skipped(index)
                 || self.cast.webhooks.contains(&index)
             {
