@@ -530,6 +530,16 @@ impl<'a> Planner<'a> {
                     let vector = list_vector(&args);
                     variants.push((args, vector, None, false));
                 }
+                // And the bare list, with only what it requires: it must show only the
+                // caller's own too, and it needs nothing that a creation could fail to make
+                // (a scope the attacker's fixture could not create leaves the one above
+                // unsent).
+                if !consumers.is_empty() {
+                    if let Some(args) = self.filled(index, attacker, &|_| None, search.clone()) {
+                        let vector = list_vector(&args);
+                        variants.push((args, vector, None, false));
+                    }
+                }
             }
             let mut seen: Vec<Vec<(Slot, Expr)>> = Vec::new();
             // The owner's own request, first: it proves the probes of this operation can be
