@@ -184,7 +184,8 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
         } else if is_plumbing(api, &op.path) {
             b.model.skipped.push((
                 i,
-                "authentication plumbing (the caller's own login, logout, refresh or registration)".into(),
+                "authentication plumbing (the caller's own login, logout, refresh or registration)"
+                    .into(),
             ));
         }
     }
