@@ -913,6 +913,32 @@ mod tests {
     }
 
     #[test]
+    fn a_list_scoped_by_an_optional_id_is_also_probed_bare() {
+        // `GET /workflows?projectId=` lists the caller's workflows, optionally of one project;
+        // a project is made by `POST /projects`, which may fail (an enterprise feature). The
+        // bare list must be probed too, or a leak on it hides behind the failed scope.
+        let spec = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /projects:\n    post:\n      requestBody: {content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}}\n      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}}}}}}}\n  /workflows:\n    get:\n      parameters: [{name: projectId, in: query, schema: {type: string}}]\n      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: object, properties: {id: {type: string}, name: {type: string}}}}}}}}\n    post:\n      requestBody: {content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}}\n      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}}}}}}}\n";
+        let api = load_str(spec, "t.yaml").expect("loads");
+        let model = infer(&api, &[], &Overrides::default());
+        let cast = Cast::of_tenants(
+            vec![Some("a".into()), Some("b".into()), None],
+            BTreeSet::new(),
+        );
+        let list = api.find("GET /workflows").expect("op");
+        let lists: Vec<Vec<Slot>> = plan(&api, &model, &cast)
+            .probes
+            .iter()
+            .filter(|p| p.attacker == 0)
+            .flat_map(|p| p.scenario.steps.iter())
+            .filter(|s| s.op == list && matches!(s.role, StepRole::Attack { .. }))
+            .map(|s| s.args.iter().map(|(slot, _)| slot.clone()).collect())
+            .collect();
+        let scoped = Slot::Query("projectId".into());
+        assert!(lists.iter().any(|a| a.contains(&scoped)), "{lists:?}");
+        assert!(lists.iter().any(|a| !a.contains(&scoped)), "{lists:?}");
+    }
+
+    #[test]
     fn data_shared_by_design_is_attacked_by_anonymous_callers_only() {
         let api = load_str(SPEC, "t.yaml").expect("loads");
         let model = infer(&api, &[], &Overrides::default());
