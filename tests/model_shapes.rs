@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -19,9 +18,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tenantfuzz::campaign::Campaign;
-use tenantfuzz::config::{IdentitySettings, Secret, Settings};
 use tenantfuzz::finding::Status;
 use tenantfuzz::outcome::CampaignResult;
+
+use crate::support::keyed::{settings, tenant};
 
 const SPEC: &str = r#"
 openapi: 3.0.3
@@ -104,22 +104,6 @@ struct App {
     notices: Store,
     next: Arc<Mutex<u64>>,
     vulnerable: bool,
-}
-
-const KEYS: &[(&str, &str, &str)] = &[
-    ("alice", "north", "key-alice-1"),
-    ("bob", "south", "key-bob-2"),
-];
-
-fn tenant(headers: &HeaderMap) -> Result<String, StatusCode> {
-    let key = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .ok_or(StatusCode::UNAUTHORIZED)?;
-    KEYS.iter()
-        .find(|(_, _, k)| *k == key)
-        .map(|(_, t, _)| t.to_string())
-        .ok_or(StatusCode::UNAUTHORIZED)
 }
 
 /// Stores `data` as the caller's and answers it wrapped, with the id the server chose.
@@ -240,19 +224,7 @@ async fn campaign(vulnerable: bool) -> (CampaignResult, usize) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let settings = Settings {
-        base_url: base,
-        identities: KEYS
-            .iter()
-            .map(|(name, tenant, key)| IdentitySettings {
-                name: name.to_string(),
-                tenant: tenant.to_string(),
-                headers: vec![("X-Api-Key".to_string(), Secret::new(*key))],
-                ..IdentitySettings::default()
-            })
-            .collect(),
-        ..Settings::for_planning(&PathBuf::from("documents.yaml"))
-    };
+    let settings = settings(base, "documents.yaml");
     let api = tenantfuzz::spec::load_str(SPEC, "documents.yaml").unwrap();
     let result = Campaign::with_api(settings, api)
         .unwrap()

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -16,9 +15,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde_json::{Value, json};
 use tenantfuzz::campaign::Campaign;
-use tenantfuzz::config::{IdentitySettings, Secret, Settings};
 use tenantfuzz::finding::Status;
 use tenantfuzz::outcome::CampaignResult;
+
+use crate::support::keyed::{settings, tenant};
 
 const SPEC: &str = r#"
 openapi: 3.0.3
@@ -89,22 +89,6 @@ type Tags = Arc<Mutex<BTreeMap<String, (String, String)>>>;
 struct App {
     tags: Tags,
     vulnerable: bool,
-}
-
-const KEYS: &[(&str, &str, &str)] = &[
-    ("alice", "north", "key-alice-1"),
-    ("bob", "south", "key-bob-2"),
-];
-
-fn tenant(headers: &HeaderMap) -> Result<String, StatusCode> {
-    let key = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .ok_or(StatusCode::UNAUTHORIZED)?;
-    KEYS.iter()
-        .find(|(_, _, k)| *k == key)
-        .map(|(_, t, _)| t.to_string())
-        .ok_or(StatusCode::UNAUTHORIZED)
 }
 
 async fn list(State(app): State<App>, headers: HeaderMap) -> Result<Json<Value>, StatusCode> {
@@ -184,21 +168,7 @@ async fn campaign(vulnerable: bool) -> (CampaignResult, usize) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    // The planning defaults (no overrides, links, webhooks or reports), with this server and
-    // its two tenants' keys.
-    let settings = Settings {
-        base_url: base,
-        identities: KEYS
-            .iter()
-            .map(|(name, tenant, key)| IdentitySettings {
-                name: name.to_string(),
-                tenant: tenant.to_string(),
-                headers: vec![("X-Api-Key".to_string(), Secret::new(*key))],
-                ..IdentitySettings::default()
-            })
-            .collect(),
-        ..Settings::for_planning(&PathBuf::from("tags.yaml"))
-    };
+    let settings = settings(base, "tags.yaml");
     settings.validate("named ids test").unwrap();
     let api = tenantfuzz::spec::load_str(SPEC, "tags.yaml").unwrap();
     let result = Campaign::with_api(settings, api)

@@ -270,6 +270,7 @@ pub mod cmd;
 pub mod fixture;
 pub mod hurl_runner;
 pub mod inventory;
+pub mod keyed;
 pub mod notes;
 pub mod recorder;
 pub mod sarif;
