@@ -498,7 +498,7 @@ async fn recorded_requests(concurrency: usize) -> Recording {
 /// Load + model + plan time of a spec, and how many scenarios the plan has.
 fn plan_time(spec: &Path) -> Option<(Duration, usize, usize)> {
     let started = Instant::now();
-    let c = Campaign::new(Settings::for_planning(spec)).ok()?;
+    let c = Campaign::planning(Settings::for_planning(spec)).ok()?;
     let plan = c.plan(None);
     Some((started.elapsed(), c.api.operations.len(), plan.probes.len()))
 }

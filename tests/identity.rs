@@ -79,7 +79,7 @@ fn mixed_config(base_url: &str) -> String {
 
 fn settings(text: &str) -> Settings {
     let s = Settings::parse(text, "test.toml", Path::new("."), &env).unwrap();
-    s.validate("test.toml").unwrap();
+    s.validate().unwrap();
     s
 }
 
@@ -601,7 +601,7 @@ auth:
         spec_path().display()
     );
     let settings = Settings::parse(&text, "wfc.toml", &dir, &env).unwrap();
-    settings.validate("wfc.toml").unwrap();
+    settings.validate().unwrap();
     assert_eq!(settings.identities.len(), 2);
     let bob = settings
         .identities

@@ -76,6 +76,7 @@ fn settings(base_url: String) -> Settings {
         tolerance: std::time::Duration::from_secs(300),
     };
     Settings {
+        source: "inventory test".into(),
         spec: PathBuf::from(SPEC_PATH),
         base_url,
         allow_origins: Vec::new(),
@@ -100,7 +101,7 @@ fn settings(base_url: String) -> Settings {
 fn load_campaign(base_url: String) -> Campaign {
     let api = tenantfuzz::spec::load_str(SPEC_YAML, SPEC_PATH).unwrap();
     let settings = settings(base_url);
-    settings.validate("inventory test").unwrap();
+    settings.validate().unwrap();
     Campaign::with_api(settings, api).unwrap()
 }
 

@@ -169,7 +169,7 @@ async fn campaign(vulnerable: bool) -> (CampaignResult, usize) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     let settings = settings(base, "tags.yaml");
-    settings.validate("named ids test").unwrap();
+    settings.validate().unwrap();
     let api = tenantfuzz::spec::load_str(SPEC, "tags.yaml").unwrap();
     let result = Campaign::with_api(settings, api)
         .unwrap()

@@ -190,7 +190,7 @@ fn apply(root: &mut Value, path: &[u16], edit: &Edit) {
 fn load_and_plan(text: &str) -> Option<usize> {
     let api = tenantfuzz::spec::load_str(text, "mutated.yaml").ok()?;
     let campaign =
-        Campaign::with_api(Settings::for_planning(Path::new("mutated.yaml")), api).ok()?;
+        Campaign::planning_with_api(Settings::for_planning(Path::new("mutated.yaml")), api).ok()?;
     let plan = campaign.plan(None);
     serde_json::to_string(&plan).unwrap();
     if std::env::var("ROBUSTNESS_VERBOSE").is_ok() {
@@ -243,7 +243,7 @@ proptest! {
 /// The demo's model and real planned scenarios, for the oracles.
 static DEMO: LazyLock<(Campaign, Vec<Scenario>)> = LazyLock::new(|| {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/demo.yaml");
-    let campaign = Campaign::new(Settings::for_planning(&path)).unwrap();
+    let campaign = Campaign::planning(Settings::for_planning(&path)).unwrap();
     let scenarios = campaign
         .plan(None)
         .probes
@@ -388,4 +388,26 @@ fn drafts_compile_on_the_demo() {
         let tree = strategy.new_tree(&mut runner).unwrap();
         let _ = compile(&campaign.api, &campaign.model, &cast, &tree.current());
     }
+}
+
+/// A campaign built to plan cannot run, and one built to run validates its settings when it is
+/// built, naming where they came from: validation happens once, before anything is sent.
+#[tokio::test]
+async fn only_a_validated_campaign_runs() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/demo.yaml");
+    let planning = Campaign::planning(Settings::for_planning(&path)).unwrap();
+    let Err(err) = planning.run().await else {
+        panic!("a planning campaign ran");
+    };
+    assert!(err.to_string().contains("only to plan"), "{err}");
+    let mut settings = Settings::for_planning(&path);
+    settings.source = "staging.toml".into();
+    let Err(err) = Campaign::new(settings) else {
+        panic!("a campaign without a base URL was built to run");
+    };
+    let msg = err.to_string();
+    assert!(
+        msg.contains("staging.toml") && msg.contains("base_url"),
+        "{msg}"
+    );
 }

@@ -48,7 +48,7 @@ fn every_corpus_spec_loads_and_plans_or_fails_cleanly() {
         eprintln!("start {name}");
         let started = std::time::Instant::now();
         let outcome = std::panic::catch_unwind(|| {
-            Campaign::new(Settings::for_planning(&spec)).map(|c| {
+            Campaign::planning(Settings::for_planning(&spec)).map(|c| {
                 let plan = c.plan(None);
                 (
                     c.api.operations.len(),

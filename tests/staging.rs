@@ -170,6 +170,7 @@ fn notes_settings(base_url: &str, campaign: CampaignSettings) -> Settings {
         })
         .collect();
     Settings {
+        source: "staging test".into(),
         spec: PathBuf::from("notes.yaml"),
         base_url: base_url.to_string(),
         allow_origins: Vec::new(),
@@ -210,7 +211,7 @@ async fn notes_campaign(mutate_seeded: bool) -> (CampaignResult, Vec<Seen>) {
         },
     );
     let api = tenantfuzz::spec::load_str(&notes::spec(&decoy.base_url()), "notes.yaml").unwrap();
-    settings.validate("notes").unwrap();
+    settings.validate().unwrap();
     let result = Campaign::with_api(settings, api)
         .unwrap()
         .run()
@@ -296,7 +297,7 @@ async fn locations_links_and_redirects_are_never_followed() {
         if allow {
             settings.allow_origins = vec![elsewhere.base_url()];
         }
-        settings.validate("redirects").unwrap();
+        settings.validate().unwrap();
         let api =
             tenantfuzz::spec::load_str(&notes::spec(&elsewhere.base_url()), "notes.yaml").unwrap();
         let result = Campaign::with_api(settings, api)

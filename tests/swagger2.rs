@@ -19,7 +19,7 @@ fn fixture(name: &str) -> PathBuf {
 fn campaign(name: &str) -> Campaign {
     let path = fixture(name);
     let api = tenantfuzz::spec::load(&path).unwrap();
-    Campaign::with_api(Settings::for_planning(&path), api).unwrap()
+    Campaign::planning_with_api(Settings::for_planning(&path), api).unwrap()
 }
 
 /// The inferred model and the plan, by names rather than indices.

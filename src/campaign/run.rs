@@ -6,18 +6,24 @@ use std::time::Instant;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use futures_util::future::maybe_done;
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::future::{MaybeDone, maybe_done};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Phase;
+use super::confirm::Confirmed;
 use super::discover::discover;
 use super::exploration::Known;
 use super::state::{Candidate, CandidateKey, Run, alongside};
+use super::systematic::Probed;
 use crate::config::{ConfigError, Settings};
 use crate::exec::{Interpreter, Sender, Target};
 use crate::marker::Markers;
 use crate::model::{Overrides, ResourceModel, Slot};
 use crate::oracle::Context;
-use crate::outcome::{CampaignResult, PhaseTimes, Stats};
+use crate::outcome::{CampaignResult, Cleanup, Coverage, PhaseTimes, Stats};
 use crate::scenario::{Cast, Plan, StepRole, plan};
 use crate::spec::{Api, SpecError};
 
@@ -51,21 +57,51 @@ pub struct Campaign {
     pub(super) progress: std::sync::Arc<super::Progress>,
     /// Per operation, whether this run's shard attacks it (all true when unsharded).
     pub(super) in_shard: Vec<bool>,
+    /// What validating the settings proved about the target; `None` for a campaign built only
+    /// to plan ([`Campaign::planning`]).
+    reach: Option<crate::config::Reach>,
 }
 
 impl Campaign {
-    /// Loads the spec and infers the model.
+    /// A campaign ready to run: validates the settings (once: see [`Settings::validate`]),
+    /// loads the spec and infers the model.
     pub fn new(settings: Settings) -> Result<Campaign, CampaignError> {
+        let reach = settings.validate()?;
         let api = crate::spec::load(&settings.spec)?;
-        Campaign::with_api(settings, api)
+        Campaign::build(settings, api, Some(reach))
     }
 
-    /// A campaign over an API already loaded.
+    /// A campaign ready to run over an API already loaded (validates the settings).
     pub fn with_api(settings: Settings, api: Api) -> Result<Campaign, CampaignError> {
+        let reach = settings.validate()?;
+        Campaign::build(settings, api, Some(reach))
+    }
+
+    /// A campaign that only plans (`tenantfuzz plan`, the benches): it needs a spec and two
+    /// identities, but no target or credentials, so the settings' run half is not checked;
+    /// [`Campaign::run`] on it is an error.
+    pub fn planning(settings: Settings) -> Result<Campaign, CampaignError> {
+        let api = crate::spec::load(&settings.spec)?;
+        Campaign::build(settings, api, None)
+    }
+
+    /// A campaign that only plans, over an API already loaded.
+    pub fn planning_with_api(settings: Settings, api: Api) -> Result<Campaign, CampaignError> {
+        Campaign::build(settings, api, None)
+    }
+
+    /// The model, policy and webhooks resolved against the spec: every selector in the
+    /// settings must name an operation.
+    fn build(
+        settings: Settings,
+        api: Api,
+        reach: Option<crate::config::Reach>,
+    ) -> Result<Campaign, CampaignError> {
         let source = settings.spec.display().to_string();
+        let config = settings.source.clone();
         let unknown = |what: &str, reference: &str| {
             CampaignError::Config(ConfigError::Invalid {
-                path: "config".into(),
+                path: config.clone(),
                 key: what.into(),
                 message: format!("'{reference}' names no operation of {source}"),
             })
@@ -91,7 +127,7 @@ impl Campaign {
                 .ok_or_else(|| unknown("model.links", &link.operation))?;
             let slot = parse_slot(&link.parameter).ok_or_else(|| {
                 CampaignError::Config(ConfigError::Invalid {
-                    path: "config".into(),
+                    path: config.clone(),
                     key: "model.links.parameter".into(),
                     message: format!(
                         "'{}' must be path.NAME, query.NAME, header.NAME or body./POINTER",
@@ -110,7 +146,7 @@ impl Campaign {
         let policy =
             crate::model::Policy::resolve(&api, &settings.policy, &plans).map_err(|e| {
                 CampaignError::Config(ConfigError::Invalid {
-                    path: "config".into(),
+                    path: config.clone(),
                     key: e.key.clone(),
                     message: format!("'{}' names no operation of {source}", e.selector),
                 })
@@ -133,6 +169,7 @@ impl Campaign {
             record: false,
             progress: Default::default(),
             in_shard,
+            reach,
         })
     }
 
@@ -239,11 +276,11 @@ impl Campaign {
     /// and the webhook probes' chain beside both, the confirmation of what they found, and the
     /// cleanup (which deletes as executions finish, and once more at the end).
     ///
-    /// The settings are validated first (every campaign's are, whoever built them: the CLI,
-    /// the demo or a library user), so the phases take them as valid: a concurrency of at
-    /// least 1, a base URL, and the rest of [`Settings::validate`]. Planning needs none of it.
+    /// The settings were validated when the campaign was built ([`Campaign::new`]), so the
+    /// phases take them as valid: a concurrency of at least 1, a base URL, and the rest of
+    /// [`Settings::validate`]. A campaign built only to plan cannot run.
     pub async fn run(&self) -> Result<CampaignResult, CampaignError> {
-        self.settings.validate("config")?;
+        self.reach()?;
         let started = Instant::now();
         let c = &self.settings.campaign;
         let names = self.identity_names();
@@ -289,119 +326,7 @@ impl Campaign {
             session_lost,
         );
         laps.times.discovery = laps.lap();
-        let before_systematic = target.requests();
-
-        // The systematic phase, with exploration and the webhook probes' chain beside it. The
-        // other probes' violations are what those two deduplicate against.
-        let order = run.order();
-        let (plain_tx, plain_rx) = tokio::sync::watch::channel(None::<BTreeSet<CandidateKey>>);
-        let (later_tx, later_rx) = tokio::sync::watch::channel(None::<BTreeSet<CandidateKey>>);
-        let cast = self.cast(owned);
-        let known = Known {
-            plan: plain_rx.clone(),
-            later_ops: order.later_ops.clone(),
-            later: later_rx.clone(),
-        };
-        // Both boxed to be dropped (with their borrows) once their output is taken.
-        let mut exploring = Box::pin(maybe_done(run.exploration(&cast, known)));
-        let chain = run.webhook_chain(order.hooked, order.overlap, plain_rx, later_tx);
-        // Beside it all, from now on: deleting what finished executions created.
-        let deleter = super::cleanup::deleting(run.interpreter, &tenants, c.concurrency, to_delete);
-        let mut webhook_chain = Box::pin(maybe_done(async move { tokio::join!(chain, deleter) }));
-        progress.enter(Phase::Systematic, order.plain.len() as u64);
-        let executions = alongside(
-            alongside(run.probe_all(order.plain, true, true), exploring.as_mut()),
-            webhook_chain.as_mut(),
-        )
-        .await;
-        laps.times.systematic = laps.lap();
-        run.check_answered(&executions)?;
-        let mut coverage = self.coverage(plan, &executions);
-        let mut systematic_requests =
-            before_systematic + executions.iter().map(|(_, p)| p.exec.sent()).sum::<u64>();
-        // Judge, deduplicate, keep the first scenario that showed each violation.
-        let mut first: BTreeMap<CandidateKey, Candidate> = BTreeMap::new();
-        self.judge_probes(plan, executions, &mut first);
-        let _ = plain_tx.send(Some(first.keys().cloned().collect()));
-
-        // The rest of exploration, and meanwhile the confirmation of what the plan found
-        // (longest first, as in the systematic phase).
-        let mut planned: Vec<Candidate> = first.into_values().collect();
-        planned.sort_by_key(|c| std::cmp::Reverse(c.scenario.steps.len()));
-        progress.violations(planned.len() as u64);
-        progress.enter(Phase::Exploration, u64::from(c.cases));
-        let (mut confirmed, ()) = alongside(
-            async { tokio::join!(run.confirm_all(planned, false), exploring.as_mut()) },
-            webhook_chain.as_mut(),
-        )
-        .await;
-        let (explored, found) = exploring.as_mut().take_output().unwrap_or_default();
-        drop(exploring);
-        laps.times.exploration = laps.lap();
-
-        // The confirmation of what exploration found.
-        let planned_count = confirmed.len() as u64;
-        let mut fresh: Vec<Candidate> = found.into_values().collect();
-        fresh.sort_by_key(|c| std::cmp::Reverse(c.scenario.steps.len()));
-        // With the webhook probes' violations, once they are judged.
-        let webhook_count = later_rx.borrow().as_ref().map_or(0, BTreeSet::len) as u64;
-        progress.violations(planned_count + fresh.len() as u64 + webhook_count);
-        progress.enter(Phase::Confirmation, planned_count + fresh.len() as u64);
-        progress.advance(planned_count);
-        confirmed.extend(alongside(run.confirm_all(fresh, true), webhook_chain.as_mut()).await);
-        laps.times.confirmation = laps.lap();
-
-        // Cleanup. Most of what was created is gone already, deleted as its execution
-        // finished; what is left without a webhook lock goes next, while the webhook chains
-        // finish (they use only what they create); then the rest.
-        progress.enter(Phase::Cleanup, 0);
-        progress.requests(target.requests());
-        let (mut cleanup, mut cleanup_requests) =
-            alongside(run.clean_up(true), webhook_chain.as_mut()).await;
-        // No more hand-overs: the deleter ends once it has deleted what it was given.
-        if let Ok(mut finished) = interpreter.finished.lock() {
-            finished.take();
-        }
-        webhook_chain.as_mut().await;
-        let ((hook_executions, hook_confirmed), (gone, requests)) =
-            webhook_chain.as_mut().take_output().unwrap_or_default();
-        drop(webhook_chain);
-        cleanup.absorb(gone);
-        cleanup_requests += requests;
-        self.add_coverage(&mut coverage, plan, &hook_executions);
-        systematic_requests += hook_executions
-            .iter()
-            .map(|(_, p)| p.exec.sent())
-            .sum::<u64>();
-        confirmed.extend(hook_confirmed);
-        // Whether the run stopped short, decided before the last of the cleanup (which runs
-        // regardless).
-        let failure = run.failure();
-        let stopped_early = run.stopped_early(failure.as_ref());
-        let (rest, requests) = run.clean_up(false).await;
-        cleanup.absorb(rest);
-        cleanup_requests += requests;
-        laps.times.cleanup = laps.lap();
-        progress.requests(target.requests());
-        progress.enter(Phase::Done, 0);
-        tracing::info!(
-            deleted = cleanup.deleted,
-            left = cleanup.left.len(),
-            requests = cleanup_requests,
-            "cleanup"
-        );
-
-        let tally = Tally {
-            confirmed,
-            coverage,
-            cleanup,
-            systematic_requests,
-            cleanup_requests,
-            explored,
-            phases: laps.times,
-            failure,
-            stopped_early,
-        };
+        let tally = run.phases(self.cast(owned), to_delete, laps).await?;
         self.result(run, tally, &discovery, &markers, started)
     }
 
@@ -492,7 +417,6 @@ impl Campaign {
         if let Some(rate) = c.rate {
             target.limit_rate(rate);
         }
-        target.allow_origins(&self.settings.allow_origins);
         if self.record {
             target.record();
         }
@@ -530,9 +454,7 @@ impl Campaign {
     pub(crate) async fn open_sessions(
         &self,
     ) -> Result<Vec<crate::exec::LiveCredentials>, CampaignError> {
-        self.settings.validate("config")?;
-        let mut target = self.target()?;
-        target.allow_origins(&self.settings.allow_origins);
+        let target = self.target()?;
         let controls = self.controls()?;
         target
             .open_sessions(&self.api, &controls, self.settings.campaign.concurrency)
@@ -541,8 +463,23 @@ impl Campaign {
         Ok(target.current_credentials())
     }
 
-    /// The target with every identity's credentials and login flow, anonymous last.
+    /// What validation proved about the target, or the error that this campaign only plans.
+    fn reach(&self) -> Result<&crate::config::Reach, CampaignError> {
+        self.reach.as_ref().ok_or_else(|| {
+            CampaignError::Config(ConfigError::Invalid {
+                path: self.settings.source.clone(),
+                key: "base_url".into(),
+                message: "this campaign was built only to plan (Campaign::planning); build it \
+                          with Campaign::new to run it"
+                    .into(),
+            })
+        })
+    }
+
+    /// The target with every identity's credentials and login flow, anonymous last, allowed
+    /// to send to the base URL and the allowed origins.
     fn target(&self) -> Result<Target, CampaignError> {
+        let reach = self.reach()?;
         let senders: Vec<Sender> = self
             .settings
             .identities
@@ -562,12 +499,14 @@ impl Campaign {
                 login: None,
             }])
             .collect();
-        Target::with_senders(
+        let mut target = Target::with_senders(
             &self.settings.base_url,
             &senders,
             self.settings.campaign.request_timeout,
         )
-        .map_err(|e| CampaignError::Target(e.to_string()))
+        .map_err(|e| CampaignError::Target(e.to_string()))?;
+        target.allow_origins(&reach.allow_origins);
+        Ok(target)
     }
 
     /// Each identity's positive control: its configured `health` operation, else the one the
@@ -589,7 +528,7 @@ impl Campaign {
                 Some(reference) => {
                     let op = self.api.find(reference).ok_or_else(|| {
                         CampaignError::Config(ConfigError::Invalid {
-                            path: "config".into(),
+                            path: self.settings.source.clone(),
                             key: format!("identities.{}.health", i.name),
                             message: format!(
                                 "'{reference}' names no operation of {}",
@@ -599,14 +538,14 @@ impl Campaign {
                     })?;
                     if excluded.contains(&op) {
                         return Err(CampaignError::Config(ConfigError::Invalid {
-                            path: "config".into(),
+                            path: self.settings.source.clone(),
                             key: format!("identities.{}.health", i.name),
                             message: format!("'{reference}' is excluded by campaign.exclude"),
                         }));
                     }
                     if self.api.operations[op].path.contains('{') {
                         return Err(CampaignError::Config(ConfigError::Invalid {
-                            path: "config".into(),
+                            path: self.settings.source.clone(),
                             key: format!("identities.{}.health", i.name),
                             message: format!(
                                 "'{reference}' takes path parameters; name an operation without any, like GET /me"
@@ -622,6 +561,173 @@ impl Campaign {
         out.push(None);
         Ok(out)
     }
+}
+
+/// The result of the systematic phase: the first scenario that showed each violation, the
+/// coverage so far and the requests it took.
+type Systematic = (BTreeMap<CandidateKey, Candidate>, Vec<Coverage>, u64);
+
+/// What the webhook probes' chain and the deleter beside it give once both are done.
+type SideOutput = ((Vec<(usize, Probed)>, Vec<Confirmed>), (Cleanup, u64));
+
+impl Run<'_> {
+    /// The phases after discovery, in order. Exploration starts beside the systematic phase's
+    /// tail and goes on while its violations are confirmed; the webhook probes' chain and the
+    /// deleter (of what finished executions created) run beside everything until the cleanup.
+    async fn phases(
+        &self,
+        cast: Cast,
+        to_delete: UnboundedReceiver<Vec<crate::exec::Created>>,
+        mut laps: Laps,
+    ) -> Result<Tally, CampaignError> {
+        let concurrency = self.campaign.settings.campaign.concurrency;
+        let order = self.order();
+        let (plain_tx, plain_rx) = tokio::sync::watch::channel(None::<BTreeSet<CandidateKey>>);
+        let (later_tx, later_rx) = tokio::sync::watch::channel(None::<BTreeSet<CandidateKey>>);
+        let known = Known {
+            plan: plain_rx.clone(),
+            later_ops: order.later_ops.clone(),
+            later: later_rx.clone(),
+        };
+        // Both boxed to be dropped (with their borrows) once their output is taken.
+        let mut exploring = Box::pin(maybe_done(self.exploration(&cast, known)));
+        let chain = self.webhook_chain(order.hooked, order.overlap, plain_rx, later_tx);
+        let deleter =
+            super::cleanup::deleting(self.interpreter, self.tenants, concurrency, to_delete);
+        let mut side = Box::pin(maybe_done(async move { tokio::join!(chain, deleter) }));
+
+        let (first, coverage, systematic_requests) = self
+            .systematic(order.plain, exploring.as_mut(), side.as_mut())
+            .await?;
+        laps.times.systematic = laps.lap();
+        // Exploration and the webhook probes deduplicate against what the plan found.
+        let _ = plain_tx.send(Some(first.keys().cloned().collect()));
+
+        // The rest of exploration, and meanwhile the confirmation of what the plan found
+        // (longest first, as in the systematic phase).
+        let planned = longest_first(first);
+        self.progress.violations(planned.len() as u64);
+        self.progress.enter(
+            Phase::Exploration,
+            u64::from(self.campaign.settings.campaign.cases),
+        );
+        let (mut confirmed, ()) = alongside(
+            async { tokio::join!(self.confirm_all(planned, false), exploring.as_mut()) },
+            side.as_mut(),
+        )
+        .await;
+        let (explored, found) = exploring.as_mut().take_output().unwrap_or_default();
+        drop(exploring);
+        laps.times.exploration = laps.lap();
+
+        // The confirmation of what exploration found, counted with the webhook probes'
+        // violations once they are judged.
+        let planned_count = confirmed.len() as u64;
+        let fresh = longest_first(found);
+        let webhook_count = later_rx.borrow().as_ref().map_or(0, BTreeSet::len) as u64;
+        self.progress
+            .violations(planned_count + fresh.len() as u64 + webhook_count);
+        self.progress
+            .enter(Phase::Confirmation, planned_count + fresh.len() as u64);
+        self.progress.advance(planned_count);
+        confirmed.extend(alongside(self.confirm_all(fresh, true), side.as_mut()).await);
+        laps.times.confirmation = laps.lap();
+
+        let mut tally = self.cleanup_phase(side.as_mut(), coverage).await;
+        drop(side);
+        tally.confirmed.splice(0..0, confirmed);
+        tally.systematic_requests += systematic_requests;
+        tally.explored = explored;
+        laps.times.cleanup = laps.lap();
+        tally.phases = laps.times;
+        Ok(tally)
+    }
+
+    /// The systematic phase: every planned probe (exploration and the webhook chain polled
+    /// beside it), then the check that the target answered, the coverage, and the violations
+    /// judged and deduplicated.
+    async fn systematic(
+        &self,
+        plain: Vec<usize>,
+        exploring: Pin<&mut impl Future<Output = ()>>,
+        side: Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<Systematic, CampaignError> {
+        let before = self.target.requests();
+        self.progress.enter(Phase::Systematic, plain.len() as u64);
+        let executions = alongside(
+            alongside(self.probe_all(plain, true, true), exploring),
+            side,
+        )
+        .await;
+        self.check_answered(&executions)?;
+        let coverage = self.campaign.coverage(self.plan, &executions);
+        let requests = before + executions.iter().map(|(_, p)| p.exec.sent()).sum::<u64>();
+        let mut first = BTreeMap::new();
+        self.campaign
+            .judge_probes(self.plan, executions, &mut first);
+        Ok((first, coverage, requests))
+    }
+
+    /// The cleanup. Most of what was created is gone already, deleted as its execution
+    /// finished; what is left without a webhook lock goes next, while the webhook chains
+    /// finish (they use only what they create); then the rest. Whether the run stopped short
+    /// is decided before the last of the cleanup, which runs regardless.
+    async fn cleanup_phase<S: Future<Output = SideOutput>>(
+        &self,
+        mut side: Pin<&mut MaybeDone<S>>,
+        mut coverage: Vec<Coverage>,
+    ) -> Tally {
+        self.progress.enter(Phase::Cleanup, 0);
+        self.progress.requests(self.target.requests());
+        let (mut cleanup, mut cleanup_requests) =
+            alongside(self.clean_up(true), side.as_mut()).await;
+        // No more hand-overs: the deleter ends once it has deleted what it was given.
+        if let Ok(mut finished) = self.interpreter.finished.lock() {
+            finished.take();
+        }
+        side.as_mut().await;
+        let ((hook_executions, hook_confirmed), (gone, requests)) =
+            side.as_mut().take_output().unwrap_or_default();
+        cleanup.absorb(gone);
+        cleanup_requests += requests;
+        self.campaign
+            .add_coverage(&mut coverage, self.plan, &hook_executions);
+        let systematic_requests = hook_executions
+            .iter()
+            .map(|(_, p)| p.exec.sent())
+            .sum::<u64>();
+        let failure = self.failure();
+        let stopped_early = self.stopped_early(failure.as_ref());
+        let (rest, requests) = self.clean_up(false).await;
+        cleanup.absorb(rest);
+        cleanup_requests += requests;
+        self.progress.requests(self.target.requests());
+        self.progress.enter(Phase::Done, 0);
+        tracing::info!(
+            deleted = cleanup.deleted,
+            left = cleanup.left.len(),
+            requests = cleanup_requests,
+            "cleanup"
+        );
+        Tally {
+            confirmed: hook_confirmed,
+            coverage,
+            cleanup,
+            systematic_requests,
+            cleanup_requests,
+            explored: 0,
+            phases: PhaseTimes::default(),
+            failure,
+            stopped_early,
+        }
+    }
+}
+
+/// Candidates, the longest scenario first (they take longest to replay).
+fn longest_first(found: BTreeMap<CandidateKey, Candidate>) -> Vec<Candidate> {
+    let mut list: Vec<Candidate> = found.into_values().collect();
+    list.sort_by_key(|c| std::cmp::Reverse(c.scenario.steps.len()));
+    list
 }
 
 /// Per operation, whether `shard` attacks it: the operations sorted by `METHOD /path` are dealt

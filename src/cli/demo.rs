@@ -165,6 +165,7 @@ pub async fn demo_campaign(
         });
     }
     let settings = Settings {
+        source: "(demo)".into(),
         spec: PathBuf::from(SPEC_PATH),
         base_url: base_url.to_string(),
         allow_origins: Vec::new(),

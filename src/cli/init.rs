@@ -456,7 +456,7 @@ mod tests {
         assert!(text.contains("# basic = { username"), "{text}");
         let vars = |name: &str| Some(format!("value-of-{name}"));
         let s = Settings::parse(&text, "init.toml", Path::new("/x"), &vars).unwrap();
-        s.validate("init.toml").unwrap();
+        s.validate().unwrap();
         assert_eq!(s.identities.len(), 2);
         assert!(s.identities.iter().all(|i| i.auth.login.is_some()));
         assert_eq!(s.identities[0].auth.health.as_deref(), Some("GET /me"));

@@ -43,7 +43,7 @@ pub(crate) fn run(args: PlanArgs) -> Result<Outcome, CliError> {
     if settings.identities.len() < 2 {
         settings.identities = Settings::for_planning(Path::new("")).identities;
     }
-    let campaign = Campaign::new(settings).map_err(super::campaign_error)?;
+    let campaign = Campaign::planning(settings).map_err(super::campaign_error)?;
     if args.json {
         println!(
             "{}",

@@ -96,14 +96,10 @@ enum Verdict {
 
 pub(crate) fn run(args: ReplayArgs, verbosity: super::Verbosity) -> Result<Outcome, CliError> {
     let (findings, recorded) = load(&args.input)?;
-    let source = args.config.display().to_string();
     let mut settings = Settings::load(&args.config).map_err(|e| CliError::Usage(e.to_string()))?;
     if let Some(url) = args.base_url {
         settings.base_url = url;
     }
-    settings
-        .validate(&source)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
     // Cookies a login flow keeps (`keep_cookies`) are sent as one `Cookie` header, like cookies
     // applied by name: `open_sessions` returns it with the other credential headers.
     for tool in ["bash", "curl"] {

@@ -35,7 +35,6 @@ pub struct RunArgs {
 }
 
 pub(crate) fn run(args: RunArgs, verbosity: super::Verbosity) -> Result<Outcome, CliError> {
-    let source = args.config.display().to_string();
     let mut settings = Settings::load(&args.config).map_err(|e| CliError::Usage(e.to_string()))?;
     if let Some(spec) = args.spec {
         settings.spec = spec;
@@ -53,9 +52,6 @@ pub(crate) fn run(args: RunArgs, verbosity: super::Verbosity) -> Result<Outcome,
     if output.repro_dir.is_none() {
         output.repro_dir = settings.repro_dir.clone();
     }
-    settings
-        .validate(&source)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
     let mut campaign = Campaign::new(settings).map_err(super::campaign_error)?;
     output.prepare(&mut campaign)?;
     let runtime = super::runtime()?;

@@ -12,6 +12,6 @@ pub use crate::secret::Secret;
 pub(crate) use settings::parse_origin;
 pub use settings::{
     CampaignSettings, ConfigError, DigestEncoding, HmacAlgorithm, IdentitySettings, LinkOverride,
-    PolicyRule, PolicySettings, Settings, WebhookSettings,
+    PolicyRule, PolicySettings, Reach, Settings, WebhookSettings,
 };
 pub use shard::Shard;

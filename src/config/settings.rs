@@ -184,6 +184,8 @@ impl Default for CampaignSettings {
 /// Everything a campaign needs to know.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Where these settings were read (a config file's path), named in every error about them.
+    pub source: String,
     pub spec: PathBuf,
     pub base_url: String,
     /// Origins (`https://auth.example.com`) requests may go to besides the base URL's.
@@ -212,6 +214,7 @@ impl Settings {
             auth: IdentityAuth::default(),
         };
         Settings {
+            source: "(no config)".into(),
             spec: spec.to_path_buf(),
             base_url: String::new(),
             allow_origins: Vec::new(),
@@ -414,6 +417,7 @@ impl Settings {
             });
         }
         let settings = Settings {
+            source: source.to_string(),
             spec: raw.spec.map(|s| base.join(s)).unwrap_or_default(),
             base_url: raw.base_url.unwrap_or_default(),
             allow_origins: raw.allow_origins,
@@ -443,10 +447,12 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Checks what a campaign needs, after flags were applied.
-    pub fn validate(&self, source: &str) -> Result<(), ConfigError> {
+    /// Checks what a run needs beyond planning, after flags were applied, and returns what it
+    /// proved ([`Reach`]). [`crate::Campaign::new`] calls it, once; planning
+    /// ([`crate::Campaign::planning`]) needs none of it.
+    pub fn validate(&self) -> Result<Reach, ConfigError> {
         let invalid = |key: &str, message: &str| ConfigError::Invalid {
-            path: source.to_string(),
+            path: self.source.clone(),
             key: key.to_string(),
             message: message.to_string(),
         };
@@ -462,9 +468,13 @@ impl Settings {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid("base_url", "must be an http or https URL"));
         }
+        let mut allow_origins = Vec::new();
         for origin in &self.allow_origins {
-            if let Err(message) = parse_origin(origin) {
-                return Err(invalid("allow_origins", &format!("'{origin}': {message}")));
+            match parse_origin(origin) {
+                Ok(canonical) => allow_origins.push(canonical),
+                Err(message) => {
+                    return Err(invalid("allow_origins", &format!("'{origin}': {message}")));
+                }
             }
         }
         if self.identities.len() < 2 {
@@ -496,8 +506,21 @@ impl Settings {
         if self.campaign.confirmations == 0 {
             return Err(invalid("campaign.confirmations", "must be at least 1"));
         }
-        Ok(())
+        Ok(Reach {
+            base_url: url,
+            allow_origins,
+        })
     }
+}
+
+/// What [`Settings::validate`] proved about where a run may send requests, kept by the campaign
+/// that runs: the base URL parsed (http or https) and the allowed origins in canonical form.
+/// The rest it proved (two tenants, a concurrency and a replay count of at least 1, a positive
+/// rate) the phases take as given.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    pub base_url: url::Url,
+    pub allow_origins: Vec<String>,
 }
 
 /// An allowed origin as written (`https://auth.example.com[:port]`) to its canonical form
@@ -568,7 +591,7 @@ exclude = ["DELETE /admin/users/{userId}"]
     #[test]
     fn reads_a_full_config() {
         let s = parse(OK).expect("valid");
-        s.validate("t.toml").expect("complete");
+        s.validate().expect("complete");
         assert_eq!(s.spec, Path::new("/cfg/api.yaml"));
         assert_eq!(s.identities.len(), 2);
         assert_eq!(s.identities[0].headers[0].1.expose(), "Bearer secret-a");
@@ -576,6 +599,18 @@ exclude = ["DELETE /admin/users/{userId}"]
         assert_eq!(s.campaign.exclude.len(), 1);
         // Secrets stay hidden in Debug output of the whole settings.
         assert!(!format!("{s:?}").contains("secret-a"));
+    }
+
+    #[test]
+    fn validation_names_the_file_and_keeps_what_it_proved() {
+        let mut s = parse(OK).expect("valid");
+        s.allow_origins = vec!["HTTPS://Auth.Example.com:443".into()];
+        let reach = s.validate().expect("complete");
+        assert_eq!(reach.base_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(reach.allow_origins, ["https://auth.example.com"]);
+        s.base_url = "ftp://files".into();
+        let msg = s.validate().expect_err("not http").to_string();
+        assert!(msg.contains("t.toml") && msg.contains("base_url"), "{msg}");
     }
 
     #[test]
@@ -600,7 +635,7 @@ exclude = ["DELETE /admin/users/{userId}"]
     #[test]
     fn one_tenant_is_not_enough() {
         let s = parse(&OK.replace("globex", "acme")).expect("parses");
-        let err = s.validate("t.toml").expect_err("one tenant");
+        let err = s.validate().expect_err("one tenant");
         assert!(err.to_string().contains("two tenants"), "{err}");
     }
 }
