@@ -20,6 +20,7 @@ mod reports;
 mod robustness;
 mod secrets;
 mod shard;
+mod shared_lists;
 mod spec_corpus;
 mod staging;
 mod swagger2;

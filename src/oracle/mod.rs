@@ -85,7 +85,8 @@ pub(crate) fn checks_for(
         Effect::Write => &[Kind::BolaWrite],
         Effect::Delete => &[Kind::BolaDelete],
         Effect::Create | Effect::Action if targeted => &[Kind::BolaRead, Kind::BolaWrite],
-        Effect::Create | Effect::Action => &[Kind::BolaWrite],
+        // What the attacker makes without naming anything of the victim's is its own.
+        Effect::Create | Effect::Action => &[],
     }
 }
 
