@@ -108,9 +108,13 @@ struct Mutant {
     kinds: Vec<String>,
     #[serde(default)]
     removes: String,
+    /// Other violations the same patch makes (its `how_to_confirm` says which): findings of
+    /// these are true, although not the planted bug.
+    #[serde(default)]
+    also: Vec<Shared>,
 }
 
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 struct Shared {
     method: String,
     path: String,
@@ -815,6 +819,11 @@ fn score(
             .any(|s| matches(&f.kind, &f.method, &f.path, &s.kinds, &s.method, &s.path));
         let planted = mutant
             .is_some_and(|m| matches(&f.kind, &f.method, &f.path, &m.kinds, &m.method, &m.path));
+        let also = mutant.is_some_and(|m| {
+            m.also
+                .iter()
+                .any(|a| matches(&f.kind, &f.method, &f.path, &a.kinds, &a.method, &a.path))
+        });
         let known: Vec<&Bug> = truth
             .known_bugs
             .iter()
@@ -828,7 +837,7 @@ fn score(
                 row.known_found.push(b.id.clone());
             }
         }
-        if shared || (!planted && known.is_empty()) {
+        if shared || (!planted && !also && known.is_empty()) {
             row.false_findings.push(f.clone());
         }
     }

@@ -19,6 +19,7 @@ mod report_formats;
 mod reports;
 mod robustness;
 mod secrets;
+mod self_ids;
 mod shard;
 mod shared_lists;
 mod spec_corpus;

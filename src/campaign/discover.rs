@@ -18,6 +18,9 @@ pub(crate) struct Discovery {
     pub answers: BTreeMap<usize, Vec<(usize, Exchange)>>,
     /// (identity, resource) -> the operation and JSON pointer its first owned id was read from.
     pub sources: BTreeMap<(usize, usize), (usize, String)>,
+    /// (identity, resource) whose first owned id the identity's own answer (`GET /user`) named:
+    /// the identity's own user, organization or workspace, not one it merely sees.
+    pub selves: std::collections::BTreeSet<(usize, usize)>,
 }
 
 pub(crate) async fn discover(
@@ -30,6 +33,7 @@ pub(crate) async fn discover(
     let mut owned: Discovered = BTreeMap::new();
     let mut answers: BTreeMap<usize, Vec<(usize, Exchange)>> = BTreeMap::new();
     let mut ops: Vec<usize> = model.discoveries.iter().map(|d| d.op).collect();
+    ops.extend(model.selves.iter().map(|s| s.op));
     ops.sort_unstable();
     ops.dedup();
     let identities: Vec<usize> = (0..tenants.len())
@@ -58,8 +62,21 @@ pub(crate) async fn discover(
         .await;
     // (op, identity, resource) -> ids, before deciding which lists are the caller's own.
     let mut seen: BTreeMap<(usize, usize, usize), Vec<(Value, String)>> = BTreeMap::new();
+    // (identity, resource) -> the id its own answer named, the operation and the pointer.
+    let mut own: BTreeMap<(usize, usize), (Value, usize, String)> = BTreeMap::new();
     for (identity, op, exchange) in results {
         if exchange.is_success() {
+            for s in model.selves.iter().filter(|s| s.op == op) {
+                let id = exchange
+                    .response_body
+                    .get()
+                    .and_then(|b| b.pointer(&s.pointer))
+                    .filter(|v| v.is_number() || v.as_str().is_some_and(|t| !t.is_empty()));
+                if let Some(id) = id {
+                    own.entry((identity, s.resource))
+                        .or_insert_with(|| (id.clone(), op, s.pointer.clone()));
+                }
+            }
             for d in model.discoveries.iter().filter(|d| d.op == op) {
                 let items = exchange
                     .response_body
@@ -109,6 +126,14 @@ pub(crate) async fn discover(
         .map(|(op, _, _)| *op)
         .collect();
     let mut sources = BTreeMap::new();
+    // The identity's own first: what its own answer named is its own even where a list shows
+    // it to others too (a hub admin lists every user).
+    let mut selves = std::collections::BTreeSet::new();
+    for (key, (id, op, pointer)) in own {
+        owned.entry(key).or_default().push(id);
+        sources.insert(key, (op, pointer));
+        selves.insert(key);
+    }
     for ((op, identity, resource), ids) in seen {
         if global.contains(&op) {
             continue;
@@ -127,6 +152,7 @@ pub(crate) async fn discover(
         owned,
         answers,
         sources,
+        selves,
     }
 }
 

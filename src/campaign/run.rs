@@ -209,11 +209,20 @@ impl Campaign {
     }
 
     /// The systematic plan for a given set of owned resources (none: as `plan` shows it before
-    /// discovery, assuming every identity holds one of each resource nothing creates).
+    /// discovery, assuming every identity holds one of each resource nothing creates, and that
+    /// its own answer names its own user and what else the model expects there).
     pub fn plan(&self, owned: Option<&BTreeSet<(usize, usize)>>) -> Plan {
         let tenants = self.tenants();
+        let selves: BTreeSet<(usize, usize)> = (0..tenants.len() - 1)
+            .flat_map(|identity| {
+                self.model
+                    .selves
+                    .iter()
+                    .map(move |s| (identity, s.resource))
+            })
+            .collect();
         let owned = owned.cloned().unwrap_or_else(|| {
-            let mut all = BTreeSet::new();
+            let mut all = selves.clone();
             for identity in 0..tenants.len() - 1 {
                 for r in 0..self.model.resources.len() {
                     if self.model.producer_of(r).is_none() {
@@ -223,15 +232,18 @@ impl Campaign {
             }
             all
         });
-        plan(&self.api, &self.model, &self.cast(owned))
+        let selves = selves.intersection(&owned).copied().collect();
+        plan(&self.api, &self.model, &self.cast(owned, selves))
     }
 
-    /// Who is who for planning, with `owned` resources.
-    pub fn cast(&self, owned: BTreeSet<(usize, usize)>) -> Cast {
+    /// Who is who for planning, with `owned` resources, of which `selves` are the identity's
+    /// own (named by its own answer, `GET /user`).
+    pub fn cast(&self, owned: BTreeSet<(usize, usize)>, selves: BTreeSet<(usize, usize)>) -> Cast {
         let ids = &self.settings.identities;
         Cast {
             tenants: self.tenants(),
             owned,
+            selves,
             roles: ids.iter().map(|i| i.role.clone()).chain([None]).collect(),
             plans: ids.iter().map(|i| i.plan.clone()).chain([None]).collect(),
             policy: self.policy.clone(),
@@ -294,7 +306,7 @@ impl Campaign {
         let discovery = discover(&self.api, &self.model, target, &tenants, c.concurrency).await;
         self.check_sessions(&discovery.answers, &names)?;
         let owned: BTreeSet<(usize, usize)> = discovery.owned.keys().copied().collect();
-        let plan = &self.shard_plan(&owned);
+        let plan = &self.shard_plan(&owned, &discovery.selves);
         let markers = Markers::new();
         // What finished executions created, deleted as they finish (see `Interpreter::release`).
         let (finished, to_delete) = tokio::sync::mpsc::unbounded_channel();
@@ -326,7 +338,8 @@ impl Campaign {
             session_lost,
         );
         laps.times.discovery = laps.lap();
-        let tally = run.phases(self.cast(owned), to_delete, laps).await?;
+        let cast = self.cast(owned, discovery.selves.clone());
+        let tally = run.phases(cast, to_delete, laps).await?;
         self.result(run, tally, &discovery, &markers, started)
     }
 
@@ -434,8 +447,13 @@ impl Campaign {
     /// The plan for what discovery found each identity owns, cut to this run's shard: a probe
     /// runs in the shard of any operation it attacks; only that shard's attacks on it are
     /// judged and counted, so the shards together judge each attack once.
-    fn shard_plan(&self, owned: &BTreeSet<(usize, usize)>) -> Plan {
-        let mut plan = self.plan(Some(owned));
+    fn shard_plan(
+        &self,
+        owned: &BTreeSet<(usize, usize)>,
+        selves: &BTreeSet<(usize, usize)>,
+    ) -> Plan {
+        let cast = self.cast(owned.clone(), selves.clone());
+        let mut plan = plan(&self.api, &self.model, &cast);
         if !self.settings.campaign.systematic {
             plan.probes.clear();
         }

@@ -207,7 +207,7 @@ fn check_name(check: &Check) -> &'static str {
 /// Each restricted operation with what restricts it and where that came from, and what the
 /// policy decides for each identity.
 fn policy_rows(c: &Campaign, names: &[String]) -> Vec<(usize, Vec<(String, Decision)>)> {
-    let cast = c.cast(Default::default());
+    let cast = c.cast(Default::default(), Default::default());
     (0..c.api.operations.len())
         .filter(|i| {
             let p = &c.policy.ops[*i];

@@ -100,6 +100,8 @@ pub struct ResourceModel {
     pub producers: Vec<Producer>,
     pub consumers: Vec<Consumer>,
     pub discoveries: Vec<Discovery>,
+    /// The caller's own answers (`GET /user`) and the resources of its own they name.
+    pub selves: Vec<super::selves::SelfSource>,
     /// Operations left out of attacks, with the reason.
     pub skipped: Vec<(usize, String)>,
     #[serde(skip)]
@@ -359,6 +361,8 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
         }
         b.model.producers[pi].dependencies = deps;
     }
+    // 7. The caller's own answers.
+    b.model.selves = super::selves::infer(api, &b.model, excluded);
     b.model.reindex(api.operations.len());
     b.model
 }

@@ -5,11 +5,13 @@
 mod infer;
 mod naming;
 mod policy;
+mod selves;
 
 pub(crate) use infer::is_required;
 pub use infer::{Consumer, Discovery, Overrides, Producer, Resource, ResourceModel, Slot, infer};
 pub(crate) use naming::{is_privileged_field, normalize, resources_of_id_name};
 pub use policy::{Decision, OpPolicy, Policy, PolicyError, is_free_plan};
+pub use selves::SelfSource;
 
 /// The singular of a path's last literal segment (`/attachments` -> `attachment`).
 pub(crate) fn last_literal_singular(path: &str) -> Option<String> {

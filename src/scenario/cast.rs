@@ -13,6 +13,10 @@ pub struct Cast {
     pub tenants: Vec<Option<String>>,
     /// (identity, resource) pairs the identity already owns (from discovery).
     pub owned: BTreeSet<(usize, usize)>,
+    /// Of those, the ones the identity's own answer (`GET /user`) named: the identity's own
+    /// user, organization or workspace. Planning takes these as they are, never creating a
+    /// new one (a new user is not the identity; a new organization is not the one it is in).
+    pub selves: BTreeSet<(usize, usize)>,
     /// Role and plan of each identity (anonymous last, with neither).
     pub roles: Vec<Option<String>>,
     pub plans: Vec<Option<String>>,
@@ -38,6 +42,7 @@ impl Cast {
         Cast {
             tenants,
             owned,
+            selves: BTreeSet::new(),
             roles: vec![None; n],
             plans: vec![None; n],
             ..Cast::default()

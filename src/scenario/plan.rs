@@ -96,15 +96,29 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
             {
                 continue;
             }
-            for consumer in model.consumers_of(op) {
-                if let Some(p) = planner.mutation_probe(attacker, victim, op, &consumer.slot, false)
+            let consumers: Vec<_> = model.consumers_of(op).collect();
+            let slots: Vec<&Slot> = consumers.iter().map(|c| &c.slot).collect();
+            let deep = deepest(&api.operations[op], &slots).cloned();
+            for consumer in &consumers {
+                if let Some(p) =
+                    planner.mutation_probe(attacker, victim, op, &consumer.slot, false, false)
                 {
                     probes.push(p);
+                }
+                // And with every id the victim's (`/users/{victim}/tokens/{victim's token}`):
+                // the plain cross-tenant request, where the one above puts the victim's object
+                // under the attacker's own parent.
+                if consumers.len() > 1 && deep.as_ref() == Some(&consumer.slot) {
+                    if let Some(p) =
+                        planner.mutation_probe(attacker, victim, op, &consumer.slot, false, true)
+                    {
+                        probes.push(p);
+                    }
                 }
                 // With the opt-in, the victim's pre-existing object is attacked too.
                 if cast.mutate_seeded && cast.owned.contains(&(victim, consumer.resource)) {
                     if let Some(p) =
-                        planner.mutation_probe(attacker, victim, op, &consumer.slot, true)
+                        planner.mutation_probe(attacker, victim, op, &consumer.slot, true, false)
                     {
                         probes.push(p);
                     }
@@ -269,6 +283,15 @@ impl<'a> Planner<'a> {
             return Some(e.clone());
         }
         let anonymous = h.owner == self.cast.anonymous();
+        // The identity's own user (or organization) is the one it is, never a new one.
+        if self.cast.selves.contains(&(h.owner, resource)) {
+            let e = Expr::Discovered {
+                identity: h.owner,
+                resource,
+            };
+            h.memo.insert(resource, e.clone());
+            return Some(e);
+        }
         let mut result = None;
         // A resource already being obtained further up (a cycle), or that failed before, is not
         // tried again: specs with hundreds of producers would otherwise explode.
@@ -597,7 +620,8 @@ impl<'a> Planner<'a> {
 
     /// A probe that writes, deletes, creates under, or acts on one victim resource in one slot:
     /// one the victim creates for it, or (`seeded`, only with the opt-in) the victim's
-    /// pre-existing one.
+    /// pre-existing one. The other slots take the attacker's own ids where it has them, or
+    /// (`victims_everywhere`) the victim's.
     fn mutation_probe(
         &self,
         attacker: usize,
@@ -605,6 +629,7 @@ impl<'a> Planner<'a> {
         index: usize,
         slot: &Slot,
         seeded: bool,
+        victims_everywhere: bool,
     ) -> Option<Probe> {
         let op = &self.api.operations[index];
         let effect = effect_of(self.api, self.model, index);
@@ -636,7 +661,7 @@ impl<'a> Planner<'a> {
             if &c.slot == slot {
                 continue;
             }
-            let e = if anonymous {
+            let e = if anonymous || victims_everywhere {
                 None
             } else {
                 self.obtain(c.resource, &mut ah, &mut steps, 0)

@@ -77,7 +77,7 @@ impl Planner<'_> {
             let consumers: Vec<_> = self.model.consumers_of(index).collect();
             let mut probe = None;
             for c in &consumers {
-                if let Some(p) = self.mutation_probe(a, a, index, &c.slot, false) {
+                if let Some(p) = self.mutation_probe(a, a, index, &c.slot, false, false) {
                     probe = Some(p);
                     break;
                 }

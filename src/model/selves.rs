@@ -1,0 +1,298 @@
+//! The caller's own answers: `GET /user`, `/users/me`, `/account`, `/session`, `/whoami`. Each
+//! identity's answer names resources that are its own by definition: its user (by the name or id
+//! that `/users/{name}` takes), and the organization, team or workspace it belongs to
+//! (`org_id`, `{account: {id}}`). Lists cannot tell a caller's own user apart from the others it
+//! may see; this answer can.
+
+use serde::Serialize;
+
+use super::infer::{ResourceModel, Slot};
+use super::naming::{is_generic_id, normalize, segments, singular};
+use crate::spec::{Api, Method, SchemaKind};
+
+/// One resource an identity's own answer names, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SelfSource {
+    /// The GET (no path parameters) that answers about the caller.
+    pub op: usize,
+    pub resource: usize,
+    /// JSON pointer of the id in its answer (`/name`, `/org_id`, `/account/id`).
+    pub pointer: String,
+}
+
+/// Last segments that mean "the caller" whatever comes before them.
+const SELF_WORDS: &[&str] = &[
+    "me",
+    "self",
+    "myself",
+    "current",
+    "currentuser",
+    "whoami",
+    "userinfo",
+    "session",
+    "profile",
+    "account",
+];
+
+/// Resource names that are the caller when a self path does not say whose it is (`/whoami`).
+const PERSON: &[&str] = &["user", "account", "member", "person", "profile"];
+
+pub(super) fn infer(api: &Api, model: &ResourceModel, excluded: &[usize]) -> Vec<SelfSource> {
+    let mut out = Vec::new();
+    for (i, op) in api.operations.iter().enumerate() {
+        if excluded.contains(&i)
+            || op.method != Method::Get
+            || op.path.contains('{')
+            || op.parameters.iter().any(|p| p.required)
+        {
+            continue;
+        }
+        let segs: Vec<String> = segments(&op.path).iter().map(|s| normalize(s)).collect();
+        let Some(last) = segs.last() else {
+            continue;
+        };
+        let schema = op.success_schema();
+        if schema.is_some_and(|s| matches!(s.kind, SchemaKind::Array(_))) {
+            continue;
+        }
+        // Whose answer: a singular resource name (`/user`, `/account`, `/organization`), or a
+        // self word after the collection (`/users/me`), or alone (`/whoami`: the person).
+        let own = if singular(last) == *last && model.resource(last).is_some() {
+            model.resource(last)
+        } else if SELF_WORDS.contains(&last.as_str()) {
+            segs.len()
+                .checked_sub(2)
+                .and_then(|k| model.resource(&singular(&segs[k])))
+                .or_else(|| PERSON.iter().find_map(|p| model.resource(p)))
+        } else {
+            None
+        };
+        let Some(own) = own else {
+            continue;
+        };
+        let mut found: Vec<SelfSource> = Vec::new();
+        let mut push = |resource: usize, pointer: String| {
+            if !found.iter().any(|s| s.resource == resource) {
+                found.push(SelfSource {
+                    op: i,
+                    resource,
+                    pointer,
+                });
+            }
+        };
+        // The caller itself: the field its item path addresses it by, at the top or under the
+        // resource's own name (`/session` -> `{user: {name}}`).
+        let name = &model.resources[own].name;
+        if let Some(param) = key_param(api, model, own) {
+            let props = schema.and_then(|s| s.properties());
+            // The field of the parameter's name (`name`, `username`), else `id`.
+            let field_in = |p: &indexmap::IndexMap<String, std::sync::Arc<crate::spec::Schema>>| {
+                [param.clone(), "id".to_string()]
+                    .into_iter()
+                    .find(|f| p.contains_key(f))
+            };
+            let nested = props.and_then(|p| {
+                p.iter()
+                    .find(|(k, _)| normalize(k) == *name)
+                    .and_then(|(k, s)| Some((k, field_in(s.properties()?)?)))
+            });
+            // An answer the spec describes only in part (an `allOf` of a `oneOf`) or not at
+            // all: the field is looked for at run time.
+            let guess = if is_generic_id(&param) {
+                "id".into()
+            } else {
+                param.clone()
+            };
+            match (props, nested) {
+                (_, Some((k, field))) => push(own, format!("/{}/{}", esc(k), esc(&field))),
+                (Some(p), None) => {
+                    let field = field_in(p).unwrap_or(guess);
+                    push(own, format!("/{}", esc(&field)));
+                }
+                (None, None) => push(own, format!("/{}", esc(&guess))),
+            }
+        }
+        // What it belongs to: `org_id`, `orgId`, `{org: {id}}`, of a resource that holds
+        // others (an organization, a team, a workspace). A `token_id` (the token the request
+        // came with) is the caller's too, but one to create afresh, not to take.
+        if let Some(props) = schema.and_then(|s| s.properties()) {
+            for (k, prop) in props {
+                let n = normalize(k);
+                let scalar = matches!(
+                    prop.kind,
+                    SchemaKind::String | SchemaKind::Integer | SchemaKind::Number
+                );
+                for (r, resource) in model.resources.iter().enumerate() {
+                    let holds = holds_others(api, model, r);
+                    if r == own || !holds {
+                        continue;
+                    }
+                    let rn = normalize(&resource.name);
+                    if scalar && n == format!("{rn}id") {
+                        push(r, format!("/{}", esc(k)));
+                    } else if n == rn {
+                        if let Some(inner) = prop.properties() {
+                            if let Some(id) = inner.keys().find(|f| normalize(f) == "id") {
+                                push(r, format!("/{}/{}", esc(k), esc(id)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out.extend(found);
+    }
+    out
+}
+
+/// The path parameter a resource is addressed by in its item paths: `name` for
+/// `/users/{name}`, `id` for `/users/{id}`, `userId` for `/users/{userId}`.
+fn key_param(api: &Api, model: &ResourceModel, resource: usize) -> Option<String> {
+    model
+        .consumers
+        .iter()
+        .filter(|c| c.resource == resource)
+        .find_map(|c| match &c.slot {
+            Slot::Path(p) if api.operations[c.op].path.contains(&format!("{{{p}}}")) => {
+                Some(p.clone())
+            }
+            _ => None,
+        })
+}
+
+/// Whether a resource holds others: something is created under it, or a path goes on past its
+/// id (`/orgs/{orgId}/projects`).
+fn holds_others(api: &Api, model: &ResourceModel, resource: usize) -> bool {
+    model
+        .resources
+        .iter()
+        .any(|o| o.parents.contains(&resource))
+        || model.consumers.iter().any(|c| {
+            c.resource == resource
+                && matches!(&c.slot, Slot::Path(p)
+                    if api.operations[c.op].path.contains(&format!("{{{p}}}/")))
+        })
+}
+
+fn esc(s: &str) -> String {
+    crate::spec::escape(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::load_str;
+
+    /// (path of the self answer, resource, pointer) for a spec.
+    fn selves(spec: &str) -> Vec<(String, String, String)> {
+        let api = load_str(spec, "t.yaml").expect("the test spec loads");
+        let model = super::super::infer(&api, &[], &Default::default());
+        model
+            .selves
+            .iter()
+            .map(|s| {
+                (
+                    api.operations[s.op].path.clone(),
+                    model.resources[s.resource].name.clone(),
+                    s.pointer.clone(),
+                )
+            })
+            .collect()
+    }
+
+    const ITEMS: &str = r#"
+  /users/{name}/keys:
+    parameters: [{name: name, in: path, required: true, schema: {type: string}}]
+    get: {responses: {'200': {description: ok}}}
+  /orgs/{orgId}/projects:
+    parameters: [{name: orgId, in: path, required: true, schema: {type: integer}}]
+    get: {responses: {'200': {description: ok}}}
+  /workspaces/{id}:
+    parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+    get: {responses: {'200': {description: ok}}}
+"#;
+
+    #[test]
+    fn the_callers_own_answer_names_its_user_and_what_it_belongs_to() {
+        let spec = format!(
+            r#"
+openapi: 3.0.3
+info: {{title: t, version: '1'}}
+paths:
+  /user:
+    get:
+      responses:
+        '200':
+          description: the caller
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  name: {{type: string}}
+                  org_id: {{type: integer}}
+                  workspace: {{type: object, properties: {{id: {{type: integer}}}}}}
+                  token_id: {{type: string}}
+{ITEMS}"#
+        );
+        let found = selves(&spec);
+        assert!(
+            found.contains(&("/user".into(), "user".into(), "/name".into())),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&("/user".into(), "org".into(), "/org_id".into())),
+            "{found:?}"
+        );
+        // Workspaces hold nothing here: only resources that hold others are taken as what the
+        // caller belongs to.
+        assert_eq!(found.len(), 2, "{found:?}");
+    }
+
+    #[test]
+    fn me_after_a_collection_and_answers_the_spec_leaves_open() {
+        let spec = format!(
+            r#"
+openapi: 3.0.3
+info: {{title: t, version: '1'}}
+paths:
+  /api/v2/users/me:
+    get: {{responses: {{'200': {{description: the caller}}}}}}
+  /api/v2/users:
+    get:
+      responses:
+        '200':
+          description: everyone
+          content:
+            application/json:
+              schema: {{type: array, items: {{type: object}}}}
+{ITEMS}"#
+        );
+        // No schema: the item path's parameter is looked for at run time.
+        assert_eq!(
+            selves(&spec),
+            [("/api/v2/users/me".into(), "user".into(), "/name".into())]
+        );
+    }
+
+    #[test]
+    fn a_list_or_an_unrelated_singleton_is_no_self_answer() {
+        let spec = format!(
+            r#"
+openapi: 3.0.3
+info: {{title: t, version: '1'}}
+paths:
+  /users:
+    get:
+      responses:
+        '200':
+          description: everyone
+          content:
+            application/json:
+              schema: {{type: array, items: {{type: object, properties: {{name: {{type: string}}}}}}}}
+  /config:
+    get: {{responses: {{'200': {{description: settings}}}}}}
+{ITEMS}"#
+        );
+        assert!(selves(&spec).is_empty(), "{:?}", selves(&spec));
+    }
+}
