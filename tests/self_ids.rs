@@ -54,6 +54,18 @@ paths:
             application/json:
               schema: {type: object, properties: {name: {type: string}}}
         '403': {description: not an admin}
+  /users/{name}:
+    parameters:
+      - {name: name, in: path, required: true, schema: {type: string}}
+    patch:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, properties: {display: {type: string}}}
+      responses:
+        '200': {description: the user, changed}
+        '403': {description: not an admin}
   /users/{name}/keys:
     parameters:
       - {name: name, in: path, required: true, schema: {type: string}}
@@ -311,6 +323,7 @@ async fn campaign(vulnerable: bool) -> (CampaignResult, usize) {
     let router = Router::new()
         .route("/user", get(whoami))
         .route("/users", post(create_user))
+        .route("/users/{name}", axum::routing::patch(create_user))
         .route("/users/{name}/keys", get(list_keys).post(create_key))
         .route(
             "/users/{name}/keys/{keyId}",
@@ -383,5 +396,20 @@ async fn the_callers_own_name_and_organization_come_from_its_own_answer() {
             .unwrap();
         assert!(list.attacked && list.judged > 0, "{list:?}");
     }
+    // The user itself is the victim's own account: nothing creates one, and the campaign
+    // does not change what it did not create, and says so.
+    let account = secure
+        .coverage
+        .iter()
+        .find(|c| c.method == "PATCH" && c.path == "/users/{name}")
+        .unwrap();
+    assert!(!account.attacked, "{account:?}");
+    assert!(
+        account
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("pre-existing user") && n.contains("mutate_seeded")),
+        "{account:?}"
+    );
     assert_eq!(left, 0, "{:?}", secure.cleanup);
 }

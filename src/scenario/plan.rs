@@ -267,6 +267,26 @@ impl<'a> Planner<'a> {
             }
             return "takes no resource id".into();
         }
+        // What it changes is a victim's pre-existing object (its own account, or what
+        // discovery found) and nothing creates one afresh.
+        let consumers: Vec<_> = self.model.consumers_of(op).collect();
+        let slots: Vec<&Slot> = consumers.iter().map(|c| &c.slot).collect();
+        let target = deepest(o, &slots).and_then(|d| consumers.iter().find(|c| &c.slot == d));
+        let effect = effect_of(self.api, self.model, op);
+        if let Some(target) = target.filter(|_| {
+            !self.cast.mutate_seeded
+                && matches!(effect, Effect::Write | Effect::Delete | Effect::Action)
+        }) {
+            let seeded =
+                (0..self.cast.anonymous()).any(|i| self.cast.owned.contains(&(i, target.resource)));
+            if seeded {
+                return format!(
+                    "changes a victim's pre-existing {} (its own account, or one discovery found), \
+                     left alone unless campaign.mutate_seeded = true",
+                    self.model.resources[target.resource].name
+                );
+            }
+        }
         "no victim resource of the kind it takes could be created or discovered".into()
     }
 
