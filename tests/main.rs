@@ -25,3 +25,4 @@ mod shared_lists;
 mod spec_corpus;
 mod staging;
 mod swagger2;
+mod tenant_fields;

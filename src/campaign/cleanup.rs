@@ -21,7 +21,10 @@ fn delete_step(rt: &Interpreter<'_>, c: &Created, resource: usize) -> Result<Ste
             && model.consumers_of(*i).any(|k| {
                 k.resource == resource
                     && match &k.slot {
-                        Slot::Path(p) => op.path.ends_with(&format!("{{{p}}}")),
+                        // `/sites/{id}` and Django's `/sites/{id}/` alike.
+                        Slot::Path(p) => {
+                            op.path.trim_end_matches('/').ends_with(&format!("{{{p}}}"))
+                        }
                         Slot::Query(_) => {
                             crate::model::last_literal_singular(&op.path).as_deref()
                                 == Some(name.as_str())
@@ -102,11 +105,14 @@ pub(crate) async fn cleanup(
     concurrency: usize,
     unlocked_only: bool,
 ) -> (Cleanup, u64) {
+    // Before the last pass, what another tenant's object still refers to (a 409: alice's VLAN
+    // on bob's site, from an attack) waits for that pass, when the referrer is gone.
     delete_all(
         rt,
         tenants,
         concurrency,
         take_created(&rt.created, unlocked_only),
+        unlocked_only,
     )
     .await
 }
@@ -127,7 +133,7 @@ pub(crate) async fn deleting(
     loop {
         tokio::select! {
             batch = batches.recv(), if open => match batch {
-                Some(batch) => running.push(delete_all(rt, tenants, concurrency, batch)),
+                Some(batch) => running.push(delete_all(rt, tenants, concurrency, batch, true)),
                 None => open = false,
             },
             Some((done, sent)) = running.next(), if !running.is_empty() => {
@@ -142,12 +148,15 @@ pub(crate) async fn deleting(
 }
 
 /// Deletes `created` (objects some finished executions made, in creation order), newest first;
-/// also returns the requests it sent.
+/// also returns the requests it sent. With `defer_conflicts`, an object whose delete answered
+/// 409 (something else still refers to it) goes back to the interpreter's list for a later
+/// pass instead of being reported left.
 async fn delete_all(
     rt: &Interpreter<'_>,
     tenants: &[Option<String>],
     concurrency: usize,
     created: Vec<Created>,
+    defer_conflicts: bool,
 ) -> (Cleanup, u64) {
     // Children before parents: an object waits until everything created with its id in the
     // request (its children) has been dealt with. Objects with no child left go together.
@@ -193,15 +202,43 @@ async fn delete_all(
     outcomes.sort_by_key(|(i, _)| std::cmp::Reverse(*i));
     let mut result = Cleanup::default();
     let mut requests = 0;
-    for (_, (outcome, sent)) in outcomes {
+    let mut deferred = Vec::new();
+    for (i, (outcome, sent)) in outcomes {
         requests += sent;
         match outcome {
             Ok(()) => result.deleted += 1,
+            Err(left) if defer_conflicts && left.reason == CONFLICT => {
+                deferred.push(created[i].clone())
+            }
             Err(left) => result.left.push(left),
+        }
+    }
+    if !deferred.is_empty() {
+        // Oldest first, as the list keeps them (parents before their children).
+        deferred.reverse();
+        match rt.created.lock() {
+            Ok(mut list) => list.extend(deferred),
+            Err(_) => result.left.extend(deferred.iter().map(|c| {
+                LeftBehind {
+                    resource: rt
+                        .model
+                        .producers
+                        .iter()
+                        .find(|p| p.op == c.op)
+                        .map(|p| rt.model.resources[p.resource].name.clone())
+                        .unwrap_or_default(),
+                    id: crate::exchange::value_text(&c.id),
+                    url: None,
+                    reason: CONFLICT.into(),
+                }
+            })),
         }
     }
     (result, requests)
 }
+
+/// Why an object is left when its delete answered 409 Conflict.
+const CONFLICT: &str = "the delete answered 409";
 
 /// Whether one object was deleted (or what is left), and the requests that took.
 type Outcome = (Result<(), LeftBehind>, u64);

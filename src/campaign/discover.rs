@@ -28,6 +28,7 @@ pub(crate) async fn discover(
     model: &ResourceModel,
     target: &Target,
     tenants: &[Option<String>],
+    admins: &[bool],
     concurrency: usize,
 ) -> Discovery {
     let mut owned: Discovered = BTreeMap::new();
@@ -110,20 +111,25 @@ pub(crate) async fn discover(
         answers.entry(identity).or_default().push((op, exchange));
     }
     // A list that shows the same id to two tenants is not scoped to its caller (a global or
-    // admin list, or public data): none of what it shows counts as anyone's own.
-    let global: Vec<usize> = seen
+    // admin list, or public data): none of what it shows counts as anyone's own. An
+    // administrator seeing everyone's is by design (NetBox's superuser lists every tenant): it
+    // says nothing of what the others' lists show, while to the administrator such a list is
+    // never its own.
+    let admin = |i: usize| admins.get(i).copied().unwrap_or(false);
+    let shares = |op: usize, a: usize, r: usize, b: usize| {
+        seen.get(&(op, b, r)).is_some_and(|ids| {
+            tenants[a] != tenants[b]
+                && ids
+                    .iter()
+                    .any(|(id, _)| seen[&(op, a, r)].iter().any(|(v, _)| v == id))
+        })
+    };
+    let global: std::collections::BTreeSet<(usize, usize)> = seen
         .keys()
         .filter(|(op, a, r)| {
-            seen.iter().any(|((op2, b, r2), ids)| {
-                op2 == op
-                    && r2 == r
-                    && tenants[*a] != tenants[*b]
-                    && ids
-                        .iter()
-                        .any(|(id, _)| seen[&(*op, *a, *r)].iter().any(|(v, _)| v == id))
-            })
+            (0..tenants.len()).any(|b| (admin(*a) || !admin(b)) && shares(*op, *a, *r, b))
         })
-        .map(|(op, _, _)| *op)
+        .map(|(op, a, _)| (*op, *a))
         .collect();
     let mut sources = BTreeMap::new();
     // The identity's own first: what its own answer named is its own even where a list shows
@@ -135,7 +141,7 @@ pub(crate) async fn discover(
         selves.insert(key);
     }
     for ((op, identity, resource), ids) in seen {
-        if global.contains(&op) {
+        if global.contains(&(op, identity)) {
             continue;
         }
         let owned_ids = owned.entry((identity, resource)).or_default();

@@ -303,7 +303,19 @@ impl Campaign {
         let mut laps = Laps::new(started);
         // Discovery doubles as the sessions' health check.
         progress.enter(Phase::Discovery, 0);
-        let discovery = discover(&self.api, &self.model, target, &tenants, c.concurrency).await;
+        let admins: Vec<bool> = {
+            let cast = self.cast(BTreeSet::new(), BTreeSet::new());
+            (0..tenants.len()).map(|i| cast.is_admin(i)).collect()
+        };
+        let discovery = discover(
+            &self.api,
+            &self.model,
+            target,
+            &tenants,
+            &admins,
+            c.concurrency,
+        )
+        .await;
         self.check_sessions(&discovery.answers, &names)?;
         let owned: BTreeSet<(usize, usize)> = discovery.owned.keys().copied().collect();
         let plan = &self.shard_plan(&owned, &discovery.selves);

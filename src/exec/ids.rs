@@ -33,6 +33,21 @@ impl Interpreter<'_> {
                     None => Err(format!("step {} created nothing", step + 1)),
                 }
             }
+            Expr::CreatedOr {
+                step,
+                identity,
+                resource,
+            } => self
+                .resolve(&Expr::Created { step: *step }, so_far)
+                .or_else(|_| {
+                    self.resolve(
+                        &Expr::Discovered {
+                            identity: *identity,
+                            resource: *resource,
+                        },
+                        so_far,
+                    )
+                }),
             Expr::Discovered { identity, resource } => self
                 .discovered
                 .get(&(*identity, *resource))
@@ -50,6 +65,10 @@ impl Interpreter<'_> {
             }
             Expr::Stem { owner } => Ok((Value::String(self.markers.stem(*owner)), None)),
             Expr::Unique => Ok((Value::String(uuid::Uuid::new_v4().to_string()), None)),
+            Expr::Address(shape) => Ok((
+                Value::String(shape.render(uuid::Uuid::new_v4().as_u128() as u32)),
+                None,
+            )),
             Expr::Absent { step } => so_far
                 .steps
                 .get(*step)

@@ -646,6 +646,20 @@ fn body_id_fields(schema: &Schema) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// Whether a field's value is an id by its type alone: an integer, a uuid, or one of several
+/// shapes of which one is.
+fn holds_an_id(schema: &Schema) -> bool {
+    match &schema.kind {
+        SchemaKind::Integer => true,
+        SchemaKind::String => schema.format.as_deref() == Some("uuid"),
+        SchemaKind::OneOf(variants) => variants.iter().any(|v| {
+            matches!(v.kind, SchemaKind::Integer)
+                || (matches!(v.kind, SchemaKind::String) && v.format.as_deref() == Some("uuid"))
+        }),
+        _ => false,
+    }
+}
+
 /// [`body_id_fields`] under `prefix`, descending into nested objects that are not references
 /// themselves (`{"data": {"workspaceId": ...}}`), two levels at most.
 fn body_id_fields_under(
@@ -663,8 +677,14 @@ fn body_id_fields_under(
         }
         let pointer = format!("{prefix}/{}", crate::spec::escape(name));
         match &prop.kind {
-            SchemaKind::String | SchemaKind::Integer | SchemaKind::Any => {
-                let names = resources_of_id_name(name);
+            SchemaKind::String | SchemaKind::Integer | SchemaKind::Any | SchemaKind::OneOf(_) => {
+                let mut names = resources_of_id_name(name);
+                // A field named after a resource whose value is an id (Django REST framework's
+                // `"tenant": 7`, or NetBox's `oneOf: [integer, {brief tenant}]`): that resource,
+                // when one by that name is known.
+                if names.is_empty() && holds_an_id(prop) {
+                    names.push(singular(name));
+                }
                 if !names.is_empty() {
                     out.push((pointer, names));
                 }

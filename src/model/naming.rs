@@ -103,7 +103,7 @@ pub(crate) fn resource_of_id_name(name: &str) -> Option<String> {
 
 /// The words of a name: `to_warehouse_id`, `toWarehouseId` and `X-To-Warehouse-Id` all give
 /// `to`, `warehouse`, `id` (with `x` first for the header).
-fn words(name: &str) -> Vec<String> {
+pub(crate) fn words(name: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut prev_lower = false;

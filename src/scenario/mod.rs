@@ -14,4 +14,6 @@ pub use explore::{Draft, Move, SendBoxed, SendTree, strategy};
 pub use plan::{Gap, Plan, Probe, plan};
 #[cfg(test)]
 pub(crate) use step::test_setup;
-pub use step::{Check, Effect, Expr, Forgery, MarkerFormat, Phase, Scenario, Step, StepRole};
+pub use step::{
+    AddressShape, Check, Effect, Expr, Forgery, MarkerFormat, Phase, Scenario, Step, StepRole,
+};

@@ -366,7 +366,7 @@ impl<'a> Planner<'a> {
         for (slot, dep) in &producer.dependencies {
             match self.obtain(*dep, h, steps, depth + 1) {
                 Some(e) => {
-                    deps.insert(slot.clone(), e);
+                    deps.insert(slot.clone(), self.or_own(e, h.owner, *dep));
                 }
                 None => {
                     steps.truncate(mark);
@@ -431,10 +431,39 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// The id an owner already holds for the resource a slot of operation `index` takes.
+    /// The id an owner already holds for the resource a slot of operation `index` takes: one
+    /// this scenario made or took, else one of its own that discovery found (an optional
+    /// reference such as NetBox's `tenant`, which a create must name for its owner to be
+    /// allowed to make it).
     fn held(&self, index: usize, slot: &Slot, h: &Holdings) -> Option<Expr> {
         let c = self.model.consumers_of(index).find(|c| &c.slot == slot)?;
-        h.memo.get(&c.resource).cloned()
+        match h.memo.get(&c.resource) {
+            Some(e) => Some(self.or_own(e.clone(), h.owner, c.resource)),
+            None => {
+                let own = (h.owner, c.resource);
+                (self.cast.owned.contains(&own) || self.cast.selves.contains(&own)).then_some(
+                    Expr::Discovered {
+                        identity: h.owner,
+                        resource: c.resource,
+                    },
+                )
+            }
+        }
+    }
+
+    /// What a create refers to: the one this scenario creates, or the owner's own pre-existing
+    /// one when that create fails (see [`Expr::CreatedOr`]).
+    fn or_own(&self, e: Expr, owner: usize, resource: usize) -> Expr {
+        match e {
+            Expr::Created { step } if self.cast.owned.contains(&(owner, resource)) => {
+                Expr::CreatedOr {
+                    step,
+                    identity: owner,
+                    resource,
+                }
+            }
+            e => e,
+        }
     }
 
     pub(super) fn args(
@@ -681,14 +710,27 @@ impl<'a> Planner<'a> {
             if &c.slot == slot {
                 continue;
             }
+            // A reference in the body or query may fall back to the holder's own pre-existing
+            // one; a path id names what the request acts on, which is only ever a created one.
+            let or_own = |e: Expr, holder: usize| {
+                if matches!(c.slot, Slot::Path(_)) {
+                    e
+                } else {
+                    self.or_own(e, holder, c.resource)
+                }
+            };
             let e = if anonymous || victims_everywhere {
                 None
             } else {
                 self.obtain(c.resource, &mut ah, &mut steps, 0)
+                    .map(|e| or_own(e, attacker))
             };
             let e = match e {
                 Some(e) => e,
-                None => self.obtain(c.resource, &mut vh, &mut steps, 0)?,
+                None => {
+                    let e = self.obtain(c.resource, &mut vh, &mut steps, 0)?;
+                    or_own(e, victim)
+                }
             };
             own.insert(c.slot.clone(), e);
         }
@@ -767,7 +809,7 @@ impl<'a> Planner<'a> {
             // (`/documents/{id}/comments`) shows something else.
             let name = &self.model.resources[resource].name;
             let rank = match &main.slot {
-                Slot::Path(p) if op.path.ends_with(&format!("{{{p}}}")) => 0,
+                Slot::Path(p) if op.path.trim_end_matches('/').ends_with(&format!("{{{p}}}")) => 0,
                 Slot::Query(_) | Slot::Header(_)
                     if crate::model::last_literal_singular(&op.path).as_deref() == Some(name) =>
                 {

@@ -18,6 +18,15 @@ pub enum Expr {
     Created { step: usize },
     /// An id of `resource` that `identity` had before the campaign (from its lists).
     Discovered { identity: usize, resource: usize },
+    /// The id step `step` created, or when it created nothing, the one of `resource` that
+    /// `identity` had before the campaign: for what a create refers to (its parent, its tenant),
+    /// never for what an attack changes. A create of a kind only administrators may make
+    /// (NetBox's tenants) leaves the owner's own in its place.
+    CreatedOr {
+        step: usize,
+        identity: usize,
+        resource: usize,
+    },
     /// A fresh marker owned by `owner`, in a shape that passes the field's format.
     Marker { owner: usize, format: MarkerFormat },
     /// The search stem of `owner`'s markers.
@@ -27,9 +36,37 @@ pub enum Expr {
     /// A fresh random UUID each time it is sent: for required `format: uuid` fields that are not
     /// ids of a resource (event or delivery ids a receiver deduplicates on).
     Unique,
+    /// A fresh random private IPv4 network or address each time it is sent, for string fields
+    /// named so (`prefix`, `ip_address`) whose spec states no format: servers keep them unique.
+    Address(AddressShape),
     /// An id in the shape of the one step `step` created that names nothing: its last
     /// characters changed within their class (a digit for a digit), or a number far past it.
     Absent { step: usize },
+}
+
+/// The shape of an [`Expr::Address`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressShape {
+    /// `10.a.b.c/29`, a network's own address.
+    Network,
+    /// `10.a.b.c`.
+    Host,
+    /// `10.a.b.c/32`.
+    HostWithMask,
+}
+
+impl AddressShape {
+    /// The text of one, from 21 random bits.
+    pub fn render(self, random: u32) -> String {
+        let n = (random & 0x1f_ffff) << 3;
+        let (a, b, c) = ((n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+        match self {
+            AddressShape::Network => format!("10.{a}.{b}.{c}/29"),
+            AddressShape::Host => format!("10.{a}.{b}.{}", c + 1),
+            AddressShape::HostWithMask => format!("10.{a}.{b}.{}/32", c + 1),
+        }
+    }
 }
 
 /// How a marker is dressed to pass a field's format.
@@ -151,7 +188,10 @@ impl Step {
     /// Steps whose created ids this step uses.
     pub fn uses(&self) -> impl Iterator<Item = usize> + '_ {
         self.args.iter().filter_map(|(_, e)| match e {
-            Expr::Created { step } | Expr::Echo { step, .. } | Expr::Absent { step } => Some(*step),
+            Expr::Created { step }
+            | Expr::Echo { step, .. }
+            | Expr::Absent { step }
+            | Expr::CreatedOr { step, .. } => Some(*step),
             _ => None,
         })
     }
@@ -189,7 +229,23 @@ impl Scenario {
         for &i in keep {
             let mut step = self.steps.get(i)?.clone();
             for (_, expr) in &mut step.args {
-                if let Expr::Created { step: s }
+                if let Expr::CreatedOr {
+                    step: s,
+                    identity,
+                    resource,
+                } = expr
+                {
+                    // Without its create, the owner's own pre-existing one stands in.
+                    match new_index(*s) {
+                        Some(n) => *s = n,
+                        None => {
+                            *expr = Expr::Discovered {
+                                identity: *identity,
+                                resource: *resource,
+                            }
+                        }
+                    }
+                } else if let Expr::Created { step: s }
                 | Expr::Echo { step: s, .. }
                 | Expr::Absent { step: s } = expr
                 {

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::step::{Expr, MarkerFormat};
-use crate::model::{Slot, is_privileged_field, normalize};
+use super::step::{AddressShape, Expr, MarkerFormat};
+use crate::model::{Slot, is_privileged_field, normalize, words};
 use crate::spec::{Location, Operation, Schema, SchemaKind};
 
 /// How deep generated bodies nest.
@@ -98,7 +98,8 @@ fn formatted_string(schema: &Schema) -> Option<String> {
 
 /// The expression for a string field that can carry a marker, if it can.
 fn marker_for(schema: &Schema, owner: usize) -> Option<Expr> {
-    if !schema.enum_values.is_empty() || schema.pattern.is_some() {
+    if !schema.enum_values.is_empty() || schema.pattern.as_deref().is_some_and(|p| !fits_markers(p))
+    {
         return None;
     }
     let format = match schema.format.as_deref() {
@@ -111,6 +112,101 @@ fn marker_for(schema: &Schema, owner: usize) -> Option<Expr> {
         .max_length
         .is_none_or(|max| max >= crate::marker::MARKER_LEN as u64 + 20);
     fits.then_some(Expr::Marker { owner, format })
+}
+
+/// Whether every marker satisfies the pattern `pattern` (a slug's `^[-a-zA-Z0-9_]+$`): tried on
+/// marker-shaped samples, all letters, all digits and mixed. A pattern the regex engine cannot
+/// read, or one a marker fails, gets a literal. The answers are kept per thread: a spec repeats
+/// its patterns on hundreds of fields.
+fn fits_markers(pattern: &str) -> bool {
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<String, bool>> =
+            std::cell::RefCell::default();
+    }
+    if let Some(known) = SEEN.with(|s| s.borrow().get(pattern).copied()) {
+        return known;
+    }
+    let fits = regex::Regex::new(pattern).is_ok_and(|re| {
+        ["tfzabcdefghijkl", "tfz000000000000", "tfzq1w2e3r4t5y6"]
+            .iter()
+            .all(|m| re.is_match(m))
+    });
+    SEEN.with(|s| s.borrow_mut().insert(pattern.to_string(), fits));
+    fits
+}
+
+/// Words that name free text a person writes: an optional field with one of them takes a marker
+/// on any server. Other optional strings (a `time_zone`, an `assigned_object_type`, a `facility`)
+/// often have a format the spec does not state, and a marker there makes the whole create fail:
+/// they are left out, and the server's default stands.
+const FREE_TEXT: &[&str] = &[
+    "name",
+    "title",
+    "description",
+    "desc",
+    "comment",
+    "comments",
+    "note",
+    "notes",
+    "label",
+    "summary",
+    "text",
+    "body",
+    "content",
+    "message",
+    "subject",
+    "caption",
+    "remark",
+    "remarks",
+    "memo",
+    "details",
+    "bio",
+    "about",
+    "nickname",
+    "alias",
+    "headline",
+    "question",
+    "answer",
+    "reason",
+    "purpose",
+    "instructions",
+];
+
+/// Last words that make a name a code rather than text (`content_type`, `name_format`).
+const CODE_WORDS: &[&str] = &[
+    "type", "kind", "format", "mode", "zone", "code", "lang", "language", "locale", "status",
+    "state", "id", "ids", "url", "uri", "key", "hash", "version",
+];
+
+/// Whether an optional string field holds free text (see [`FREE_TEXT`]).
+fn is_free_text(name: &str) -> bool {
+    let w = words(name);
+    w.iter().any(|w| FREE_TEXT.contains(&w.as_str()))
+        && !w.last().is_some_and(|l| CODE_WORDS.contains(&l.as_str()))
+}
+
+/// A value for a string field whose name says what it holds while the spec states no format:
+/// network prefixes and addresses (fresh for each request: servers keep them unique), time
+/// zones, languages, countries and currencies. `path` is the operation's, for `address`, which
+/// is an IP address only on a resource of IP addresses.
+fn known_string(name: &str, path: &str) -> Option<Expr> {
+    let n = normalize(name);
+    let ip_path = {
+        let p = normalize(path);
+        p.contains("ipaddress") || p.contains("ips")
+    };
+    Some(match n.as_str() {
+        "prefix" | "cidr" | "subnet" | "network" | "ipprefix" | "cidrblock" => {
+            Expr::Address(AddressShape::Network)
+        }
+        "ip" | "ipaddress" | "ipv4" | "ipv4address" | "hostip" => Expr::Address(AddressShape::Host),
+        "address" if ip_path => Expr::Address(AddressShape::HostWithMask),
+        "timezone" | "tz" | "tzname" => Expr::Lit(json!("UTC")),
+        "language" | "lang" | "locale" => Expr::Lit(json!("en")),
+        "country" | "countrycode" => Expr::Lit(json!("US")),
+        "currency" | "currencycode" => Expr::Lit(json!("USD")),
+        _ => return None,
+    })
 }
 
 /// Fills the request of `op` for `owner`. `id_for(slot)` gives the id expression for a slot that
@@ -146,100 +242,138 @@ pub(crate) fn fill_request(
     }
     if let Some(body) = &op.body {
         let before = args.len();
-        fill_body(&body.schema, "", owner, id_for, &mut args, 0);
-        mark_open(&body.schema, "", owner, &mut args, before);
+        let mut fill = BodyFill {
+            owner,
+            path: &op.path,
+            args: &mut args,
+            spare: Vec::new(),
+            open: Vec::new(),
+        };
+        fill.body(&body.schema, "", id_for, 0);
+        let BodyFill { spare, open, .. } = fill;
+        let marked = args[before..]
+            .iter()
+            .any(|(_, e)| matches!(e, Expr::Marker { .. }));
+        if !marked {
+            // Nothing the body lists took a marker: the first other text field takes one, else
+            // a member of its own in the first free-form object (a document store's `data`).
+            if let Some(first) = spare.into_iter().next() {
+                args.push(first);
+            } else if let Some((pointer, member)) = open.into_iter().next() {
+                args.push((
+                    Slot::Body(format!("{pointer}/{member}")),
+                    Expr::Marker {
+                        owner,
+                        format: MarkerFormat::Plain,
+                    },
+                ));
+            }
+        }
     }
     args
 }
 
-/// A free-form object (a document store's `data`: `additionalProperties` of any kind) carries a
-/// marker in a member of its own when nothing it lists took one since `before`: what is stored
-/// there is what the owner's object holds, and the evidence of a leak.
-fn mark_open(
-    schema: &Schema,
-    pointer: &str,
+/// What filling one request body gathers.
+struct BodyFill<'a> {
     owner: usize,
-    args: &mut Vec<(Slot, Expr)>,
-    before: usize,
-) {
-    let marked = args[before..]
-        .iter()
-        .any(|(_, e)| matches!(e, Expr::Marker { .. }));
-    if !schema.open || marked || !matches!(schema.kind, SchemaKind::Object { .. }) {
-        return;
-    }
-    let listed = |m: &str| schema.properties().is_some_and(|p| p.contains_key(m));
-    if let Some(member) = ["name", "title", "note"].into_iter().find(|m| !listed(m)) {
-        args.push((
-            Slot::Body(format!("{pointer}/{member}")),
-            Expr::Marker {
-                owner,
-                format: MarkerFormat::Plain,
-            },
-        ));
-    }
+    /// The operation's path (for [`known_string`]).
+    path: &'a str,
+    args: &'a mut Vec<(Slot, Expr)>,
+    /// Optional strings that could take a marker but hold no free text, in order: the first
+    /// takes one when nothing else did.
+    spare: Vec<(Slot, Expr)>,
+    /// Free-form objects (`additionalProperties` of any kind), by pointer, with a member name
+    /// they do not list: one takes a marker of its own when nothing else did. A member made up
+    /// in a free-form object beside fields that took markers (NetBox's `custom_fields`) is one
+    /// the server may refuse.
+    open: Vec<(String, &'static str)>,
 }
 
-fn fill_body(
-    schema: &Schema,
-    pointer: &str,
-    owner: usize,
-    id_for: &mut dyn FnMut(&Slot) -> Option<Expr>,
-    args: &mut Vec<(Slot, Expr)>,
-    depth: usize,
-) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    let Some(props) = schema.properties() else {
-        if pointer.is_empty() {
-            // A body that is not an object: one literal.
-            args.push((Slot::Body(String::new()), Expr::Lit(literal(schema))));
+impl BodyFill<'_> {
+    fn body(
+        &mut self,
+        schema: &Schema,
+        pointer: &str,
+        id_for: &mut dyn FnMut(&Slot) -> Option<Expr>,
+        depth: usize,
+    ) {
+        if depth > MAX_DEPTH {
+            return;
         }
-        return;
-    };
-    for (name, prop) in props {
-        if prop.read_only {
-            continue;
-        }
-        let here = format!("{pointer}/{}", crate::spec::escape(name));
-        let required = schema.requires(name);
-        if let Some(expr) = id_for(&Slot::Body(here.clone())) {
-            args.push((Slot::Body(here), expr));
-            continue;
-        }
-        // An array of ids is filled through its first element.
-        if let Some(expr) = id_for(&Slot::Body(format!("{here}/0"))) {
-            args.push((Slot::Body(format!("{here}/0")), expr));
-            continue;
-        }
-        if !required && is_privileged_field(name) {
-            continue;
-        }
-        match &prop.kind {
-            SchemaKind::String => match marker_for(prop, owner) {
-                Some(expr) => args.push((Slot::Body(here), expr)),
-                // A required uuid that names no resource (an event or delivery id): a fresh one
-                // per request, or a receiver that deduplicates would see one event only.
-                None if required
-                    && prop.format.as_deref() == Some("uuid")
-                    && prop.enum_values.is_empty() =>
-                {
-                    args.push((Slot::Body(here), Expr::Unique))
-                }
-                None if required => args.push((Slot::Body(here), Expr::Lit(literal(prop)))),
-                None => {}
-            },
-            SchemaKind::Object { .. } if required || depth < 1 => {
-                let before = args.len();
-                fill_body(prop, &here, owner, id_for, args, depth + 1);
-                mark_open(prop, &here, owner, args, before);
-                if args.len() == before && required {
-                    args.push((Slot::Body(here), Expr::Lit(json!({}))));
-                }
+        if schema.open && matches!(schema.kind, SchemaKind::Object { .. }) {
+            let listed = |m: &str| schema.properties().is_some_and(|p| p.contains_key(m));
+            if let Some(member) = ["name", "title", "note"].into_iter().find(|m| !listed(m)) {
+                self.open.push((pointer.to_string(), member));
             }
-            _ if required => args.push((Slot::Body(here), Expr::Lit(literal(prop)))),
-            _ => {}
+        }
+        let Some(props) = schema.properties() else {
+            if pointer.is_empty() {
+                // A body that is not an object: one literal.
+                self.args
+                    .push((Slot::Body(String::new()), Expr::Lit(literal(schema))));
+            }
+            return;
+        };
+        for (name, prop) in props {
+            if prop.read_only {
+                continue;
+            }
+            let here = format!("{pointer}/{}", crate::spec::escape(name));
+            let required = schema.requires(name);
+            if let Some(expr) = id_for(&Slot::Body(here.clone())) {
+                self.args.push((Slot::Body(here), expr));
+                continue;
+            }
+            // An array of ids is filled through its first element.
+            if let Some(expr) = id_for(&Slot::Body(format!("{here}/0"))) {
+                self.args.push((Slot::Body(format!("{here}/0")), expr));
+                continue;
+            }
+            if !required && is_privileged_field(name) {
+                continue;
+            }
+            match &prop.kind {
+                SchemaKind::String => self.string(name, prop, here, required),
+                SchemaKind::Object { .. } if required || depth < 1 => {
+                    let before = self.args.len();
+                    self.body(prop, &here, id_for, depth + 1);
+                    if self.args.len() == before && required {
+                        self.args.push((Slot::Body(here), Expr::Lit(json!({}))));
+                    }
+                }
+                _ if required => self.args.push((Slot::Body(here), Expr::Lit(literal(prop)))),
+                _ => {}
+            }
+        }
+    }
+
+    fn string(&mut self, name: &str, prop: &Schema, here: String, required: bool) {
+        let slot = Slot::Body(here);
+        let unformatted = prop.format.is_none() && prop.enum_values.is_empty();
+        if unformatted && prop.example.is_none() {
+            if let Some(expr) = known_string(name, self.path) {
+                if required {
+                    self.args.push((slot, expr));
+                }
+                return;
+            }
+        }
+        match marker_for(prop, self.owner) {
+            // A stated format (`email`, `uri`) is one the marker is dressed for.
+            Some(expr) if required || is_free_text(name) || prop.format.is_some() => {
+                self.args.push((slot, expr))
+            }
+            Some(expr) => self.spare.push((slot, expr)),
+            // A required uuid that names no resource (an event or delivery id): a fresh one per
+            // request, or a receiver that deduplicates would see one event only.
+            None if required
+                && prop.format.as_deref() == Some("uuid")
+                && prop.enum_values.is_empty() =>
+            {
+                self.args.push((slot, Expr::Unique))
+            }
+            None if required => self.args.push((slot, Expr::Lit(literal(prop)))),
+            None => {}
         }
     }
 }
@@ -249,25 +383,73 @@ mod tests {
     use super::*;
     use crate::spec::load_str;
 
-    #[test]
-    fn a_free_form_object_carries_a_marker_only_where_nothing_it_lists_took_one() {
-        let api = load_str(
-            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /records:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema:\n              type: object\n              properties:\n                data:\n                  type: object\n                  additionalProperties: {}\n                  properties:\n                    name: {type: string, enum: [a]}\n                    schema: {type: object}\n                meta:\n                  type: object\n                  additionalProperties: true\n                  properties:\n                    label: {type: string}\n                fixed:\n                  type: object\n                  properties:\n                    size: {type: integer}\n      responses: {'201': {description: ok}}\n",
-            "t",
-        )
-        .expect("loads");
-        let args = fill_request(&api.operations[0], 1, &mut |_| None, None);
-        let marked: Vec<&str> = args
-            .iter()
+    fn marked(api: &crate::spec::Api) -> Vec<String> {
+        fill_request(&api.operations[0], 1, &mut |_| None, None)
+            .into_iter()
             .filter(|(_, e)| matches!(e, Expr::Marker { owner: 1, .. }))
             .filter_map(|(slot, _)| match slot {
-                Slot::Body(p) => Some(p.as_str()),
+                Slot::Body(p) => Some(p),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    fn body_spec(schema: &str) -> crate::spec::Api {
+        let text = format!(
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /records:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema: {schema}\n      responses: {{'201': {{description: ok}}}}\n"
+        );
+        load_str(&text, "t").expect("loads")
+    }
+
+    #[test]
+    fn a_free_form_object_carries_a_marker_only_where_nothing_else_took_one() {
         // `data` lists only an enum and an object: a member of its own (`name` is listed, so
-        // `title`). `meta`'s listed `label` took one already; `fixed` takes no other members.
-        assert_eq!(marked, ["/data/title", "/meta/label"]);
+        // `title`), as nothing else in the body takes a marker; `fixed` takes no other members.
+        let alone = body_spec(
+            "{type: object, properties: {data: {type: object, additionalProperties: {}, properties: {name: {type: string, enum: [a]}, schema: {type: object}}}, fixed: {type: object, properties: {size: {type: integer}}}}}",
+        );
+        assert_eq!(marked(&alone), ["/data/title"]);
+        // Beside a listed text field that took one, nothing is made up in the free-form one.
+        let beside = body_spec(
+            "{type: object, properties: {data: {type: object, additionalProperties: {}}, meta: {type: object, additionalProperties: true, properties: {label: {type: string}}}}}",
+        );
+        assert_eq!(marked(&beside), ["/meta/label"]);
+    }
+
+    #[test]
+    fn optional_strings_take_markers_only_when_they_hold_free_text() {
+        // NetBox's site: a required name, a slug pattern a marker satisfies, a time zone and a
+        // facility code with formats the spec does not state, custom fields the server checks.
+        let site = body_spec(
+            "{type: object, required: [name, slug], properties: {name: {type: string}, slug: {type: string, pattern: '^[-a-zA-Z0-9_]+$'}, time_zone: {type: string}, facility: {type: string}, content_type: {type: string}, description: {type: string}, physical_address: {type: string}, custom_fields: {type: object, additionalProperties: {}}}}",
+        );
+        assert_eq!(marked(&site), ["/name", "/slug", "/description"]);
+        // When no field holds free text, the first other string takes the marker.
+        let codes = body_spec(
+            "{type: object, properties: {facility: {type: string}, code: {type: string, pattern: '^[A-Z]{3}$'}}}",
+        );
+        assert_eq!(marked(&codes), ["/facility"]);
+    }
+
+    #[test]
+    fn strings_named_for_what_they_hold_get_values_of_that_kind() {
+        let api = body_spec(
+            "{type: object, required: [prefix, time_zone, address], properties: {prefix: {type: string}, time_zone: {type: string}, address: {type: string}, ip: {type: string}}}",
+        );
+        let args = fill_request(&api.operations[0], 0, &mut |_| None, None);
+        let get = |p: &str| {
+            args.iter()
+                .find(|(s, _)| *s == Slot::Body(p.into()))
+                .map(|(_, e)| e.clone())
+        };
+        assert_eq!(get("/prefix"), Some(Expr::Address(AddressShape::Network)));
+        assert_eq!(get("/time_zone"), Some(Expr::Lit(json!("UTC"))));
+        // `address` is an IP address only on a resource of them; an optional `ip` is left out.
+        assert!(matches!(get("/address"), Some(Expr::Marker { .. })));
+        assert_eq!(get("/ip"), None);
+        let network = AddressShape::Network.render(0x1f_ffff);
+        assert_eq!(network, "10.255.255.248/29");
+        assert_eq!(AddressShape::HostWithMask.render(0), "10.0.0.1/32");
     }
 
     #[test]
