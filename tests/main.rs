@@ -10,6 +10,7 @@ mod cli;
 mod demo_bugs;
 mod demo_spec;
 mod faults;
+mod gated_actions;
 mod identity;
 mod inventory;
 mod model_shapes;

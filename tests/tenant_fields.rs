@@ -4,10 +4,12 @@
 //! `oneOf: [integer, {brief tenant}]`), which only the caller's list of tenants shows (an
 //! administrator lists every tenant); an optional `time_zone` must be a real one; the
 //! free-form `custom_fields` refuses any field it does not know; a slug has a pattern and is
-//! unique; a prefix must be a CIDR network, unique too. Regions are shared by design: everyone
-//! reads the same ones. The campaign must create sites and prefixes that pass, attack them,
-//! and delete them at the end: findings where another tenant's site is read or changed or its
-//! prefix deleted, silence where it is not and on the shared regions.
+//! unique; a prefix must be a CIDR network, unique too, and may name a site, shown in brief in
+//! its answer (a site a prefix names cannot be deleted: 409). Regions are shared by design:
+//! everyone reads the same ones. The campaign must create sites and prefixes that pass, attack
+//! them, and delete them at the end (a site after the prefixes that name it, even another
+//! tenant's): findings where another tenant's site is read, changed or named by one's own
+//! prefix, or its prefix deleted; silence where it is not and on the shared regions.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -213,6 +215,7 @@ components:
       required: [prefix]
       properties:
         prefix: {type: string, minLength: 1}
+        site: {type: integer, nullable: true}
         tenant: {$ref: '#/components/schemas/TenantRef'}
         description: {type: string, maxLength: 200}
         custom_fields: {type: object, additionalProperties: {}}
@@ -222,6 +225,7 @@ components:
         id: {type: integer, readOnly: true}
         prefix: {type: string}
         description: {type: string}
+        site: {$ref: '#/components/schemas/Site'}
         tenant: {$ref: '#/components/schemas/Tenant'}
     PrefixList:
       type: object
@@ -402,6 +406,23 @@ impl App {
             *next
         };
         let mut object = body;
+        // A prefix's site: the caller's own, shown in brief (the vulnerable server takes any
+        // tenant's, as NetBox 4.7 does: its brief form then shows another tenant's site).
+        if let Some(site) = object.get("site").and_then(Value::as_u64) {
+            let sites = self.sites.lock().unwrap();
+            match sites.get(&site) {
+                Some((owner, s)) if me == 0 || *owner == me || self.vulnerable => {
+                    object["site"] = json!({"id": site, "name": s["name"], "slug": s["slug"],
+                        "description": s["description"]});
+                }
+                _ => {
+                    return Err(refuse(
+                        StatusCode::BAD_REQUEST,
+                        json!({"site": [format!("Related object not found using the provided numeric ID: {site}")]}),
+                    ));
+                }
+            }
+        }
         object["id"] = json!(id);
         object["tenant"] = if tenant == 0 {
             Value::Null
@@ -497,6 +518,16 @@ async fn delete_site(
     };
     if app.reach(&app.sites, me, id, true).is_none() {
         return StatusCode::NOT_FOUND;
+    }
+    // Protected while a prefix (anyone's) refers to it.
+    let referred = app
+        .prefixes
+        .lock()
+        .unwrap()
+        .values()
+        .any(|(_, p)| p.pointer("/site/id").and_then(Value::as_u64) == Some(id));
+    if referred {
+        return StatusCode::CONFLICT;
     }
     app.sites.lock().unwrap().remove(&id);
     StatusCode::NO_CONTENT
@@ -623,6 +654,15 @@ fn confirmed(result: &CampaignResult) -> Vec<(String, String)> {
 async fn creates_name_the_callers_own_tenant_and_pass_the_servers_checks() {
     let (result, left) = campaign(true).await;
     let found = confirmed(&result);
+    // The create of a prefix on bob's site shows alice bob's site (by its answer).
+    let through_site = result
+        .findings
+        .iter()
+        .find(|f| f.operation.method == "POST" && f.operation.path == "/prefixes/");
+    assert!(
+        through_site.is_some_and(|f| f.kind == tenantfuzz::finding::Kind::BolaRead),
+        "{through_site:#?}"
+    );
     let pair = |m: &str, p: &str| (m.to_string(), p.to_string());
     assert_eq!(
         found,
@@ -630,6 +670,7 @@ async fn creates_name_the_callers_own_tenant_and_pass_the_servers_checks() {
             pair("DELETE", "/prefixes/{id}/"),
             pair("GET", "/sites/{id}/"),
             pair("PATCH", "/sites/{id}/"),
+            pair("POST", "/prefixes/"),
         ],
         "{:#?}",
         result.findings

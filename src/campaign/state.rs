@@ -69,7 +69,7 @@ pub(super) struct Run<'a> {
     /// Told once every probe of the systematic phase has started: exploration fills the slots
     /// its tail leaves idle.
     pub launched: tokio::sync::Notify,
-    deadline: Option<Instant>,
+    pub(super) deadline: Option<Instant>,
     /// Ctrl-C (the campaign's stop handle).
     stop: Arc<AtomicBool>,
     /// Set when an identity's session is lost mid-run: stop like an interrupt, then fail.

@@ -297,7 +297,7 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
             }
         }
         if let Some(body) = &op.body {
-            for (pointer, names) in body_id_fields(&body.schema) {
+            for (pointer, names) in body_id_fields(&body.schema, &op.path) {
                 if let Some(resource) = b.known(&names) {
                     b.consumer(i, Slot::Body(pointer), resource, false);
                 }
@@ -640,8 +640,22 @@ fn arrays_with_ids(
 /// `{"project": {"id": ...}}`, each with the resources it may name, most specific first
 /// (`to_warehouse_id`: `towarehouse`, then `warehouse`). Read-only fields are not inputs (they
 /// are mass-assignment candidates, a separate check).
-fn body_id_fields(schema: &Schema) -> Vec<(String, Vec<String>)> {
+///
+/// A body that is a list of `{id}` objects (n8n's `PUT /workflows/{id}/tags` takes
+/// `[{"id": tag}]`) names the resource of the collection its path ends in.
+fn body_id_fields(schema: &Schema, path: &str) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
+    if let SchemaKind::Array(items) = &schema.kind {
+        if let Some((id, _)) = items
+            .properties()
+            .and_then(|p| p.iter().find(|(n, s)| normalize(n) == "id" && !s.read_only))
+        {
+            if let Some(name) = crate::model::last_literal_singular(path) {
+                out.push((format!("/0/{}", crate::spec::escape(id)), vec![name]));
+            }
+        }
+        return out;
+    }
     body_id_fields_under(schema, "", 0, &mut out);
     out
 }

@@ -178,6 +178,19 @@ const CODE_WORDS: &[&str] = &[
     "state", "id", "ids", "url", "uri", "key", "hash", "version",
 ];
 
+/// Whether a field's name makes it one of a set of values the server knows (`type`,
+/// `content_type`, `status`), which the spec's example names better than a marker. Keys, codes
+/// and ids are left out: a client may choose those, and each create needs its own.
+fn is_code(name: &str) -> bool {
+    const KNOWN_SETS: &[&str] = &[
+        "type", "kind", "format", "mode", "lang", "language", "locale", "status", "state", "zone",
+        "version",
+    ];
+    words(name)
+        .last()
+        .is_some_and(|l| KNOWN_SETS.contains(&l.as_str()))
+}
+
 /// Whether an optional string field holds free text (see [`FREE_TEXT`]).
 fn is_free_text(name: &str) -> bool {
     let w = words(name);
@@ -230,7 +243,10 @@ pub(crate) fn fill_request(
             args.push((slot, expr));
             continue;
         }
-        if p.location == Location::Query && is_search_param(&p.name) {
+        // A search term is text: a `q` that holds a structure (Flask-AppBuilder's rison
+        // `q`, declared with `content: application/json` and an object schema) is not one.
+        let text = matches!(p.schema.kind, SchemaKind::String | SchemaKind::Any);
+        if p.location == Location::Query && is_search_param(&p.name) && text {
             if let Some(term) = &search {
                 args.push((slot, term.clone()));
                 continue;
@@ -308,6 +324,16 @@ impl BodyFill<'_> {
         }
         let Some(props) = schema.properties() else {
             if pointer.is_empty() {
+                // A list of objects: its first, filled as a body is (`[{"id": tag}]`).
+                if let SchemaKind::Array(items) = &schema.kind {
+                    if items.properties().is_some() {
+                        let before = self.args.len();
+                        self.body(items, "/0", id_for, depth + 1);
+                        if self.args.len() > before {
+                            return;
+                        }
+                    }
+                }
                 // A body that is not an object: one literal.
                 self.args
                     .push((Slot::Body(String::new()), Expr::Lit(literal(schema))));
@@ -338,7 +364,11 @@ impl BodyFill<'_> {
                     let before = self.args.len();
                     self.body(prop, &here, id_for, depth + 1);
                     if self.args.len() == before && required {
-                        self.args.push((Slot::Body(here), Expr::Lit(json!({}))));
+                        // An object the spec lists nothing of but shows an example of (n8n's
+                        // credential `data`): the example, which the server's own checks know.
+                        let example = prop.example.clone().filter(Value::is_object);
+                        self.args
+                            .push((Slot::Body(here), Expr::Lit(example.unwrap_or(json!({})))));
                     }
                 }
                 _ if required => self.args.push((Slot::Body(here), Expr::Lit(literal(prop)))),
@@ -357,6 +387,12 @@ impl BodyFill<'_> {
                 }
                 return;
             }
+        }
+        // A required code (`type`, `kind`, `content_type`) the spec shows an example or default
+        // of takes that: a marker is no credential type a server knows (n8n's `githubApi`).
+        if required && is_code(name) && (prop.example.is_some() || prop.default.is_some()) {
+            self.args.push((slot, Expr::Lit(literal(prop))));
+            return;
         }
         match marker_for(prop, self.owner) {
             // A stated format (`email`, `uri`) is one the marker is dressed for.
@@ -447,6 +483,20 @@ mod tests {
         // `address` is an IP address only on a resource of them; an optional `ip` is left out.
         assert!(matches!(get("/address"), Some(Expr::Marker { .. })));
         assert_eq!(get("/ip"), None);
+        // A required code with an example takes the example; an object known by its example
+        // alone, too.
+        let credential = body_spec(
+            "{type: object, required: [name, type, data], properties: {name: {type: string}, type: {type: string, example: githubApi}, data: {type: object, example: {accessToken: abc}}}}",
+        );
+        let args = fill_request(&credential.operations[0], 0, &mut |_| None, None);
+        let get = |p: &str| {
+            args.iter()
+                .find(|(s, _)| *s == Slot::Body(p.into()))
+                .map(|(_, e)| e.clone())
+        };
+        assert_eq!(get("/type"), Some(Expr::Lit(json!("githubApi"))));
+        assert_eq!(get("/data"), Some(Expr::Lit(json!({"accessToken": "abc"}))));
+        assert!(matches!(get("/name"), Some(Expr::Marker { .. })));
         let network = AddressShape::Network.render(0x1f_ffff);
         assert_eq!(network, "10.255.255.248/29");
         assert_eq!(AddressShape::HostWithMask.render(0), "10.0.0.1/32");
@@ -513,6 +563,26 @@ mod tests {
         };
         assert_eq!(get("/delivery_id"), Some(Expr::Unique));
         assert!(matches!(get("/kind"), Some(Expr::Lit(_))));
+    }
+
+    #[test]
+    fn search_terms_go_only_where_text_goes() {
+        let api = load_str(
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /queries:\n    get:\n      parameters:\n        - {name: q, in: query, content: {application/json: {schema: {type: object, properties: {page: {type: integer}}}}}}\n        - {name: search, in: query, schema: {type: string}}\n      responses: {'200': {description: ok}}\n",
+            "t.yaml",
+        )
+        .expect("loads");
+        let args = fill_request(
+            &api.operations[0],
+            0,
+            &mut |_| None,
+            Some(Expr::Stem { owner: 0 }),
+        );
+        // Flask-AppBuilder's rison `q` is a structure, not a search term.
+        assert_eq!(
+            args,
+            [(Slot::Query("search".into()), Expr::Stem { owner: 0 })]
+        );
     }
 
     #[test]

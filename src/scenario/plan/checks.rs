@@ -70,11 +70,16 @@ impl Planner<'_> {
 
     fn gate_probe(&self, a: usize, index: usize, plan: bool) -> Option<Probe> {
         let effect = effect_of(self.api, self.model, index);
-        let permitted = self.permitted(a, index);
-        if effect != Effect::Read {
+        let consumers: Vec<_> = self.model.consumers_of(index).collect();
+        // An action on no resource (n8n's `POST /audit`) is judged by its answer, as a read is:
+        // the other tenant's data in it. The permitted identity does not make it first (its
+        // effect is not this campaign's to cause); the denied call has an effect only where the
+        // server is broken.
+        let answer_only = effect == Effect::Action && consumers.is_empty();
+        let permitted = self.permitted(a, index).filter(|_| !answer_only);
+        if effect != Effect::Read && !answer_only {
             // A change: made by the denied identity on its own resource, and seen by its own
             // read-back.
-            let consumers: Vec<_> = self.model.consumers_of(index).collect();
             let mut probe = None;
             for c in &consumers {
                 if let Some(p) = self.mutation_probe(a, a, index, &c.slot, false, false) {
