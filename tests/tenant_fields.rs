@@ -4,7 +4,8 @@
 //! `oneOf: [integer, {brief tenant}]`), which only the caller's list of tenants shows (an
 //! administrator lists every tenant); an optional `time_zone` must be a real one; the
 //! free-form `custom_fields` refuses any field it does not know; a slug has a pattern and is
-//! unique; a prefix must be a CIDR network, unique too, and may name a site, shown in brief in
+//! unique; a site may name a region, which only administrators create (a member's create of one
+//! is refused: the site goes without it); a prefix must be a CIDR network, unique too, and may name a site, shown in brief in
 //! its answer (a site a prefix names cannot be deleted: 409). Regions are shared by design:
 //! everyone reads the same ones. The campaign must create sites and prefixes that pass, attack
 //! them, and delete them at the end (a site after the prefixes that name it, even another
@@ -60,6 +61,15 @@ paths:
         '200':
           description: every region (shared by design)
           content: {application/json: {schema: {$ref: '#/components/schemas/RegionList'}}}
+    post:
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, required: [name], properties: {name: {type: string}}}}}
+      responses:
+        '201':
+          description: the region
+          content: {application/json: {schema: {$ref: '#/components/schemas/Region'}}}
+        '403': {description: administrators only}
   /regions/{id}/:
     parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
     get:
@@ -184,6 +194,7 @@ components:
         name: {type: string, maxLength: 100}
         slug: {type: string, maxLength: 100, pattern: '^[-a-zA-Z0-9_]+$'}
         tenant: {$ref: '#/components/schemas/TenantRef'}
+        region: {type: integer, nullable: true}
         time_zone: {type: string, nullable: true}
         facility: {type: string, maxLength: 50}
         description: {type: string, maxLength: 200}
@@ -611,7 +622,7 @@ async fn campaign(vulnerable: bool) -> (CampaignResult, usize) {
     let router = Router::new()
         .route("/tenants/", get(list_tenants).post(create_tenant))
         .route("/tenants/{id}/", get(read_tenant))
-        .route("/regions/", get(list_regions))
+        .route("/regions/", get(list_regions).post(create_tenant))
         .route("/regions/{id}/", get(read_region))
         .route("/sites/", get(list_sites).post(create_site))
         .route(

@@ -33,6 +33,7 @@ impl Interpreter<'_> {
                     None => Err(format!("step {} created nothing", step + 1)),
                 }
             }
+            Expr::Optional(inner) => self.resolve(inner, so_far),
             Expr::CreatedOr {
                 step,
                 identity,

@@ -348,6 +348,8 @@ impl Interpreter<'_> {
                     }
                     v
                 }
+                // An optional reference whose create failed is left out.
+                Err(_) if matches!(expr, crate::scenario::Expr::Optional(_)) => continue,
                 Err(reason) => {
                     record.skipped = Some(reason);
                     return record;

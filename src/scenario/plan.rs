@@ -438,7 +438,12 @@ impl<'a> Planner<'a> {
     fn held(&self, index: usize, slot: &Slot, h: &Holdings) -> Option<Expr> {
         let c = self.model.consumers_of(index).find(|c| &c.slot == slot)?;
         match h.memo.get(&c.resource) {
-            Some(e) => Some(self.or_own(e.clone(), h.owner, c.resource)),
+            // Optional (the slot is no dependency): its create may fail, and the request goes
+            // without it.
+            Some(e) => Some(match self.or_own(e.clone(), h.owner, c.resource) {
+                e @ (Expr::Created { .. } | Expr::CreatedOr { .. }) => Expr::Optional(Box::new(e)),
+                e => e,
+            }),
             None => {
                 let own = (h.owner, c.resource);
                 (self.cast.owned.contains(&own) || self.cast.selves.contains(&own)).then_some(

@@ -27,6 +27,10 @@ pub enum Expr {
         identity: usize,
         resource: usize,
     },
+    /// The value of the inner expression, or when it has none (the create it names failed),
+    /// the slot left out: an optional reference (NetBox's `region` on a site, which only
+    /// administrators may create) must not sink the request that carries it.
+    Optional(Box<Expr>),
     /// A fresh marker owned by `owner`, in a shape that passes the field's format.
     Marker { owner: usize, format: MarkerFormat },
     /// The search stem of `owner`'s markers.
@@ -42,6 +46,20 @@ pub enum Expr {
     /// An id in the shape of the one step `step` created that names nothing: its last
     /// characters changed within their class (a digit for a digit), or a number far past it.
     Absent { step: usize },
+}
+
+impl Expr {
+    /// The step whose answer this value comes from, if any.
+    pub fn step(&self) -> Option<usize> {
+        match self {
+            Expr::Created { step }
+            | Expr::Echo { step, .. }
+            | Expr::Absent { step }
+            | Expr::CreatedOr { step, .. } => Some(*step),
+            Expr::Optional(inner) => inner.step(),
+            _ => None,
+        }
+    }
 }
 
 /// The shape of an [`Expr::Address`].
@@ -187,13 +205,7 @@ pub struct Step {
 impl Step {
     /// Steps whose created ids this step uses.
     pub fn uses(&self) -> impl Iterator<Item = usize> + '_ {
-        self.args.iter().filter_map(|(_, e)| match e {
-            Expr::Created { step }
-            | Expr::Echo { step, .. }
-            | Expr::Absent { step }
-            | Expr::CreatedOr { step, .. } => Some(*step),
-            _ => None,
-        })
+        self.args.iter().filter_map(|(_, e)| e.step())
     }
 
     /// The role label for reports: `setup`, `attack`, `control` or `read-back`.
@@ -228,7 +240,16 @@ impl Scenario {
         let mut steps = Vec::with_capacity(keep.len());
         for &i in keep {
             let mut step = self.steps.get(i)?.clone();
+            // An optional reference to a step not kept is left out.
+            step.args.retain(|(_, e)| match e {
+                Expr::Optional(inner) => inner.step().is_none_or(|s| new_index(s).is_some()),
+                _ => true,
+            });
             for (_, expr) in &mut step.args {
+                let expr = match expr {
+                    Expr::Optional(inner) => inner.as_mut(),
+                    e => e,
+                };
                 if let Expr::CreatedOr {
                     step: s,
                     identity,
