@@ -18,7 +18,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tenantfuzz::campaign::Campaign;
-use tenantfuzz::finding::Status;
 use tenantfuzz::outcome::CampaignResult;
 
 use crate::support::keyed::{settings, tenant};
@@ -355,22 +354,10 @@ async fn campaign(vulnerable: bool) -> (CampaignResult, usize) {
     (result, left)
 }
 
-fn confirmed(result: &CampaignResult) -> Vec<(String, String)> {
-    let mut out: Vec<_> = result
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Confirmed)
-        .map(|f| (f.operation.method.clone(), f.operation.path.clone()))
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_callers_own_name_and_organization_come_from_its_own_answer() {
     let (result, left) = campaign(true).await;
-    let found = confirmed(&result);
+    let found = crate::support::confirmed_operations(&result);
     assert_eq!(
         found,
         [

@@ -24,7 +24,6 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tenantfuzz::campaign::Campaign;
 use tenantfuzz::config::{IdentitySettings, Secret, Settings};
-use tenantfuzz::finding::Status;
 use tenantfuzz::outcome::CampaignResult;
 
 const SPEC: &str = r#"
@@ -649,22 +648,10 @@ async fn campaign(vulnerable: bool) -> (CampaignResult, usize) {
     (result, left)
 }
 
-fn confirmed(result: &CampaignResult) -> Vec<(String, String)> {
-    let mut out: Vec<_> = result
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Confirmed)
-        .map(|f| (f.operation.method.clone(), f.operation.path.clone()))
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_name_the_callers_own_tenant_and_pass_the_servers_checks() {
     let (result, left) = campaign(true).await;
-    let found = confirmed(&result);
+    let found = crate::support::confirmed_operations(&result);
     // The create of a prefix on bob's site shows alice bob's site (by its answer).
     let through_site = result
         .findings

@@ -10,6 +10,19 @@ use serde_json::{Value, json};
 use tenantfuzz::demo::{ACCOUNTS, DemoConfig, DemoServer, Mode, webhook_signature};
 use uuid::Uuid;
 
+/// The operations (method, path) a campaign confirmed findings on, sorted, each once.
+pub fn confirmed_operations(result: &tenantfuzz::outcome::CampaignResult) -> Vec<(String, String)> {
+    let mut out: Vec<_> = result
+        .findings
+        .iter()
+        .filter(|f| f.status == tenantfuzz::finding::Status::Confirmed)
+        .map(|f| (f.operation.method.clone(), f.operation.path.clone()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// A unique marker to plant in everything a victim creates.
 pub fn marker(label: &str) -> String {
     format!("{label}-{}", Uuid::new_v4())
