@@ -5,7 +5,7 @@
 //! administrator lists every tenant); an optional `time_zone` must be a real one; the
 //! free-form `custom_fields` refuses any field it does not know; a slug has a pattern and is
 //! unique; a site may name a region, which only administrators create (a member's create of one
-//! is refused: the site goes without it); a prefix must be a CIDR network, unique too, and may name a site, shown in brief in
+//! is refused: the site, and a change of another tenant's site, go without it); a prefix must be a CIDR network, unique too, and may name a site, shown in brief in
 //! its answer (a site a prefix names cannot be deleted: 409). Regions are shared by design:
 //! everyone reads the same ones. The campaign must create sites and prefixes that pass, attack
 //! them, and delete them at the end (a site after the prefixes that name it, even another
@@ -204,6 +204,7 @@ components:
         name: {type: string, maxLength: 100}
         slug: {type: string, maxLength: 100, pattern: '^[-a-zA-Z0-9_]+$'}
         tenant: {$ref: '#/components/schemas/TenantRef'}
+        region: {type: integer, nullable: true}
         time_zone: {type: string, nullable: true}
         description: {type: string, maxLength: 200}
         custom_fields: {type: object, additionalProperties: {}}

@@ -731,11 +731,22 @@ impl<'a> Planner<'a> {
                     .map(|e| or_own(e, attacker))
             };
             let e = match e {
-                Some(e) => e,
-                None => {
-                    let e = self.obtain(c.resource, &mut vh, &mut steps, 0)?;
-                    or_own(e, victim)
+                Some(e) => Some(e),
+                None => self
+                    .obtain(c.resource, &mut vh, &mut steps, 0)
+                    .map(|e| or_own(e, victim)),
+            };
+            // A reference the request may go without (a VLAN's group, which only
+            // administrators create) never stops the attack: left out when it cannot be
+            // obtained, and when its create fails at run time.
+            let required = crate::model::is_required(op, &c.slot);
+            let e = match e {
+                Some(e @ (Expr::Created { .. } | Expr::CreatedOr { .. })) if !required => {
+                    Expr::Optional(Box::new(e))
                 }
+                Some(e) => e,
+                None if required => return None,
+                None => continue,
             };
             own.insert(c.slot.clone(), e);
         }
