@@ -8,8 +8,9 @@ use crate::outcome::CampaignResult;
 
 /// Why `result` is not a pass, as text for a test failure: every confirmed finding (kind,
 /// operation, attacker -> victim, evidence, the minimal steps as `identity METHOD url ->
-/// status`) and whether the run stopped short. `None` when it is a pass: the run finished and
-/// confirmed nothing (findings a `--baseline` marked as known do not count).
+/// status`), whether the run stopped short, and the operations it left untested beyond
+/// `campaign.max_untested`. `None` when it is a pass: the run finished, judged what it had to,
+/// and confirmed nothing (findings a `--baseline` marked as known do not count).
 pub fn failure_message(result: &CampaignResult) -> Option<String> {
     let findings: Vec<_> = result.confirmed().filter(|f| !f.known).collect();
     let mut out = String::new();
@@ -44,11 +45,29 @@ pub fn failure_message(result: &CampaignResult) -> Option<String> {
             }
         }
     }
-    if let Some(why) = result.failure.as_ref().or(result.stopped_early.as_ref()) {
+    if let Some(why) = &result.failure {
         let _ = writeln!(
             out,
             "\ntenantfuzz did not finish its campaign, so no finding is not a pass: {why}"
         );
+    } else {
+        let incomplete = result.incomplete();
+        if !incomplete.is_empty() {
+            let _ = writeln!(
+                out,
+                "\ntenantfuzz's campaign is incomplete, so no finding is not a pass: {}",
+                incomplete.join("; ")
+            );
+            for c in result.untested().take(20) {
+                let _ = writeln!(
+                    out,
+                    "  untested: {} {}: {}",
+                    c.method,
+                    c.path,
+                    c.note.as_deref().unwrap_or("no reason recorded")
+                );
+            }
+        }
     }
     (!out.is_empty()).then_some(out)
 }

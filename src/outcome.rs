@@ -24,6 +24,52 @@ pub struct Coverage {
     pub unjudged: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Whether a run must judge a probe of it to call itself complete: it takes a resource id,
+    /// is neither excluded nor public by the spec, and is in this run's shard.
+    pub in_scope: bool,
+    /// Why its unjudged attacks could not be judged, with how many each; the most frequent
+    /// becomes the note of an operation with none judged (see [`Coverage::explain`]).
+    #[serde(skip)]
+    pub reasons: std::collections::BTreeMap<String, u64>,
+}
+
+impl Coverage {
+    /// In scope, and no probe of it was judged: the run cannot say this operation is safe.
+    pub fn untested(&self) -> bool {
+        self.in_scope && self.judged == 0
+    }
+
+    /// Once every attack is counted: an operation none of whose attacks was judged gets the
+    /// most frequent reason as its note; an untested one with no reason at all says so.
+    pub fn explain(&mut self) {
+        if self.judged > 0 {
+            return;
+        }
+        let total: u64 = self.reasons.values().sum();
+        let top = self
+            .reasons
+            .iter()
+            .max_by_key(|(reason, n)| (**n, std::cmp::Reverse(*reason)));
+        match top {
+            Some((reason, n)) if *n < total => {
+                self.note = Some(format!("{reason} ({n} of {total} probes; others: {})", {
+                    let others: Vec<&str> = self
+                        .reasons
+                        .keys()
+                        .filter(|r| *r != reason)
+                        .map(String::as_str)
+                        .take(2)
+                        .collect();
+                    others.join("; ")
+                }));
+            }
+            Some((reason, _)) => self.note = Some(reason.clone()),
+            None if self.in_scope && self.note.is_none() => {
+                self.note = Some("its probes had not run when the run stopped".into());
+            }
+            None => {}
+        }
+    }
 }
 
 /// Counters of a run.
@@ -88,6 +134,9 @@ pub struct CampaignResult {
     pub exchanges: Vec<crate::exchange::Recorded>,
     /// The part of the campaign this run was (`--shard I/N`), if only a part.
     pub shard: Option<crate::config::Shard>,
+    /// How many in-scope operations may go untested before the run is incomplete
+    /// (`campaign.max_untested`, resolved against this run's in-scope count).
+    pub untested_allowed: usize,
 }
 
 impl CampaignResult {
@@ -96,6 +145,31 @@ impl CampaignResult {
         self.findings
             .iter()
             .filter(|f| f.status == Status::Confirmed)
+    }
+
+    /// The in-scope operations no judged probe covered.
+    pub fn untested(&self) -> impl Iterator<Item = &Coverage> {
+        self.coverage.iter().filter(|c| c.untested())
+    }
+
+    /// Why no confirmed finding would not mean the API is safe, if it would not: the run
+    /// stopped early, or left more in-scope operations untested than `campaign.max_untested`
+    /// allows. Empty for a run that did and judged what it had to.
+    pub fn incomplete(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if let Some(stopped) = &self.stopped_early {
+            why.push(format!("stopped early: {stopped}"));
+        }
+        let untested = self.untested().count();
+        if untested > self.untested_allowed {
+            let scope = self.coverage.iter().filter(|c| c.in_scope).count();
+            why.push(format!(
+                "{untested} of {scope} operations that take a resource id had no probe judged \
+                 (campaign.max_untested = {})",
+                self.untested_allowed
+            ));
+        }
+        why
     }
 }
 
@@ -125,4 +199,51 @@ pub struct LeftBehind {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cov(judged: u64, reasons: &[(&str, u64)]) -> Coverage {
+        Coverage {
+            method: "GET".into(),
+            path: "/things/{id}".into(),
+            operation_id: None,
+            attacked: true,
+            vectors: Vec::new(),
+            checks: Vec::new(),
+            judged,
+            unjudged: reasons.iter().map(|r| r.1).sum(),
+            note: None,
+            in_scope: true,
+            reasons: reasons.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+        }
+    }
+
+    #[test]
+    fn an_untested_operation_is_explained_by_its_most_frequent_reason() {
+        let mut c = cov(0, &[("a 403", 5), ("no answer", 1), ("a 500", 1)]);
+        c.explain();
+        assert!(c.untested());
+        assert_eq!(
+            c.note.as_deref(),
+            Some("a 403 (5 of 7 probes; others: a 500; no answer)")
+        );
+        let mut c = cov(0, &[("a 403", 2)]);
+        c.explain();
+        assert_eq!(c.note.as_deref(), Some("a 403"));
+        // Judged once: tested, and the note stays what it was.
+        let mut c = cov(1, &[("a 403", 2)]);
+        c.explain();
+        assert!(!c.untested() && c.note.is_none());
+        // Planned but never run (the run stopped first).
+        let mut c = cov(0, &[]);
+        c.attacked = false;
+        c.explain();
+        assert_eq!(
+            c.note.as_deref(),
+            Some("its probes had not run when the run stopped")
+        );
+    }
 }

@@ -28,6 +28,12 @@ fn help_and_version() {
     for cmd in ["demo", "run", "plan"] {
         assert!(text(&o).contains(cmd), "{}", text(&o));
     }
+    // The exit-code table, every code of it.
+    let help = text(&o);
+    let table = &help[help.find("Exit codes:").expect("the table")..];
+    for code in ["  0  ", "  1  ", "  2  ", "  3  ", "  4  incomplete"] {
+        assert!(table.contains(code), "{code}: {table}");
+    }
     let o = bin().arg("--version").output().unwrap();
     assert!(o.status.success());
     assert!(text(&o).contains(env!("CARGO_PKG_VERSION")));
@@ -141,9 +147,30 @@ async fn run_exit_codes() {
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert!(v["summary"]["confirmed"].as_u64().unwrap() >= 7);
     assert!(!out.contains("dmo_"), "a token reached the output");
-    // Clean: 0.
-    let (code, out, _) = run(Mode::Secure, None, "[campaign]\ncases = 8\n").await;
-    assert_eq!(code, Some(0), "{out}");
+    // Clean but not all tested: 4, naming what was not and why. The secure demo has one
+    // operation nothing can test (an account deletion; no probe may delete an identity).
+    let (code, out, report) = run(Mode::Secure, None, "[campaign]\ncases = 8\n").await;
+    assert_eq!(code, Some(4), "{out}");
+    assert!(
+        out.contains("INCOMPLETE: 1 of ") && out.contains("had no probe judged"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  DELETE /admin/users/{userId}: ") && out.contains("campaign.mutate_seeded"),
+        "{out}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(v["summary"]["untested"], 1, "{v:#}");
+    assert_eq!(v["summary"]["complete"], false, "{v:#}");
+    // Clean: 0, once that operation is excluded, or allowed untested.
+    for extra in [
+        "[campaign]\ncases = 8\nexclude = [\"adminDeleteUser\"]\n",
+        "[campaign]\ncases = 8\nmax_untested = 1\n",
+    ] {
+        let (code, out, _) = run(Mode::Secure, None, extra).await;
+        assert_eq!(code, Some(0), "{extra}: {out}");
+    }
     // A session that does not work: 3, before any probe is judged.
     let (code, out, _) = run(Mode::Secure, Some("not-a-valid-token"), "").await;
     assert_eq!(code, Some(3), "{out}");

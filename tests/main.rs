@@ -11,6 +11,7 @@ mod demo_bugs;
 mod demo_spec;
 mod faults;
 mod gated_actions;
+mod honest_results;
 mod identity;
 mod inventory;
 mod model_shapes;

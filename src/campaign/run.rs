@@ -391,6 +391,7 @@ impl Campaign {
             cov.vectors.dedup();
             cov.checks.sort();
             cov.checks.dedup();
+            cov.explain();
         }
         // What exploration sent: everything but the other phases' requests (retries and
         // session renewals included).
@@ -405,7 +406,13 @@ impl Campaign {
                 "{reason}; the run stopped and its results are not reported"
             )));
         }
+        let untested_allowed = self
+            .settings
+            .campaign
+            .max_untested
+            .of(coverage.iter().filter(|c| c.in_scope).count());
         Ok(CampaignResult {
+            untested_allowed,
             base_url: self.settings.base_url.clone(),
             spec: self.settings.spec.display().to_string(),
             identities: names.to_vec(),

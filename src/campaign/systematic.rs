@@ -81,7 +81,8 @@ impl Campaign {
             .api
             .operations
             .iter()
-            .map(|o| Coverage {
+            .enumerate()
+            .map(|(i, o)| Coverage {
                 method: o.method.to_string(),
                 path: o.path.clone(),
                 operation_id: o.operation_id.clone(),
@@ -91,6 +92,13 @@ impl Campaign {
                 judged: 0,
                 unjudged: 0,
                 note: None,
+                // What a clean run must have judged: every operation that takes a resource id,
+                // unless excluded (or authentication plumbing) or public by the spec.
+                in_scope: self.in_shard[i]
+                    && !self.model.is_skipped(i)
+                    && o.security != crate::spec::Security::Public
+                    && self.model.consumers_of(i).next().is_some(),
+                reasons: Default::default(),
             })
             .collect();
         self.add_coverage(&mut cov, plan, executions);
@@ -160,19 +168,107 @@ impl Campaign {
                     let owner_failed = control.is_some_and(|e| !e.is_success());
                     match exec.steps.get(s).and_then(|r| r.exchange.as_ref()) {
                         Some(e) if !e.is_unjudgeable() && !owner_failed => c.judged += 1,
-                        _ => {
+                        answer => {
                             c.unjudged += 1;
-                            if let Some(status) =
-                                control.filter(|_| owner_failed).and_then(|e| e.status)
-                            {
-                                c.note = Some(format!(
-                                    "the owner's own request answered {status}: probes here prove nothing"
-                                ));
-                            }
+                            let reason = match (answer, control.filter(|_| owner_failed)) {
+                                (_, Some(control)) => {
+                                    let status = control
+                                        .status
+                                        .map_or_else(|| "nothing".into(), |s| s.to_string());
+                                    let note = format!(
+                                        "the owner's own request answered {status}: probes here prove nothing"
+                                    );
+                                    c.note = Some(note.clone());
+                                    note
+                                }
+                                (Some(e), None) => unjudgeable(e),
+                                (None, None) => self.unsent(steps, exec, s),
+                            };
+                            *c.reasons.entry(reason).or_default() += 1;
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+/// Why an attack's answer proves nothing.
+fn unjudgeable(e: &crate::exchange::Exchange) -> String {
+    match e.status {
+        None => format!(
+            "the attack got no answer ({}): raise campaign.timeout_seconds, or lower campaign.concurrency",
+            e.error.as_deref().unwrap_or("no response")
+        ),
+        Some(429) => {
+            "the attack was rate-limited (429): set campaign.rate below the server's limit".into()
+        }
+        Some(status) => format!("the attack answered {status}, a server error"),
+    }
+}
+
+impl Campaign {
+    /// Why attack step `s` of `steps` was not sent: the step it needed that made nothing, and
+    /// what that step's answer was.
+    fn unsent(&self, steps: &[crate::scenario::Step], exec: &Execution, s: usize) -> String {
+        let Some(record) = exec.steps.get(s) else {
+            return "the run stopped before it was sent".into();
+        };
+        // The earliest step it needed that created nothing, followed to the first such one.
+        let mut culprit = None;
+        let mut at = s;
+        for _ in 0..steps.len() {
+            // An optional reference goes without its step: never what stopped this one.
+            let needed = steps[at]
+                .args
+                .iter()
+                .filter(|(_, e)| !matches!(e, crate::scenario::Expr::Optional(_)))
+                .filter_map(|(_, e)| e.step())
+                .filter(|u| *u < at)
+                .find(|u| exec.steps.get(*u).is_none_or(|r| r.created.is_none()));
+            match needed {
+                Some(u) => {
+                    culprit = Some(u);
+                    if exec.steps.get(u).is_some_and(|r| r.exchange.is_some()) {
+                        break;
+                    }
+                    at = u;
+                }
+                None => break,
+            }
+        }
+        let Some(u) = culprit else {
+            return format!(
+                "not sent: {}",
+                record.skipped.as_deref().unwrap_or("no reason recorded")
+            );
+        };
+        let step = &steps[u];
+        let op = &self.api.operations[step.op];
+        let who = self
+            .settings
+            .identities
+            .get(step.actor)
+            .map_or("anonymous", |i| i.name.as_str());
+        let what = format!("{who}'s {} {}", op.method, op.path);
+        match exec.steps.get(u).and_then(|r| r.exchange.as_ref()) {
+            None => format!("{what}, which it needs, was not sent"),
+            Some(x) => match x.status {
+                None => format!("{what}, which it needs, got no answer"),
+                Some(st @ (401 | 403)) => format!(
+                    "{what}, which it needs, answered {st}: {who} may not create one (grant it, \
+                     or exclude the operations with campaign.exclude)"
+                ),
+                Some(st) if (200..300).contains(&st) => format!(
+                    "{what}, which it needs, answered {st} but no id was found in it (at /id, a \
+                     Location header or the request's key): name it with [[model.ids]]"
+                ),
+                Some(st) if (400..500).contains(&st) => format!(
+                    "{what}, which it needs, answered {st}: the server refused the request built \
+                     from the spec (see it with --har)"
+                ),
+                Some(st) => format!("{what}, which it needs, answered {st}, a server error"),
+            },
         }
     }
 }

@@ -9,6 +9,17 @@ pub const USAGE: u8 = 2;
 /// The target or a session could not be used (also when it stopped answering mid-run: the
 /// findings confirmed before are still written).
 pub const TARGET: u8 = 3;
-/// The run stopped before finishing its plan (`--max-time`, Ctrl-C) and confirmed nothing:
-/// coverage is incomplete, which is not a pass.
+/// Nothing confirmed, but the run stopped before finishing its plan (`--max-time`, Ctrl-C) or
+/// left operations that take a resource id untested beyond `campaign.max_untested`: coverage
+/// is incomplete, which is not a pass.
 pub const INCOMPLETE: u8 = 4;
+
+/// The table `--help` ends with.
+pub const HELP: &str = "\
+Exit codes:
+  0  no confirmed finding, and every operation that takes a resource id was tested
+  1  at least one confirmed finding (not in the --baseline)
+  2  usage, config or spec error
+  3  the target or a session could not be used
+  4  incomplete: nothing confirmed, but the run stopped early or left operations that take a
+     resource id untested (beyond campaign.max_untested); not a pass";

@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 /// Cross-tenant authorization fuzzer: proves with evidence whether one user can read or change
 /// another user's data.
 #[derive(Debug, Parser)]
-#[command(name = "tenantfuzz", version, about, long_about = None)]
+#[command(name = "tenantfuzz", version, about, long_about = None, after_help = exit_codes::HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -119,8 +119,8 @@ impl Outcome {
 }
 
 /// How a run that produced results ends, once they are written: an error when the target was
-/// lost mid-run (exit 3), `Incomplete` when it stopped early with nothing confirmed, else the
-/// outcome of the findings.
+/// lost mid-run (exit 3), `Incomplete` when nothing was confirmed and the run stopped early or
+/// left operations untested (beyond `campaign.max_untested`), else the outcome of the findings.
 pub(crate) fn finish(
     result: &crate::outcome::CampaignResult,
     written: Result<Outcome, CliError>,
@@ -131,7 +131,7 @@ pub(crate) fn finish(
         )));
     }
     match written? {
-        Outcome::Clean if result.stopped_early.is_some() => Ok(Outcome::Incomplete),
+        Outcome::Clean if !result.incomplete().is_empty() => Ok(Outcome::Incomplete),
         outcome => Ok(outcome),
     }
 }

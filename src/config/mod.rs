@@ -11,7 +11,7 @@ mod shard;
 pub use crate::secret::Secret;
 pub(crate) use settings::parse_origin;
 pub use settings::{
-    CampaignSettings, ConfigError, DigestEncoding, HmacAlgorithm, IdentitySettings, LinkOverride,
-    PolicyRule, PolicySettings, Reach, Settings, WebhookSettings,
+    Allowance, CampaignSettings, ConfigError, DigestEncoding, HmacAlgorithm, IdentitySettings,
+    LinkOverride, PolicyRule, PolicySettings, Reach, Settings, WebhookSettings,
 };
 pub use shard::Shard;

@@ -163,6 +163,15 @@ pub(crate) struct RawCampaign {
     pub mutate_seeded: Option<bool>,
     pub session_check_seconds: Option<u64>,
     pub shard: Option<String>,
+    pub max_untested: Option<RawAllowance>,
+}
+
+/// A count (`3`) or a share of the in-scope operations (`"10%"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawAllowance {
+    Count(usize),
+    Text(String),
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -156,6 +156,57 @@ pub struct CampaignSettings {
     pub session_check: Option<Duration>,
     /// The part of the campaign this machine runs (`--shard I/N`); none: all of it.
     pub shard: Option<super::Shard>,
+    /// How many operations that take a resource id may end with no probe judged before the
+    /// run is incomplete (exit 4) instead of clean. None by default.
+    pub max_untested: Allowance,
+}
+
+/// A number of operations, or a share of the in-scope ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Allowance {
+    Count(usize),
+    /// Percent, 0 to 100.
+    Percent(f64),
+}
+
+impl Default for Allowance {
+    fn default() -> Self {
+        Allowance::Count(0)
+    }
+}
+
+impl Allowance {
+    /// How many of `scope` operations this allows (a share rounds down).
+    pub fn of(self, scope: usize) -> usize {
+        match self {
+            Allowance::Count(n) => n,
+            Allowance::Percent(p) => (scope as f64 * p / 100.0).floor() as usize,
+        }
+    }
+
+    fn parse(raw: super::raw::RawAllowance) -> Result<Self, String> {
+        match raw {
+            super::raw::RawAllowance::Count(n) => Ok(Allowance::Count(n)),
+            super::raw::RawAllowance::Text(text) => text
+                .trim()
+                .strip_suffix('%')
+                .and_then(|p| p.trim().parse::<f64>().ok())
+                .filter(|p| (0.0..=100.0).contains(p))
+                .map(Allowance::Percent)
+                .ok_or_else(|| {
+                    format!("expected a count (3) or a percentage (\"10%\"), got {text:?}")
+                }),
+        }
+    }
+}
+
+impl std::fmt::Display for Allowance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Allowance::Count(n) => write!(f, "{n}"),
+            Allowance::Percent(p) => write!(f, "\"{p}%\""),
+        }
+    }
 }
 
 impl Default for CampaignSettings {
@@ -177,6 +228,7 @@ impl Default for CampaignSettings {
             mutate_seeded: false,
             session_check: Some(Duration::from_secs(60)),
             shard: None,
+            max_untested: Allowance::default(),
         }
     }
 }
@@ -348,6 +400,11 @@ impl Settings {
                         .map_err(|message| invalid("campaign.shard", message))?,
                 ),
                 None => None,
+            },
+            max_untested: match c.max_untested {
+                Some(raw) => Allowance::parse(raw)
+                    .map_err(|message| invalid("campaign.max_untested", message))?,
+                None => defaults.max_untested,
             },
         };
         let defaults = PolicySettings::default();
@@ -630,6 +687,30 @@ exclude = ["DELETE /admin/users/{userId}"]
             msg.contains("identities.alice.headers.Authorization"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn max_untested_is_a_count_or_a_share() {
+        assert_eq!(
+            parse(OK).expect("valid").campaign.max_untested,
+            Allowance::Count(0)
+        );
+        let with = |v: &str| parse(&OK.replace("seed = 7", &format!("max_untested = {v}")));
+        assert_eq!(
+            with("3").expect("a count").campaign.max_untested,
+            Allowance::Count(3)
+        );
+        let share = with("\"12.5%\"").expect("a share").campaign.max_untested;
+        assert_eq!(share, Allowance::Percent(12.5));
+        assert_eq!(share.of(16), 2);
+        assert_eq!(share.of(7), 0);
+        for bad in ["\"lots\"", "\"150%\"", "-1"] {
+            let msg = with(bad).expect_err(bad).to_string();
+            assert!(
+                msg.contains("campaign.max_untested") || msg.contains("max_untested"),
+                "{bad}: {msg}"
+            );
+        }
     }
 
     #[test]

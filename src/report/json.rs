@@ -69,10 +69,18 @@ pub struct Summary {
     /// Why the run stopped before doing all it planned, if it did.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub stopped_early: Option<String>,
-    /// Whether the run did all it planned: false when it stopped early or failed, and then no
-    /// finding is not a pass.
+    /// Whether the run did all it planned and judged enough: false when it stopped early,
+    /// failed, or left more operations untested than `untested_allowed`; then no finding is
+    /// not a pass.
     #[serde(default = "complete_by_default")]
     pub complete: bool,
+    /// Operations that take a resource id (and are neither excluded nor public by the spec)
+    /// with no probe judged; each one's coverage entry says why.
+    #[serde(default)]
+    pub untested: usize,
+    /// How many of them `campaign.max_untested` allows before the run is incomplete.
+    #[serde(default)]
+    pub untested_allowed: usize,
     /// The error that cut the run short (the target stopped answering), if one did.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
@@ -105,6 +113,10 @@ pub struct CoverageEntry {
     pub unjudged: u64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
+    /// Whether the run must judge a probe of it (it takes a resource id, and is neither
+    /// excluded nor public by the spec); with `judged` 0, it was not tested.
+    #[serde(default)]
+    pub in_scope: bool,
 }
 
 impl From<&Coverage> for CoverageEntry {
@@ -119,6 +131,7 @@ impl From<&Coverage> for CoverageEntry {
             judged: c.judged,
             unjudged: c.unjudged,
             note: c.note.clone(),
+            in_scope: c.in_scope,
         }
     }
 }
@@ -153,7 +166,9 @@ pub fn report(result: &CampaignResult) -> Report {
             confirmation_requests: result.stats.confirmation_requests,
             session_renewals: result.stats.session_renewals,
             stopped_early: result.stopped_early.clone(),
-            complete: result.stopped_early.is_none() && result.failure.is_none(),
+            complete: result.incomplete().is_empty() && result.failure.is_none(),
+            untested: result.untested().count(),
+            untested_allowed: result.untested_allowed,
             error: result.failure.clone(),
             shard: result.shard.map(|s| s.to_string()),
         },

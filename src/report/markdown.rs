@@ -76,8 +76,15 @@ pub fn render(result: &CampaignResult) -> String {
         "| resources left behind by the cleanup | {} |",
         result.cleanup.left.len()
     );
-    if let Some(why) = &result.stopped_early {
-        let _ = writeln!(out, "\n> **Stopped early:** {}", cell(why));
+    let untested = result.untested().count();
+    if untested > 0 {
+        let _ = writeln!(
+            out,
+            "| operations that take an id, none of whose probes was judged | {untested} |"
+        );
+    }
+    for why in result.incomplete() {
+        let _ = writeln!(out, "\n> **Incomplete:** {}", cell(&why));
     }
     if result.findings.is_empty() {
         return out;

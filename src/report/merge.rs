@@ -47,6 +47,8 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         session_renewals: 0,
         stopped_early: None,
         complete: true,
+        untested: 0,
+        untested_allowed: 0,
         error: None,
         shard: None,
     };
@@ -80,6 +82,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
                         _ => m.note.take().or(c.note),
                     };
                     m.attacked |= c.attacked;
+                    m.in_scope |= c.in_scope;
                     m.vectors.extend(c.vectors);
                     m.vectors.sort();
                     m.vectors.dedup();
@@ -104,8 +107,8 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         summary.systematic_requests += s.systematic_requests;
         summary.confirmation_requests += s.confirmation_requests;
         summary.session_renewals += s.session_renewals;
-        // A merged run is complete only when every shard was.
-        summary.complete &= s.complete;
+        // Each shard's allowance is of its own operations.
+        summary.untested_allowed += s.untested_allowed;
         if summary.error.is_none() {
             summary.error = s.error;
         }
@@ -127,6 +130,14 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
     summary.inconclusive = findings.len() - summary.confirmed;
     summary.operations_attacked = coverage.iter().filter(|c| c.attacked).count();
     summary.unjudged = coverage.iter().map(|c| c.unjudged).sum();
+    // Untested once merged: in scope in some shard, judged in none.
+    summary.untested = coverage
+        .iter()
+        .filter(|c| c.in_scope && c.judged == 0)
+        .count();
+    summary.complete = summary.stopped_early.is_none()
+        && summary.error.is_none()
+        && summary.untested <= summary.untested_allowed;
     Ok(Report {
         format_version: FORMAT_VERSION,
         tool,
@@ -162,6 +173,8 @@ pub fn result_of(report: Report) -> CampaignResult {
                 judged: c.judged,
                 unjudged: c.unjudged,
                 note: c.note,
+                in_scope: c.in_scope,
+                reasons: Default::default(),
             })
             .collect(),
         stats: Stats {
@@ -191,5 +204,6 @@ pub fn result_of(report: Report) -> CampaignResult {
         failure: report.summary.error,
         exchanges: Vec::new(),
         shard: report.summary.shard.and_then(|s| s.parse().ok()),
+        untested_allowed: report.summary.untested_allowed,
     }
 }

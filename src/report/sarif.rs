@@ -334,7 +334,7 @@ pub fn log(result: &CampaignResult, spec_uri: &str) -> SarifLog {
                 .map(|f| self::result(f, spec_uri))
                 .collect(),
             invocations: vec![Invocation {
-                execution_successful: result.stopped_early.is_none(),
+                execution_successful: result.incomplete().is_empty() && result.failure.is_none(),
             }],
             column_kind: "unicodeCodePoints",
         }],

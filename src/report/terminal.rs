@@ -52,14 +52,39 @@ pub fn render(result: &CampaignResult) -> String {
             "shard {shard}: only this shard's operations were attacked; merge the shards' JSON reports with `tenantfuzz merge`"
         );
     }
-    if let Some(why) = &result.stopped_early {
-        let _ = writeln!(out, "INCOMPLETE: stopped early: {why}");
-        if confirmed == 0 {
+    let incomplete = result.incomplete();
+    for why in &incomplete {
+        let _ = writeln!(out, "INCOMPLETE: {why}");
+    }
+    let untested: Vec<_> = result.untested().collect();
+    if !untested.is_empty() {
+        let _ = writeln!(
+            out,
+            "untested ({} operations that take a resource id; none of their probes was judged):",
+            untested.len()
+        );
+        for c in untested.iter().take(10) {
             let _ = writeln!(
                 out,
-                "INCOMPLETE: coverage is incomplete; no confirmed finding does not mean the API is safe"
+                "  {} {}: {}",
+                c.method,
+                c.path,
+                c.note.as_deref().unwrap_or("no reason recorded")
             );
         }
+        if untested.len() > 10 {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (the JSON report's coverage gives each one's reason)",
+                untested.len() - 10
+            );
+        }
+    }
+    if !incomplete.is_empty() && confirmed == 0 {
+        let _ = writeln!(
+            out,
+            "INCOMPLETE: coverage is incomplete; no confirmed finding does not mean the API is safe"
+        );
     }
     if let Some(error) = &result.failure {
         let _ = writeln!(out, "error: {error}");

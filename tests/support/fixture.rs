@@ -105,6 +105,8 @@ fn coverage(method: &str, path: &str, id: &str) -> Coverage {
         judged: 4,
         unjudged: 0,
         note: None,
+        in_scope: true,
+        reasons: Default::default(),
     }
 }
 
@@ -388,14 +390,21 @@ pub fn result() -> CampaignResult {
     let mut search = coverage("GET", "/search", "search");
     search.checks = vec![Kind::ListLeak];
     search.vectors = vec![Vector::Query];
+    search.in_scope = false;
     let mut unjudged = coverage("GET", "/reports/{reportId}", "getReport");
     unjudged.checks = vec![Kind::BolaRead];
     unjudged.judged = 0;
     unjudged.unjudged = 3;
+    unjudged.note = Some(
+        "bob's POST /reports, which it needs, answered 403: bob may not create one (grant it, or \
+         exclude the operations with campaign.exclude)"
+            .into(),
+    );
     let mut health = coverage("GET", "/health", "health");
     health.attacked = false;
     health.vectors.clear();
     health.judged = 0;
+    health.in_scope = false;
     health.note = Some("public (security: [])".into());
     let exchanges = findings
         .iter()
@@ -408,6 +417,7 @@ pub fn result() -> CampaignResult {
         })
         .collect();
     CampaignResult {
+        untested_allowed: 0,
         failure: None,
         base_url: BASE.into(),
         spec: "specs/demo.yaml".into(),
