@@ -59,6 +59,18 @@ fn plan_prints_the_model_and_the_attacks() {
         "{out}"
     );
     assert!(out.contains("attack plan"), "{out}");
+    // The count in the heading is the rows' count.
+    let plan = &out[out.find("attack plan (").unwrap()..];
+    let heading = plan.lines().next().unwrap();
+    let rows = plan
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .count();
+    assert!(
+        heading.starts_with(&format!("attack plan ({rows} attacks on ")),
+        "{heading}: {rows} rows"
+    );
     let o = bin()
         .args(["plan", "--json", "--spec"])
         .arg(repo("specs/demo.yaml"))
@@ -67,6 +79,27 @@ fn plan_prints_the_model_and_the_attacks() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["operations"], 40);
     assert!(v["attacks"].as_array().unwrap().len() > 50);
+    // A config whose credential variables are not exported yet plans (it sends nothing); a
+    // run of it is a usage error that names the variable.
+    let cfg = config("http://127.0.0.1:9", "");
+    let o = bin()
+        .args(["plan", "--config"])
+        .arg(&cfg)
+        .env_remove("TF_TEST_A")
+        .env_remove("TF_TEST_B")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("attack plan"), "{}", text(&o));
+    let o = bin()
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env_remove("TF_TEST_A")
+        .env_remove("TF_TEST_B")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("TF_TEST_A"), "{}", text(&o));
 }
 
 #[test]

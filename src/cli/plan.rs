@@ -8,6 +8,8 @@ use serde_json::json;
 
 use super::{CliError, Outcome};
 use crate::campaign::Campaign;
+use std::collections::BTreeSet;
+
 use crate::config::Settings;
 use crate::model::Decision;
 use crate::model::Slot;
@@ -29,7 +31,10 @@ pub struct PlanArgs {
 
 pub(crate) fn run(args: PlanArgs) -> Result<Outcome, CliError> {
     let mut settings = match &args.config {
-        Some(path) => Settings::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
+        // Planning sends nothing: credentials not exported yet are no error.
+        Some(path) => {
+            Settings::load_for_planning(path).map_err(|e| CliError::Usage(e.to_string()))?
+        }
         None => Settings::for_planning(Path::new("")),
     };
     if let Some(spec) = &args.spec {
@@ -147,7 +152,6 @@ pub(crate) fn render(c: &Campaign) -> String {
     let plan = c.plan(None);
     let names = c.identity_names();
     out.push_str(&policy_text(c, &names));
-    let _ = writeln!(out, "\nattack plan ({} scenarios):", plan.probes.len());
     let mut lines: Vec<String> = Vec::new();
     for probe in &plan.probes {
         for step in &probe.scenario.steps {
@@ -177,6 +181,22 @@ pub(crate) fn render(c: &Campaign) -> String {
     }
     lines.sort();
     lines.dedup();
+    // The count is of the rows below: one per distinct attack (a scenario may hold several,
+    // and several scenarios the same one under different setups).
+    let operations: BTreeSet<usize> = plan
+        .probes
+        .iter()
+        .flat_map(|p| &p.scenario.steps)
+        .filter(|s| matches!(s.role, StepRole::Attack { .. }))
+        .map(|s| s.op)
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nattack plan ({} attacks on {} operations, in {} scenarios):",
+        lines.len(),
+        operations.len(),
+        plan.probes.len()
+    );
     for l in lines {
         let _ = writeln!(out, "{l}");
     }

@@ -293,6 +293,20 @@ impl Settings {
         })
     }
 
+    /// Loads a config for planning only (`tenantfuzz plan`), which sends nothing: an
+    /// environment variable that is not set (a token not yet exported after `init`) stands
+    /// for itself, as `<NAME unset>`, instead of being an error.
+    pub fn load_for_planning(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Settings::parse(&text, &path.display().to_string(), base, &|name| {
+            Some(std::env::var(name).unwrap_or_else(|_| format!("<{name} unset>")))
+        })
+    }
+
     /// Parses config text; `env` looks up environment variables.
     pub fn parse(
         text: &str,
