@@ -740,8 +740,7 @@ async fn sessions_are_renewed_by_the_periodic_check_and_once_for_concurrent_401s
         "t.yaml",
     )
     .unwrap();
-    let me = api.find("GET /me");
-    assert!(me.is_some());
+    let me = tenantfuzz::exec::Control::configured(api.find("GET /me").unwrap());
     let config = "[identities.u]\ntenant = \"t\"\n[identities.u.login]\napply = { headers = { Authorization = \"Bearer {token}\" } }\n[[identities.u.login.requests]]\npath = \"/login\"\nextract = { token = { json = \"$.token\" } }\n[identities.v]\ntenant = \"w\"\n";
     let parsed = Settings::parse(config, "t.toml", Path::new("."), &env).unwrap();
     let flow: LoginFlow = parsed.identities[0].auth.login.clone().unwrap();
@@ -763,7 +762,10 @@ async fn sessions_are_renewed_by_the_periodic_check_and_once_for_concurrent_401s
         if check {
             target.check_sessions_every(Duration::from_millis(50));
         }
-        target.open_sessions(&api, &[me, None], 4).await.unwrap();
+        target
+            .open_sessions(&api, &[me.clone(), Default::default()], 4)
+            .await
+            .unwrap();
         let first = target
             .send(0, tenantfuzz::spec::Method::Get, &url, &[], None, false)
             .await;
@@ -784,7 +786,10 @@ async fn sessions_are_renewed_by_the_periodic_check_and_once_for_concurrent_401s
     }
     // Sixteen requests in flight meet an expired token: one re-login serves them all.
     let target = Target::with_senders(&base, &senders, Duration::from_secs(5)).unwrap();
-    target.open_sessions(&api, &[me, None], 4).await.unwrap();
+    target
+        .open_sessions(&api, &[me.clone(), Default::default()], 4)
+        .await
+        .unwrap();
     let before = logins.load(Ordering::SeqCst);
     valid.store(0, Ordering::SeqCst);
     let items = format!("{base}/items");

@@ -548,7 +548,7 @@ impl Campaign {
 
     /// Each identity's positive control: its configured `health` operation, else the one the
     /// spec suggests (`GET /me` and the like); none for anonymous.
-    fn controls(&self) -> Result<Vec<Option<usize>>, CampaignError> {
+    fn controls(&self) -> Result<Vec<crate::exec::Control>, CampaignError> {
         // An excluded operation is never sent, not even as a control.
         let excluded: Vec<usize> = self
             .settings
@@ -557,8 +557,13 @@ impl Campaign {
             .iter()
             .flat_map(|selector| self.api.select(selector))
             .collect();
-        let inferred =
-            crate::identity::infer_control(&self.api).filter(|op| !excluded.contains(op));
+        let inferred = crate::exec::Control {
+            ops: crate::identity::infer_controls(&self.api)
+                .into_iter()
+                .filter(|op| !excluded.contains(op))
+                .collect(),
+            configured: false,
+        };
         let mut out = Vec::new();
         for i in &self.settings.identities {
             let op = match &i.auth.health {
@@ -589,13 +594,13 @@ impl Campaign {
                             ),
                         }));
                     }
-                    Some(op)
+                    crate::exec::Control::configured(op)
                 }
-                None => inferred,
+                None => inferred.clone(),
             };
             out.push(op);
         }
-        out.push(None);
+        out.push(crate::exec::Control::default());
         Ok(out)
     }
 }

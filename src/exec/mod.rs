@@ -13,6 +13,7 @@ mod target;
 
 pub use client::http_client;
 pub use interpret::{Created, Discovered, Exclusive, Interpreter};
+pub use session::Control;
 pub(crate) use session::LiveCredentials;
 pub use slots::{Priority, Slot, Slots};
 pub use target::{Sender, Target, TargetError};

@@ -112,6 +112,32 @@ pub(crate) enum Verdict {
     Lost,
 }
 
+/// An identity's positive control: the operations to try, best first (a GET without required
+/// parameters), and whether the user named it (`identities.<name>.health`).
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    pub ops: Vec<usize>,
+    pub configured: bool,
+}
+
+impl Control {
+    /// The control the user named.
+    pub fn configured(op: usize) -> Control {
+        Control {
+            ops: vec![op],
+            configured: true,
+        }
+    }
+}
+
+/// A control that answered: the operation, its URL, its answer and how long it took.
+struct Proved {
+    op: usize,
+    url: String,
+    body: Option<serde_json::Value>,
+    ms: u64,
+}
+
 impl Session {
     pub(crate) fn new(
         name: String,
@@ -510,6 +536,103 @@ impl Target {
         }
     }
 
+    /// Proves `identity`'s session with its control: the first of the candidates that answers
+    /// 2xx becomes the control. A 401 means the credentials do not work. A refusal of another
+    /// kind (a 403 or 404: a staff member may not read what `/me` shows a user) means only that
+    /// this identity may not call it: the next candidate is tried, and when none answers, the
+    /// identity goes without a control (`Ok(None)`) unless the user named it, or unless the
+    /// first candidate answers anonymous callers exactly so (then the credentials made no
+    /// difference: they do not work).
+    async fn prove(
+        &self,
+        api: &Api,
+        identity: usize,
+        control: &Control,
+        anonymous: Option<usize>,
+    ) -> Result<Option<Proved>, String> {
+        let s = &self.sessions[identity];
+        let mut refused: Option<(usize, String, crate::exchange::Exchange)> = None;
+        for &op in &control.ops {
+            let o = &api.operations[op];
+            let url = format!("{}{}", self.base, o.path);
+            let (wire, _) = s.current();
+            let started = Instant::now();
+            let e = self
+                .send_with(identity, &wire, o.method, &url, &[], None, false)
+                .await;
+            let ms = started.elapsed().as_millis() as u64;
+            match e.status {
+                None => {
+                    return Err(format!(
+                        "the target at {} could not be reached: {} ({})",
+                        self.base,
+                        e.error.as_deref().unwrap_or("no answer"),
+                        e.url
+                    ));
+                }
+                Some(status) if (200..300).contains(&status) => {
+                    return Ok(Some(Proved {
+                        op,
+                        url,
+                        body: e.response_body.get().cloned(),
+                        ms,
+                    }));
+                }
+                Some(401) => {
+                    return Err(format!(
+                        "identity '{}' cannot use its session: its positive control {} answered 401 (check its credentials)",
+                        s.name,
+                        o.label()
+                    ));
+                }
+                Some(_) => {
+                    if refused.is_none() {
+                        refused = Some((op, url, e));
+                    }
+                }
+            }
+        }
+        let Some((op, url, e)) = refused else {
+            return Ok(None);
+        };
+        let o = &api.operations[op];
+        let status = e.status.unwrap_or(0);
+        if control.configured {
+            return Err(format!(
+                "identity '{}' cannot use its session: its positive control {} (identities.{}.health) answered {status}{}",
+                s.name,
+                o.label(),
+                s.name,
+                if status == 403 {
+                    " (check its credentials, or name an operation this identity may call)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        // Without credentials, does the server answer the same? Then they made no difference.
+        if let Some(anon) = anonymous.filter(|a| *a != identity) {
+            let (wire, _) = self.sessions[anon].current();
+            let bare = self
+                .send_with(anon, &wire, o.method, &url, &[], None, false)
+                .await;
+            if bare.status == e.status && bare.response_body.get() == e.response_body.get() {
+                return Err(format!(
+                    "identity '{}' cannot use its session: its positive control {} answered {status}, as it does without credentials (check its credentials)",
+                    s.name,
+                    o.label()
+                ));
+            }
+        }
+        tracing::warn!(
+            identity = %s.name,
+            control = %o.label(),
+            status,
+            "no positive control for this identity: it may not call the inferred one, which answers anonymous callers otherwise; set identities.<name>.health to an operation it may call"
+        );
+        Ok(None)
+    }
+
     /// Before the campaign: logs every identity in, then proves each session with its positive
     /// control (`controls[i]`: an operation without required parameters) and that no two
     /// identities are the same account, `concurrency` requests at a time (logins, then
@@ -518,7 +641,7 @@ impl Target {
     pub async fn open_sessions(
         &self,
         api: &Api,
-        controls: &[Option<usize>],
+        controls: &[Control],
         concurrency: usize,
     ) -> Result<(), String> {
         let logins: Vec<Result<(), String>> =
@@ -537,62 +660,31 @@ impl Target {
         for result in logins {
             result?;
         }
-        // Every control at once (each only reads), judged in identity order.
-        let checks: Vec<(usize, usize, String, crate::exchange::Exchange, u64)> =
-            futures_util::stream::iter(
-                controls
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, op)| op.map(|op| (i, op)))
-                    .filter(|(i, _)| *i < self.sessions.len()),
-            )
-            .map(|(i, op)| async move {
-                let o = &api.operations[op];
-                let url = format!("{}{}", self.base, o.path);
-                let (wire, _) = self.sessions[i].current();
-                let started = Instant::now();
-                let e = self
-                    .send_with(i, &wire, o.method, &url, &[], None, false)
-                    .await;
-                (i, op, url, e, started.elapsed().as_millis() as u64)
-            })
-            .buffered(concurrency)
-            .collect::<Vec<_>>()
-            .boxed()
-            .await;
+        // Every identity's controls at once (each only reads), judged in identity order.
+        let anonymous = self.sessions.len().checked_sub(1);
+        let checks: Vec<(usize, Result<Option<Proved>, String>)> = futures_util::stream::iter(
+            controls
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| *i < self.sessions.len() && !c.ops.is_empty()),
+        )
+        .map(|(i, c)| async move { (i, self.prove(api, i, c, anonymous).await) })
+        .buffered(concurrency)
+        .collect::<Vec<_>>()
+        .boxed()
+        .await;
         let mut answers: Vec<(usize, usize, Option<serde_json::Value>)> = Vec::new();
-        for (i, op, url, e, ms) in checks {
+        for (i, proved) in checks {
             let s = &self.sessions[i];
-            let o = &api.operations[op];
-            match e.status {
-                None => {
-                    return Err(format!(
-                        "the target at {} could not be reached: {} ({})",
-                        self.base,
-                        e.error.as_deref().unwrap_or("no answer"),
-                        e.url
-                    ));
-                }
-                Some(status) if !(200..300).contains(&status) => {
-                    return Err(format!(
-                        "identity '{}' cannot use its session: its positive control {} answered {status}{}",
-                        s.name,
-                        o.label(),
-                        if matches!(status, 401 | 403) {
-                            " (check its credentials)"
-                        } else {
-                            ""
-                        }
-                    ));
-                }
-                Some(_) => {}
-            }
-            tracing::debug!(identity = %s.name, control = %o.label(), ms, "session works");
+            let Some(Proved { op, url, body, ms }) = proved? else {
+                continue;
+            };
+            tracing::debug!(identity = %s.name, control = %api.operations[op].label(), ms, "session works");
             if let Ok(mut c) = s.control.write() {
                 *c = Some(url);
             }
             s.mark_checked();
-            answers.push((op, i, e.response_body.get().cloned()));
+            answers.push((op, i, body));
         }
         let mut ops: Vec<usize> = answers.iter().map(|(op, _, _)| *op).collect();
         ops.sort_unstable();
@@ -860,6 +952,128 @@ mod tests {
         (base, auth)
     }
 
+    /// A server where `/me` refuses a staff token (403) as it refuses a missing or unknown one,
+    /// with another body, and `/users/me` answers any known token.
+    async fn staff_server() -> String {
+        let app = axum::Router::new()
+            .route(
+                "/me",
+                get(|h: AxumHeaders| async move {
+                    match h.get("authorization").and_then(|v| v.to_str().ok()) {
+                        Some("Bearer user") => (StatusCode::OK, axum::Json(json!({"id": "u1"}))),
+                        Some("Bearer staff") => (
+                            StatusCode::FORBIDDEN,
+                            axum::Json(json!({"detail": "staff accounts have no profile"})),
+                        ),
+                        _ => (
+                            StatusCode::FORBIDDEN,
+                            axum::Json(
+                                json!({"detail": "authentication credentials were not provided"}),
+                            ),
+                        ),
+                    }
+                }),
+            )
+            .route(
+                "/users/me",
+                get(|h: AxumHeaders| async move {
+                    match h.get("authorization").and_then(|v| v.to_str().ok()) {
+                        Some("Bearer user" | "Bearer staff") => {
+                            (StatusCode::OK, axum::Json(json!({"id": "s1"})))
+                        }
+                        _ => (StatusCode::UNAUTHORIZED, axum::Json(json!({}))),
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+
+    /// Opens the sessions of one identity with `token` and `control`.
+    async fn open_with(base: &str, token: &str, control: Control) -> (Target, Result<(), String>) {
+        let senders = [
+            Sender {
+                name: "u".into(),
+                credentials: bearer(token),
+                login: None,
+            },
+            Sender {
+                name: "anonymous".into(),
+                credentials: Credentials::default(),
+                login: None,
+            },
+        ];
+        let target = Target::with_senders(base, &senders, Duration::from_secs(5)).expect("target");
+        let api = crate::spec::load_str(
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /me:\n    get:\n      responses: {'200': {description: ok}}\n  /users/me:\n    get:\n      responses: {'200': {description: ok}}\n",
+            "t.yaml",
+        )
+        .expect("loads");
+        let control = Control {
+            ops: control.ops.iter().map(|&i| [0, 1][i]).collect(),
+            ..control
+        };
+        let result = target
+            .open_sessions(&api, &[control, Control::default()], 2)
+            .await;
+        (target, result)
+    }
+
+    #[tokio::test]
+    async fn an_identity_refused_its_inferred_control_tries_the_next_and_keeps_its_session() {
+        let base = staff_server().await;
+        let both = Control {
+            ops: vec![0, 1],
+            configured: false,
+        };
+        let (target, result) = open_with(&base, "staff", both.clone()).await;
+        assert_eq!(result, Ok(()));
+        assert_eq!(
+            target.sessions[0].control(),
+            Some(format!("{base}/users/me"))
+        );
+        // A user's first candidate answers: it stays the control.
+        let (target, result) = open_with(&base, "user", both).await;
+        assert_eq!(result, Ok(()));
+        assert_eq!(target.sessions[0].control(), Some(format!("{base}/me")));
+        // With no other candidate, the staff member goes without one: a 403 is its access to
+        // /me, not a dead session (anonymous callers are answered otherwise).
+        let only_me = Control {
+            ops: vec![0],
+            configured: false,
+        };
+        let (target, result) = open_with(&base, "staff", only_me.clone()).await;
+        assert_eq!(result, Ok(()));
+        assert_eq!(target.sessions[0].control(), None);
+        assert!(!target.sessions[0].is_lost());
+        // A token the server does not know is refused exactly as no token is: not a session.
+        let (_, result) = open_with(&base, "fake-unknown", only_me).await;
+        let e = result.expect_err("an unknown token does not open a session");
+        assert!(e.contains("as it does without credentials"), "{e}");
+        // A control the user named and the identity may not call is the user's to fix.
+        let (_, result) = open_with(&base, "staff", Control::configured(0)).await;
+        let e = result.expect_err("the named control refuses");
+        assert!(
+            e.contains("identities.u.health") && e.contains("403"),
+            "{e}"
+        );
+        // A 401 is the credentials', whichever candidate answers it.
+        let (_, result) = open_with(
+            &base,
+            "fake-unknown",
+            Control {
+                ops: vec![1, 0],
+                configured: false,
+            },
+        )
+        .await;
+        assert!(result.expect_err("401").contains("answered 401"));
+    }
+
     fn api() -> Api {
         crate::spec::load_str(
             "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /me:\n    get:\n      responses: {'200': {description: ok}}\n",
@@ -903,7 +1117,14 @@ mod tests {
         let target = Target::with_senders(base, &senders, Duration::from_secs(5)).expect("target");
         let api = api();
         target
-            .open_sessions(&api, &[api.find("GET /me"), None], 2)
+            .open_sessions(
+                &api,
+                &[
+                    Control::configured(api.find("GET /me").expect("GET /me")),
+                    Control::default(),
+                ],
+                2,
+            )
             .await
             .expect("sessions open");
         target

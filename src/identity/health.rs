@@ -26,7 +26,14 @@ const SELF_PATHS: &[&str] = &[
 /// is a "who am I" path (`/me`, `/user`, `/account`, `/profile`, `/users/me`, ...), possibly
 /// under a version or `api` prefix, and that is not documented as public.
 pub fn infer_control(api: &Api) -> Option<usize> {
-    let mut best: Option<(usize, usize)> = None;
+    infer_controls(api).first().copied()
+}
+
+/// Every operation that could serve as the positive control (see [`infer_control`]), best
+/// first: an identity that may not call the first (a staff member refused a user's `/me`) tries
+/// the next.
+pub fn infer_controls(api: &Api) -> Vec<usize> {
+    let mut ranked: Vec<(usize, usize)> = Vec::new();
     for (i, op) in api.operations.iter().enumerate() {
         if op.method != Method::Get || op.security == Security::Public {
             continue;
@@ -50,12 +57,12 @@ pub fn infer_control(api: &Api) -> Option<usize> {
                 })
         });
         if let Some(rank) = rank {
-            if best.is_none_or(|(r, _)| rank < r) {
-                best = Some((rank, i));
-            }
+            ranked.push((rank, i));
         }
     }
-    best.map(|(_, i)| i)
+    // Stable: among equals, the spec's order.
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked.into_iter().map(|(_, i)| i).collect()
 }
 
 /// The first two identities (by index) whose controls answered the same JSON body: the same

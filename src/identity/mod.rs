@@ -13,7 +13,7 @@ mod login;
 
 pub use auth::IdentityAuth;
 pub use credential::Credentials;
-pub use health::{infer_control, same_account};
+pub use health::{infer_control, infer_controls, same_account};
 pub use login::{
     Extract, FlowBody, FlowRequest, FlowResponse, LoginError, LoginFlow, Prepared, Vars,
 };
