@@ -176,8 +176,12 @@ impl CampaignResult {
 /// What the cleanup did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Cleanup {
-    /// Resources deleted (or already gone).
+    /// Resources deleted: the delete answered 2xx and the owner's read-back (where the API has
+    /// a read) no longer showed them.
     pub deleted: usize,
+    /// Resources already gone when the cleanup came (their delete answered 404 or 410, and no
+    /// read showed them): an attack or the scenario itself deleted them.
+    pub already_gone: usize,
     /// Resources left on the target, with why.
     pub left: Vec<LeftBehind>,
 }
@@ -186,6 +190,7 @@ impl Cleanup {
     /// Adds what another pass of the cleanup did.
     pub(crate) fn absorb(&mut self, other: Cleanup) {
         self.deleted += other.deleted;
+        self.already_gone += other.already_gone;
         self.left.extend(other.left);
     }
 }

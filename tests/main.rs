@@ -6,6 +6,7 @@ mod support;
 
 mod campaign_demo;
 mod ci_templates;
+mod cleanup_truth;
 mod cli;
 mod demo_bugs;
 mod demo_spec;

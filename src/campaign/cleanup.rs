@@ -1,6 +1,9 @@
 //! Cleanup: at the end of a campaign, everything it created is deleted by its creator, newest
 //! first (children before parents), through the API's own delete operations. Nothing the
 //! campaign did not create is ever deleted. What cannot be deleted is listed with its URL or id.
+//! A delete is believed only when the owner's read-back (where the API has a read) no longer
+//! shows the object: a 2xx delete whose object still reads is left (a soft delete), and a 404
+//! is "already gone" (an attack deleted it), never "deleted".
 
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -13,10 +16,21 @@ use crate::spec::Method;
 
 /// The delete step for one created resource, or why there is none.
 fn delete_step(rt: &Interpreter<'_>, c: &Created, resource: usize) -> Result<Step, String> {
+    item_step(rt, c, resource, Method::Delete)
+}
+
+/// The step that calls `method` on one created resource's item (its delete, or its read for
+/// the read-back), or why there is none.
+fn item_step(
+    rt: &Interpreter<'_>,
+    c: &Created,
+    resource: usize,
+    method: Method,
+) -> Result<Step, String> {
     let model = rt.model;
     let name = &model.resources[resource].name;
     let deleter = rt.api.operations.iter().enumerate().find(|(i, op)| {
-        op.method == Method::Delete
+        op.method == method
             && !model.is_skipped(*i)
             && model.consumers_of(*i).any(|k| {
                 k.resource == resource
@@ -35,7 +49,12 @@ fn delete_step(rt: &Interpreter<'_>, c: &Created, resource: usize) -> Result<Ste
     });
     let Some((index, op)) = deleter else {
         return Err(format!(
-            "the API has no delete operation for {name} resources (or it is excluded)"
+            "the API has no {} operation for {name} resources (or it is excluded)",
+            if method == Method::Delete {
+                "delete"
+            } else {
+                "read"
+            }
         ));
     };
     // The create's own request holds the parents' ids, by resource.
@@ -137,8 +156,7 @@ pub(crate) async fn deleting(
                 None => open = false,
             },
             Some((done, sent)) = running.next(), if !running.is_empty() => {
-                total.deleted += done.deleted;
-                total.left.extend(done.left);
+                total.absorb(done);
                 requests += sent;
             }
             else => break,
@@ -206,11 +224,13 @@ async fn delete_all(
     for (i, (outcome, sent)) in outcomes {
         requests += sent;
         match outcome {
-            Ok(()) => result.deleted += 1,
-            Err(left) if defer_conflicts && left.reason == CONFLICT => {
+            Fate::Deleted => result.deleted += 1,
+            Fate::Gone => result.already_gone += 1,
+            Fate::Dealt => {}
+            Fate::Left(left) if defer_conflicts && left.reason == CONFLICT => {
                 deferred.push(created[i].clone())
             }
-            Err(left) => result.left.push(left),
+            Fate::Left(left) => result.left.push(left),
         }
     }
     if !deferred.is_empty() {
@@ -240,14 +260,31 @@ async fn delete_all(
 /// Why an object is left when its delete answered 409 Conflict.
 const CONFLICT: &str = "the delete answered 409";
 
-/// Whether one object was deleted (or what is left), and the requests that took.
-type Outcome = (Result<(), LeftBehind>, u64);
+/// What became of one created object.
+enum Fate {
+    /// Its delete answered 2xx, and the owner's read-back (if the API has a read) no longer
+    /// shows it.
+    Deleted,
+    /// Its delete answered 404 or 410, and no read-back shows it: something else (an attack)
+    /// deleted it first.
+    Gone,
+    /// Dealt with already: another execution was answered with the same object.
+    Dealt,
+    /// Still on the target, and why.
+    Left(LeftBehind),
+}
+
+/// What became of one object, and the requests that took.
+type Outcome = (Fate, u64);
 
 /// Deletes one created object, as its creator and then its colleagues; also the requests it
 /// sent.
 async fn delete_one(rt: &Interpreter<'_>, tenants: &[Option<String>], c: &Created) -> Outcome {
     let mut sent = 0;
-    let outcome = try_delete(rt, tenants, c, &mut sent).await;
+    let outcome = match try_delete(rt, tenants, c, &mut sent).await {
+        Ok(fate) => fate,
+        Err(left) => Fate::Left(left),
+    };
     (outcome, sent)
 }
 
@@ -256,28 +293,37 @@ async fn try_delete(
     tenants: &[Option<String>],
     c: &Created,
     sent: &mut u64,
-) -> Result<(), LeftBehind> {
+) -> Result<Fate, LeftBehind> {
+    let id = crate::exchange::value_text(&c.id);
     let Some(producer) = rt.model.producers.iter().find(|p| p.op == c.op) else {
-        return Ok(());
+        return Err(LeftBehind {
+            resource: rt.api.operations[c.op].label(),
+            id,
+            url: None,
+            reason: "created by an operation the model knows no resource of".into(),
+        });
     };
     let resource = producer.resource;
-    let id = crate::exchange::value_text(&c.id);
+    if let Ok(mut cleaned) = rt.cleaned.lock()
+        && !cleaned.insert((resource, id.clone()))
+    {
+        return Ok(Fate::Dealt);
+    }
     let name = rt.model.resources[resource].name.clone();
-    let mut step = delete_step(rt, c, resource).map_err(|reason| LeftBehind {
+    let left = |reason: String, url: Option<String>| LeftBehind {
         resource: name.clone(),
         id: id.clone(),
-        url: None,
+        url,
         reason,
-    })?;
+    };
+    let mut step = delete_step(rt, c, resource).map_err(|reason| left(reason, None))?;
     // A target that stopped answering is not sent a delete per object, each waiting for its
     // timeout: what is left is listed for the user to remove.
     if rt.target.lost().is_some() {
-        return Err(LeftBehind {
-            resource: name,
-            id,
-            url: None,
-            reason: "not deleted: the target stopped answering".into(),
-        });
+        return Err(left(
+            "not deleted: the target stopped answering".into(),
+            None,
+        ));
     }
     let colleagues: Vec<usize> = (0..tenants.len())
         .filter(|i| *i != c.owner && tenants[*i].is_some() && tenants[*i] == tenants[c.owner])
@@ -299,23 +345,69 @@ async fn try_delete(
             break;
         }
     }
-    match exchange {
-        Some(e) if e.is_success() || matches!(e.status, Some(404) | Some(410)) => Ok(()),
-        Some(e) => Err(LeftBehind {
-            resource: name,
-            id,
-            reason: match e.status {
-                Some(s) => format!("the delete answered {s}"),
-                None => e.error.unwrap_or_else(|| "no answer".into()),
-            },
-            url: Some(e.url),
-        }),
-        None => Err(LeftBehind {
-            resource: name,
-            id,
-            url: None,
-            reason: "the delete could not be sent".into(),
-        }),
+    let Some(e) = exchange else {
+        return Err(left("the delete could not be sent".into(), None));
+    };
+    let status = match e.status {
+        Some(s) if (200..300).contains(&s) || matches!(s, 404 | 410) => s,
+        Some(s) => return Err(left(format!("the delete answered {s}"), Some(e.url))),
+        None => {
+            return Err(left(
+                e.error.unwrap_or_else(|| "no answer".into()),
+                Some(e.url),
+            ));
+        }
+    };
+    // The owner's read-back decides; an API without a read is taken at its delete's word.
+    if let Ok(read) = item_step(rt, c, resource, Method::Get) {
+        let read = Step {
+            actor: c.owner,
+            ..read
+        };
+        let exec = rt.execute(&Scenario { steps: vec![read] }).await;
+        *sent += exec.sent();
+        let shows = exec
+            .steps
+            .first()
+            .and_then(|r| r.exchange.as_ref())
+            .is_some_and(|r| {
+                r.is_success()
+                    && r.response_body
+                        .get()
+                        .is_some_and(|body| mentions(body, &c.id))
+            });
+        if shows {
+            return Err(left(
+                if status == 404 || status == 410 {
+                    format!("the delete answered {status}, but the owner's read still shows it")
+                } else {
+                    format!(
+                        "the delete answered {status}, but the owner's read still shows it (a soft delete?)"
+                    )
+                },
+                Some(e.url),
+            ));
+        }
+    }
+    Ok(if (200..300).contains(&status) {
+        Fate::Deleted
+    } else {
+        Fate::Gone
+    })
+}
+
+/// Whether a read's answer still holds the object with `id`: the id as a value anywhere in
+/// it (an error body with 200 does not).
+fn mentions(body: &Value, id: &Value) -> bool {
+    let text = crate::exchange::value_text(id);
+    match body {
+        Value::Object(map) => map.values().any(|v| mentions(v, id)),
+        Value::Array(items) => items.iter().any(|v| mentions(v, id)),
+        Value::String(s) => s == &text,
+        Value::Number(_) | Value::Bool(_) => {
+            body == id || crate::exchange::value_text(body) == text
+        }
+        Value::Null => false,
     }
 }
 

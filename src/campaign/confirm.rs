@@ -1376,6 +1376,7 @@ mod tests {
             slots: crate::exec::Slots::new(4),
             created: Default::default(),
             finished: std::sync::Mutex::new(None),
+            cleaned: Default::default(),
         };
         let ctx = Context {
             api: &api,

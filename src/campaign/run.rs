@@ -333,6 +333,7 @@ impl Campaign {
             slots: crate::exec::Slots::new(c.concurrency),
             created: Default::default(),
             finished: std::sync::Mutex::new(Some(finished)),
+            cleaned: Default::default(),
         };
         let ctx = Context {
             api: &self.api,

@@ -23,7 +23,12 @@ pub struct Report {
 /// What the campaign deleted at the end, and what it left on the target.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CleanupInfo {
+    /// Deleted by the cleanup: the delete answered 2xx and no read-back showed the object.
     pub deleted: usize,
+    /// Already gone when the cleanup came: the delete answered 404 or 410 and no read-back
+    /// showed the object (an attack deleted it). Absent in reports of older versions.
+    #[serde(default)]
+    pub already_gone: usize,
     pub left: Vec<LeftInfo>,
 }
 
@@ -176,6 +181,7 @@ pub fn report(result: &CampaignResult) -> Report {
         coverage: result.coverage.iter().map(CoverageEntry::from).collect(),
         cleanup: CleanupInfo {
             deleted: result.cleanup.deleted,
+            already_gone: result.cleanup.already_gone,
             left: result
                 .cleanup
                 .left

@@ -54,6 +54,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
     };
     let mut cleanup = CleanupInfo {
         deleted: 0,
+        already_gone: 0,
         left: Vec::new(),
     };
     let tool = first.tool.clone();
@@ -119,6 +120,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
             });
         }
         cleanup.deleted += r.cleanup.deleted;
+        cleanup.already_gone += r.cleanup.already_gone;
         cleanup.left.extend(r.cleanup.left);
     }
     let mut findings: Vec<Finding> = findings.into_values().collect();
@@ -188,6 +190,7 @@ pub fn result_of(report: Report) -> CampaignResult {
         marker_prefix: String::new(),
         cleanup: Cleanup {
             deleted: report.cleanup.deleted,
+            already_gone: report.cleanup.already_gone,
             left: report
                 .cleanup
                 .left

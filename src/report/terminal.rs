@@ -90,19 +90,30 @@ pub fn render(result: &CampaignResult) -> String {
         let _ = writeln!(out, "error: {error}");
     }
     let c = &result.cleanup;
-    if c.deleted > 0 || !c.left.is_empty() {
+    if c.deleted > 0 || c.already_gone > 0 || !c.left.is_empty() {
+        let total = c.deleted + c.already_gone + c.left.len();
+        let mut parts = vec![format!("{} deleted", c.deleted)];
+        if c.already_gone > 0 {
+            parts.push(format!(
+                "{} already gone (their delete answered 404)",
+                c.already_gone
+            ));
+        }
+        if !c.left.is_empty() {
+            parts.push(format!(
+                "{} left behind (listed in the JSON report{})",
+                c.left.len(),
+                if c.left.len() > 10 {
+                    "; the first 10 below"
+                } else {
+                    ""
+                }
+            ));
+        }
         let _ = writeln!(
             out,
-            "cleanup: deleted {} resources the campaign created{}",
-            c.deleted,
-            if c.left.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; {} left behind (listed in the JSON report):",
-                    c.left.len()
-                )
-            }
+            "cleanup: {total} resources the campaign created: {}",
+            parts.join(", ")
         );
         for left in c.left.iter().take(10) {
             let _ = writeln!(

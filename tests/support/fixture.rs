@@ -453,6 +453,7 @@ pub fn result() -> CampaignResult {
         marker_prefix: RUN.into(),
         cleanup: Cleanup {
             deleted: 3,
+            already_gone: 1,
             left: vec![LeftBehind {
                 resource: "document".into(),
                 id: "doc_3".into(),
