@@ -517,6 +517,20 @@ async fn run_cli(
     dir: &std::path::Path,
     extra: &[&str],
 ) -> (i32, String) {
+    let mut command = cli_command(demo_base, base, dir, extra).await;
+    let o = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    (o.status.code().unwrap_or(-1), cmd::text(&o))
+}
+
+/// The `tenantfuzz run` command of [`run_cli`], not started.
+async fn cli_command(
+    demo_base: &str,
+    base: &str,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Command {
     let config = dir.join("tenantfuzz.toml");
     std::fs::write(
         &config,
@@ -530,25 +544,98 @@ async fn run_cli(
         token(demo_base, "alice").await,
         token(demo_base, "bob").await,
     );
-    let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-    let dir = dir.to_path_buf();
-    let o = tokio::task::spawn_blocking(move || {
-        bin()
-            .args(["run", "--config"])
-            .arg(&config)
-            .arg("--report-json")
-            .arg(dir.join("report.json"))
-            .arg("--repro-dir")
-            .arg(dir.join("repro"))
-            .args(args)
-            .env("TF_A", a)
-            .env("TF_B", b)
-            .output()
+    let mut command = bin();
+    command
+        .args(["run", "--config"])
+        .arg(&config)
+        .arg("--report-json")
+        .arg(dir.join("report.json"))
+        .arg("--repro-dir")
+        .arg(dir.join("repro"))
+        .args(extra)
+        .env("TF_A", a)
+        .env("TF_B", b);
+    command
+}
+
+/// Ctrl-C twice: the first stops new work, the second ends the run at once. Nothing more is
+/// sent (no cleanup: what was created is listed as left), and what was obtained is still
+/// written, marked incomplete.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_sends_nothing_more_and_still_writes_what_was_obtained() {
+    let server = DemoServer::start(DemoConfig::new(Mode::Vulnerable))
+        .await
+        .unwrap();
+    let slow = Recorder::start_slow(
+        Behaviour::Forward(server.base_url()),
+        Duration::from_millis(40),
+    )
+    .await;
+    let dir = temp_dir("abort");
+    let mut command = cli_command(
+        &server.base_url(),
+        &slow.base_url(),
+        &dir,
+        &["--concurrency", "4"],
+    )
+    .await;
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let interrupt = |pid: u32| {
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let pid = child.id();
+    // Well into the probes (discovery and the sessions take a few dozen requests).
+    while slow.seen().len() < 150 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    interrupt(pid);
+    let first = slow.seen().len();
+    while slow.seen().len() < first + 4 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    interrupt(pid);
+    let aborted = slow.seen().len();
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let out = cmd::text(&o);
+    let after = slow.seen().len() - aborted;
+    slow.shutdown().await;
+    server.shutdown().await.unwrap();
+    assert!(out.contains("aborted: nothing more is sent"), "{out}");
+    // What was in flight when the signal came (4 at a time), no cleanup.
+    assert!(
+        after <= 12,
+        "{after} requests after the second Ctrl-C:\n{out}"
+    );
+    let code = o.status.code().unwrap_or(-1);
+    assert!(code == 1 || code == 4, "exit {code}:\n{out}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["summary"]["complete"], false, "{report:#}");
+    assert!(
+        report["summary"]["stopped_early"]
+            .as_str()
             .unwrap()
-    })
-    .await
-    .unwrap();
-    (o.status.code().unwrap_or(-1), cmd::text(&o))
+            .contains("interrupted")
+    );
+    let left = report["cleanup"]["left"].as_array().unwrap();
+    assert!(!left.is_empty(), "{:#}", report["cleanup"]);
+    assert!(
+        left.iter()
+            .any(|l| l["reason"].as_str().unwrap().contains("aborted")),
+        "{:#}",
+        report["cleanup"]
+    );
 }
 
 /// The target goes away in the middle of confirmation: the findings confirmed before are still

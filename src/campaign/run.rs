@@ -51,6 +51,10 @@ pub struct Campaign {
     /// Set to stop the run early (Ctrl-C): no new probe, case or confirmation starts, the
     /// cleanup still runs, and the result says the run was interrupted.
     pub(super) stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Fired to end the run at once (a second Ctrl-C): nothing more is sent, what is in flight
+    /// is dropped, nothing is cleaned up (every created object is listed as left), and the
+    /// result holds what was obtained, marked incomplete.
+    pub(super) abort: crate::exec::Abort,
     /// Whether to keep every exchange in the result (for HAR).
     record: bool,
     /// How far the run has got (read by progress displays).
@@ -166,6 +170,7 @@ impl Campaign {
             policy,
             webhooks,
             stop: Default::default(),
+            abort: Default::default(),
             record: false,
             progress: Default::default(),
             in_shard,
@@ -187,6 +192,12 @@ impl Campaign {
     /// A handle that stops the run early when set (what the CLI's Ctrl-C handler sets).
     pub fn stop_handle(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
         self.stop.clone()
+    }
+
+    /// A handle that ends the run at once when fired (what the CLI's second Ctrl-C fires): see
+    /// [`crate::exec::Abort`]. Firing it also stops the run as [`Campaign::stop_handle`] does.
+    pub fn abort_handle(&self) -> crate::exec::Abort {
+        self.abort.clone()
     }
 
     /// Identity names in index order, `anonymous` last.
@@ -544,6 +555,7 @@ impl Campaign {
         )
         .map_err(|e| CampaignError::Target(e.to_string()))?;
         target.allow_origins(&reach.allow_origins);
+        target.abort_on(self.abort.clone());
         Ok(target)
     }
 

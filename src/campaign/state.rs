@@ -118,7 +118,9 @@ impl<'a> Run<'a> {
 
     /// Ctrl-C, or a session lost mid-run.
     pub(super) fn interrupted(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || self.session_lost.load(Ordering::Relaxed)
+        self.stop.load(Ordering::Relaxed)
+            || self.session_lost.load(Ordering::Relaxed)
+            || self.campaign.abort.is_fired()
     }
 
     /// Whether new work must not start: the deadline passed, the run was interrupted, or the

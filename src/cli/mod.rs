@@ -137,19 +137,29 @@ pub(crate) fn finish(
 }
 
 /// On the first Ctrl-C, asks the campaign to stop starting new work and clean up; on the
-/// second, exits at once (130) without cleaning up.
+/// second, aborts it: nothing more is sent, nothing is cleaned up, and what was obtained is
+/// still reported and written (marked incomplete); on the third, exits at once (130).
 pub(crate) fn stop_on_ctrl_c(campaign: &crate::campaign::Campaign) {
     let stop = campaign.stop_handle();
+    let abort = campaign.abort_handle();
     tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!(
+            "interrupted: finishing what is in flight and cleaning up (Ctrl-C again to stop at once)"
+        );
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!(
+            "aborted: nothing more is sent and nothing is cleaned up; writing what was obtained (Ctrl-C again to quit without it)"
+        );
+        abort.fire();
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "interrupted: finishing what is in flight and cleaning up (Ctrl-C again to quit at once)"
-            );
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("quit without cleaning up");
-                std::process::exit(130);
-            }
+            eprintln!("quit without writing the results");
+            std::process::exit(130);
         }
     });
 }

@@ -16,4 +16,4 @@ pub use interpret::{Created, Discovered, Exclusive, Interpreter};
 pub use session::Control;
 pub(crate) use session::LiveCredentials;
 pub use slots::{Priority, Slot, Slots};
-pub use target::{Sender, Target, TargetError};
+pub use target::{Abort, Sender, Target, TargetError};

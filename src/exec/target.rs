@@ -56,7 +56,40 @@ pub struct Target {
     names: Vec<String>,
     /// Every exchange sent, when recording was asked for (`--har`); `None` costs nothing.
     pub(super) recorder: Option<std::sync::Mutex<Vec<crate::exchange::Recorded>>>,
+    /// Once fired, nothing more is sent and what is in flight is dropped.
+    abort: Abort,
 }
+
+/// What a second Ctrl-C fires: the target sends nothing more and drops the requests in flight
+/// (each is recorded as refused, with no answer), so the run ends at once with what it has.
+#[derive(Debug, Clone)]
+pub struct Abort(std::sync::Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Abort {
+    fn default() -> Abort {
+        Abort(std::sync::Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl Abort {
+    /// Fires it: every target that shares it stops sending.
+    pub fn fire(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_fired(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes once it is fired.
+    async fn fired(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|fired| *fired).await;
+    }
+}
+
+/// What a request refused by [`Abort`] records as its error.
+const ABORTED: &str = "refused: the run was aborted (a second Ctrl-C)";
 
 /// An identity as the target sends it: its name, its configured credentials, and the login
 /// flow that renews them, if any.
@@ -167,7 +200,13 @@ impl Target {
             check_every: None,
             names: identities.iter().map(|s| s.name.clone()).collect(),
             recorder: None,
+            abort: Abort::default(),
         })
+    }
+
+    /// Stops sending once `abort` fires (see [`Abort`]).
+    pub fn abort_on(&mut self, abort: Abort) {
+        self.abort = abort;
     }
 
     /// Keeps a copy of every exchange sent from now on (see [`Target::take_recorded`]).
@@ -460,6 +499,9 @@ impl Target {
             );
         };
         self.pace().await;
+        if self.abort.is_fired() {
+            return refused(method, url, body, ABORTED.into());
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let started_at = self.recorder.as_ref().map(|_| std::time::SystemTime::now());
@@ -532,24 +574,34 @@ impl Target {
             error: None,
             duration_ms: 0,
         };
-        let answer = match &self.direct {
-            Some(direct) => {
-                direct
-                    .send(
-                        method_value,
-                        sent.as_str(),
-                        map,
-                        payload.unwrap_or_default(),
-                        MAX_BODY,
-                    )
-                    .await
-            }
-            None => {
-                let mut builder = self.client.request(method_value, sent).headers(map);
-                if let Some(payload) = payload {
-                    builder = builder.body(payload);
+        let request = async {
+            match &self.direct {
+                Some(direct) => {
+                    direct
+                        .send(
+                            method_value,
+                            sent.as_str(),
+                            map,
+                            payload.unwrap_or_default(),
+                            MAX_BODY,
+                        )
+                        .await
                 }
-                send_reqwest(builder).await
+                None => {
+                    let mut builder = self.client.request(method_value, sent).headers(map);
+                    if let Some(payload) = payload {
+                        builder = builder.body(payload);
+                    }
+                    send_reqwest(builder).await
+                }
+            }
+        };
+        let answer = tokio::select! {
+            biased;
+            answer = request => answer,
+            () = self.abort.fired() => {
+                exchange.error = Some(ABORTED.into());
+                return exchange;
             }
         };
         match answer {
