@@ -221,6 +221,7 @@ pub(crate) fn load(
                 }
                 Some(LoginFlow {
                     vars: Vec::new(),
+                    templated: Vec::new(),
                     register: Vec::new(),
                     requests: vec![FlowRequest {
                         method,
