@@ -14,6 +14,7 @@ mod faults;
 mod gated_actions;
 mod honest_results;
 mod identity;
+mod init_configs;
 mod inventory;
 mod model_shapes;
 mod named_ids;

@@ -115,6 +115,7 @@ pub fn demo_login_flow(email: &str, password: &str) -> LoginFlow {
             ("email".into(), Secret::new(email)),
             ("password".into(), Secret::new(password)),
         ],
+        templated: Vec::new(),
         register: Vec::new(),
         requests: vec![FlowRequest {
             method: Method::Post,

@@ -59,12 +59,111 @@ struct WfcUserPwd {
     password_field: String,
 }
 
+/// How the token is taken from the login's answer and sent afterwards. The current format
+/// (`extractFrom` + `extractSelector`, `sendIn` + `sendName` + `sendTemplate`, as Schemathesis
+/// reads it) and the older keys (`extractFromField`, `extractFromHeader`, `httpHeaderName`,
+/// `headerPrefix`, `headerPostfix`) are both read; the current ones win.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WfcToken {
+    /// `body` or `header`.
+    extract_from: Option<String>,
+    /// A JSON pointer into the body, or the header's name.
+    extract_selector: Option<String>,
+    /// `header` or `query`.
+    send_in: Option<String>,
+    send_name: Option<String>,
+    /// `Bearer {token}`; `{token}` when absent.
+    send_template: Option<String>,
     extract_from_field: Option<String>,
+    extract_from_header: Option<String>,
     http_header_name: Option<String>,
     header_prefix: Option<String>,
+    header_postfix: Option<String>,
+}
+
+impl WfcToken {
+    /// Each key from `self`, or else from the template's `other`.
+    fn or(self, other: &WfcToken) -> WfcToken {
+        let o = other.clone();
+        WfcToken {
+            extract_from: self.extract_from.or(o.extract_from),
+            extract_selector: self.extract_selector.or(o.extract_selector),
+            send_in: self.send_in.or(o.send_in),
+            send_name: self.send_name.or(o.send_name),
+            send_template: self.send_template.or(o.send_template),
+            extract_from_field: self.extract_from_field.or(o.extract_from_field),
+            extract_from_header: self.extract_from_header.or(o.extract_from_header),
+            http_header_name: self.http_header_name.or(o.http_header_name),
+            header_prefix: self.header_prefix.or(o.header_prefix),
+            header_postfix: self.header_postfix.or(o.header_postfix),
+        }
+    }
+
+    /// Where the token comes from; `Err` names the key that is missing or wrong.
+    fn extract(&self) -> Result<Extract, String> {
+        let pointer = |p: &str| {
+            if p.starts_with('/') || p.starts_with('$') {
+                p.to_string()
+            } else {
+                format!("/{p}")
+            }
+        };
+        match (self.extract_from.as_deref(), &self.extract_selector) {
+            (Some("body"), Some(sel)) => Ok(Extract::Json(pointer(sel))),
+            (Some("header"), Some(sel)) => Ok(Extract::Header(sel.clone())),
+            (Some(other @ ("body" | "header")), None) => Err(format!(
+                "token.extractSelector is required with extractFrom: {other}"
+            )),
+            (Some(other), _) => Err(format!(
+                "token.extractFrom is '{other}': use 'body' or 'header'"
+            )),
+            (None, _) => match (&self.extract_from_field, &self.extract_from_header) {
+                (Some(field), _) => Ok(Extract::Json(pointer(field))),
+                (None, Some(header)) => Ok(Extract::Header(header.clone())),
+                (None, None) => Err(
+                    "token needs extractFrom and extractSelector (or the older extractFromField)"
+                        .into(),
+                ),
+            },
+        }
+    }
+
+    /// What every request then carries, with `{token}` in it.
+    fn apply(&self) -> Result<Credentials, String> {
+        let mut apply = Credentials::default();
+        let value = match &self.send_template {
+            Some(t) => t.clone(),
+            None => format!(
+                "{}{{token}}{}",
+                self.header_prefix.as_deref().unwrap_or_default(),
+                self.header_postfix.as_deref().unwrap_or_default()
+            ),
+        };
+        if !value.contains("{token}") {
+            return Err("token.sendTemplate must contain {token}".into());
+        }
+        let name = self
+            .send_name
+            .clone()
+            .or_else(|| self.http_header_name.clone());
+        match self.send_in.as_deref() {
+            None | Some("header") => apply.headers.push((
+                name.unwrap_or_else(|| "Authorization".into()),
+                Secret::new(value),
+            )),
+            Some("query") => {
+                let name = name.ok_or("token.sendName is required with sendIn: query")?;
+                apply.query.push((name, Secret::new(value)));
+            }
+            Some(other) => {
+                return Err(format!(
+                    "token.sendIn is '{other}': use 'header' or 'query'"
+                ));
+            }
+        }
+        Ok(apply)
+    }
 }
 
 fn merge_login(user: Option<WfcLogin>, template: Option<&WfcLogin>) -> Option<WfcLogin> {
@@ -81,13 +180,7 @@ fn merge_login(user: Option<WfcLogin>, template: Option<&WfcLogin>) -> Option<Wf
         verb: u.verb.or_else(|| t.verb.clone()),
         content_type: u.content_type.or_else(|| t.content_type.clone()),
         token: match (u.token, &t.token) {
-            (Some(a), Some(b)) => Some(WfcToken {
-                extract_from_field: a
-                    .extract_from_field
-                    .or_else(|| b.extract_from_field.clone()),
-                http_header_name: a.http_header_name.or_else(|| b.http_header_name.clone()),
-                header_prefix: a.header_prefix.or_else(|| b.header_prefix.clone()),
-            }),
+            (Some(a), Some(b)) => Some(a.or(b)),
             (a, b) => a.or_else(|| b.clone()),
         },
         expect_cookies: u.expect_cookies.or(t.expect_cookies),
@@ -109,12 +202,18 @@ pub(crate) fn load(
 ) -> Result<Vec<WfcIdentity>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("failed to read '{}': {e}", path.display()))?;
-    let file: WfcFile = yaml_serde::from_str(&text).map_err(|e| {
-        format!(
-            "'{}' is not a Web Fuzzing Commons auth file: {e}",
-            path.display()
-        )
-    })?;
+    parse(&text, &path.display().to_string(), base, env)
+}
+
+/// Reads the text of a WFC auth file named `name` (for messages).
+fn parse(
+    text: &str,
+    name: &str,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<WfcIdentity>, String> {
+    let file: WfcFile = yaml_serde::from_str(text)
+        .map_err(|e| format!("'{name}' is not a Web Fuzzing Commons auth file: {e}"))?;
     let template = file.auth_template.unwrap_or_default();
     let mut out = Vec::new();
     for (n, user) in file.auth.into_iter().enumerate() {
@@ -199,19 +298,8 @@ pub(crate) fn load(
                 let mut extract = Vec::new();
                 let mut apply = Credentials::default();
                 if let Some(token) = &l.token {
-                    let field = token
-                        .extract_from_field
-                        .clone()
-                        .ok_or_else(|| at("token.extractFromField is required"))?;
-                    extract.push(("token".to_string(), Extract::Json(field)));
-                    let header = token
-                        .http_header_name
-                        .clone()
-                        .unwrap_or_else(|| "Authorization".into());
-                    let prefix = token.header_prefix.clone().unwrap_or_default();
-                    apply
-                        .headers
-                        .push((header, Secret::new(format!("{prefix}{{token}}"))));
+                    extract.push(("token".to_string(), token.extract().map_err(|m| at(&m))?));
+                    apply = token.apply().map_err(|m| at(&m))?;
                 }
                 let keep_cookies = l.expect_cookies.unwrap_or(false);
                 if apply.is_empty() && !keep_cookies {
@@ -221,6 +309,7 @@ pub(crate) fn load(
                 }
                 Some(LoginFlow {
                     vars: Vec::new(),
+                    templated: Vec::new(),
                     register: Vec::new(),
                     requests: vec![FlowRequest {
                         method,
@@ -245,7 +334,148 @@ pub(crate) fn load(
         });
     }
     if out.is_empty() {
-        return Err(format!("'{}' lists no user under 'auth'", path.display()));
+        return Err(format!("'{name}' lists no user under 'auth'"));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<WfcIdentity>, String> {
+        parse(text, "auth.yaml", Path::new("/cfg"), &|name| {
+            (name == "PW").then(|| "pw-secret".to_string())
+        })
+    }
+
+    fn flow(user: &WfcIdentity) -> &LoginFlow {
+        user.auth.login.as_ref().unwrap()
+    }
+
+    type Pairs = Vec<(String, String)>;
+
+    fn applied(flow: &LoginFlow) -> (Pairs, Pairs) {
+        let text = |list: &[(String, Secret)]| {
+            list.iter()
+                .map(|(k, v)| (k.clone(), v.expose().to_string()))
+                .collect::<Vec<_>>()
+        };
+        (text(&flow.apply.headers), text(&flow.apply.query))
+    }
+
+    const LOGIN: &str = r#"
+    loginEndpointAuth:
+      endpoint: /login
+      verb: POST
+      payloadUserPwd: { username: u, usernameField: user, password: "${env:PW}", passwordField: pw }
+"#;
+
+    #[test]
+    fn the_current_token_handling_is_read() {
+        let users = read(&format!(
+            r#"auth:
+  - name: body-header{LOGIN}      token:
+        extractFrom: body
+        extractSelector: /data/jwt
+        sendIn: header
+        sendName: Authorization
+        sendTemplate: "JWT {{token}}"
+  - name: header-query{LOGIN}      token:
+        extractFrom: header
+        extractSelector: X-Auth-Token
+        sendIn: query
+        sendName: access_token
+"#
+        ))
+        .unwrap();
+        let first = flow(&users[0]);
+        assert_eq!(
+            first.requests[0].extract,
+            [("token".to_string(), Extract::Json("/data/jwt".into()))]
+        );
+        assert_eq!(
+            applied(first).0,
+            [("Authorization".to_string(), "JWT {token}".to_string())]
+        );
+        let second = flow(&users[1]);
+        assert_eq!(
+            second.requests[0].extract,
+            [("token".to_string(), Extract::Header("X-Auth-Token".into()))]
+        );
+        assert_eq!(
+            applied(second),
+            (
+                Vec::new(),
+                vec![("access_token".to_string(), "{token}".to_string())]
+            )
+        );
+    }
+
+    #[test]
+    fn the_older_keys_and_a_template_still_work() {
+        let users = read(
+            r#"authTemplate:
+  loginEndpointAuth:
+    endpoint: /login
+    token: { extractFromField: /token, httpHeaderName: X-Token, headerPrefix: "Bearer " }
+auth:
+  - name: old
+    loginEndpointAuth:
+      payloadRaw: '{"user": "u"}'
+  - name: mixed
+    loginEndpointAuth:
+      token: { extractFrom: body, extractSelector: access }
+"#,
+        )
+        .unwrap();
+        let old = flow(&users[0]);
+        assert_eq!(
+            old.requests[0].extract,
+            [("token".to_string(), Extract::Json("/token".into()))]
+        );
+        assert_eq!(
+            applied(old).0,
+            [("X-Token".to_string(), "Bearer {token}".to_string())]
+        );
+        // The entry's current keys win over the template's older ones; a selector without a
+        // slash is a pointer all the same.
+        let mixed = flow(&users[1]);
+        assert_eq!(
+            mixed.requests[0].extract,
+            [("token".to_string(), Extract::Json("/access".into()))]
+        );
+        assert_eq!(
+            applied(mixed).0,
+            [("X-Token".to_string(), "Bearer {token}".to_string())]
+        );
+    }
+
+    #[test]
+    fn wrong_token_handling_names_the_entry_and_key() {
+        let cases = [
+            (
+                "{ extractFrom: cookie, extractSelector: s }",
+                "extractFrom is 'cookie'",
+            ),
+            ("{ extractFrom: body }", "extractSelector is required"),
+            ("{ sendIn: header }", "token needs extractFrom"),
+            (
+                "{ extractFrom: body, extractSelector: /t, sendIn: query }",
+                "sendName is required",
+            ),
+            (
+                "{ extractFrom: body, extractSelector: /t, sendTemplate: Bearer }",
+                "must contain {token}",
+            ),
+        ];
+        for (token, words) in cases {
+            let err = read(&format!("auth:\n  - name: a{LOGIN}      token: {token}\n"))
+                .err()
+                .unwrap();
+            assert!(err.contains("auth[0] (a)") && err.contains(words), "{err}");
+            assert!(!err.contains("pw-secret"), "{err}");
+        }
+    }
 }

@@ -183,6 +183,12 @@ fn login(raw: &RawLogin, base: &Path, env: Env) -> Result<LoginFlow, KeyError> {
     }
     let flow = LoginFlow {
         vars: secrets(&raw.vars, "login.vars", base, env)?,
+        templated: raw
+            .vars
+            .iter()
+            .filter(|(_, v)| crate::identity::has_template(v))
+            .map(|(k, _)| k.clone())
+            .collect(),
         register,
         requests,
         apply: apply(&raw.apply, base, env)?,
@@ -199,6 +205,8 @@ fn login(raw: &RawLogin, base: &Path, env: Env) -> Result<LoginFlow, KeyError> {
 fn check_templates(flow: &LoginFlow) -> Result<(), KeyError> {
     use crate::identity::Vars;
     let dummy = |name: &str| (name.to_string(), Secret::new("x"));
+    flow.initial_vars("x", "x")
+        .map_err(|e| ("login.vars".to_string(), e.to_string()))?;
     let mut known: Vars = flow.vars.iter().map(|(k, _)| dummy(k)).collect();
     known.push(dummy("unique"));
     known.push(dummy("identity"));

@@ -395,11 +395,9 @@ impl Target {
             return Ok(());
         };
         if state.vars.is_none() {
-            let mut vars: Vars = vec![
-                ("unique".into(), Secret::new(random_token())),
-                ("identity".into(), Secret::new(s.name.clone())),
-            ];
-            vars.extend(flow.vars.iter().cloned());
+            let mut vars = flow
+                .initial_vars(&random_token(), &s.name)
+                .map_err(|e| e.to_string())?;
             let mut jar = Vars::new();
             for r in &flow.register {
                 let p = r
@@ -409,8 +407,19 @@ impl Target {
                     .send_flow(identity, &p)
                     .await
                     .map_err(|e| format!("registration: {e}"))?;
-                r.absorb(&response, &mut vars, &mut jar)
-                    .map_err(|e| format!("registration: {e}"))?;
+                if let Err(e) = r.absorb(&response, &mut vars, &mut jar) {
+                    // The account is there from an earlier run: log in to it.
+                    if crate::identity::already_exists(&response) {
+                        tracing::info!(
+                            identity = %s.name,
+                            request = %r.label(),
+                            status = response.status,
+                            "the account already exists; logging in to it"
+                        );
+                        break;
+                    }
+                    return Err(format!("registration: {e}"));
+                }
             }
             state.vars = Some(vars);
         }
@@ -874,6 +883,9 @@ mod tests {
         items: Arc<AtomicU64>,
         refuse_login: Arc<AtomicBool>,
         me_refusal: Arc<std::sync::atomic::AtomicU16>,
+        /// The names `POST /register` took; a name taken before answers 409, a name without
+        /// an `@` answers 400.
+        registered: Arc<Mutex<Vec<String>>>,
     }
 
     impl Auth {
@@ -905,6 +917,24 @@ mod tests {
                     *a.valid.lock().expect("lock") = token.clone();
                     (StatusCode::OK, axum::Json(json!({ "token": token })))
                 }),
+            )
+            .route(
+                "/register",
+                post(
+                    |State(a): State<Auth>, axum::Json(body): axum::Json<serde_json::Value>| async move {
+                        let name = body["name"].as_str().unwrap_or_default().to_string();
+                        let mut taken = a.registered.lock().expect("lock");
+                        if !name.contains('@') {
+                            let message = format!("'{name}' is not an e-mail address");
+                            return (StatusCode::BAD_REQUEST, axum::Json(json!({ "message": message })));
+                        }
+                        if taken.contains(&name) {
+                            return (StatusCode::CONFLICT, axum::Json(json!({"error": "that name is already registered"})));
+                        }
+                        taken.push(name);
+                        (StatusCode::CREATED, axum::Json(json!({})))
+                    },
+                ),
             )
             .route(
                 "/me",
@@ -1138,6 +1168,69 @@ mod tests {
             )],
             ..Credentials::default()
         }
+    }
+
+    fn registering(name: &str) -> LoginFlow {
+        let mut flow = login_flow();
+        flow.vars = vec![("name".into(), Secret::new(name))];
+        flow.templated = vec!["name".into()];
+        flow.register = vec![FlowRequest {
+            method: Method::Post,
+            path: "/register".into(),
+            headers: Vec::new(),
+            body: Some(crate::identity::FlowBody::Json(Secret::new(
+                r#"{"name": "{name}"}"#,
+            ))),
+            extract: Vec::new(),
+        }];
+        flow
+    }
+
+    #[tokio::test]
+    async fn a_second_run_whose_registration_already_exists_logs_in_and_unique_names_are_fresh() {
+        let (base, auth) = auth_server("").await;
+        // The same name twice (a second run against the same database): 409, then the login.
+        opened(&base, Credentials::default(), Some(registering("u@x"))).await;
+        opened(&base, Credentials::default(), Some(registering("u@x"))).await;
+        assert_eq!(auth.logins.load(Ordering::SeqCst), 2);
+        assert_eq!(*auth.registered.lock().expect("lock"), ["u@x"]);
+        // `{unique}` in a variable: each run registers a name of its own.
+        for _ in 0..2 {
+            opened(
+                &base,
+                Credentials::default(),
+                Some(registering("u-{unique}@x")),
+            )
+            .await;
+        }
+        let names = auth.registered.lock().expect("lock").clone();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(
+            names[1].starts_with("u-") && names[1] != names[2],
+            "{names:?}"
+        );
+        assert!(!names[1].contains("{unique}"), "{names:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_registration_names_the_servers_reason() {
+        let (base, auth) = auth_server("").await;
+        let senders = [Sender {
+            name: "u".into(),
+            credentials: Credentials::default(),
+            login: Some(registering("no-at-sign")),
+        }];
+        let target = Target::with_senders(&base, &senders, Duration::from_secs(5)).expect("target");
+        let api = api();
+        let err = target
+            .open_sessions(&api, &[api.find("GET /me")], 2)
+            .await
+            .expect_err("the registration fails");
+        assert!(
+            err.contains("registration: POST /register answered 400: the server said \"'***' is not an e-mail address\""),
+            "{err}"
+        );
+        assert_eq!(auth.logins.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

@@ -25,6 +25,11 @@ pub struct LoginFlow {
     /// Variables known before the first request (e-mail, password); `{unique}` (a random
     /// token, the same for the whole run) and `{identity}` are always defined.
     pub vars: Vars,
+    /// The names of the variables whose values are templates themselves
+    /// (`user = "alice-{unique}@example.test"`), filled when the flow starts. Only values whose
+    /// text in the config uses `{name}` outside `${...}` are: a password read from the
+    /// environment is taken as it is, braces and all.
+    pub templated: Vec<String>,
     /// Sent once, before the first login.
     pub register: Vec<FlowRequest>,
     /// Sent at the start and on every re-login.
@@ -106,19 +111,24 @@ impl fmt::Debug for FlowResponse {
 /// Why a login flow failed. Messages name requests and variables, never values.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    #[error("{request} answered {status}{hint}")]
+    #[error("{request} answered {status}{hint}{said}")]
     Refused {
         request: String,
         status: u16,
         hint: &'static str,
+        /// `: the server said "..."`, a short excerpt of the answer without any value the flow
+        /// knows, or nothing.
+        said: String,
     },
     #[error("{request}: {reason}")]
     Send { request: String, reason: String },
-    #[error("{request}: found no '{name}' in the response's {from}")]
+    #[error("{request}: found no '{name}' in the response's {from}{fields}")]
     Extract {
         request: String,
         name: String,
         from: String,
+        /// ` (its JSON has the fields a, b)`: the names at the top of the body, never values.
+        fields: String,
     },
     #[error("unknown variable '{{{name}}}' in {place} (known: {known})")]
     UnknownVariable {
@@ -215,6 +225,153 @@ fn json_value(body: &Value, path: &str) -> Option<String> {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether `text` (a value as the config wrote it) uses a `{name}` template outside `${...}`.
+pub fn has_template(text: &str) -> bool {
+    let mut rest = text;
+    let mut plain = String::new();
+    while let Some(start) = rest.find("${") {
+        plain.push_str(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(len) => rest = &rest[start + len + 1..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    plain.push_str(rest);
+    let mut rest = plain.as_str();
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        if after.find('}').is_some_and(|end| is_name(&after[..end])) {
+            return true;
+        }
+        rest = after;
+    }
+    false
+}
+
+/// Words that say a registration was refused because the account is there already.
+const EXISTS_WORDS: &[&str] = &[
+    "already",
+    "exists",
+    "exist",
+    "taken",
+    "duplicate",
+    "in use",
+    "registered",
+    "unique",
+];
+
+/// Whether a registration's refusal says the account already exists: 409, or a 400, 403 or
+/// 422 whose body says so. Such an account is logged in to instead: a second run against the
+/// same database registers the same names again.
+pub fn already_exists(response: &FlowResponse) -> bool {
+    match response.status {
+        409 => true,
+        400 | 403 | 422 => {
+            let text = String::from_utf8_lossy(&response.body).to_ascii_lowercase();
+            EXISTS_WORDS.iter().any(|w| text.contains(w))
+        }
+        _ => false,
+    }
+}
+
+/// The longest excerpt of a refusal that is shown.
+const REASON_CHARS: usize = 160;
+
+/// Why the server refused, in its own words and short: the message of a JSON error (`message`,
+/// `error_description`, `error`, `detail`, `title`, `errors`, ...), an HTML page's title, or
+/// the start of a text body. Every value in `known` (the flow's variables and cookies: the
+/// password, the token) is replaced by `***`, and so is any long word that looks like a token.
+pub(crate) fn reason(body: &[u8], known: &[&Vars]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let picked = match serde_json::from_str::<Value>(text) {
+        Ok(value) => message_of(&value, 0).unwrap_or_else(|| value.to_string()),
+        Err(_) if text.starts_with('<') => {
+            let lower = text.to_ascii_lowercase();
+            let start = lower.find("<title>")? + "<title>".len();
+            let end = lower[start..].find("</title>")? + start;
+            text.get(start..end)?.to_string()
+        }
+        Err(_) => text.to_string(),
+    };
+    let mut out = picked.split_whitespace().collect::<Vec<_>>().join(" ");
+    for vars in known {
+        for (_, value) in vars.iter() {
+            let v = value.expose();
+            if v.chars().count() >= 3 {
+                out = out.replace(v, "***");
+            }
+        }
+    }
+    let out = out
+        .split(' ')
+        .map(|word| {
+            let tokenish = word.len() >= 24
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+/=._-".contains(c));
+            if tokenish { "***" } else { word }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    if out.is_empty() || out == "{}" || out == "null" {
+        return None;
+    }
+    if out.chars().count() > REASON_CHARS {
+        let cut: String = out.chars().take(REASON_CHARS).collect();
+        return Some(format!("{cut}..."));
+    }
+    Some(out)
+}
+
+/// The human-readable message of a JSON error body, looked for under the usual names.
+fn message_of(value: &Value, depth: usize) -> Option<String> {
+    const KEYS: &[&str] = &[
+        "message",
+        "error_description",
+        "detail",
+        "details",
+        "error",
+        "errors",
+        "title",
+        "msg",
+        "description",
+        "reason",
+        "non_field_errors",
+    ];
+    if depth > 3 {
+        return None;
+    }
+    match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Object(map) => KEYS
+            .iter()
+            .filter_map(|k| map.get(*k))
+            .find_map(|v| message_of(v, depth + 1))
+            .or_else(|| {
+                // Django REST framework: `{"username": ["A user with that username already exists."]}`.
+                (depth == 0 && map.len() <= 3)
+                    .then(|| {
+                        map.iter().find_map(|(k, v)| match v {
+                            Value::Array(items) => items
+                                .iter()
+                                .find_map(|i| i.as_str())
+                                .map(|m| format!("{k}: {m}")),
+                            _ => None,
+                        })
+                    })
+                    .flatten()
+            }),
+        Value::Array(items) => items.iter().find_map(|i| message_of(i, depth + 1)),
         _ => None,
     }
 }
@@ -334,6 +491,9 @@ impl FlowRequest {
                     }
                     _ => "",
                 },
+                said: reason(&response.body, &[vars, jar])
+                    .map(|r| format!(": the server said \"{r}\""))
+                    .unwrap_or_default(),
             });
         }
         for (name, value) in &response.headers {
@@ -366,6 +526,14 @@ impl FlowRequest {
                     request: label.clone(),
                     name: name.clone(),
                     from: from.to_string(),
+                    fields: match (&from, &body) {
+                        (Extract::Json(_), Some(Value::Object(map))) if !map.is_empty() => {
+                            let names: Vec<&str> =
+                                map.keys().take(12).map(String::as_str).collect();
+                            format!(" (its JSON has the fields {})", names.join(", "))
+                        }
+                        _ => String::new(),
+                    },
                 })?;
             set_var(vars, name, Secret::new(value));
         }
@@ -374,6 +542,30 @@ impl FlowRequest {
 }
 
 impl LoginFlow {
+    /// The variables a run of the flow starts with: `{unique}` and `{identity}`, then the
+    /// flow's own, the templated ones filled (`{unique}` and the other variables may appear
+    /// in them; one templated variable may not use another).
+    pub fn initial_vars(&self, unique: &str, identity: &str) -> Result<Vars, LoginError> {
+        let mut vars: Vars = vec![
+            ("unique".into(), Secret::new(unique)),
+            ("identity".into(), Secret::new(identity)),
+        ];
+        vars.extend(self.vars.iter().cloned());
+        let plain: Vars = vars
+            .iter()
+            .filter(|(k, _)| !self.templated.contains(k))
+            .cloned()
+            .collect();
+        for name in &self.templated {
+            let Some((_, raw)) = self.vars.iter().find(|(k, _)| k == name) else {
+                continue;
+            };
+            let filled = fill(raw.expose(), &plain, &format!("login.vars.{name}"))?;
+            set_var(&mut vars, name, Secret::new(filled));
+        }
+        Ok(vars)
+    }
+
     /// The credentials the flow produced, from its variables and the cookies its responses set.
     pub fn credentials(&self, vars: &Vars, jar: &Vars) -> Result<Credentials, LoginError> {
         let each = |list: &[(String, Secret)], what: &str| -> Result<Vars, LoginError> {
@@ -602,6 +794,86 @@ mod tests {
     }
 
     #[test]
+    fn templated_variables_are_filled_and_others_taken_as_they_are() {
+        assert!(has_template("alice-{unique}@example.test"));
+        assert!(!has_template("${env:PW}"));
+        assert!(!has_template("{ not a name }"));
+        assert!(has_template("${env:USER}+{identity}"));
+        let flow = LoginFlow {
+            vars: vars(&[("user", "a-{unique}-{identity}"), ("password", "p{w}d")]),
+            templated: vec!["user".into()],
+            ..LoginFlow::default()
+        };
+        let got = flow.initial_vars("u1", "alice").unwrap();
+        let value = |name: &str| {
+            got.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.expose().to_string())
+        };
+        assert_eq!(value("user").as_deref(), Some("a-u1-alice"));
+        // A password from the environment keeps its braces.
+        assert_eq!(value("password").as_deref(), Some("p{w}d"));
+        assert_eq!(value("unique").as_deref(), Some("u1"));
+        let bad = LoginFlow {
+            vars: vars(&[("user", "a-{uniq}")]),
+            templated: vec!["user".into()],
+            ..LoginFlow::default()
+        };
+        let err = bad.initial_vars("u1", "alice").unwrap_err().to_string();
+        assert!(err.contains("'{uniq}' in login.vars.user"), "{err}");
+    }
+
+    #[test]
+    fn the_servers_reason_is_short_and_holds_no_known_value() {
+        let known = vars(&[("password", "hunter22"), ("user", "bob@x.test")]);
+        let jar = vars(&[("sid", "cookie-value-1")]);
+        let said = |body: &str| reason(body.as_bytes(), &[&known, &jar]);
+        assert_eq!(
+            said(
+                r#"{"error": {"code": 7, "message": "no user bob@x.test with password hunter22"}}"#
+            )
+            .as_deref(),
+            Some("no user *** with password ***")
+        );
+        assert_eq!(
+            said(r#"{"error": "invalid_grant", "error_description": "Bad  credentials"}"#)
+                .as_deref(),
+            Some("Bad credentials")
+        );
+        assert_eq!(
+            said(r#"{"username": ["A user with that username already exists."]}"#).as_deref(),
+            Some("username: A user with that username already exists.")
+        );
+        assert_eq!(
+            said("<html><head><title>Login failed</title></head><body>...</body></html>")
+                .as_deref(),
+            Some("Login failed")
+        );
+        assert_eq!(
+            said("session cookie-value-1 expired; token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln")
+                .as_deref(),
+            Some("session *** expired; token ***")
+        );
+        assert_eq!(said("{}"), None);
+        assert_eq!(said(""), None);
+        let long = said(&"word ".repeat(100)).unwrap();
+        assert!(long.ends_with("...") && long.chars().count() == REASON_CHARS + 3);
+    }
+
+    #[test]
+    fn a_conflict_or_a_refusal_that_says_so_is_an_existing_account() {
+        assert!(already_exists(&response(409, &[], "")));
+        assert!(already_exists(&response(
+            400,
+            &[],
+            r#"{"email": ["user with this email already exists."]}"#
+        )));
+        assert!(already_exists(&response(422, &[], "Username is taken")));
+        assert!(!already_exists(&response(400, &[], "password too short")));
+        assert!(!already_exists(&response(500, &[], "already exists")));
+    }
+
+    #[test]
     fn a_refusal_or_a_missing_value_is_named_without_values() {
         let request = FlowRequest {
             method: Method::Post,
@@ -629,7 +901,17 @@ mod tests {
         let err = request.absorb(&empty, &mut v, &mut jar).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "POST /login: found no 'token' in the response's body $.token"
+            "POST /login: found no 'token' in the response's body $.token (its JSON has the fields other)"
+        );
+        let said = FlowResponse {
+            status: 401,
+            headers: Vec::new(),
+            body: b"{\"message\": \"wrong password\"}".to_vec(),
+        };
+        let err = request.absorb(&said, &mut v, &mut jar).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "POST /login answered 401 (check the identity's credentials): the server said \"wrong password\""
         );
     }
 }

@@ -16,4 +16,5 @@ pub use credential::Credentials;
 pub use health::{infer_control, infer_controls, same_account};
 pub use login::{
     Extract, FlowBody, FlowRequest, FlowResponse, LoginError, LoginFlow, Prepared, Vars,
+    already_exists, has_template,
 };

@@ -130,6 +130,10 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         Dialect::OpenApi3 => conv.security_schemes()?,
         Dialect::Swagger2 => conv.security_definitions()?,
     };
+    let servers = match dialect {
+        Dialect::OpenApi3 => servers(root),
+        Dialect::Swagger2 => super::swagger::servers(root),
+    };
     Ok(Api {
         title: obj
             .get("info")
@@ -141,7 +145,28 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         source: source.to_string(),
         operations,
         security_schemes,
+        servers,
     })
+}
+
+/// OpenAPI 3's `servers`, each URL with its variables replaced by their defaults.
+fn servers(root: &Value) -> Vec<String> {
+    let Some(list) = root.get("servers").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|server| {
+            let mut url = server.get("url")?.as_str()?.to_string();
+            if let Some(vars) = server.get("variables").and_then(Value::as_object) {
+                for (name, var) in vars {
+                    if let Some(default) = var.get("default").and_then(Value::as_str) {
+                        url = url.replace(&format!("{{{name}}}"), default);
+                    }
+                }
+            }
+            Some(url)
+        })
+        .collect()
 }
 
 fn value_text(v: &Value) -> String {
@@ -463,6 +488,10 @@ impl<'a> Converter<'a> {
                     _ => None,
                 },
                 parameter: text("name"),
+                token_url: s
+                    .pointer("/flows/password/tokenUrl")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
             });
         }
         Ok(out)

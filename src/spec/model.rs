@@ -331,6 +331,10 @@ pub struct SecurityScheme {
     pub location: Option<Location>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// For `oauth2`: the token URL of its password flow (OAuth 2 "resource owner password
+    /// credentials"), as the spec writes it (absolute or relative).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
 }
 
 /// A loaded API description.
@@ -343,6 +347,10 @@ pub struct Api {
     pub source: String,
     pub operations: Vec<Operation>,
     pub security_schemes: Vec<SecurityScheme>,
+    /// The spec's server URLs (`servers`, or Swagger 2.0's `schemes`, `host` and `basePath`),
+    /// server variables replaced by their defaults; relative URLs stay relative.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
 }
 
 /// Whether `text` matches a glob where `*` stands for any run of characters.

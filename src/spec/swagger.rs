@@ -184,9 +184,31 @@ impl<'a> Converter<'a> {
                 scheme,
                 location,
                 parameter: text("name"),
+                token_url: (text("flow").as_deref() == Some("password"))
+                    .then(|| text("tokenUrl"))
+                    .flatten(),
             });
         }
         Ok(out)
+    }
+}
+
+/// Swagger 2.0's server: the first of `schemes` (`https` without one), `host` and `basePath`;
+/// only `basePath` (relative) without a host.
+pub(super) fn servers(root: &Value) -> Vec<String> {
+    let base = root.get("basePath").and_then(Value::as_str).unwrap_or("");
+    match root.get("host").and_then(Value::as_str) {
+        Some(host) => {
+            let scheme = root
+                .get("schemes")
+                .and_then(Value::as_array)
+                .and_then(|s| s.first())
+                .and_then(Value::as_str)
+                .unwrap_or("https");
+            vec![format!("{scheme}://{host}{base}")]
+        }
+        None if !base.is_empty() => vec![base.to_string()],
+        None => Vec::new(),
     }
 }
 

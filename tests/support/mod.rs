@@ -284,6 +284,7 @@ pub mod fixture;
 pub mod hurl_runner;
 pub mod inventory;
 pub mod keyed;
+pub mod logins;
 pub mod notes;
 pub mod recorder;
 pub mod sarif;
