@@ -1223,7 +1223,11 @@ mod tests {
         let target = Target::with_senders(&base, &senders, Duration::from_secs(5)).expect("target");
         let api = api();
         let err = target
-            .open_sessions(&api, &[api.find("GET /me")], 2)
+            .open_sessions(
+                &api,
+                &[Control::configured(api.find("GET /me").expect("GET /me"))],
+                2,
+            )
             .await
             .expect_err("the registration fails");
         assert!(
