@@ -246,3 +246,168 @@ fn tests_fixture_finding() -> Finding {
         .find(|f| !f.steps.is_empty())
         .unwrap()
 }
+
+/// Runs a `.hurl` reproduction with the real hurl against `base`: its header recipe through
+/// bash where it has one (webhook files: the signatures are computed beforehand), else hurl
+/// with the variables the header names. `tokens` are the demo accounts' bearer tokens.
+pub fn real_hurl(file: &Path, base: &str, tokens: &[(String, String)]) -> (i32, String) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut env: Vec<(String, String)> = vec![
+        ("BASE_URL".into(), base.into()),
+        (
+            "TFZ_WEBHOOK_SECRET".into(),
+            tenantfuzz::demo::DEFAULT_WEBHOOK_SECRET.into(),
+        ),
+    ];
+    let mut command;
+    if let Some(start) = text.find("# --- recipe\n") {
+        let end = text.find("# --- end of recipe").unwrap();
+        let recipe: String = text[start..end]
+            .lines()
+            .filter_map(|l| l.strip_prefix("#   "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        command = Command::new("bash");
+        command.arg("-c").arg(recipe);
+    } else {
+        command = Command::new("hurl");
+        command
+            .arg("--test")
+            .arg("--variable")
+            .arg(format!("base_url={base}"))
+            .arg("--variable")
+            .arg("run=tfzt1");
+        for (handle, token) in tokens {
+            command.arg("--secret").arg(format!(
+                "{}=Bearer {token}",
+                tenantfuzz::report::hurl::credential_var(handle, "authorization")
+            ));
+        }
+        command.arg(file.file_name().unwrap());
+    }
+    for (handle, token) in tokens {
+        env.push((
+            tenantfuzz::report::curl::credential_var(handle, "authorization"),
+            format!("Bearer {token}"),
+        ));
+    }
+    let out = command
+        .current_dir(file.parent().unwrap())
+        .envs(env)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), cmd::text(&out))
+}
+
+async fn tokens(base: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for a in ACCOUNTS {
+        out.push((a.handle.to_string(), cmd::token(base, a.handle).await));
+    }
+    out
+}
+
+/// The demo at seed 7 through the CLI, reproductions in `dir/repro`: its JSON report.
+fn demo_seed_7(dir: &Path) -> serde_json::Value {
+    let report = dir.join("report.json");
+    let o = cmd::bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["-q", "demo", "--seed", "7", "--report-json"])
+        .arg(&report)
+        .arg("--repro-dir")
+        .arg(dir.join("repro"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", cmd::text(&o));
+    serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap()
+}
+
+/// Every finding of the demo gets a `.hurl` file, webhook findings too (their header recipe
+/// signs the events beforehand).
+#[test]
+fn every_demo_finding_at_seed_7_has_a_hurl_file() {
+    let dir = cmd::temp_dir("hurl-every");
+    let report = demo_seed_7(&dir);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 42);
+    for f in findings {
+        let hurl = f["reproduction"]["hurl"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no hurl file for {}", f["id"]));
+        assert!(Path::new(hurl).exists(), "{hurl}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every `.hurl` file of the demo at seed 7, run by the real hurl: it passes (exit 0) on a fresh
+/// vulnerable demo and fails an assert (exit 4) on a fresh secure one; with the attacker's
+/// session rejected, or a variable missing, it stops with a runtime error (exit 3: cannot
+/// decide) on the entry that checks it. Skipped where hurl is not installed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hurl_file_runs_in_real_hurl() {
+    if !has("hurl") || !has("bash") || !has("curl") || !has("jq") || !has("openssl") {
+        eprintln!(
+            "skipped: the real hurl (and bash, curl, jq, openssl for the webhook recipes) is not \
+             installed; see the README's Reproductions section"
+        );
+        return;
+    }
+    let dir = cmd::temp_dir("hurl-real");
+    let report = demo_seed_7(&dir);
+    let files: Vec<PathBuf> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| PathBuf::from(f["reproduction"]["hurl"].as_str().unwrap()))
+        .collect();
+    assert_eq!(files.len(), 42);
+    for (mode, expected) in [(Mode::Vulnerable, 0), (Mode::Secure, 4)] {
+        let server = DemoServer::start(DemoConfig::new(mode)).await.unwrap();
+        let base = server.base_url();
+        let tokens = tokens(&base).await;
+        for file in &files {
+            let (file, base, tokens) = (file.clone(), base.clone(), tokens.clone());
+            let (code, out) = tokio::task::spawn_blocking(move || {
+                let r = real_hurl(&file, &base, &tokens);
+                (r, file)
+            })
+            .await
+            .map(|((c, o), file)| (c, format!("{}: {o}", file.display())))
+            .unwrap();
+            assert_eq!(code, expected, "{mode:?}: {out}");
+        }
+        if mode == Mode::Vulnerable {
+            // A cross-tenant read whose attacker only attacks: its session check is entry 1.
+            let file = files
+                .iter()
+                .find(|p| {
+                    p.to_string_lossy()
+                        .contains("bola-read-get-attachments-alice-bob")
+                })
+                .unwrap()
+                .clone();
+            let mut wrong = tokens.clone();
+            for (handle, token) in &mut wrong {
+                if handle == "alice" {
+                    *token = "dmo_not_a_token".into();
+                }
+            }
+            let (f, b) = (file.clone(), base.clone());
+            let (code, out) = tokio::task::spawn_blocking(move || real_hurl(&f, &b, &wrong))
+                .await
+                .unwrap();
+            assert_eq!(code, 3, "attacker's session rejected: {out}");
+            assert!(out.contains("cannot_decide_unless_2xx_4"), "{out}");
+            let mut missing = tokens.clone();
+            missing.retain(|(h, _)| h != "alice");
+            let (code, out) =
+                tokio::task::spawn_blocking(move || real_hurl(&file, &base, &missing))
+                    .await
+                    .unwrap();
+            assert_eq!(code, 3, "a variable missing: {out}");
+            assert!(out.contains("alice_authorization"), "{out}");
+        }
+        server.shutdown().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
