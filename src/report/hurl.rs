@@ -2,6 +2,12 @@
 //! whose captures carry ids from one step to the next and whose asserts express the evidence.
 //! It passes while the bug is present and fails once it is fixed. Credentials are hurl
 //! variables (`{{bob_authorization}}`), never literal; markers are renewed with `{{run}}`.
+//!
+//! Only the evidence is an assert (exit 4: fixed). The positive controls (the sessions'
+//! checks, the steps the run saw succeed, a webhook's signed control) are captures that match
+//! nothing when they fail, so that a rejected session or a failed set-up is a hurl runtime error
+//! (exit 3), like a missing variable: "cannot decide". Webhook events are signed by a bash
+//! recipe in the file's header (hurl cannot compute an HMAC), whose results are variables.
 
 use std::fmt::Write;
 
@@ -74,7 +80,7 @@ fn renew(text: &str, run_prefix: &str) -> String {
 type Extra = Vec<(usize, String, String)>;
 
 /// Whether hurl can reproduce a finding. Webhook events need a fresh HMAC signature, which hurl
-/// cannot compute: the file's header recipe computes it beforehand (see [`signing_recipe`]),
+/// cannot compute: the file's header recipe computes it beforehand,
 /// which needs every id a signed body uses to be readable before the run.
 pub fn supported(f: &Finding) -> bool {
     f.signing.is_none() || signable(f)
