@@ -21,6 +21,7 @@ mod named_ids;
 mod replay;
 mod report_formats;
 mod reports;
+mod repro_scripts;
 mod robustness;
 mod secrets;
 mod self_ids;

@@ -127,6 +127,58 @@ async fn replay_says_still_vulnerable_then_fixed() {
     let fixed = text.lines().filter(|l| l.starts_with("fixed: ")).count();
     assert_eq!(fixed as u64, confirmed, "{text}");
 
+    // A finding whose set-up cannot be done any more (its create now answers 404) cannot be
+    // decided: counted apart, with the script's reason, neither fixed nor vulnerable.
+    let mut broken = json.clone();
+    let f = &mut broken["findings"][0];
+    let setup = f["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["role"] == "setup")
+        .expect("the first finding has a set-up step");
+    let url = f["steps"][setup]["url"].as_str().unwrap().to_string();
+    // http://host:port/path -> http://host:port/tfz-gone/path
+    let path_at =
+        url.find("://").unwrap() + 3 + url[url.find("://").unwrap() + 3..].find('/').unwrap();
+    f["steps"][setup]["url"] = format!("{}/tfz-gone{}", &url[..path_at], &url[path_at..]).into();
+    let broken_path = dir.join("broken.json");
+    std::fs::write(&broken_path, broken.to_string()).unwrap();
+    let undecided = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("cannot decide: "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let (code, text) = replay(&dir, &broken_path, Mode::Vulnerable).await;
+    assert_eq!(code, 1, "still vulnerable wins over cannot decide: {text}");
+    let lines = undecided(&text);
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        lines[0].contains(&format!("step {} (", setup + 1)) && lines[0].contains("answered 404"),
+        "the script's reason: {text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{} still vulnerable, 0 fixed, 1 cannot decide",
+            confirmed - 1
+        )),
+        "{text}"
+    );
+    let (code, text) = replay(&dir, &broken_path, Mode::Secure).await;
+    assert_eq!(
+        code, 4,
+        "nothing vulnerable, one undecided: incomplete: {text}"
+    );
+    assert_eq!(undecided(&text).len(), 1, "{text}");
+    assert!(
+        text.contains(&format!(
+            "0 still vulnerable, {} fixed, 1 cannot decide",
+            confirmed - 1
+        )),
+        "{text}"
+    );
+
     // One finding alone replays too.
     let one = dir.join("finding.json");
     std::fs::write(&one, json["findings"][0].to_string()).unwrap();

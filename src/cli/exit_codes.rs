@@ -11,7 +11,8 @@ pub const USAGE: u8 = 2;
 pub const TARGET: u8 = 3;
 /// Nothing confirmed, but the run stopped before finishing its plan (`--max-time`, Ctrl-C) or
 /// left operations that take a resource id untested beyond `campaign.max_untested`: coverage
-/// is incomplete, which is not a pass.
+/// is incomplete, which is not a pass. For `replay`: no finding is still vulnerable, but some
+/// finding's reproduction could not decide (a session rejected, a set-up step failed).
 pub const INCOMPLETE: u8 = 4;
 
 /// The table `--help` ends with.
@@ -22,4 +23,5 @@ Exit codes:
   2  usage, config or spec error
   3  the target or a session could not be used
   4  incomplete: nothing confirmed, but the run stopped early or left operations that take a
-     resource id untested (beyond campaign.max_untested); not a pass";
+     resource id untested (beyond campaign.max_untested); not a pass
+     (replay: none still vulnerable, but some finding could not be decided)";

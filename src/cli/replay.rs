@@ -7,6 +7,10 @@
 //! command adds what the script leaves to the environment: the target's URL, every identity's
 //! live credentials (logging in first where the config has a login flow) and the webhook
 //! signing secret. It needs `bash` and `curl` on the PATH.
+//!
+//! A script that cannot decide (exit 2: a session rejected, a set-up step failed) is counted
+//! apart, with the script's reason: exit 1 when any finding is still vulnerable, else 4
+//! (incomplete) when any could not be decided, else 0.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -90,8 +94,31 @@ fn recorded_base(f: &Finding, configured: &str) -> String {
 enum Verdict {
     StillVulnerable,
     Fixed,
-    /// The script could not set up (a step failed or created nothing): its last words.
-    NotReplayed(String),
+    /// The script could not decide (exit 2: a variable unset, a session rejected, a set-up step
+    /// failed), or did not finish: its reason.
+    CannotDecide(String),
+}
+
+/// Why a script that exited with `code` (2, or anything but 0 and 1) could not decide: its own
+/// `cannot decide: ...` line, else its last words.
+fn reason(code: Option<i32>, stdout: &str, stderr: &str) -> String {
+    if let Some(why) = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("cannot decide: "))
+    {
+        return why.to_string();
+    }
+    let last = stderr
+        .lines()
+        .chain(stdout.lines())
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("no output")
+        .trim();
+    match code {
+        Some(code) => format!("the script exited {code}: {last}"),
+        None => format!("the script was stopped by a signal: {last}"),
+    }
 }
 
 pub(crate) fn run(args: ReplayArgs, verbosity: super::Verbosity) -> Result<Outcome, CliError> {
@@ -147,7 +174,7 @@ pub(crate) fn run(args: ReplayArgs, verbosity: super::Verbosity) -> Result<Outco
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::Usage(format!("failed to create '{}': {e}", dir.display())))?;
     let mut still = 0;
-    let mut unreplayed = 0;
+    let mut undecided = 0;
     for f in &findings {
         let recorded = recorded
             .clone()
@@ -164,14 +191,11 @@ pub(crate) fn run(args: ReplayArgs, verbosity: super::Verbosity) -> Result<Outco
         let verdict = match output.status.code() {
             Some(1) => Verdict::StillVulnerable,
             Some(0) => Verdict::Fixed,
-            _ => Verdict::NotReplayed(
-                String::from_utf8_lossy(&output.stderr)
-                    .lines()
-                    .chain(String::from_utf8_lossy(&output.stdout).lines())
-                    .rfind(|l| !l.trim().is_empty())
-                    .unwrap_or("the script failed")
-                    .to_string(),
-            ),
+            code => Verdict::CannotDecide(reason(
+                code,
+                &String::from_utf8_lossy(&output.stdout),
+                &String::from_utf8_lossy(&output.stderr),
+            )),
         };
         let what = format!(
             "{} {} {} ({} -> {})",
@@ -187,26 +211,26 @@ pub(crate) fn run(args: ReplayArgs, verbosity: super::Verbosity) -> Result<Outco
                 println!("still vulnerable: {what}");
             }
             Verdict::Fixed => println!("fixed: {what}"),
-            Verdict::NotReplayed(why) => {
-                unreplayed += 1;
-                println!("not replayed: {what}: {why}");
+            Verdict::CannotDecide(why) => {
+                undecided += 1;
+                println!("cannot decide: {what}: {why}");
             }
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
     if !verbosity.quiet {
         eprintln!(
-            "tenantfuzz replay: {} finding(s): {still} still vulnerable, {} fixed, {unreplayed} not replayed",
+            "tenantfuzz replay: {} finding(s): {still} still vulnerable, {} fixed, {undecided} cannot decide",
             findings.len(),
-            findings.len() - still - unreplayed
+            findings.len() - still - undecided
         );
     }
+    // A finding still present fails the replay whatever else happened; one that could not be
+    // decided makes it incomplete (exit 4), which is not a pass.
     if still > 0 {
         Ok(Outcome::Findings)
-    } else if unreplayed > 0 {
-        Err(CliError::Target(format!(
-            "{unreplayed} finding(s) could not be replayed against {base_url}"
-        )))
+    } else if undecided > 0 {
+        Ok(Outcome::Incomplete)
     } else {
         Ok(Outcome::Clean)
     }

@@ -8,8 +8,9 @@
 use std::fmt::Write;
 
 use super::repro::{
-    Dialect, body_text, captured, evidence_step, fresh_values, heading, query_credentials,
-    query_secrets, refresh, remember, renew, step_captures, url_text,
+    Control, Dialect, body_text, captured, control, evidence_step, fresh_values, heading,
+    query_credentials, query_secrets, refresh, remember, renew, session_checks, step_captures,
+    url_text,
 };
 use crate::finding::{Finding, Kind};
 
@@ -69,13 +70,58 @@ fn substitute(escaped: &str, run_prefix: &str) -> String {
     renew(escaped, run_prefix, &BASH)
 }
 
+/// The environment variables a step's credentials come from.
+fn step_vars(step: &crate::finding::ReproStep) -> Vec<String> {
+    let mut out: Vec<String> = step
+        .exchange
+        .request_headers
+        .iter()
+        .filter(|(_, v)| v == super::redact::REDACTED)
+        .map(|(name, _)| credential_var(&step.identity, name))
+        .collect();
+    out.extend(
+        query_credentials(&step.exchange.url)
+            .iter()
+            .map(|name| credential_var(&step.identity, &format!("query_{name}"))),
+    );
+    if matches!(step.signature.as_deref(), Some("signed" | "stale")) {
+        out.push("TFZ_WEBHOOK_SECRET".into());
+    }
+    out
+}
+
+/// The line that checks step `n`'s own answer (see [`Control`]), if it has a control.
+fn control_line(step: &crate::finding::ReproStep, n: usize, control: Option<Control>) -> String {
+    let Some(control) = control else {
+        return String::new();
+    };
+    let function = match control {
+        Control::Succeeds => "succeeds",
+        Control::Accepted => "accepted",
+    };
+    let vars = step_vars(step);
+    let hint = if vars.is_empty() {
+        "its request".to_string()
+    } else {
+        vars.join(", ")
+    };
+    format!(
+        "{function} {n} \"{}, {}\" {} \"{}\"\n",
+        dq(&step.identity),
+        dq(&step.role),
+        step.exchange.status.unwrap_or(0),
+        dq(&hint)
+    )
+}
+
 /// The script for one finding. `run_prefix` is `tfz` + the campaign's run tag.
 pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "#!/usr/bin/env bash");
     heading(&mut s, f);
+    let checks = session_checks(f);
     let mut vars: Vec<(String, String, String)> = Vec::new();
-    for step in &f.steps {
+    for step in checks.iter().chain(&f.steps) {
         for (name, value) in &step.exchange.request_headers {
             if value == "***" {
                 let var = credential_var(&step.identity, name);
@@ -95,42 +141,62 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             }
         }
     }
+    let needs_secret = f.signing.is_some()
+        && f.steps
+            .iter()
+            .any(|st| matches!(st.signature.as_deref(), Some("signed" | "stale")));
     let _ = writeln!(s, "#");
     let _ = writeln!(
         s,
-        "# Usage: BASE_URL=... {} bash {}",
+        "# Usage: BASE_URL={} {}{}bash {}",
+        base_url.trim_end_matches('/'),
         vars.iter()
-            .map(|(v, _, _)| format!("{v}='...'"))
-            .collect::<Vec<_>>()
-            .join(" "),
+            .map(|(v, _, _)| format!("{v}='...' "))
+            .collect::<String>(),
+        if needs_secret {
+            "TFZ_WEBHOOK_SECRET='...' "
+        } else {
+            ""
+        },
         file_name(f)
     );
     let _ = writeln!(
         s,
-        "# Exit status: 1 while the bug is present, 0 once it is fixed, 2 when it cannot set up."
+        "# Exit status: 1 while the bug is present, 0 once it is fixed, 2 when it cannot decide"
+    );
+    let _ = writeln!(
+        s,
+        "# (a variable unset, a session rejected, a set-up step failed: the message names it)."
     );
     let _ = writeln!(s, "# Needs curl, and jq or python3.");
     let _ = writeln!(s, "set -uo pipefail");
-    let _ = writeln!(s, "BASE_URL=\"${{BASE_URL:-{}}}\"", dq(base_url));
+    s.push_str(CHECKS);
+    let _ = writeln!(
+        s,
+        "need_var BASE_URL \"the target's base URL (the run's was {})\"",
+        dq(base_url.trim_end_matches('/'))
+    );
     let _ = writeln!(s, "BASE_URL=\"${{BASE_URL%/}}\"");
     for (var, identity, header) in &vars {
         let _ = writeln!(
             s,
-            ": \"${{{var}:?set {var} to the {header} value of {identity}}}\""
+            "need_var {var} \"the {} value of {}\"",
+            dq(header),
+            dq(identity)
         );
+    }
+    if needs_secret {
+        let _ = writeln!(
+            s,
+            "need_var TFZ_WEBHOOK_SECRET \"the webhook signing secret\""
+        );
+    }
+    let _ = writeln!(s, "need_tool curl");
+    if f.signing.is_some() {
+        let _ = writeln!(s, "need_tool openssl");
     }
     s.push_str(PRELUDE);
     if let Some(sg) = &f.signing {
-        let needs_secret = f
-            .steps
-            .iter()
-            .any(|st| matches!(st.signature.as_deref(), Some("signed" | "stale")));
-        if needs_secret {
-            let _ = writeln!(
-                s,
-                ": \"${{TFZ_WEBHOOK_SECRET:?set TFZ_WEBHOOK_SECRET to the webhook signing secret}}\""
-            );
-        }
         s.push_str(&signer(sg));
     }
     // Values made up afresh for each request (event or delivery ids): new ones on every run.
@@ -141,6 +207,34 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             let _ = writeln!(s, "FRESH_{i}=$(new_uuid)");
         }
     }
+    // The sessions' positive controls first, numbered after the steps.
+    for (k, check) in checks.iter().enumerate() {
+        let n = f.steps.len() + k + 1;
+        let ex = &check.exchange;
+        let _ = writeln!(
+            s,
+            "\n# {n}. {} ({}, before step 1): {} {}",
+            check.identity, check.role, ex.method, ex.url
+        );
+        let url = query_secrets(
+            substitute(&url_text(&ex.url, base_url, &[], &BASH), run_prefix),
+            &ex.url,
+            &check.identity,
+            &BASH,
+        );
+        let mut headers = String::new();
+        for (name, value) in &ex.request_headers {
+            let value = if value == "***" {
+                format!("${{{}}}", credential_var(&check.identity, name))
+            } else {
+                substitute(&dq(value), run_prefix)
+            };
+            let _ = write!(headers, " -H \"{}: {value}\"", dq(name));
+        }
+        let _ = writeln!(s, "send {n} {} \"{url}\" \"\"{headers}", ex.method);
+        s.push_str(&control_line(check, n, Some(Control::Succeeds)));
+    }
+    let steps_from = s.len();
     // Which steps' ids later steps use, and how to get them.
     let captured = captured(f);
     let mut known: Vec<(String, usize)> = Vec::new();
@@ -244,6 +338,7 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         } else {
             let _ = writeln!(s, "send {n} {} \"{url}\" \"{body}\"{headers}", ex.method);
         }
+        s.push_str(&control_line(step, n, control(f, i)));
         if let Some((_, pointer)) = captured.iter().find(|(from, _)| *from == i) {
             let getter = match pointer.as_str() {
                 "header:Location" => format!("$(location_id {n})"),
@@ -255,6 +350,11 @@ pub fn script(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         }
     }
     s.push_str(&check(f, run_prefix));
+    // JSON is read only where the steps or the check need it.
+    let rest = &s[steps_from..];
+    if rest.contains("$(json_at ") || rest.contains("ids_in \"") {
+        s = s.replacen("need_tool curl\n", "need_tool curl\nneed_json\n", 1);
+    }
     s
 }
 
@@ -266,6 +366,16 @@ const NEW_UUID: &str = r#"new_uuid() { # a random (version 4) uuid, lower case
 }
 "#;
 
+/// What every script checks before it sends anything: its variables and its tools. Each
+/// failure is "cannot decide" (exit 2) and names what is missing.
+const CHECKS: &str = r#"undecided() { echo "cannot decide: $*" >&2; exit 2; }
+need_var() { # name what: a variable the script needs, set and not empty
+  [ -n "${!1:-}" ] || undecided "$1 is not set (set it to $2)"
+}
+need_tool() { command -v "$1" >/dev/null 2>&1 || undecided "$1 is not installed"; }
+need_json() { command -v jq >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || undecided "neither jq nor python3 is installed"; }
+"#;
+
 const PRELUDE: &str = r#"RUN="$(LC_ALL=C tr -dc 'a-z0-9' </dev/urandom | head -c 5)"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
@@ -275,23 +385,42 @@ send() { # n method url body [curl args...]
   shift 4
   local args=(-sS -X "$method" -D "$TMP/h$n" -o "$TMP/b$n" -w '%{http_code}' "$@")
   if [ -n "$body" ]; then args+=(-H 'Content-Type: application/json' --data-binary "$body"); fi
-  STATUS[$n]=$(curl "${args[@]}" "$url") || { echo "step $n: the request failed" >&2; exit 2; }
+  STATUS[$n]=$(curl "${args[@]}" "$url") || undecided "step $n: the request failed ($method $url)"
   BODY[$n]=$(cat "$TMP/b$n")
   echo "step $n: $method $url -> ${STATUS[$n]}"
 }
-json_at() { # json pointer
+succeeds() { # n who recorded hint: a step the run saw succeed must succeed again (a positive control)
+  [[ "${STATUS[$1]}" == 2* ]] && return 0
+  case "${STATUS[$1]}" in
+    401|403) undecided "step $1 ($2) answered ${STATUS[$1]} where the run saw $3: the session was rejected (check $4)" ;;
+    *) undecided "step $1 ($2) answered ${STATUS[$1]} where the run saw $3: the set-up failed" ;;
+  esac
+}
+accepted() { # n who recorded hint: after the attack, a refused read-back proves nothing
+  case "${STATUS[$1]}" in
+    401|403) undecided "step $1 ($2) answered ${STATUS[$1]} where the run saw $3: the session was rejected (check $4)" ;;
+  esac
+  return 0
+}
+json_at() { # json pointer: a string as it is, any other value as compact JSON (false, null, 1.5); nothing where the pointer leads nowhere
   if command -v jq >/dev/null 2>&1; then
-    jq -r --arg p "$2" '(try getpath($p | ltrimstr("/") | split("/") | map(if test("^[0-9]+$") then tonumber else . end)) catch null) // empty' <<<"$1" 2>/dev/null
+    jq -r --arg p "$2" 'reduce ($p | ltrimstr("/") | split("/") | map(gsub("~1"; "/") | gsub("~0"; "~"))[]) as $k ({v: ., ok: true};
+      if .ok and (.v | type) == "object" and (.v | has($k)) then .v |= .[$k]
+      elif .ok and (.v | type) == "array" and ($k | test("^[0-9]+$")) and (($k | tonumber) < (.v | length)) then .v |= .[$k | tonumber]
+      else .ok = false end) | select(.ok) | .v | if type == "string" then . else tojson end' <<<"$1" 2>/dev/null
   else
     python3 -c 'import json, sys
 v = json.loads(sys.stdin.read())
 for t in sys.argv[1].split("/")[1:]:
-    v = v[int(t)] if isinstance(v, list) else (v or {}).get(t)
-print("" if v is None else v)' "$2" <<<"$1" 2>/dev/null
+    t = t.replace("~1", "/").replace("~0", "~")
+    if isinstance(v, dict) and t in v: v = v[t]
+    elif isinstance(v, list) and t.isdigit() and int(t) < len(v): v = v[int(t)]
+    else: sys.exit(0)
+print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), ensure_ascii=False))' "$2" <<<"$1" 2>/dev/null
   fi
 }
 location_id() { grep -i '^location:' "$TMP/h$1" | tail -1 | tr -d '\r' | sed 's#[?#].*##; s#/*$##; s#.*/##'; }
-need_id() { [ -n "$2" ] || { echo "step $1 created nothing (status ${STATUS[$1]}): cannot reproduce" >&2; exit 2; }; }
+need_id() { [ -n "$2" ] || undecided "step $1 gave no id (status ${STATUS[$1]})"; }
 has() { grep -qF "$2" <<<"${BODY[$1]}"; }
 ids_in() { # json: values under id keys (id, *Id, *_id, uuid), 4+ characters or 1000+
   if command -v jq >/dev/null 2>&1; then
@@ -395,7 +524,11 @@ fn check(f: &Finding, run_prefix: &str) -> String {
                     .iter()
                     .find(|st| st.role == "attack")
                     .and_then(|st| st.exchange.request_body.as_ref()?.pointer(field).cloned())
-                    .map(|v| crate::exchange::value_text(&v))
+                    // As `json_at` prints it: a string as it is, anything else as JSON.
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    })
                     .unwrap_or_default();
                 match (controls.last(), reads.first(), reads.get(1)) {
                     (Some(c), Some(r1), Some(r2)) => {
@@ -513,7 +646,7 @@ fn check(f: &Finding, run_prefix: &str) -> String {
                     let at = |n: usize| format!("\"$(json_at \"${{BODY[{n}]}}\" '{field}')\"");
                     let _ = writeln!(
                         s,
-                        "if [ {} = {} ]; then echo \"the signed event changed nothing the owner can see: cannot judge\" >&2; exit 2; fi",
+                        "if [ {} = {} ]; then undecided \"the signed event (step {signed}) changed nothing the owner can see\"; fi",
                         at(b),
                         at(c)
                     );

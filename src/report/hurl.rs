@@ -2,14 +2,20 @@
 //! whose captures carry ids from one step to the next and whose asserts express the evidence.
 //! It passes while the bug is present and fails once it is fixed. Credentials are hurl
 //! variables (`{{bob_authorization}}`), never literal; markers are renewed with `{{run}}`.
+//!
+//! Only the evidence is an assert (exit 4: fixed). The positive controls (the sessions'
+//! checks, the steps the run saw succeed, a webhook's signed control) are captures that match
+//! nothing when they fail, so that a rejected session or a failed set-up is a hurl runtime error
+//! (exit 3), like a missing variable: "cannot decide". Webhook events are signed by a bash
+//! recipe in the file's header (hurl cannot compute an HMAC), whose results are variables.
 
 use std::fmt::Write;
 
 use serde_json::Value;
 
 use super::repro::{
-    Dialect, body_text, captured, evidence_step, fresh_values, heading, query_credentials,
-    query_secrets, refresh, remember, step_captures, url_text,
+    Control, Dialect, body_text, captured, control, evidence_step, fresh_values, heading,
+    query_credentials, query_secrets, refresh, remember, session_checks, step_captures, url_text,
 };
 use crate::finding::{Finding, Kind};
 
@@ -73,10 +79,11 @@ fn renew(text: &str, run_prefix: &str) -> String {
 /// Values to capture beyond the ids later steps use: (step, variable, query).
 type Extra = Vec<(usize, String, String)>;
 
-/// Whether hurl can reproduce a finding: webhook events need a fresh HMAC signature, which
-/// hurl cannot compute (the bash script signs them with openssl).
+/// Whether hurl can reproduce a finding. Webhook events need a fresh HMAC signature, which hurl
+/// cannot compute: the file's header recipe computes it beforehand,
+/// which needs every id a signed body uses to be readable before the run.
 pub fn supported(f: &Finding) -> bool {
-    !matches!(f.kind, Kind::WebhookUnsigned | Kind::WebhookReplay)
+    f.signing.is_none() || signable(f)
 }
 
 /// A JSON value as a hurl predicate value.
@@ -255,6 +262,59 @@ fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) 
                 (attack, vec![format!("status == {}", status(attack))]),
             ]
         }
+        Kind::WebhookUnsigned | Kind::WebhookReplay => {
+            // As the script: the field the signed control changed changes again after the
+            // forged event. The control that it changed at all is a capture (a runtime error,
+            // "cannot decide", when it did not); the evidence is an assert.
+            let path = quoted(&jsonpath(f.evidence_field.as_deref().unwrap_or("")));
+            let gets: Vec<usize> = f
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(_, st)| st.exchange.method == "GET" && st.identity == f.victim)
+                .map(|(i, _)| i)
+                .collect();
+            let signed = f
+                .steps
+                .iter()
+                .position(|st| st.signature.as_deref() == Some("signed"));
+            let before_control = signed.and_then(|sg| gets.iter().rev().find(|i| **i < sg));
+            let after_control =
+                signed.and_then(|sg| gets.iter().find(|i| **i > sg && **i < attack));
+            let prior = gets.iter().rev().find(|i| **i < attack);
+            let after = gets.iter().find(|i| **i > attack);
+            match (before_control, after_control, prior, after) {
+                (Some(b), Some(c), Some(p), Some(a)) => {
+                    extra.push((
+                        *b,
+                        "field_before_signed".into(),
+                        format!("jsonpath \"{path}\""),
+                    ));
+                    extra.push((
+                        *c,
+                        "cannot_decide_unless_the_signed_event_changed_it".into(),
+                        format!(
+                            "jsonpath \"{path}\" toString replaceRegex \"^{{{{field_before_signed}}}}$\" \"\" regex \"^(.+)$\""
+                        ),
+                    ));
+                    extra.push((
+                        *p,
+                        "field_before_attack".into(),
+                        format!("jsonpath \"{path}\""),
+                    ));
+                    vec![
+                        (attack, vec!["status < 300".into()]),
+                        (
+                            *a,
+                            vec![format!(
+                                "jsonpath \"{path}\" != {{{{field_before_attack}}}}"
+                            )],
+                        ),
+                    ]
+                }
+                _ => vec![(attack, vec!["status < 0".into()])],
+            }
+        }
         _ => vec![(attack, marker.as_ref().map(contains).into_iter().collect())],
     };
     (list, extra)
@@ -327,7 +387,39 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
     let captured = captured(f);
     let fresh = fresh_values(f);
     let (asserts, extra) = asserts(f, run_prefix);
+    let signing = f.signing.as_ref();
+    if let Some(sg) = signing {
+        s.push_str(&signing_recipe(f, sg, run_prefix, base_url));
+    }
+    // The sessions' positive controls first, numbered after the steps (as in the script).
+    for (k, check) in session_checks(f).iter().enumerate() {
+        let n = f.steps.len() + k + 1;
+        let ex = &check.exchange;
+        let _ = writeln!(
+            s,
+            "\n# {n}. {} ({}, before step 1)",
+            check.identity, check.role
+        );
+        let url = query_secrets(
+            renew(&url_text(&ex.url, base_url, &[], &HURL), run_prefix),
+            &ex.url,
+            &check.identity,
+            &HURL,
+        );
+        let _ = writeln!(s, "{} {url}", ex.method);
+        for (name, value) in &ex.request_headers {
+            let value = if value == super::redact::REDACTED {
+                format!("{{{{{}}}}}", credential_var(&check.identity, name))
+            } else {
+                renew(value, run_prefix)
+            };
+            let _ = writeln!(s, "{name}: {value}");
+        }
+        let _ = writeln!(s, "HTTP *\n[Captures]");
+        let _ = writeln!(s, "{}", control_capture(n, Control::Succeeds));
+    }
     let mut known: Vec<(String, usize)> = Vec::new();
+    let mut last_signed = 0;
     for (i, step) in f.steps.iter().enumerate() {
         let n = i + 1;
         let ex = &step.exchange;
@@ -340,7 +432,21 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             &HURL,
         );
         let _ = writeln!(s, "{} {url}", ex.method);
+        let how = signing.and(step.signature.as_deref());
+        let is_signing_header = |name: &str| {
+            signing.is_some_and(|sg| {
+                how.is_some()
+                    && (name.eq_ignore_ascii_case(&sg.signature_header)
+                        || sg
+                            .timestamp_header
+                            .as_deref()
+                            .is_some_and(|t| name.eq_ignore_ascii_case(t)))
+            })
+        };
         for (name, value) in &ex.request_headers {
+            if is_signing_header(name) {
+                continue;
+            }
             let value = if value == super::redact::REDACTED {
                 format!("{{{{{}}}}}", credential_var(&step.identity, name))
             } else {
@@ -348,7 +454,26 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
             };
             let _ = writeln!(s, "{name}: {value}");
         }
-        if let Some(body) = &ex.request_body {
+        if let (Some(sg), Some(how)) = (signing, how) {
+            // A webhook event: the exact bytes the recipe above signed, and its signature.
+            let signed_as = match how {
+                "replay" => last_signed,
+                "unsigned" => 0,
+                _ => {
+                    last_signed = n;
+                    n
+                }
+            };
+            if signed_as != 0 {
+                if let Some(t) = &sg.timestamp_header {
+                    let _ = writeln!(s, "{t}: {{{{ts_{signed_as}}}}}");
+                }
+                let _ = writeln!(s, "{}: {{{{signature_{signed_as}}}}}", sg.signature_header);
+            }
+            let _ = writeln!(s, "Content-Type: application/json");
+            let body_step = if signed_as != 0 { signed_as - 1 } else { i };
+            let _ = writeln!(s, "`{}`", oneline_body(f, body_step, &known, run_prefix));
+        } else if let Some(body) = &ex.request_body {
             let body = renew(&body_text(body, &caps, &HURL), run_prefix);
             let _ = writeln!(s, "{}", refresh(&body, &fresh, &HURL));
         }
@@ -356,8 +481,12 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         let more: Vec<&(usize, String, String)> =
             extra.iter().filter(|(at, ..)| *at == i).collect();
         let id_capture = captured.iter().find(|(from, _)| *from == i);
-        if id_capture.is_some() || !more.is_empty() {
+        let control = control(f, i);
+        if id_capture.is_some() || !more.is_empty() || control.is_some() {
             let _ = writeln!(s, "[Captures]");
+        }
+        if let Some(c) = control {
+            let _ = writeln!(s, "{}", control_capture(n, c));
         }
         for (_, name, query) in more {
             let _ = writeln!(s, "{name}: {query}");
@@ -383,6 +512,281 @@ pub fn file(f: &Finding, run_prefix: &str, base_url: &str) -> String {
         }
     }
     s
+}
+
+/// A positive control as a capture that matches nothing unless the status is right: its
+/// failure is a hurl runtime error (exit 3, "cannot decide"), never a failed assert (exit 4,
+/// "fixed"); hurl's message shows the capture's name, which says what it needs.
+fn control_capture(n: usize, control: Control) -> String {
+    match control {
+        Control::Succeeds => {
+            format!("cannot_decide_unless_2xx_{n}: status toString regex \"^(2[0-9][0-9])$\"")
+        }
+        Control::Accepted => format!(
+            "cannot_decide_if_401_or_403_{n}: status toString regex \"^([^4][0-9][0-9]|4[1-9][0-9]|40[02-9])$\""
+        ),
+    }
+}
+
+/// Text for a hurl one-line (backtick) string.
+fn backticked(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('`', "\\`")
+        .replace('#', "\\#")
+}
+
+/// How a signed event's body is written: one line, as the recipe signs it, with hurl
+/// variables for what the recipe computes beforehand (`{{fresh_n}}`, not `{{newUuid}}`).
+const HURL_SIGNED: Dialect = Dialect {
+    fresh: |n| format!("{{{{fresh_{n}}}}}"),
+    escape: backticked,
+    pretty: false,
+    ..HURL
+};
+
+/// How the recipe in a webhook file's header writes the same body (bash, as the script does).
+const BASH_RECIPE: Dialect = Dialect {
+    base_url: "${BASE_URL}",
+    run: "tfz${RUN}",
+    id: |n| format!("${{ID_{n}}}"),
+    fresh: |n| format!("${{FRESH_{n}}}"),
+    credential: |identity, key| format!("${{{}}}", super::curl::credential_var(identity, key)),
+    escape: bash_dq,
+    pretty: false,
+};
+
+fn bash_dq(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '"' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The body of step `i` (0-based) in dialect `d`, on one line.
+fn body_in(
+    f: &Finding,
+    i: usize,
+    known: &[(String, usize)],
+    run_prefix: &str,
+    d: &Dialect,
+) -> String {
+    let step = &f.steps[i];
+    let caps = step_captures(step, known);
+    let body = step
+        .exchange
+        .request_body
+        .as_ref()
+        .map(|b| body_text(b, &caps, d))
+        .unwrap_or_default();
+    refresh(
+        &super::repro::renew(&body, run_prefix, d),
+        &fresh_values(f),
+        d,
+    )
+}
+
+fn oneline_body(f: &Finding, i: usize, known: &[(String, usize)], run_prefix: &str) -> String {
+    body_in(f, i, known, run_prefix, &HURL_SIGNED)
+}
+
+/// The ids every step may refer to, as the steps capture them (see `remember`).
+fn all_known(f: &Finding) -> Vec<(String, usize)> {
+    let mut known = Vec::new();
+    for (i, _) in f.steps.iter().enumerate() {
+        remember(f, i, &mut known);
+    }
+    known
+}
+
+/// The steps (0-based) whose captured ids a signed event's body uses, with their pointers.
+fn signed_ids(f: &Finding) -> Vec<(usize, String)> {
+    let known = all_known(f);
+    let caps = captured(f);
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for step in f.steps.iter().filter(|s| {
+        matches!(
+            s.signature.as_deref(),
+            Some("signed" | "wrong-secret" | "stale")
+        )
+    }) {
+        let text = body_in(
+            f,
+            f.steps
+                .iter()
+                .position(|x| std::ptr::eq(x, step))
+                .unwrap_or(0),
+            &known,
+            "",
+            &HURL_SIGNED,
+        );
+        for (from, pointer) in &caps {
+            if text.contains(&format!("{{{{id_{}}}}}", from + 1))
+                && !out.iter().any(|(n, _)| n == from)
+            {
+                out.push((*from, pointer.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Whether the ids a signed body uses can be read before the run: each from a GET that takes
+/// no id itself (what discovery sends), by a JSON pointer.
+fn signable(f: &Finding) -> bool {
+    signed_ids(f).iter().all(|(from, pointer)| {
+        let st = &f.steps[*from];
+        st.exchange.method == "GET"
+            && st.captures.is_empty()
+            && st.exchange.request_body.is_none()
+            && pointer.starts_with('/')
+    })
+}
+
+/// The header recipe of a webhook file: hurl cannot compute an HMAC, so each signed event's
+/// timestamp and signature are variables, computed beforehand in bash from the exact body the
+/// file sends (the ids it uses read the way the file's own steps read them).
+fn signing_recipe(
+    f: &Finding,
+    sg: &crate::finding::Signing,
+    run_prefix: &str,
+    base_url: &str,
+) -> String {
+    let mut r = String::new();
+    let known = all_known(f);
+    let _ = writeln!(r, "#");
+    let _ = writeln!(
+        r,
+        "# Webhook events are signed (HMAC), which hurl cannot compute: each signed event's timestamp"
+    );
+    let _ = writeln!(
+        r,
+        "# and signature are variables, computed beforehand from the exact body this file sends. In bash"
+    );
+    let _ = writeln!(
+        r,
+        "# (needs curl, jq and openssl), with BASE_URL, TFZ_WEBHOOK_SECRET and the credentials set:"
+    );
+    let _ = writeln!(r, "# --- recipe");
+    let _ = writeln!(r, "#   RUN=$(date +%s)");
+    for k in 1..=fresh_values(f).len() {
+        let _ = writeln!(
+            r,
+            "#   FRESH_{k}=$(cat /proc/sys/kernel/random/uuid 2>/dev/null || uuidgen | tr A-F a-f)"
+        );
+    }
+    for (from, pointer) in signed_ids(f) {
+        let st = &f.steps[from];
+        let n = from + 1;
+        let url = query_secrets(
+            url_text(&st.exchange.url, base_url, &[], &BASH_RECIPE),
+            &st.exchange.url,
+            &st.identity,
+            &BASH_RECIPE,
+        );
+        let headers: String = st
+            .exchange
+            .request_headers
+            .iter()
+            .map(|(name, value)| {
+                let value = if value == super::redact::REDACTED {
+                    format!("${}", super::curl::credential_var(&st.identity, name))
+                } else {
+                    bash_dq(value)
+                };
+                format!(" -H \"{}: {value}\"", bash_dq(name))
+            })
+            .collect();
+        let path: Vec<Value> = pointer
+            .split('/')
+            .skip(1)
+            .map(|t| {
+                let t = t.replace("~1", "/").replace("~0", "~");
+                match t.parse::<u64>() {
+                    Ok(i) => Value::from(i),
+                    Err(_) => Value::from(t),
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            r,
+            "#   ID_{n}=$(curl -sS{headers} \"{url}\" | jq -r 'getpath({})')   # what step {n} captures",
+            Value::Array(path).to_string().replace('\'', "'\\''")
+        );
+    }
+    let algorithm = if sg.algorithm.ends_with("512") {
+        "sha512"
+    } else {
+        "sha256"
+    };
+    let encode = if sg.encoding == "base64" {
+        "base64 | tr -d '\\n'"
+    } else {
+        "od -An -v -tx1 | tr -d ' \\n'"
+    };
+    let mut vars = vec!["--variable run=\"$RUN\"".to_string()];
+    for k in 1..=fresh_values(f).len() {
+        vars.push(format!("--variable fresh_{k}=\"$FRESH_{k}\""));
+    }
+    for (i, step) in f.steps.iter().enumerate() {
+        let n = i + 1;
+        let how = step.signature.as_deref().unwrap_or("");
+        if !matches!(how, "signed" | "wrong-secret" | "stale") {
+            continue;
+        }
+        let ts = if how == "stale" {
+            format!("$(( $(date +%s) - {} ))", sg.tolerance_seconds + 3600)
+        } else {
+            "$(date +%s)".to_string()
+        };
+        let secret = if how == "wrong-secret" {
+            "tfz-not-the-webhook-secret"
+        } else {
+            "$TFZ_WEBHOOK_SECRET"
+        };
+        let _ = writeln!(r, "#   TS_{n}={ts}");
+        let _ = writeln!(
+            r,
+            "#   B_{n}=\"{}\"",
+            body_in(f, i, &known, run_prefix, &BASH_RECIPE)
+        );
+        let data = bash_dq(&sg.signed)
+            .replace("{timestamp}", &format!("${{TS_{n}}}"))
+            .replace("{body}", &format!("${{B_{n}}}"));
+        let _ = writeln!(
+            r,
+            "#   SIG_{n}=\"{}$(printf '%s' \"{data}\" | openssl dgst -{algorithm} -hmac \"{secret}\" -binary | {encode})\"",
+            bash_dq(&sg.prefix)
+        );
+        if sg.timestamp_header.is_some() {
+            vars.push(format!("--variable ts_{n}=\"$TS_{n}\""));
+        }
+        vars.push(format!("--variable signature_{n}=\"$SIG_{n}\""));
+    }
+    let _ = writeln!(r, "#   hurl --test --variable base_url=\"$BASE_URL\" \\");
+    let _ = writeln!(r, "#     {} \\", vars.join(" "));
+    let mut secrets: Vec<String> = Vec::new();
+    for step in &f.steps {
+        for (name, value) in &step.exchange.request_headers {
+            if value == super::redact::REDACTED {
+                let v = format!(
+                    "--secret {}=\"${}\"",
+                    credential_var(&step.identity, name),
+                    super::curl::credential_var(&step.identity, name)
+                );
+                if !secrets.contains(&v) {
+                    secrets.push(v);
+                }
+            }
+        }
+    }
+    let _ = writeln!(r, "#     {} \\", secrets.join(" "));
+    let _ = writeln!(r, "#     {}", file_name(f));
+    let _ = writeln!(r, "# --- end of recipe");
+    r
 }
 
 #[cfg(test)]

@@ -266,3 +266,152 @@ pub(crate) fn query_secrets(text: String, url: &str, identity: &str, d: &Dialect
         text.replace(&format!("{shown}=***"), &format!("{shown}={secret}"))
     })
 }
+
+/// Whether a recorded status is a success (2xx).
+fn succeeded(status: Option<u16>) -> bool {
+    status.is_some_and(|s| (200..300).contains(&s))
+}
+
+/// The index (0-based) of the first attack step, or the number of steps when there is none.
+pub(crate) fn first_attack(f: &Finding) -> usize {
+    f.steps
+        .iter()
+        .position(|s| s.role == "attack")
+        .unwrap_or(f.steps.len())
+}
+
+/// What a reproduction checks about a step's own answer before it judges the evidence: a
+/// positive control, so that a rejected session or a failed set-up is "cannot decide", never
+/// "fixed" or "vulnerable".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// Before the attack, a step the run saw succeed (the owner's set-up and reads, an
+    /// identity's session check, a correctly signed event) must succeed again.
+    Succeeds,
+    /// After the attack, a step the run saw succeed (a read-back) may answer anything that is
+    /// evidence (404 for a deleted object, the old value), but not 401 or 403: its sender's
+    /// session was rejected.
+    Accepted,
+}
+
+/// The control of step `i` (0-based), if any.
+pub(crate) fn control(f: &Finding, i: usize) -> Option<Control> {
+    let step = &f.steps[i];
+    if step.role == "attack" || !succeeded(step.exchange.status) {
+        return None;
+    }
+    Some(if i < first_attack(f) {
+        Control::Succeeds
+    } else {
+        Control::Accepted
+    })
+}
+
+/// Whether a step sends credentials (a header or query parameter recorded as `***`).
+fn has_credentials(step: &ReproStep) -> bool {
+    step.exchange
+        .request_headers
+        .iter()
+        .any(|(_, v)| v == super::redact::REDACTED)
+        || !query_credentials(&step.exchange.url).is_empty()
+}
+
+/// The path of a URL, without its query.
+fn path_of(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
+}
+
+/// Requests that show the attacker's and the victim's sessions work, for those of them that
+/// send credentials and have no step of their own before the attack that the run saw succeed
+/// (typically the attacker, whose only step is the attack): a GET the finding's steps already
+/// send without ids or a body (what discovery sent for every identity, `GET /me` and the
+/// like; never the attacked URL), sent with the identity's own credentials. Each must answer
+/// 2xx; otherwise the reproduction cannot decide. An identity for which no such request
+/// exists gets none (the reproduction's other controls still apply).
+pub(crate) fn session_checks(f: &Finding) -> Vec<ReproStep> {
+    let attack = first_attack(f);
+    let attacked: Vec<&str> = f
+        .steps
+        .iter()
+        .filter(|s| s.role == "attack")
+        .map(|s| path_of(&s.exchange.url))
+        .collect();
+    let usable = |s: &&ReproStep| {
+        s.exchange.method == "GET"
+            && s.captures.is_empty()
+            && s.exchange.request_body.is_none()
+            && s.signature.is_none()
+            && succeeded(s.exchange.status)
+            && has_credentials(s)
+            && !attacked.contains(&path_of(&s.exchange.url))
+    };
+    let template = f.steps[..attack]
+        .iter()
+        .filter(usable)
+        .find(|s| s.role == "discover")
+        .or_else(|| f.steps[..attack].iter().find(usable));
+    let mut out = Vec::new();
+    let mut who: Vec<&str> = vec![f.attacker.as_str()];
+    if f.victim != f.attacker {
+        who.push(f.victim.as_str());
+    }
+    for identity in who {
+        let own = |s: &&ReproStep| s.identity == identity;
+        if f.steps[..attack]
+            .iter()
+            .filter(own)
+            .any(|s| succeeded(s.exchange.status))
+        {
+            continue;
+        }
+        // Its credentials as its own steps send them.
+        let Some(mine) = f.steps.iter().filter(own).find(|s| has_credentials(s)) else {
+            continue;
+        };
+        let Some(template) = template else {
+            continue;
+        };
+        let mut exchange = template.exchange.clone();
+        exchange.request_headers = template
+            .exchange
+            .request_headers
+            .iter()
+            .filter(|(_, v)| v != super::redact::REDACTED)
+            .chain(
+                mine.exchange
+                    .request_headers
+                    .iter()
+                    .filter(|(_, v)| v == super::redact::REDACTED),
+            )
+            .cloned()
+            .collect();
+        let (path, query) = match template.exchange.url.split_once('?') {
+            Some((p, q)) => (p, q),
+            None => (template.exchange.url.as_str(), ""),
+        };
+        let pairs: Vec<String> = query
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.ends_with("=***"))
+            .map(str::to_string)
+            .chain(
+                query_credentials(&mine.exchange.url)
+                    .into_iter()
+                    .map(|n| format!("{n}=***")),
+            )
+            .collect();
+        exchange.url = if pairs.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}?{}", pairs.join("&"))
+        };
+        out.push(ReproStep {
+            identity: identity.to_string(),
+            role: "session check".into(),
+            exchange,
+            captures: Vec::new(),
+            signature: None,
+            fresh: Vec::new(),
+        });
+    }
+    out
+}

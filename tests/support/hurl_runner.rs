@@ -1,6 +1,7 @@
 //! A small interpreter for the subset of hurl that tenantfuzz writes, so that tests can run the
 //! `.hurl` reproductions where hurl itself is not installed: entries of a method line, headers,
 //! an optional JSON body and `HTTP *`; `[Captures]` by `jsonpath` or `header "Location"`;
+//! `status toString regex "..."` (a positive control: no match is an error, as in hurl);
 //! `[Asserts]` on `body contains`, `body not contains`, `jsonpath "..." ==`/`!=` a JSON literal
 //! and `status` comparisons. Variables are
 //! `{{name}}`, and an undefined one is an error, as in hurl. Anything else is an error too, so a
@@ -177,7 +178,20 @@ pub async fn run(text: &str, vars: &HashMap<String, String>) -> Result<(), Strin
             .map(str::to_string);
         let body = response.text().await.map_err(|e| e.to_string())?;
         for (name, query) in &entry.captures {
-            let value = if let Some(path) = query.strip_prefix("jsonpath ") {
+            let value = if let Some(pattern) = query.strip_prefix("status toString regex ") {
+                // A positive control: no match is a runtime error (hurl's exit 3), not an assert.
+                let re = regex::Regex::new(&unquote(pattern)?).map_err(|e| e.to_string())?;
+                match re.captures(&status.to_string()).and_then(|c| c.get(1)) {
+                    Some(m) => m.as_str().to_string(),
+                    None => {
+                        return Err(format!(
+                            "entry {} ({} {url} -> {status}): cannot decide: capture {name} matched nothing",
+                            n + 1,
+                            entry.method
+                        ));
+                    }
+                }
+            } else if let Some(path) = query.strip_prefix("jsonpath ") {
                 let json: Value = serde_json::from_str(&body)
                     .map_err(|_| format!("entry {}: capture {name}: not JSON", n + 1))?;
                 match jsonpath(&json, &unquote(path)?) {
