@@ -195,6 +195,58 @@ impl Cleanup {
     }
 }
 
+/// What the cleanup found of each object the campaign created, by resource and id: the latest
+/// word on an object wins (an upsert's object deleted, made again by a later create and deleted
+/// again is one deleted object; one the cleanup deleted stays deleted when another create's
+/// delete of it answers 404), so each is counted and listed once.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// (resource, id) in the order first dealt with.
+    order: Vec<(String, String)>,
+    fates: std::collections::HashMap<(String, String), Fate>,
+}
+
+/// What became of one created object.
+#[derive(Debug, Clone)]
+pub enum Fate {
+    /// The delete answered 2xx and the owner's read-back (if any) no longer showed it.
+    Deleted,
+    /// The delete answered 404 or 410 and no read-back showed it.
+    AlreadyGone,
+    /// Still on the target.
+    Left(LeftBehind),
+}
+
+impl Ledger {
+    /// Records what became of `resource` `id`.
+    pub fn record(&mut self, resource: &str, id: &str, fate: Fate) {
+        let key = (resource.to_string(), id.to_string());
+        match self.fates.get_mut(&key) {
+            None => {
+                self.fates.insert(key.clone(), fate);
+                self.order.push(key);
+            }
+            // A later delete of what the cleanup deleted already answers 404: still deleted.
+            Some(Fate::Deleted) if matches!(fate, Fate::AlreadyGone) => {}
+            Some(known) => *known = fate,
+        }
+    }
+
+    /// The counts and the list of what is left, each object once.
+    pub fn summary(&self) -> Cleanup {
+        let mut cleanup = Cleanup::default();
+        for key in &self.order {
+            match self.fates.get(key) {
+                Some(Fate::Deleted) => cleanup.deleted += 1,
+                Some(Fate::AlreadyGone) => cleanup.already_gone += 1,
+                Some(Fate::Left(left)) => cleanup.left.push(left.clone()),
+                None => {}
+            }
+        }
+        cleanup
+    }
+}
+
 /// A resource the campaign created and could not delete.
 #[derive(Debug, Clone, Serialize)]
 pub struct LeftBehind {
@@ -209,6 +261,30 @@ pub struct LeftBehind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ledger_counts_each_object_once_by_the_latest_word_on_it() {
+        let left = |reason: &str| {
+            Fate::Left(LeftBehind {
+                resource: "profile".into(),
+                id: "p1".into(),
+                url: None,
+                reason: reason.into(),
+            })
+        };
+        let mut ledger = Ledger::default();
+        ledger.record("profile", "p1", Fate::Deleted);
+        ledger.record("profile", "p1", Fate::AlreadyGone);
+        ledger.record("note", "n1", Fate::AlreadyGone);
+        ledger.record("note", "n2", left("the delete answered 500"));
+        ledger.record("note", "n2", Fate::Deleted);
+        let c = ledger.summary();
+        assert_eq!((c.deleted, c.already_gone, c.left.len()), (2, 1, 0));
+        // Made again after its delete, and this time the delete did not take.
+        ledger.record("profile", "p1", left("the delete answered 500"));
+        let c = ledger.summary();
+        assert_eq!((c.deleted, c.already_gone, c.left.len()), (1, 1, 1));
+    }
 
     fn cov(judged: u64, reasons: &[(&str, u64)]) -> Coverage {
         Coverage {

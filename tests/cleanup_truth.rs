@@ -297,11 +297,7 @@ async fn cleanup_counts_only_what_the_owners_read_back_no_longer_shows() {
             .all(|r| r.contains("answered 204, but the owner's read still shows it")),
         "{reasons:?}"
     );
-    assert_eq!(
-        soft.cleanup.deleted, 2,
-        "only the profiles: {:?}",
-        soft.cleanup
-    );
+    assert_eq!(soft.cleanup.deleted, 2, "the profiles: {:?}", soft.cleanup);
 
     // A 404 whose note still reads is left, not "already gone".
     let (refused, made) = campaign(Deletes::Refused).await;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::exec::{Created, Interpreter};
 use crate::model::Slot;
-use crate::outcome::{Cleanup, LeftBehind};
+use crate::outcome::{Cleanup, Fate, LeftBehind};
 use crate::scenario::{Expr, Scenario, Step, StepRole};
 use crate::spec::Method;
 
@@ -223,10 +223,15 @@ async fn delete_all(
     let mut deferred = Vec::new();
     for (i, (outcome, sent)) in outcomes {
         requests += sent;
+        let deferring =
+            matches!(&outcome, Fate::Left(left) if defer_conflicts && left.reason == CONFLICT);
+        if !deferring && let Ok(mut ledger) = rt.cleaned.lock() {
+            let (resource, id) = key(rt, &created[i]);
+            ledger.record(&resource, &id, outcome.clone());
+        }
         match outcome {
             Fate::Deleted => result.deleted += 1,
-            Fate::Gone => result.already_gone += 1,
-            Fate::Dealt => {}
+            Fate::AlreadyGone => result.already_gone += 1,
             Fate::Left(left) if defer_conflicts && left.reason == CONFLICT => {
                 deferred.push(created[i].clone())
             }
@@ -238,41 +243,37 @@ async fn delete_all(
         deferred.reverse();
         match rt.created.lock() {
             Ok(mut list) => list.extend(deferred),
-            Err(_) => result.left.extend(deferred.iter().map(|c| {
-                LeftBehind {
-                    resource: rt
-                        .model
-                        .producers
-                        .iter()
-                        .find(|p| p.op == c.op)
-                        .map(|p| rt.model.resources[p.resource].name.clone())
-                        .unwrap_or_default(),
-                    id: crate::exchange::value_text(&c.id),
-                    url: None,
-                    reason: CONFLICT.into(),
+            Err(_) => {
+                for c in &deferred {
+                    let (resource, id) = key(rt, c);
+                    let left = LeftBehind {
+                        resource,
+                        id,
+                        url: None,
+                        reason: CONFLICT.into(),
+                    };
+                    if let Ok(mut ledger) = rt.cleaned.lock() {
+                        ledger.record(&left.resource, &left.id, Fate::Left(left.clone()));
+                    }
+                    result.left.push(left);
                 }
-            })),
+            }
         }
     }
     (result, requests)
 }
 
+/// The resource name and id text an object is counted and listed by.
+fn key(rt: &Interpreter<'_>, c: &Created) -> (String, String) {
+    let resource = match rt.model.producers.iter().find(|p| p.op == c.op) {
+        Some(p) => rt.model.resources[p.resource].name.clone(),
+        None => rt.api.operations[c.op].label(),
+    };
+    (resource, crate::exchange::value_text(&c.id))
+}
+
 /// Why an object is left when its delete answered 409 Conflict.
 const CONFLICT: &str = "the delete answered 409";
-
-/// What became of one created object.
-enum Fate {
-    /// Its delete answered 2xx, and the owner's read-back (if the API has a read) no longer
-    /// shows it.
-    Deleted,
-    /// Its delete answered 404 or 410, and no read-back shows it: something else (an attack)
-    /// deleted it first.
-    Gone,
-    /// Dealt with already: another execution was answered with the same object.
-    Dealt,
-    /// Still on the target, and why.
-    Left(LeftBehind),
-}
 
 /// What became of one object, and the requests that took.
 type Outcome = (Fate, u64);
@@ -304,11 +305,6 @@ async fn try_delete(
         });
     };
     let resource = producer.resource;
-    if let Ok(mut cleaned) = rt.cleaned.lock()
-        && !cleaned.insert((resource, id.clone()))
-    {
-        return Ok(Fate::Dealt);
-    }
     let name = rt.model.resources[resource].name.clone();
     let left = |reason: String, url: Option<String>| LeftBehind {
         resource: name.clone(),
@@ -392,7 +388,7 @@ async fn try_delete(
     Ok(if (200..300).contains(&status) {
         Fate::Deleted
     } else {
-        Fate::Gone
+        Fate::AlreadyGone
     })
 }
 

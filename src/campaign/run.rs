@@ -756,6 +756,11 @@ impl Run<'_> {
         let (rest, requests) = self.clean_up(false).await;
         cleanup.absorb(rest);
         cleanup_requests += requests;
+        // Each object once, by what was last found of it (an upsert's object made again after
+        // its delete was deleted again).
+        if let Ok(ledger) = self.interpreter.cleaned.lock() {
+            cleanup = ledger.summary();
+        }
         self.progress.requests(self.target.requests());
         self.progress.enter(Phase::Done, 0);
         tracing::info!(

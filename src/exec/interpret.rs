@@ -39,9 +39,9 @@ pub struct Interpreter<'a> {
     /// Where a finished execution hands what it created while the campaign deletes as it goes
     /// (`None`: it stays in `created` for the end).
     pub finished: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<Created>>>>,
-    /// What the cleanup has dealt with (resource and id): an object two executions were
-    /// answered with (an upsert, a singleton) is deleted and listed once.
-    pub cleaned: std::sync::Mutex<std::collections::HashSet<(usize, String)>>,
+    /// What the cleanup found of each object it dealt with: an object two executions were
+    /// answered with (an upsert, a singleton) is counted and listed once.
+    pub cleaned: std::sync::Mutex<crate::outcome::Ledger>,
     /// One permit per request in flight: the campaign's concurrency. Phases that overlap
     /// (exploration and the confirmation of planned findings) share it instead of each taking
     /// all of it.
