@@ -849,8 +849,13 @@ fn score(
 /// A coverage note without its specifics (ids, counts), so that notes of one cause group.
 fn reason_class(note: &str) -> String {
     let cut = note.split([':', '(']).next().unwrap_or(note).trim();
-    let mut words: Vec<&str> = cut.split_whitespace().take(16).collect();
-    words.retain(|w| !w.chars().any(|c| c.is_ascii_digit()));
+    let mut words: Vec<&str> = cut.split_whitespace().take(20).collect();
+    // Ids and counts go; a status code ("answered 403") stays: it is the cause.
+    words.retain(|w| {
+        let digits = w.trim_end_matches([',', '.', ';']);
+        !w.chars().any(|c| c.is_ascii_digit())
+            || (digits.len() == 3 && digits.chars().all(|c| c.is_ascii_digit()))
+    });
     words.join(" ")
 }
 
