@@ -25,7 +25,7 @@ pub struct Coverage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// Whether a run must judge a probe of it to call itself complete: it takes a resource id,
-    /// is neither excluded nor public by the spec, and is in this run's shard.
+    /// is not excluded (public by the spec is a claim, not a reason), and is in this run's shard.
     pub in_scope: bool,
     /// Why its unjudged attacks could not be judged, with how many each; the most frequent
     /// becomes the note of an operation with none judged (see [`Coverage::explain`]).

@@ -180,26 +180,34 @@ async fn run_exit_codes() {
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert!(v["summary"]["confirmed"].as_u64().unwrap() >= 7);
     assert!(!out.contains("dmo_"), "a token reached the output");
-    // Clean but not all tested: 4, naming what was not and why. The secure demo has one
-    // operation nothing can test (an account deletion; no probe may delete an identity).
+    // Clean but not all tested: 4, naming what was not and why. The secure demo has three
+    // operations nothing here can test: an account deletion (no probe may delete an
+    // identity), a webhook receiver (this config declares no webhook secret, and its probes
+    // would change a victim's own workspace), and the public view of published documents (the
+    // campaign publishes none; public by the spec is no reason to leave it untested).
     let (code, out, report) = run(Mode::Secure, None, "[campaign]\ncases = 8\n").await;
     assert_eq!(code, Some(4), "{out}");
     assert!(
-        out.contains("INCOMPLETE: 1 of ") && out.contains("had no probe judged"),
+        out.contains("INCOMPLETE: 3 of ") && out.contains("had no probe judged"),
         "{out}"
     );
     assert!(
         out.contains("  DELETE /admin/users/{userId}: ") && out.contains("campaign.mutate_seeded"),
         "{out}"
     );
+    assert!(
+        out.contains("  GET /public/documents/{documentId}: the owner's own request answered 404"),
+        "{out}"
+    );
+    assert!(out.contains("  POST /webhooks/billing: "), "{out}");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert_eq!(v["summary"]["untested"], 1, "{v:#}");
+    assert_eq!(v["summary"]["untested"], 3, "{v:#}");
     assert_eq!(v["summary"]["complete"], false, "{v:#}");
-    // Clean: 0, once that operation is excluded, or allowed untested.
+    // Clean: 0, once those operations are excluded, or allowed untested.
     for extra in [
-        "[campaign]\ncases = 8\nexclude = [\"adminDeleteUser\"]\n",
-        "[campaign]\ncases = 8\nmax_untested = 1\n",
+        "[campaign]\ncases = 8\nexclude = [\"adminDeleteUser\", \"getPublicDocument\", \"receiveBillingWebhook\"]\n",
+        "[campaign]\ncases = 8\nmax_untested = 3\n",
     ] {
         let (code, out, _) = run(Mode::Secure, None, extra).await;
         assert_eq!(code, Some(0), "{extra}: {out}");

@@ -79,7 +79,7 @@ pub struct Summary {
     /// not a pass.
     #[serde(default = "complete_by_default")]
     pub complete: bool,
-    /// Operations that take a resource id (and are neither excluded nor public by the spec)
+    /// Operations that take a resource id (and are not excluded)
     /// with no probe judged; each one's coverage entry says why.
     #[serde(default)]
     pub untested: usize,
@@ -119,7 +119,7 @@ pub struct CoverageEntry {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
     /// Whether the run must judge a probe of it (it takes a resource id, and is neither
-    /// excluded nor public by the spec); with `judged` 0, it was not tested.
+    /// excluded); with `judged` 0, it was not tested.
     #[serde(default)]
     pub in_scope: bool,
 }
