@@ -66,7 +66,9 @@ fn is_collection_under_parent(path: &str) -> bool {
 
 pub(crate) fn effect_of(api: &Api, model: &ResourceModel, op: usize) -> Effect {
     match api.operations[op].method {
-        Method::Get | Method::Head | Method::Options | Method::Trace => Effect::Read,
+        Method::Get | Method::Head | Method::Options | Method::Trace | Method::Query => {
+            Effect::Read
+        }
         // A DELETE on a collection under a parent (`/buckets/{id}/collections`) empties the
         // parent's list of children: it acts on the parent, it does not delete it.
         Method::Delete if is_collection_under_parent(&api.operations[op].path) => Effect::Action,
