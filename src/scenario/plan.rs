@@ -75,7 +75,7 @@ pub(crate) fn effect_of(api: &Api, model: &ResourceModel, op: usize) -> Effect {
         Method::Delete => Effect::Delete,
         Method::Put | Method::Patch => Effect::Write,
         Method::Post => {
-            if model.producers.iter().any(|p| p.op == op) {
+            if model.producer_by_op(op).is_some() {
                 Effect::Create
             } else {
                 Effect::Action
@@ -381,12 +381,7 @@ impl<'a> Planner<'a> {
             && !h.failed.contains(&resource)
         {
             h.pending.push(resource);
-            for producer in self
-                .model
-                .producers
-                .iter()
-                .filter(|p| p.resource == resource)
-            {
+            for producer in self.model.producers_of(resource) {
                 if let Some(e) = self.create_with(producer, h, steps, depth) {
                     result = Some(e);
                     break;
@@ -539,6 +534,11 @@ impl<'a> Planner<'a> {
         id_for: &mut dyn FnMut(&Slot) -> Option<Expr>,
         search: Option<Expr>,
     ) -> Vec<(Slot, Expr)> {
+        let op = &self.api.operations[index];
+        // Without a body a fill is a few parameters: cheaper made again than kept.
+        if op.body.is_none() {
+            return fill_request(op, owner, id_for, search);
+        }
         let key = (index, owner, format!("{search:?}"));
         // A fill whose questions get the same answers now is this one. Asking again is what
         // the fill itself would do, in the same order, so `id_for`'s own bookkeeping (a
@@ -556,7 +556,7 @@ impl<'a> Planner<'a> {
         let consumers: Vec<&Slot> = self.model.consumers_of(index).map(|c| &c.slot).collect();
         let mut asked = Vec::new();
         let args = fill_request(
-            &self.api.operations[index],
+            op,
             owner,
             &mut |slot| {
                 if !consumers.contains(&slot) {
