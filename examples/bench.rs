@@ -14,15 +14,19 @@
 //! 3. time and requests to the demo's full ground truth, and requests per finding spent on
 //!    confirmation and shrinking;
 //! 4. peak memory of a demo campaign;
-//! 5. load + model + plan time of the largest corpus specs (skipped when the corpus is absent);
-//! 6. plan time at 1x, 2x, 4x, 8x a synthetic spec (the fastest of five each), and campaign
-//!    scaling with concurrency.
+//! 5. load + model + plan time of the largest corpus specs and of the one with the largest
+//!    request bodies, DocuSign's (each skipped when absent);
+//! 6. plan time of a synthetic spec from 40 to 20,000 operations (the fastest of five each),
+//!    whose time per operation stays flat when planning is linear.
 //!
 //! Other modes, for a quick check or a profiler:
 //!
 //! - `bench -- ratio CONCURRENCY ROUNDS [LATENCY_MS]`: one row of the throughput table;
 //! - `bench -- profile CONCURRENCY RUNS [LATENCY_MS]`: only demo campaigns, each one's phases
 //!   and the CPU of each thread (to run under `perf record` or `valgrind --tool=callgrind`);
+//! - `bench -- scale`: only 5 and 6;
+//! - `bench -- plan SPEC...`: only load + model + plan of each spec, with the peak memory after
+//!   each (run one spec per process for its own peak);
 //! - `bench -- profile-plain CONCURRENCY RUNS [LATENCY_MS]`: only the plain loop (as a task of
 //!   the runtime). Instructions per request of either side, stable on a noisy machine, are the
 //!   difference between the callgrind totals of RUNS = 4 and RUNS = 1, divided by three runs'
@@ -636,6 +640,24 @@ async fn bench() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `bench -- ratio CONCURRENCY ROUNDS [LATENCY_MS]`: one row of the throughput table, from
     // ROUNDS alternating runs of each side (the quick check of one change).
+    // `bench -- scale`: only 5 and 6, planning time of large specs.
+    if args.first().map(String::as_str) == Some("scale") {
+        spec_scale();
+        return;
+    }
+    if args.first().map(String::as_str) == Some("plan") {
+        for spec in &args[1..] {
+            match plan_time(Path::new(spec)) {
+                Some((t, ops, scenarios)) => println!(
+                    "load+model+plan {spec}: {ops} operations, {scenarios} scenarios in {:.3} s (peak RSS so far {:.0} MB)",
+                    t.as_secs_f64(),
+                    peak_rss_mb()
+                ),
+                None => println!("load+model+plan {spec}: failed to load"),
+            }
+        }
+        return;
+    }
     if args.first().map(String::as_str) == Some("ratio") {
         let (concurrency, rounds, latency) = mode_args(&args, 64, 5);
         let requests = recorded_requests(concurrency).await;
@@ -767,11 +789,24 @@ async fn bench() {
     }
     let _ = cpu;
 
+    spec_scale();
+}
+
+/// 5 and 6: load + model + plan time of large specs, and of a synthetic spec as it grows.
+fn spec_scale() {
     // 5: the largest specs of the corpus.
     println!();
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs-corpus");
     if corpus.is_dir() {
-        for name in ["large/api.github.com.json", "autotask.net.json"] {
+        for name in [
+            "large/api.github.com.json",
+            "autotask.net.json",
+            "docusign.net.json",
+        ] {
+            if !corpus.join(name).is_file() {
+                println!("load+model+plan {name}: skipped, not in the corpus");
+                continue;
+            }
             match plan_time(&corpus.join(name)) {
                 Some((t, ops, scenarios)) => println!(
                     "load+model+plan {name}: {ops} operations, {scenarios} scenarios in {:.3} s (peak RSS so far {:.0} MB)",
@@ -785,9 +820,9 @@ async fn bench() {
         println!("spec scale: skipped, ../shared/specs-corpus is absent");
     }
 
-    // Linearity: plan time at 1x, 2x, 4x, 8x a synthetic spec. Each the fastest of five: a
-    // few milliseconds measured once are mostly the machine's noise.
-    for n in [1, 2, 4, 8] {
+    // Linearity: plan time from 1x to 500x a synthetic spec (40 to 20,000 operations). Each the
+    // fastest of five: a few milliseconds measured once are mostly the machine's noise.
+    for n in [1, 8, 64, 125, 250, 500] {
         let path = synthetic(n);
         let best = (0..5)
             .filter_map(|_| plan_time(&path))

@@ -28,6 +28,7 @@ mod self_ids;
 mod shard;
 mod shared_lists;
 mod spec_corpus;
+mod spec_loading;
 mod staging;
 mod swagger2;
 mod tenant_fields;

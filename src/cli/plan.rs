@@ -78,6 +78,12 @@ pub(crate) fn render(c: &Campaign) -> String {
         api.spec_version,
         api.operations.len()
     );
+    if !api.ignored.is_empty() {
+        let _ = writeln!(out, "\nignored (not attacked, not in the model):");
+        for line in &api.ignored {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     let _ = writeln!(out, "\nresources:");
     for (i, r) in m.resources.iter().enumerate() {
         let parents: Vec<&str> = r
@@ -350,6 +356,7 @@ fn to_json(c: &Campaign) -> serde_json::Value {
     json!({
         "spec": c.api.source,
         "operations": c.api.operations.len(),
+        "ignored": c.api.ignored,
         "model": c.model,
         "policy": policy_rows(c, &names).into_iter().map(|(i, decisions)| {
             let p = &c.policy.ops[i];

@@ -424,7 +424,12 @@ impl Target {
         // only when the server said to come back (429, 503) or nothing came back at all.
         let idempotent = matches!(
             method,
-            Method::Get | Method::Head | Method::Options | Method::Put | Method::Delete
+            Method::Get
+                | Method::Head
+                | Method::Options
+                | Method::Put
+                | Method::Delete
+                | Method::Query
         );
         // A lost target is not waited for: one attempt each, until something answers again.
         let retries = if self.lost().is_some() {

@@ -2,6 +2,8 @@
 //! where its id comes back, which parameters of which operations take that id, parent/child
 //! relations, and list operations that reveal ids an identity already owns.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::naming::{
@@ -138,7 +140,30 @@ impl ResourceModel {
 
     /// The first producer of `resource`.
     pub fn producer_of(&self, resource: usize) -> Option<&Producer> {
-        self.producers.iter().find(|p| p.resource == resource)
+        self.producers_of(resource).next()
+    }
+
+    /// The producers of `resource`, in order.
+    pub fn producers_of(&self, resource: usize) -> impl Iterator<Item = &Producer> {
+        let indexed = self.index.producers_by_resource.get(resource);
+        let scan = indexed.is_none().then(|| {
+            self.producers
+                .iter()
+                .filter(move |p| p.resource == resource)
+        });
+        indexed
+            .into_iter()
+            .flatten()
+            .map(|i| &self.producers[*i])
+            .chain(scan.into_iter().flatten())
+    }
+
+    /// The first producer whose create is operation `op`.
+    pub fn producer_by_op(&self, op: usize) -> Option<&Producer> {
+        match self.index.producer_by_op.get(op) {
+            Some(found) => found.map(|i| &self.producers[i]),
+            None => self.producers.iter().find(|p| p.op == op),
+        }
     }
 
     /// Whether `op` was left out.
@@ -163,9 +188,21 @@ impl ResourceModel {
                 *flag = true;
             }
         }
+        let mut producer_by_op = vec![None; operations];
+        let mut producers_by_resource = vec![Vec::new(); self.resources.len()];
+        for (i, p) in self.producers.iter().enumerate() {
+            if let Some(slot @ None) = producer_by_op.get_mut(p.op) {
+                *slot = Some(i);
+            }
+            if let Some(list) = producers_by_resource.get_mut(p.resource) {
+                list.push(i);
+            }
+        }
         self.index = Index {
             consumers_by_op: by_op,
             skipped,
+            producer_by_op,
+            producers_by_resource,
         };
     }
 }
@@ -175,15 +212,18 @@ impl ResourceModel {
 pub struct Index {
     consumers_by_op: Vec<Vec<usize>>,
     skipped: Vec<bool>,
+    producer_by_op: Vec<Option<usize>>,
+    producers_by_resource: Vec<Vec<usize>>,
 }
 
 /// Infers the resource model of `api`. `excluded` operations (by index) are skipped.
 pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceModel {
     let mut b = Builder::default();
+    let items = ItemPaths::new(api);
     for (i, op) in api.operations.iter().enumerate() {
         if excluded.contains(&i) {
             b.model.skipped.push((i, "excluded by the config".into()));
-        } else if is_plumbing(api, &op.path) {
+        } else if is_plumbing(&items, &op.path) {
             b.model.skipped.push((
                 i,
                 "authentication plumbing (the caller's own login, logout, refresh or registration)"
@@ -191,9 +231,14 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
             ));
         }
     }
+    // Looked up for every operation below, before the model's index exists.
+    let mut skipped = vec![false; api.operations.len()];
+    for (i, _) in &b.model.skipped {
+        skipped[*i] = true;
+    }
     // 1. Producers: a POST into a collection whose answer carries an id.
     for (i, op) in api.operations.iter().enumerate() {
-        if b.model.is_skipped(i) || op.method != Method::Post {
+        if skipped[i] || op.method != Method::Post {
             continue;
         }
         let Some(collection) = last_literal(&op.path) else {
@@ -209,7 +254,7 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
         // An item path that addresses the resource by a name (`/labels/{name}`) decides, even
         // when the answer also has an `id`: that name is what the item path takes.
         let id_pointer = explicit_pointer
-            .or_else(|| schema.and_then(|s| name_pointer(api, &op.path, &name, s)))
+            .or_else(|| schema.and_then(|s| name_pointer(&items, &op.path, &name, s)))
             .or_else(|| schema.and_then(|s| id_pointer(s, &name)));
         let location_header = op.responses.iter().any(|r| {
             r.status.starts_with('2')
@@ -221,11 +266,11 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
         let request_key = op
             .body
             .as_ref()
-            .and_then(|body| request_key(api, &op.path, &name, &body.schema));
+            .and_then(|body| request_key(&items, &op.path, &name, &body.schema));
         if id_pointer.is_none()
             && !location_header
             && request_key.is_none()
-            && !has_item_path(api, &op.path)
+            && !has_item_path(&items, &op.path)
         {
             continue;
         }
@@ -260,14 +305,14 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
     }
     // 3. Discoveries: lists that show ids the caller has.
     for (i, op) in api.operations.iter().enumerate() {
-        if b.model.is_skipped(i) || op.method != Method::Get || !discoverable(op) {
+        if skipped[i] || op.method != Method::Get || !discoverable(op) {
             continue;
         }
         let Some(schema) = op.success_schema() else {
             continue;
         };
         for (pointer, item_name, id_field) in
-            arrays_with_ids(schema, &op.path, &|noun| item_param(api, &op.path, noun))
+            arrays_with_ids(schema, &op.path, &|noun| item_param(&items, &op.path, noun))
         {
             let Some(resource) = b.model.resource(&item_name) else {
                 continue;
@@ -305,8 +350,15 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
         }
     }
     // 5. OpenAPI links and config links are explicit consumers.
+    let mut first_producer: HashMap<usize, usize> = HashMap::new();
+    for (pi, p) in b.model.producers.iter().enumerate() {
+        first_producer.entry(p.op).or_insert(pi);
+    }
     for (i, op) in api.operations.iter().enumerate() {
-        let Some(producer) = b.model.producers.iter().find(|p| p.op == i).cloned() else {
+        let Some(producer) = first_producer
+            .get(&i)
+            .map(|&pi| b.model.producers[pi].clone())
+        else {
             continue;
         };
         for response in op.responses.iter().filter(|r| r.status.starts_with('2')) {
@@ -343,7 +395,9 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
         let resource = b.resource(name);
         b.consumer(*op, slot.clone(), resource, true);
     }
-    // 6. Dependencies of producers, and parents of resources.
+    // 6. Dependencies of producers, and parents of resources. Every consumer is known now:
+    // index them, or finding a producer's would scan them all.
+    b.model.reindex(api.operations.len());
     for pi in 0..b.model.producers.len() {
         let op_index = b.model.producers[pi].op;
         let op = &api.operations[op_index];
@@ -370,6 +424,9 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
 #[derive(Default)]
 struct Builder {
     model: ResourceModel,
+    /// Where each (operation, slot) is in `model.consumers`: finding it by a scan of every
+    /// consumer made the model grow with the square of the spec.
+    consumer_at: HashMap<(usize, Slot), usize>,
 }
 
 impl Builder {
@@ -391,10 +448,9 @@ impl Builder {
 
     fn consumer(&mut self, op: usize, slot: Slot, resource: usize, explicit: bool) {
         if let Some(existing) = self
-            .model
-            .consumers
-            .iter_mut()
-            .find(|c| c.op == op && c.slot == slot)
+            .consumer_at
+            .get(&(op, slot.clone()))
+            .map(|&i| &mut self.model.consumers[i])
         {
             if explicit {
                 existing.resource = resource;
@@ -402,6 +458,8 @@ impl Builder {
             }
             return;
         }
+        self.consumer_at
+            .insert((op, slot.clone()), self.model.consumers.len());
         self.model.consumers.push(Consumer {
             op,
             slot,
@@ -489,30 +547,61 @@ fn id_pointer(schema: &Schema, resource: &str) -> Option<String> {
 /// The path parameter the item path under `collection` (`/tags` -> `/tags/{name}`) addresses a
 /// `resource` by, when that is a name rather than an id (`name`, `username`, `tag`): `None` for
 /// `/projects/{id}`, `/projects/{projectId}` or no item path.
-fn item_param(api: &Api, collection: &str, resource: &str) -> Option<String> {
-    let prefix = format!("{}/{{", collection.trim_end_matches('/'));
+fn item_param(items: &ItemPaths, collection: &str, resource: &str) -> Option<String> {
     let before = super::naming::last_literal(collection);
-    api.operations.iter().find_map(|o| {
-        // With or without a trailing slash (Django: `/queues/{name}/`).
-        let rest = o
-            .path
-            .strip_prefix(&prefix)?
-            .trim_end_matches('/')
-            .strip_suffix('}')?;
-        (!rest.contains(['/', '{', '}'])
-            && !super::naming::is_generic_id(rest)
-            && super::naming::resource_of_id_name(rest).is_none()
-            && resource_of_path_param(rest, before).as_deref() == Some(resource))
-        .then(|| rest.to_string())
-    })
+    items
+        .by_collection
+        .get(collection.trim_end_matches('/'))?
+        .iter()
+        .find(|rest| {
+            !super::naming::is_generic_id(rest)
+                && super::naming::resource_of_id_name(rest).is_none()
+                && resource_of_path_param(rest, before).as_deref() == Some(resource)
+        })
+        .cloned()
+}
+
+/// The item paths of the spec (`<collection>/{param}`, with or without a trailing slash) by
+/// collection, each with its parameters in operation order: asking every operation whether it
+/// is the item path of each collection made the model grow with the square of the spec.
+struct ItemPaths {
+    by_collection: HashMap<String, Vec<String>>,
+}
+
+impl ItemPaths {
+    fn new(api: &Api) -> ItemPaths {
+        let mut by_collection: HashMap<String, Vec<String>> = HashMap::new();
+        for o in &api.operations {
+            let path = o.path.trim_end_matches('/');
+            let Some(open) = path.rfind("/{") else {
+                continue;
+            };
+            let Some(rest) = path[open + 2..].strip_suffix('}') else {
+                continue;
+            };
+            if rest.contains(['/', '{', '}']) {
+                continue;
+            }
+            by_collection
+                .entry(path[..open].to_string())
+                .or_default()
+                .push(rest.to_string());
+        }
+        ItemPaths { by_collection }
+    }
 }
 
 /// Where a created resource's address is when its item path names it by something other than an
 /// id (`/tags/{name}`, `/users/{username}`, `/namespaces/{ns}/pods/{name}`): the field of that
 /// name in the answer, at its top or under `metadata` (Kubernetes objects). `None` when the item
 /// path takes an id (`/projects/{id}`) or there is none.
-fn name_pointer(api: &Api, collection: &str, resource: &str, schema: &Schema) -> Option<String> {
-    let param = item_param(api, collection, resource)?;
+fn name_pointer(
+    items: &ItemPaths,
+    collection: &str,
+    resource: &str,
+    schema: &Schema,
+) -> Option<String> {
+    let param = item_param(items, collection, resource)?;
     // A name is text: a field of that name holding an object (a user) is not the address.
     let text = |schema: &Schema| matches!(schema.kind, SchemaKind::String);
     let props = schema.properties()?;
@@ -532,28 +621,28 @@ fn name_pointer(api: &Api, collection: &str, resource: &str, schema: &Schema) ->
 /// identifier (`/users/{name}/tokens/{token_id}`, `/datasets/{pk}/refresh`) is attacked like
 /// any other, and so is a collection of tokens or sessions that has an item path
 /// (`/api/users/tokens/` beside `/api/users/tokens/{id}/`): those are resources of their owners.
-fn is_plumbing(api: &Api, path: &str) -> bool {
-    is_auth_path(path) && !path.contains('{') && !has_item_path(api, path)
+fn is_plumbing(items: &ItemPaths, path: &str) -> bool {
+    is_auth_path(path) && !path.contains('{') && !has_item_path(items, path)
 }
 
 /// Whether `collection` (`/tags`, `/api/v1/chart/`) has an item path: an operation on
 /// `<collection>/{param}` (with or without a trailing slash).
-fn has_item_path(api: &Api, collection: &str) -> bool {
-    let prefix = format!("{}/{{", collection.trim_end_matches('/'));
-    api.operations.iter().any(|o| {
-        o.path.strip_prefix(&prefix).is_some_and(|rest| {
-            let rest = rest.trim_end_matches('/');
-            rest.strip_suffix('}')
-                .is_some_and(|p| !p.contains(['/', '{', '}']))
-        })
-    })
+fn has_item_path(items: &ItemPaths, collection: &str) -> bool {
+    items
+        .by_collection
+        .contains_key(collection.trim_end_matches('/'))
 }
 
 /// Where a create's request carries the key its item path addresses the resource by, when that
 /// is a name the client chooses (`name` for `/tags/{name}`): the body field of that name, if
 /// it is text.
-fn request_key(api: &Api, collection: &str, resource: &str, body: &Schema) -> Option<String> {
-    let param = item_param(api, collection, resource)?;
+fn request_key(
+    items: &ItemPaths,
+    collection: &str,
+    resource: &str,
+    body: &Schema,
+) -> Option<String> {
+    let param = item_param(items, collection, resource)?;
     body.properties()?
         .get(&param)
         .is_some_and(|p| matches!(p.kind, SchemaKind::String))

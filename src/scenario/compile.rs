@@ -112,7 +112,7 @@ pub fn compile(api: &Api, model: &ResourceModel, cast: &Cast, draft: &Draft) -> 
                 }
                 let term = search.then_some(Expr::Stem { owner: victim });
                 let args = planner.args(
-                    o,
+                    index,
                     attacker,
                     &mut |slot| chosen.iter().find(|c| &c.0 == slot).map(|c| c.1.clone()),
                     term,

@@ -15,7 +15,7 @@ use super::step::{Check, Effect, Expr, Phase, Scenario, Step, StepRole};
 use super::values::fill_request;
 use crate::finding::Vector;
 use crate::model::{ResourceModel, Slot};
-use crate::spec::{Api, Method, Operation, Security};
+use crate::spec::{Api, Location, Method, Operation, Security};
 
 /// One probe in the plan: a scenario and the (operation, vector)s it attacks.
 #[derive(Debug, Clone, Serialize)]
@@ -66,14 +66,16 @@ fn is_collection_under_parent(path: &str) -> bool {
 
 pub(crate) fn effect_of(api: &Api, model: &ResourceModel, op: usize) -> Effect {
     match api.operations[op].method {
-        Method::Get | Method::Head | Method::Options | Method::Trace => Effect::Read,
+        Method::Get | Method::Head | Method::Options | Method::Trace | Method::Query => {
+            Effect::Read
+        }
         // A DELETE on a collection under a parent (`/buckets/{id}/collections`) empties the
         // parent's list of children: it acts on the parent, it does not delete it.
         Method::Delete if is_collection_under_parent(&api.operations[op].path) => Effect::Action,
         Method::Delete => Effect::Delete,
         Method::Put | Method::Patch => Effect::Write,
         Method::Post => {
-            if model.producers.iter().any(|p| p.op == op) {
+            if model.producer_by_op(op).is_some() {
                 Effect::Create
             } else {
                 Effect::Action
@@ -172,14 +174,31 @@ pub(super) struct Planner<'a> {
     /// scan every operation for each scenario, which made planning grow with the square of
     /// the spec.
     gets: std::sync::OnceLock<Gets>,
+    /// Requests already filled, by (operation, owner, search term): filling walks the request
+    /// body's schema, and on a spec with large bodies (DocuSign's envelopes) the same bodies
+    /// were walked again for every scenario, most of the planning time.
+    fills: std::cell::RefCell<HashMap<(usize, usize, String), Vec<Fill>>>,
 }
+
+/// One filled request: the id slots the fill asked for, in order, with the answers it got,
+/// and what it made of them. Filling depends on nothing else, so the same answers to the same
+/// questions give the same request.
+struct Fill {
+    asked: Vec<(Slot, Option<Expr>)>,
+    args: Vec<(Slot, Expr)>,
+}
+
+/// How many different fills of one (operation, owner, search) are kept.
+const FILLS_KEPT: usize = 8;
 
 /// The API's GET operations, indexed for [`Planner::reader`] and [`Planner::lister`]; each list
 /// in operation order, as a scan would find them. Exploration builds a planner per case, so
 /// there the index is built once per case that needs one (as costly as one scan was).
 struct Gets {
-    /// By resource: the GETs with a consumer of it, those left out of the model excepted.
-    by_resource: Vec<Vec<usize>>,
+    /// By resource: the GETs that read one object of it (those left out of the model
+    /// excepted), in the order [`Planner::reader`] weighs them: (rank, the fewest arguments a
+    /// request of it can have, operation).
+    readers: Vec<Vec<(usize, usize, usize)>>,
     /// By path: the first GET on it.
     by_path: HashMap<String, usize>,
     /// By the singular of the path's last literal segment (`/workspaces/{id}/attachments` ->
@@ -190,7 +209,7 @@ struct Gets {
 impl Gets {
     fn new(api: &Api, model: &ResourceModel) -> Gets {
         let mut gets = Gets {
-            by_resource: vec![Vec::new(); model.resources.len()],
+            readers: vec![Vec::new(); model.resources.len()],
             by_path: HashMap::new(),
             by_collection: HashMap::new(),
         };
@@ -206,16 +225,56 @@ impl Gets {
             if model.is_skipped(index) {
                 continue;
             }
+            let mut seen = Vec::new();
             for c in model.consumers_of(index) {
-                if let Some(list) = gets.by_resource.get_mut(c.resource) {
-                    if list.last() != Some(&index) {
-                        list.push(index);
-                    }
+                if seen.contains(&c.resource) {
+                    continue;
+                }
+                seen.push(c.resource);
+                let Some(rank) = reader_rank(api, model, index, c) else {
+                    continue;
+                };
+                // Every path parameter and every other required one takes an argument.
+                let least = op
+                    .parameters
+                    .iter()
+                    .filter(|p| p.location != Location::Cookie && p.required)
+                    .count();
+                if let Some(list) = gets.readers.get_mut(c.resource) {
+                    list.push((rank, least, index));
                 }
             }
         }
+        for list in &mut gets.readers {
+            list.sort_unstable();
+        }
         gets
     }
+}
+
+/// How well GET `index` reads one object of the resource its consumer `c` takes, lower is
+/// better; `None` when it does not. A reader shows the object itself: its id ends the path
+/// (`/documents/{id}`) or is the query of the collection's own path (`/attachments?id=`). A list
+/// under it (`/documents/{id}/comments`) shows something else. The owner's authenticated view
+/// shows everything; a public view may filter.
+fn reader_rank(
+    api: &Api,
+    model: &ResourceModel,
+    index: usize,
+    c: &crate::model::Consumer,
+) -> Option<usize> {
+    let op = &api.operations[index];
+    let name = &model.resources[c.resource].name;
+    let rank = match &c.slot {
+        Slot::Path(p) if op.path.trim_end_matches('/').ends_with(&format!("{{{p}}}")) => 0,
+        Slot::Query(_) | Slot::Header(_)
+            if crate::model::last_literal_singular(&op.path).as_deref() == Some(name) =>
+        {
+            1
+        }
+        _ => return None,
+    };
+    Some(rank * 2 + usize::from(op.security == Security::Public))
 }
 
 /// The steps an owner has made so far and the ids it holds, by resource.
@@ -246,6 +305,7 @@ impl<'a> Planner<'a> {
             model,
             cast,
             gets: std::sync::OnceLock::new(),
+            fills: Default::default(),
         }
     }
 
@@ -321,12 +381,7 @@ impl<'a> Planner<'a> {
             && !h.failed.contains(&resource)
         {
             h.pending.push(resource);
-            for producer in self
-                .model
-                .producers
-                .iter()
-                .filter(|p| p.resource == resource)
-            {
+            for producer in self.model.producers_of(resource) {
                 if let Some(e) = self.create_with(producer, h, steps, depth) {
                     result = Some(e);
                     break;
@@ -379,9 +434,8 @@ impl<'a> Planner<'a> {
             let parents = producer.dependencies.iter().map(|d| d.1).collect();
             self.fill_children(parents, h, steps, depth + 1);
         }
-        let op = &self.api.operations[producer.op];
         let args = self.args(
-            op,
+            producer.op,
             h.owner,
             &mut |slot| {
                 deps.get(slot)
@@ -471,14 +525,58 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// The request of operation `index` for `owner`; `id_for` gives the id of a slot (only the
+    /// operation's consumer slots are asked: no other slot takes an id).
     pub(super) fn args(
         &self,
-        op: &Operation,
+        index: usize,
         owner: usize,
         id_for: &mut dyn FnMut(&Slot) -> Option<Expr>,
         search: Option<Expr>,
     ) -> Vec<(Slot, Expr)> {
-        fill_request(op, owner, id_for, search)
+        let op = &self.api.operations[index];
+        // Without a body a fill is a few parameters: cheaper made again than kept.
+        if op.body.is_none() {
+            return fill_request(op, owner, id_for, search);
+        }
+        let key = (index, owner, format!("{search:?}"));
+        // A fill whose questions get the same answers now is this one. Asking again is what
+        // the fill itself would do, in the same order, so `id_for`'s own bookkeeping (a
+        // required slot without an id) sees the same questions.
+        if let Some(kept) = self.fills.borrow().get(&key) {
+            'kept: for fill in kept {
+                for (slot, answer) in &fill.asked {
+                    if id_for(slot) != *answer {
+                        continue 'kept;
+                    }
+                }
+                return fill.args.clone();
+            }
+        }
+        let consumers: Vec<&Slot> = self.model.consumers_of(index).map(|c| &c.slot).collect();
+        let mut asked = Vec::new();
+        let args = fill_request(
+            op,
+            owner,
+            &mut |slot| {
+                if !consumers.contains(&slot) {
+                    return None;
+                }
+                let answer = id_for(slot);
+                asked.push((slot.clone(), answer.clone()));
+                answer
+            },
+            search,
+        );
+        let mut fills = self.fills.borrow_mut();
+        let kept = fills.entry(key).or_default();
+        if kept.len() < FILLS_KEPT {
+            kept.push(Fill {
+                asked,
+                args: args.clone(),
+            });
+        }
+        args
     }
 
     /// The request of operation `index` for `owner` with each id slot filled by `pick`, or
@@ -492,8 +590,8 @@ impl<'a> Planner<'a> {
     ) -> Option<Vec<(Slot, Expr)>> {
         let op = &self.api.operations[index];
         let mut complete = true;
-        let args = fill_request(
-            op,
+        let args = self.args(
+            index,
             owner,
             &mut |slot| {
                 let c = self.model.consumers_of(index).find(|c| &c.slot == slot)?;
@@ -562,7 +660,7 @@ impl<'a> Planner<'a> {
                 };
                 let mut all_own = true;
                 let args = self.args(
-                    op,
+                    index,
                     attacker,
                     &mut |slot| {
                         if slot == &c.slot {
@@ -770,7 +868,7 @@ impl<'a> Planner<'a> {
             vector_of(op, slot, &own_slots, !anonymous && !own.is_empty())
         };
         let args = self.args(
-            op,
+            index,
             attacker,
             &mut |s| {
                 if s == slot {
@@ -812,41 +910,29 @@ impl<'a> Planner<'a> {
         resource: usize,
         h: &Holdings,
     ) -> Option<(usize, Vec<(Slot, Expr)>)> {
-        let mut best: Option<(usize, usize, Args)> = None;
-        let candidates = self.gets().by_resource.get(resource).into_iter().flatten();
-        for &index in candidates {
-            let op = &self.api.operations[index];
-            let consumers: Vec<_> = self.model.consumers_of(index).collect();
-            let Some(main) = consumers.iter().find(|c| c.resource == resource) else {
-                continue;
-            };
-            // A reader shows the object itself: its id ends the path (`/documents/{id}`) or is
-            // the query of the collection's own path (`/attachments?id=`). A list under it
-            // (`/documents/{id}/comments`) shows something else.
-            let name = &self.model.resources[resource].name;
-            let rank = match &main.slot {
-                Slot::Path(p) if op.path.trim_end_matches('/').ends_with(&format!("{{{p}}}")) => 0,
-                Slot::Query(_) | Slot::Header(_)
-                    if crate::model::last_literal_singular(&op.path).as_deref() == Some(name) =>
-                {
-                    1
-                }
-                _ => continue,
-            };
-            // The owner's authenticated view shows everything; a public view may filter.
-            let rank = rank * 2 + usize::from(op.security == Security::Public);
+        // The best is the least (rank, arguments, operation); candidates come in the order of
+        // (rank, fewest arguments possible, operation), so once the next cannot beat the best,
+        // none after it can: a resource read by a thousand GETs costs one fill, not a thousand.
+        let mut best: Option<(usize, usize, usize, Args)> = None;
+        for &(rank, least, index) in self.gets().readers.get(resource).into_iter().flatten() {
+            if best
+                .as_ref()
+                .is_some_and(|(r, n, i, _)| (rank, least, index) > (*r, *n, *i))
+            {
+                break;
+            }
             let pick = |r: usize| h.memo.get(&r).cloned();
             let Some(args) = self.filled(index, h.owner, &pick, None) else {
                 continue;
             };
             if best
                 .as_ref()
-                .is_none_or(|(r, _, a)| (rank, args.len()) < (*r, a.len()))
+                .is_none_or(|(r, n, i, _)| (rank, args.len(), index) < (*r, *n, *i))
             {
-                best = Some((rank, index, args));
+                best = Some((rank, args.len(), index, args));
             }
         }
-        if let Some((_, index, args)) = best {
+        if let Some((_, _, index, args)) = best {
             return Some((index, args));
         }
         let producer = self.model.producer_of(resource)?;

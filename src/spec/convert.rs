@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::SpecError;
+use super::bundle::{UNRESOLVED, is_url, readable, schema_name};
 use super::load::Lines;
 use super::model::{
     Api, Link, Location, Method, Operation, Parameter, RequestBody, Response, Schema, SchemaKind,
@@ -39,6 +40,10 @@ pub(super) struct Converter<'a> {
     /// Converted named schemas by `$ref`; `None` while one is being converted (a cycle).
     schemas: HashMap<String, Option<Arc<Schema>>>,
     lines: Lines<'a>,
+    /// What the document holds that tenantfuzz leaves out, for `plan` to say.
+    pub(super) ignored: Vec<String>,
+    /// OpenAPI 3.2 or later: `query` operations, `additionalOperations`, `in: querystring`.
+    v32: bool,
 }
 
 /// Where a declared parameter goes: Swagger 2.0 also declares the body (`in: body`) and form
@@ -68,7 +73,9 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         reason: "the document is not an object".into(),
     })?;
     let (version, dialect) = match (obj.get("openapi"), obj.get("swagger")) {
-        (Some(Value::String(v)), _) if v.starts_with("3.0") || v.starts_with("3.1") => {
+        (Some(Value::String(v)), _)
+            if v.starts_with("3.0") || v.starts_with("3.1") || v.starts_with("3.2") =>
+        {
             (v.clone(), Dialect::OpenApi3)
         }
         (Some(v), _) => {
@@ -100,6 +107,8 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         dialect,
         schemas: HashMap::new(),
         lines: Lines::new(text),
+        ignored: Vec::new(),
+        v32: version.starts_with("3.2"),
     };
     let global_security = obj.get("security");
     let mut operations = Vec::new();
@@ -107,7 +116,8 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         let paths = paths
             .as_object()
             .ok_or_else(|| conv.invalid("/paths", "'paths' must be an object"))?;
-        for (path, item) in paths {
+        // Vendor extensions (`x-...`) may stand beside the paths; they are no paths.
+        for (path, item) in paths.iter().filter(|(k, _)| !is_extension(k)) {
             let item_ptr = format!("/paths/{}", escape(path));
             let item = conv.deref(item, &item_ptr)?;
             let Some(item) = item.as_object() else {
@@ -116,6 +126,10 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
             let shared =
                 conv.parameters(item.get("parameters"), &format!("{item_ptr}/parameters"))?;
             for method in Method::ALL {
+                // `query` is an operation from OpenAPI 3.2 on; before, the key means nothing.
+                if method == Method::Query && !conv.v32 {
+                    continue;
+                }
                 let Some(op) = item.get(method.key()) else {
                     continue;
                 };
@@ -124,6 +138,32 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
                     conv.operation(method, path, op, &shared, global_security, &pointer)?;
                 operations.push(operation);
             }
+            if conv.v32 {
+                conv.additional_operations(
+                    item,
+                    path,
+                    &item_ptr,
+                    &shared,
+                    global_security,
+                    &mut operations,
+                )?;
+            }
+        }
+    }
+    // 3.1's webhooks are requests the API sends to its users' receivers, not ones it answers.
+    if let Some(webhooks) = obj.get("webhooks").and_then(Value::as_object) {
+        let names: Vec<&str> = webhooks
+            .keys()
+            .filter(|k| !is_extension(k))
+            .map(String::as_str)
+            .collect();
+        if !names.is_empty() {
+            conv.ignored.push(format!(
+                "{} webhook{} ({}): requests the API sends, which tenantfuzz does not attack",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ));
         }
     }
     let security_schemes = match dialect {
@@ -146,6 +186,7 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         operations,
         security_schemes,
         servers,
+        ignored: conv.ignored,
     })
 }
 
@@ -169,6 +210,12 @@ fn servers(root: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Whether a key is a vendor extension (`x-...`), allowed beside the fixed fields of most
+/// objects and beside the entries of `paths`, `responses` and callbacks.
+pub(super) fn is_extension(key: &str) -> bool {
+    key.starts_with("x-")
+}
+
 fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -180,9 +227,45 @@ impl<'a> Converter<'a> {
     pub(super) fn invalid(&self, pointer: &str, message: impl Into<String>) -> SpecError {
         SpecError::Invalid {
             source_name: self.source.to_string(),
-            pointer: pointer.to_string(),
+            pointer: readable(pointer),
             message: message.into(),
         }
+    }
+
+    /// OpenAPI 3.2's `additionalOperations` of a path item: methods other than the fixed ones.
+    fn additional_operations(
+        &mut self,
+        item: &'a serde_json::Map<String, Value>,
+        path: &str,
+        item_ptr: &str,
+        shared: &[Declared],
+        global_security: Option<&'a Value>,
+        operations: &mut Vec<Operation>,
+    ) -> Result<(), SpecError> {
+        let Some(extra) = item.get("additionalOperations") else {
+            return Ok(());
+        };
+        let at = format!("{item_ptr}/additionalOperations");
+        let Some(extra) = extra.as_object() else {
+            return Err(self.invalid(&at, "'additionalOperations' must be an object"));
+        };
+        for (name, op) in extra {
+            match Method::parse(name) {
+                // A fixed field's method does not belong here; written here alone, it is still
+                // that operation.
+                Some(method) if !item.contains_key(method.key()) => {
+                    let pointer = format!("{at}/{}", escape(name));
+                    let operation =
+                        self.operation(method, path, op, shared, global_security, &pointer)?;
+                    operations.push(operation);
+                }
+                _ => self.ignored.push(format!(
+                    "{name} {path} (additionalOperations): tenantfuzz sends only {}",
+                    Method::ALL.map(Method::as_str).join(", ")
+                )),
+            }
+        }
+        Ok(())
     }
 
     /// Follows `$ref`s (local ones only) until a value that is not a reference.
@@ -196,30 +279,57 @@ impl<'a> Converter<'a> {
         }
         Err(SpecError::BrokenRef {
             source_name: self.source.to_string(),
-            pointer: at.to_string(),
-            reference: value
-                .get("$ref")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
+            pointer: readable(at),
+            reference: readable(
+                value
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
             reason: "the reference chain is cyclic or longer than 32".into(),
         })
     }
 
     fn lookup(&self, reference: &str, at: &str) -> Result<&'a Value, SpecError> {
-        let broken = |reason: &str| SpecError::BrokenRef {
+        let broken = |reference: &str, reason: &str| SpecError::BrokenRef {
             source_name: self.source.to_string(),
-            pointer: at.to_string(),
-            reference: reference.to_string(),
+            pointer: readable(at),
+            reference: readable(reference),
             reason: reason.to_string(),
         };
         let Some(fragment) = reference.strip_prefix('#') else {
-            return Err(broken("only local references ('#/...') are supported"));
+            // Files are brought in by the bundler before conversion; what is left here came
+            // from text, with no directory to find other files in.
+            return Err(broken(
+                reference,
+                if is_url(reference) {
+                    "a reference to a URL: tenantfuzz fetches nothing from the network; save the \
+                     document and refer to it by a relative file path"
+                } else {
+                    "a reference to another file, in a spec given as text (load it from its file)"
+                },
+            ));
         };
         let decoded = percent_decode(fragment);
+        if let Some(n) = decoded.strip_prefix(&format!("/{UNRESOLVED}/")) {
+            // A reference the bundler could not follow: its own words and place.
+            let entry = self
+                .root
+                .pointer(&format!("/{UNRESOLVED}/{n}"))
+                .unwrap_or(&Value::Null);
+            let text = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or_default();
+            return Err(broken(
+                text("ref"),
+                &format!(
+                    "{} (the $ref is at {})",
+                    text("reason"),
+                    readable(text("place"))
+                ),
+            ));
+        }
         self.root
             .pointer(&decoded)
-            .ok_or_else(|| broken("no such location in the document"))
+            .ok_or_else(|| broken(reference, "no such location in the document"))
     }
 
     fn parameters(
@@ -237,6 +347,15 @@ impl<'a> Converter<'a> {
         for (i, raw) in items.iter().enumerate() {
             let ptr = format!("{at}/{i}");
             let p = self.deref(raw, &ptr)?;
+            if self.v32 && p.get("in").and_then(Value::as_str) == Some("querystring") {
+                let name = p.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
+                self.ignored.push(format!(
+                    "parameter '{name}' at {}: 'in: querystring' (the whole query string as one \
+                     value) is left out; requests go without it",
+                    readable(&ptr)
+                ));
+                continue;
+            }
             out.push(match self.dialect {
                 Dialect::OpenApi3 => self.parameter(p, &ptr)?,
                 Dialect::Swagger2 => self.swagger_parameter(p, &ptr)?,
@@ -346,7 +465,7 @@ impl<'a> Converter<'a> {
         };
         let mut responses = Vec::new();
         if let Some(map) = obj.get("responses").and_then(Value::as_object) {
-            for (status, raw) in map {
+            for (status, raw) in map.iter().filter(|(k, _)| !is_extension(k)) {
                 let ptr = format!("{pointer}/responses/{}", escape(status));
                 responses.push(self.response(status, raw, &ptr)?);
             }
@@ -639,7 +758,8 @@ impl<'a> Converter<'a> {
                 reference.starts_with("#/components/schemas/")
                     || reference.starts_with("#/definitions/")
             })
-            .map(|n| percent_decode(n).replace("~1", "/").replace("~0", "~"));
+            .map(|n| percent_decode(n).replace("~1", "/").replace("~0", "~"))
+            .or_else(|| schema_name(reference));
         match self.schemas.get(reference) {
             Some(Some(done)) => return Ok(done.clone()),
             Some(None) => {

@@ -1,6 +1,8 @@
-//! OpenAPI 3.0 and 3.1 and Swagger 2.0 documents (YAML or JSON) into one internal [`Api`] model,
-//! with local `$ref`s resolved. Knows nothing of resources or attacks; `model/` infers those.
+//! OpenAPI 3.0, 3.1 and 3.2 and Swagger 2.0 documents (YAML or JSON, in one file or several)
+//! into one internal [`Api`] model, with `$ref`s resolved. Knows nothing of resources or
+//! attacks; `model/` infers those.
 
+mod bundle;
 mod convert;
 mod load;
 mod model;
@@ -33,7 +35,7 @@ pub enum SpecError {
     #[error("{source_name}: not an OpenAPI document: {reason}")]
     NotOpenApi { source_name: String, reason: String },
     #[error(
-        "{source_name}: unsupported spec version '{version}' (tenantfuzz reads OpenAPI 3.0, 3.1 and Swagger 2.0)"
+        "{source_name}: unsupported spec version '{version}' (tenantfuzz reads OpenAPI 3.0, 3.1, 3.2 and Swagger 2.0)"
     )]
     Unsupported {
         source_name: String,
@@ -52,16 +54,43 @@ pub enum SpecError {
         pointer: String,
         message: String,
     },
+    #[error("{source_name}: no operation to attack: {reason}")]
+    NoOperations { source_name: String, reason: String },
 }
 
-/// Loads a spec file.
+/// Loads a spec file, and the files its `$ref`s name (relative to the file that names them).
 pub fn load(path: &Path) -> Result<Api, SpecError> {
-    let (text, value) = load::read(path)?;
-    convert::convert(&value, &text, &path.display().to_string())
+    let (text, mut value) = load::read(path)?;
+    bundle::bundle(&mut value, path)?;
+    usable(convert::convert(
+        &value,
+        &text,
+        &path.display().to_string(),
+    )?)
 }
 
-/// Loads a spec from text; `source` names it in errors.
+/// Loads a spec from text; `source` names it in errors. References to other files fail (there
+/// is no directory to find them in).
 pub fn load_str(text: &str, source: &str) -> Result<Api, SpecError> {
     let value = load::parse(text, source)?;
-    convert::convert(&value, text, source)
+    usable(convert::convert(&value, text, source)?)
+}
+
+/// An API with no operation is an error that says what the document held instead.
+fn usable(api: Api) -> Result<Api, SpecError> {
+    if !api.operations.is_empty() {
+        return Ok(api);
+    }
+    let reason = if api.ignored.is_empty() {
+        "its 'paths' hold none".to_string()
+    } else {
+        format!(
+            "its 'paths' hold none that tenantfuzz can send; it ignored {}",
+            api.ignored.join("; ")
+        )
+    };
+    Err(SpecError::NoOperations {
+        source_name: api.source,
+        reason,
+    })
 }

@@ -20,11 +20,14 @@ pub enum Method {
     Head,
     Patch,
     Trace,
+    /// OpenAPI 3.2's `query`: a safe, idempotent read whose request has a body (the HTTP
+    /// QUERY method).
+    Query,
 }
 
 impl Method {
     /// Every method, in the order OpenAPI lists them in a path item.
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 9] = [
         Method::Get,
         Method::Put,
         Method::Post,
@@ -33,6 +36,7 @@ impl Method {
         Method::Head,
         Method::Patch,
         Method::Trace,
+        Method::Query,
     ];
 
     /// The uppercase name.
@@ -46,6 +50,7 @@ impl Method {
             Method::Head => "HEAD",
             Method::Patch => "PATCH",
             Method::Trace => "TRACE",
+            Method::Query => "QUERY",
         }
     }
 
@@ -60,6 +65,7 @@ impl Method {
             Method::Head => "head",
             Method::Patch => "patch",
             Method::Trace => "trace",
+            Method::Query => "query",
         }
     }
 
@@ -70,11 +76,11 @@ impl Method {
             .find(|m| m.as_str().eq_ignore_ascii_case(s))
     }
 
-    /// Whether the method only reads (GET, HEAD, OPTIONS, TRACE).
+    /// Whether the method only reads (GET, HEAD, OPTIONS, TRACE, QUERY).
     pub fn is_safe(self) -> bool {
         matches!(
             self,
-            Method::Get | Method::Head | Method::Options | Method::Trace
+            Method::Get | Method::Head | Method::Options | Method::Trace | Method::Query
         )
     }
 }
@@ -351,6 +357,10 @@ pub struct Api {
     /// server variables replaced by their defaults; relative URLs stay relative.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub servers: Vec<String>,
+    /// What the document holds that tenantfuzz leaves out (webhooks, methods it does not send,
+    /// parameters it cannot fill), each said in a line; `plan` prints them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }
 
 /// Whether `text` matches a glob where `*` stands for any run of characters.

@@ -378,8 +378,7 @@ impl Planner<'_> {
                 self.lister(producer.op, &vh)?,
             )
         };
-        let op = &self.api.operations[index];
-        let mut args = self.args(op, a, &mut |s| own.get(s).cloned(), None);
+        let mut args = self.args(index, a, &mut |s| own.get(s).cloned(), None);
         args.retain(|(s, _)| s != &Slot::Body(field.to_string()));
         args.push((Slot::Body(field.to_string()), victim_id));
         push_attack(
@@ -465,7 +464,7 @@ impl Planner<'_> {
         .into_iter()
         .enumerate()
         {
-            let mut args: Args = self.args(op, a, &mut |s| own.get(s).cloned(), None);
+            let mut args: Args = self.args(index, a, &mut |s| own.get(s).cloned(), None);
             args.retain(|(s, _)| s != &Slot::Body(field.to_string()));
             args.push((Slot::Body(field.to_string()), injected));
             let attack = Step {
@@ -567,8 +566,7 @@ impl Planner<'_> {
             );
         }
         let (reader, read_args) = self.reader(first.resource, &h)?;
-        let op = &self.api.operations[index];
-        let event = self.args(op, w, &mut |s| ids.get(s).cloned(), None);
+        let event = self.args(index, w, &mut |s| ids.get(s).cloned(), None);
         let attack = steps.len() + 4;
         let read = |phase: Phase| Step {
             actor: w,
