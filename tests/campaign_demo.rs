@@ -126,8 +126,6 @@ async fn secure_demo_reports_nothing_at_all() {
     let result = campaign(Mode::Secure, 1).await;
     assert!(result.findings.is_empty(), "{:#?}", result.findings);
     assert!(result.coverage.iter().filter(|c| c.attacked).count() > 20);
-    // Coverage tells probes that were judged from probes whose own owner control failed: an
-    // unpublished document is not public, so its owner cannot read it there either.
     let cov = |method: &str, path: &str| {
         result
             .coverage
@@ -138,13 +136,16 @@ async fn secure_demo_reports_nothing_at_all() {
     };
     let doc = cov("GET", "/documents/{documentId}");
     assert!(doc.judged > 0 && doc.unjudged == 0, "{doc:?}");
+    // The demo's campaign leaves out the public view of published documents, which it cannot
+    // test (it publishes none; tests/cli.rs shows it untested with its reason without the
+    // exclusion): every other operation that takes an id was tested.
     let public = cov("GET", "/public/documents/{documentId}");
-    assert!(public.unjudged > 0, "{public:?}");
-    assert!(
-        public
-            .note
-            .unwrap_or_default()
-            .contains("owner's own request")
+    assert!(!public.in_scope, "{public:?}");
+    assert_eq!(
+        result.untested().count(),
+        0,
+        "{:#?}",
+        result.untested().collect::<Vec<_>>()
     );
 }
 

@@ -41,6 +41,23 @@ fn help_and_version() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// `plan | head`: a reader that stops early is no error and no panic.
+#[test]
+fn plan_into_a_closed_pipe_exits_cleanly() {
+    let mut child = bin()
+        .args(["plan", "--spec"])
+        .arg(repo("specs/demo.yaml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(0), "{err}");
+}
+
 #[test]
 fn plan_prints_the_model_and_the_attacks() {
     let o = bin()

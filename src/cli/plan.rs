@@ -49,15 +49,19 @@ pub(crate) fn run(args: PlanArgs) -> Result<Outcome, CliError> {
         settings.identities = Settings::for_planning(Path::new("")).identities;
     }
     let campaign = Campaign::planning(settings).map_err(super::campaign_error)?;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&to_json(&campaign)).unwrap_or_default()
-        );
+    let text = if args.json {
+        serde_json::to_string_pretty(&to_json(&campaign)).unwrap_or_default() + "\n"
     } else {
-        print!("{}", render(&campaign));
+        render(&campaign)
+    };
+    // A reader that stopped early (`plan | head`) is not an error; print! would panic.
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Usage(format!(
+            "failed to write the plan to stdout: {e}"
+        ))),
+        _ => Ok(Outcome::Clean),
     }
-    Ok(Outcome::Clean)
 }
 
 fn slot_text(slot: &Slot) -> String {
