@@ -213,6 +213,11 @@ pub struct ViolationKey {
 pub struct Finding {
     /// A fingerprint stable across runs and seeds.
     pub id: String,
+    /// The bug this finding is one attacker/victim pair of: a fingerprint of kind, operation
+    /// and vector alone (see [`bug_id`]), shared by every pair the bug was found for. Empty in
+    /// reports written before it existed (a merge computes it again).
+    #[serde(default)]
+    pub bug: String,
     pub kind: Kind,
     pub vector: Vector,
     pub status: Status,
@@ -302,6 +307,111 @@ pub struct Reproduction {
     pub hurl: Option<String>,
 }
 
+/// FNV-1a of a text, as the hex of a `u64`.
+fn fnv(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// A bug's stable id: FNV-1a of kind, vector and operation (method and path), the fields that
+/// make one bug whichever attacker and victim it was found for (`tfzb-` and 16 hex digits).
+pub fn bug_id(kind: Kind, vector: Vector, op: &OperationRef) -> String {
+    let text = format!(
+        "{}|{}|{}|{}",
+        kind.as_str(),
+        vector.as_str(),
+        op.method,
+        op.path
+    );
+    format!("tfzb-{}", fnv(&text))
+}
+
+/// One bug: a (kind, operation, vector), with every finding (attacker/victim pair) that showed
+/// it, in report order. What reports list one entry for.
+#[derive(Debug, Clone)]
+pub struct Bug<'a> {
+    /// The bug's id (see [`bug_id`]).
+    pub id: String,
+    /// Its findings, one per attacker/victim pair, in report order; never empty.
+    pub findings: Vec<&'a Finding>,
+}
+
+impl<'a> Bug<'a> {
+    /// The finding whose reproduction stands for the bug: a confirmed one before an
+    /// inconclusive one, a new one before a known one, then the fewest steps, then report order.
+    pub fn representative(&self) -> &'a Finding {
+        let mut best = self.findings[0];
+        for f in &self.findings[1..] {
+            if rank(f) < rank(best) {
+                best = f;
+            }
+        }
+        best
+    }
+
+    /// The first of its findings (they share kind, operation and vector).
+    pub fn first(&self) -> &'a Finding {
+        self.findings[0]
+    }
+
+    /// Its confirmed findings.
+    pub fn confirmed(&self) -> impl Iterator<Item = &'a Finding> + '_ {
+        self.findings
+            .iter()
+            .copied()
+            .filter(|f| f.status == Status::Confirmed)
+    }
+
+    /// Confirmed for at least one pair.
+    pub fn is_confirmed(&self) -> bool {
+        self.confirmed().next().is_some()
+    }
+
+    /// Confirmed, and every confirmed pair is in the baseline: it does not fail the run.
+    pub fn is_known(&self) -> bool {
+        self.is_confirmed() && self.confirmed().all(|f| f.known)
+    }
+
+    /// Confirmed for a pair the baseline does not list: it fails the run.
+    pub fn is_new(&self) -> bool {
+        self.confirmed().any(|f| !f.known)
+    }
+}
+
+fn rank(f: &Finding) -> (bool, bool, usize) {
+    (f.status != Status::Confirmed, f.known, f.steps.len())
+}
+
+/// Groups findings into bugs by kind, operation and vector, in the order each bug's first
+/// finding comes (report order, since [`sort`] keeps a bug's findings together).
+pub fn bugs<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Bug<'a>> {
+    let mut out: Vec<Bug<'a>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for f in findings {
+        let id = bug_id(f.kind, f.vector, &f.operation);
+        match index.get(&id) {
+            Some(&i) => out[i].findings.push(f),
+            None => {
+                index.insert(id.clone(), out.len());
+                out.push(Bug {
+                    id,
+                    findings: vec![f],
+                });
+            }
+        }
+    }
+    out
+}
+
+/// How many bugs were confirmed (for at least one pair).
+pub fn confirmed_bugs(findings: &[Finding]) -> usize {
+    bugs(findings).iter().filter(|b| b.is_confirmed()).count()
+}
+
 /// A stable fingerprint: FNV-1a of the fields that identify a finding across runs.
 pub fn fingerprint(
     kind: Kind,
@@ -319,12 +429,7 @@ pub fn fingerprint(
         attacker,
         victim
     );
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("tfz-{hash:016x}")
+    format!("tfz-{}", fnv(&text))
 }
 
 #[cfg(test)]

@@ -171,12 +171,17 @@ pub(crate) fn write_all(
         let uri = crate::report::sarif::spec_uri(&result.spec, cwd.as_deref());
         crate::report::sarif::render(result, &uri)
     };
+    // A summary too long for a pull-request comment is shortened and points to the JSON report.
+    let full_report = output.report_json.as_ref().map(|p| p.display().to_string());
+    let markdown = move |result: &CampaignResult| {
+        crate::report::markdown::render_linked(result, full_report.as_deref())
+    };
     let formats: [(&Option<PathBuf>, &Render); 5] = [
         (&output.report_json, &crate::report::json::render),
         (&output.sarif, &sarif),
         (&output.junit, &crate::report::junit::render),
         (&output.har, &crate::report::har::render),
-        (&output.markdown, &crate::report::markdown::render),
+        (&output.markdown, &markdown),
     ];
     for (path, render) in formats {
         if let Some(path) = path {

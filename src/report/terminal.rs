@@ -1,9 +1,10 @@
-//! The terminal summary: findings grouped by kind, each with its minimal steps (who sent what,
-//! and what came back), then coverage and counters.
+//! The terminal summary: one entry per bug (a kind, operation and vector), grouped by kind,
+//! listing every attacker/victim pair it was found for and one representative pair's minimal
+//! steps (who sent what, and what came back), then coverage and counters.
 
 use std::fmt::Write;
 
-use crate::finding::{Finding, Status};
+use crate::finding::{Bug, Finding, Status};
 use crate::outcome::CampaignResult;
 
 /// Renders the summary as text.
@@ -12,22 +13,27 @@ pub fn render(result: &CampaignResult) -> String {
     let confirmed = result.confirmed().count();
     let known = result.confirmed().filter(|f| f.known).count();
     let inconclusive = result.findings.len() - confirmed;
-    let mut kinds: Vec<_> = result.findings.iter().map(|f| f.kind).collect();
+    let confirmed_bugs = crate::finding::confirmed_bugs(&result.findings);
+    let bugs = crate::finding::bugs(&result.findings);
+    let mut kinds: Vec<_> = bugs.iter().map(|b| b.first().kind).collect();
     kinds.dedup();
     for kind in kinds {
         let _ = writeln!(out, "\n== {} ({})", kind, kind.title());
-        for f in result.findings.iter().filter(|f| f.kind == kind) {
-            finding(&mut out, f);
+        for b in bugs.iter().filter(|b| b.first().kind == kind) {
+            bug(&mut out, b);
         }
     }
     let attacked = result.coverage.iter().filter(|c| c.attacked).count();
     let unjudged: u64 = result.coverage.iter().map(|c| c.unjudged).sum();
     let _ = writeln!(
         out,
-        "\n{} confirmed{}, {} inconclusive; {} of {} operations attacked; {} requests in {:.1}s ({} systematic, {} on {} explored cases, {} on confirmation and shrinking){}",
+        "\n{} bug{} confirmed ({} finding{}: one per attacker/victim pair{}), {} inconclusive; {} of {} operations attacked; {} requests in {:.1}s ({} systematic, {} on {} explored cases, {} on confirmation and shrinking){}",
+        confirmed_bugs,
+        if confirmed_bugs == 1 { "" } else { "s" },
         confirmed,
+        if confirmed == 1 { "" } else { "s" },
         if known > 0 {
-            format!(" ({known} known from the baseline)")
+            format!("; {known} known from the baseline")
         } else {
             String::new()
         },
@@ -135,21 +141,73 @@ pub fn render(result: &CampaignResult) -> String {
     out
 }
 
-fn finding(out: &mut String, f: &Finding) {
-    let status = match f.status {
+fn pair_status(f: &Finding) -> String {
+    match f.status {
         Status::Confirmed if f.known => format!(
             "known (in the baseline), confirmed {}/{}",
             f.reproduced, f.replays
         ),
         Status::Confirmed => format!("confirmed {}/{}", f.reproduced, f.replays),
         Status::Inconclusive => format!("INCONCLUSIVE {}/{}", f.reproduced, f.replays),
+    }
+}
+
+/// One bug: its operation, kind and vector, every pair it was found for, then the evidence,
+/// minimal steps and reproduction of one representative pair.
+fn bug(out: &mut String, b: &Bug<'_>) {
+    let first = b.first();
+    let confirmed = b.confirmed().count();
+    let pairs = b.findings.len();
+    let found = if confirmed > 0 {
+        format!(
+            "confirmed for {confirmed} pair{}{}",
+            if confirmed == 1 { "" } else { "s" },
+            if confirmed < pairs {
+                format!(", inconclusive for {}", pairs - confirmed)
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        format!(
+            "INCONCLUSIVE for {pairs} pair{}",
+            if pairs == 1 { "" } else { "s" }
+        )
     };
     let _ = writeln!(
         out,
-        "\n  {} {} [{}] {} -> {} via {} ({status}, {})",
-        f.operation.method, f.operation.path, f.kind, f.attacker, f.victim, f.vector, f.id
+        "\n  {} {} [{}] via {}: {found}{} ({})",
+        first.operation.method,
+        first.operation.path,
+        first.kind,
+        first.vector,
+        if b.is_known() {
+            ", all known (in the baseline)"
+        } else {
+            ""
+        },
+        b.id
     );
-    let _ = writeln!(out, "    evidence: {}", f.evidence);
+    for f in &b.findings {
+        let _ = writeln!(
+            out,
+            "    {} -> {}: {} ({})",
+            f.attacker,
+            f.victim,
+            pair_status(f),
+            f.id
+        );
+    }
+    let f = b.representative();
+    let who = if pairs > 1 {
+        format!(" ({} -> {})", f.attacker, f.victim)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "    evidence{who}: {}", f.evidence);
+    if pairs > 1 {
+        let _ = writeln!(out, "    minimal steps{who}:");
+    }
     for (i, step) in f.steps.iter().enumerate() {
         let status = step
             .exchange
@@ -174,6 +232,22 @@ fn finding(out: &mut String, f: &Finding) {
         let _ = writeln!(out, "    reproduce: {}", r.curl);
         if let Some(hurl) = &r.hurl {
             let _ = writeln!(out, "               {hurl}");
+        }
+        let others = b
+            .findings
+            .iter()
+            .filter(|o| o.id != f.id && o.reproduction.is_some())
+            .count();
+        if others > 0 {
+            let _ = writeln!(
+                out,
+                "    ({} beside it, named by attacker and victim)",
+                if others == 1 {
+                    "the other pair's reproduction is".to_string()
+                } else {
+                    format!("the other {others} pairs' reproductions are")
+                }
+            );
         }
     }
 }
