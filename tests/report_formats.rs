@@ -178,6 +178,35 @@ fn json_and_terminal_snapshots() {
     insta::assert_snapshot!("terminal", report::terminal::render(&result));
 }
 
+/// In colour, the terminal summary is the plain one with escapes added; colour only on a
+/// terminal, and never with `NO_COLOR` set to anything but empty.
+#[test]
+fn the_terminal_summary_in_colour_is_the_plain_one_with_escapes() {
+    let result = fixture::result();
+    let plain = report::terminal::render(&result);
+    let coloured = report::terminal::render_with(&result, true);
+    assert!(!plain.contains('\u{1b}'));
+    // The new bug in bold red, the inconclusive one yellow, the known one dim.
+    assert!(coloured.contains("\u{1b}[1;31mGET /projects/{projectId} [bola-read]"));
+    assert!(coloured.contains("\u{1b}[33mGET /search [list-leak]"));
+    assert!(coloured.contains("\u{1b}[2mGET /documents/{documentId} [unauthenticated]"));
+    let mut stripped = String::new();
+    let mut rest = coloured.as_str();
+    while let Some(i) = rest.find('\u{1b}') {
+        stripped.push_str(&rest[..i]);
+        let end = rest[i..].find('m').unwrap();
+        rest = &rest[i + end + 1..];
+    }
+    stripped.push_str(rest);
+    assert_eq!(stripped, plain);
+    use report::terminal::colour_wanted;
+    use std::ffi::OsStr;
+    assert!(colour_wanted(true, None));
+    assert!(colour_wanted(true, Some(OsStr::new(""))));
+    assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+    assert!(!colour_wanted(false, None));
+}
+
 #[test]
 fn baseline_snapshot() {
     let result = fixture::result();

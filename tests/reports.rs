@@ -396,6 +396,21 @@ fn the_demo_at_seed_7_groups_its_findings_into_bugs() {
         out.contains(&format!("\n{} bugs confirmed (42 findings", bugs.len())),
         "{out}"
     );
+    // The end of the run says what to do next.
+    let next = &out[out.find("\nnext:\n").expect("no next steps")..];
+    let report_path = path("report.json");
+    assert!(
+        next.contains(&format!("tenantfuzz baseline {report_path} > ")),
+        "{next}"
+    );
+    assert!(next.contains("tenantfuzz init --spec "), "{next}");
+    assert!(!next.contains("--sarif FILE"), "{next}");
+    let script = next
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("bash "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("no reproduction suggested");
+    assert!(Path::new(script).exists(), "{script}");
     // Each bug's entry lists each of its pairs once.
     for (bug, group) in &bugs {
         assert_eq!(out.matches(bug.as_str()).count(), 1, "{bug} in {out}");

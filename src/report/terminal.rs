@@ -7,8 +7,47 @@ use std::fmt::Write;
 use crate::finding::{Bug, Finding, Status};
 use crate::outcome::CampaignResult;
 
-/// Renders the summary as text.
+/// ANSI styles, or nothing when colour is off.
+#[derive(Debug, Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn bold(self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+    fn red(self, text: &str) -> String {
+        self.wrap("1;31", text)
+    }
+    fn yellow(self, text: &str) -> String {
+        self.wrap("33", text)
+    }
+    fn dim(self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+}
+
+/// Whether the summary may be coloured: stdout is a terminal and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>).
+pub fn colour_wanted(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// Renders the summary as plain text.
 pub fn render(result: &CampaignResult) -> String {
+    render_with(result, false)
+}
+
+/// Renders the summary, in colour when `colour` is on (see [`colour_wanted`]): new bugs red,
+/// inconclusive ones yellow, known ones dim. Without its escapes it is [`render`]'s text.
+pub fn render_with(result: &CampaignResult, colour: bool) -> String {
+    let paint = Paint(colour);
     let mut out = String::new();
     let confirmed = result.confirmed().count();
     let known = result.confirmed().filter(|f| f.known).count();
@@ -18,9 +57,13 @@ pub fn render(result: &CampaignResult) -> String {
     let mut kinds: Vec<_> = bugs.iter().map(|b| b.first().kind).collect();
     kinds.dedup();
     for kind in kinds {
-        let _ = writeln!(out, "\n== {} ({})", kind, kind.title());
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.bold(&format!("== {} ({})", kind, kind.title()))
+        );
         for b in bugs.iter().filter(|b| b.first().kind == kind) {
-            bug(&mut out, b);
+            bug(&mut out, b, paint);
         }
     }
     let attacked = result.coverage.iter().filter(|c| c.attacked).count();
@@ -60,7 +103,7 @@ pub fn render(result: &CampaignResult) -> String {
     }
     let incomplete = result.incomplete();
     for why in &incomplete {
-        let _ = writeln!(out, "INCOMPLETE: {why}");
+        let _ = writeln!(out, "{} {why}", paint.yellow("INCOMPLETE:"));
     }
     let untested: Vec<_> = result.untested().collect();
     if !untested.is_empty() {
@@ -89,11 +132,12 @@ pub fn render(result: &CampaignResult) -> String {
     if !incomplete.is_empty() && confirmed == 0 {
         let _ = writeln!(
             out,
-            "INCOMPLETE: coverage is incomplete; no confirmed finding does not mean the API is safe"
+            "{} coverage is incomplete; no confirmed finding does not mean the API is safe",
+            paint.yellow("INCOMPLETE:")
         );
     }
     if let Some(error) = &result.failure {
-        let _ = writeln!(out, "error: {error}");
+        let _ = writeln!(out, "{} {error}", paint.red("error:"));
     }
     let c = &result.cleanup;
     if c.deleted > 0 || c.already_gone > 0 || !c.left.is_empty() {
@@ -154,7 +198,7 @@ fn pair_status(f: &Finding) -> String {
 
 /// One bug: its operation, kind and vector, every pair it was found for, then the evidence,
 /// minimal steps and reproduction of one representative pair.
-fn bug(out: &mut String, b: &Bug<'_>) {
+fn bug(out: &mut String, b: &Bug<'_>, paint: Paint) {
     let first = b.first();
     let confirmed = b.confirmed().count();
     let pairs = b.findings.len();
@@ -174,9 +218,8 @@ fn bug(out: &mut String, b: &Bug<'_>) {
             if pairs == 1 { "" } else { "s" }
         )
     };
-    let _ = writeln!(
-        out,
-        "\n  {} {} [{}] via {}: {found}{} ({})",
+    let headline = format!(
+        "{} {} [{}] via {}: {found}{}",
         first.operation.method,
         first.operation.path,
         first.kind,
@@ -186,16 +229,26 @@ fn bug(out: &mut String, b: &Bug<'_>) {
         } else {
             ""
         },
-        b.id
     );
+    let headline = if b.is_new() {
+        paint.red(&headline)
+    } else if b.is_known() {
+        paint.dim(&headline)
+    } else {
+        paint.yellow(&headline)
+    };
+    let _ = writeln!(out, "\n  {headline} ({})", b.id);
     for f in &b.findings {
+        let status = pair_status(f);
+        let status = match (f.status, f.known) {
+            (Status::Confirmed, false) => status,
+            (Status::Confirmed, true) => paint.dim(&status),
+            (Status::Inconclusive, _) => paint.yellow(&status),
+        };
         let _ = writeln!(
             out,
-            "    {} -> {}: {} ({})",
-            f.attacker,
-            f.victim,
-            pair_status(f),
-            f.id
+            "    {} -> {}: {status} ({})",
+            f.attacker, f.victim, f.id
         );
     }
     let f = b.representative();
