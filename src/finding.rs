@@ -459,6 +459,85 @@ mod tests {
         );
     }
 
+    fn finding(kind: Kind, path: &str, attacker: &str, status: Status, steps: usize) -> Finding {
+        let operation = OperationRef {
+            method: "GET".into(),
+            path: path.into(),
+            operation_id: None,
+            line: None,
+        };
+        let step = ReproStep {
+            identity: attacker.into(),
+            role: "attack".into(),
+            exchange: Exchange {
+                method: "GET".into(),
+                url: format!("http://127.0.0.1:1{path}"),
+                request_headers: Vec::new(),
+                request_body: None,
+                status: Some(200),
+                response_headers: Vec::new(),
+                response_body: Default::default(),
+                error: None,
+                duration_ms: 1,
+            },
+            captures: Vec::new(),
+            signature: None,
+            fresh: Vec::new(),
+        };
+        Finding {
+            id: fingerprint(kind, Vector::Path, &operation, attacker, "alice"),
+            bug: bug_id(kind, Vector::Path, &operation),
+            kind,
+            vector: Vector::Path,
+            status,
+            reproduced: 2,
+            replays: 2,
+            operation,
+            attacker: attacker.into(),
+            victim: "alice".into(),
+            evidence: String::new(),
+            evidence_markers: Vec::new(),
+            evidence_field: None,
+            signing: None,
+            steps: vec![step; steps],
+            shrink_note: None,
+            requests_spent: 0,
+            reproduction: None,
+            known: false,
+        }
+    }
+
+    #[test]
+    fn findings_group_into_bugs_by_kind_operation_and_vector() {
+        let mut findings = vec![
+            finding(Kind::BolaRead, "/a/{id}", "bob", Status::Inconclusive, 1),
+            finding(Kind::BolaRead, "/a/{id}", "carol", Status::Confirmed, 4),
+            finding(Kind::BolaRead, "/a/{id}", "dave", Status::Confirmed, 2),
+            finding(Kind::BolaRead, "/b/{id}", "bob", Status::Confirmed, 2),
+            finding(Kind::BolaWrite, "/a/{id}", "bob", Status::Inconclusive, 2),
+        ];
+        findings[2].known = true;
+        let bugs = bugs(&findings);
+        assert_eq!(bugs.len(), 3);
+        assert_eq!(bugs[0].findings.len(), 3);
+        assert!(bugs[0].findings.iter().all(|f| f.bug == bugs[0].id));
+        assert_ne!(bugs[0].id, bugs[1].id);
+        // The id ignores attacker and victim, not kind, vector or operation.
+        let op = &findings[0].operation;
+        assert_eq!(bugs[0].id, bug_id(Kind::BolaRead, Vector::Path, op));
+        assert_ne!(bugs[0].id, bug_id(Kind::BolaRead, Vector::Query, op));
+        assert_ne!(bugs[0].id, bug_id(Kind::BolaWrite, Vector::Path, op));
+        // Confirmed before inconclusive, new before known, then fewer steps.
+        assert_eq!(bugs[0].representative().attacker, "carol");
+        assert!(bugs[0].is_new() && !bugs[0].is_known());
+        assert!(!bugs[2].is_confirmed() && !bugs[2].is_new());
+        assert_eq!(confirmed_bugs(&findings), 2);
+        findings[1].known = true;
+        let bugs = super::bugs(&findings);
+        assert_eq!(bugs[0].representative().attacker, "dave");
+        assert!(bugs[0].is_known() && !bugs[0].is_new());
+    }
+
     #[test]
     fn all_lists_every_kind_once() {
         // A new variant must be added to `ALL`: this match stops compiling until it is handled.
