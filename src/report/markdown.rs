@@ -144,7 +144,7 @@ pub fn render_linked(result: &CampaignResult, full_report: Option<&str>) -> Stri
     let rows: Vec<String> = bugs.iter().enumerate().map(|(i, b)| row(i, b)).collect();
     let details: Vec<String> = bugs.iter().enumerate().map(|(i, b)| detail(i, b)).collect();
     let table_head = "\n### Bugs\n\n| # | kind | operation | vector | attacker → victim | status | evidence |\n|---|---|---|---|---|---|---|\n";
-    let details_head = "\n### Minimal steps\n\nOne representative pair per bug; every pair's reproduction is written.\n\n";
+    let details_head = "\n### Minimal steps\n\nOne representative pair per bug; `--repro-dir` writes every pair's reproduction.\n\n";
     let mut room =
         LIMIT.saturating_sub(out.len() + NOTE_ROOM + table_head.len() + details_head.len());
     let mut shown_rows = 0;
