@@ -213,6 +213,11 @@ pub struct ViolationKey {
 pub struct Finding {
     /// A fingerprint stable across runs and seeds.
     pub id: String,
+    /// The bug this finding is one attacker/victim pair of: a fingerprint of kind, operation
+    /// and vector alone (see [`bug_id`]), shared by every pair the bug was found for. Empty in
+    /// reports written before it existed (a merge computes it again).
+    #[serde(default)]
+    pub bug: String,
     pub kind: Kind,
     pub vector: Vector,
     pub status: Status,
@@ -302,6 +307,111 @@ pub struct Reproduction {
     pub hurl: Option<String>,
 }
 
+/// FNV-1a of a text, as the hex of a `u64`.
+fn fnv(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// A bug's stable id: FNV-1a of kind, vector and operation (method and path), the fields that
+/// make one bug whichever attacker and victim it was found for (`tfzb-` and 16 hex digits).
+pub fn bug_id(kind: Kind, vector: Vector, op: &OperationRef) -> String {
+    let text = format!(
+        "{}|{}|{}|{}",
+        kind.as_str(),
+        vector.as_str(),
+        op.method,
+        op.path
+    );
+    format!("tfzb-{}", fnv(&text))
+}
+
+/// One bug: a (kind, operation, vector), with every finding (attacker/victim pair) that showed
+/// it, in report order. What reports list one entry for.
+#[derive(Debug, Clone)]
+pub struct Bug<'a> {
+    /// The bug's id (see [`bug_id`]).
+    pub id: String,
+    /// Its findings, one per attacker/victim pair, in report order; never empty.
+    pub findings: Vec<&'a Finding>,
+}
+
+impl<'a> Bug<'a> {
+    /// The finding whose reproduction stands for the bug: a confirmed one before an
+    /// inconclusive one, a new one before a known one, then the fewest steps, then report order.
+    pub fn representative(&self) -> &'a Finding {
+        let mut best = self.findings[0];
+        for f in &self.findings[1..] {
+            if rank(f) < rank(best) {
+                best = f;
+            }
+        }
+        best
+    }
+
+    /// The first of its findings (they share kind, operation and vector).
+    pub fn first(&self) -> &'a Finding {
+        self.findings[0]
+    }
+
+    /// Its confirmed findings.
+    pub fn confirmed(&self) -> impl Iterator<Item = &'a Finding> + '_ {
+        self.findings
+            .iter()
+            .copied()
+            .filter(|f| f.status == Status::Confirmed)
+    }
+
+    /// Confirmed for at least one pair.
+    pub fn is_confirmed(&self) -> bool {
+        self.confirmed().next().is_some()
+    }
+
+    /// Confirmed, and every confirmed pair is in the baseline: it does not fail the run.
+    pub fn is_known(&self) -> bool {
+        self.is_confirmed() && self.confirmed().all(|f| f.known)
+    }
+
+    /// Confirmed for a pair the baseline does not list: it fails the run.
+    pub fn is_new(&self) -> bool {
+        self.confirmed().any(|f| !f.known)
+    }
+}
+
+fn rank(f: &Finding) -> (bool, bool, usize) {
+    (f.status != Status::Confirmed, f.known, f.steps.len())
+}
+
+/// Groups findings into bugs by kind, operation and vector, in the order each bug's first
+/// finding comes (report order, since [`sort`] keeps a bug's findings together).
+pub fn bugs<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Bug<'a>> {
+    let mut out: Vec<Bug<'a>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for f in findings {
+        let id = bug_id(f.kind, f.vector, &f.operation);
+        match index.get(&id) {
+            Some(&i) => out[i].findings.push(f),
+            None => {
+                index.insert(id.clone(), out.len());
+                out.push(Bug {
+                    id,
+                    findings: vec![f],
+                });
+            }
+        }
+    }
+    out
+}
+
+/// How many bugs were confirmed (for at least one pair).
+pub fn confirmed_bugs(findings: &[Finding]) -> usize {
+    bugs(findings).iter().filter(|b| b.is_confirmed()).count()
+}
+
 /// A stable fingerprint: FNV-1a of the fields that identify a finding across runs.
 pub fn fingerprint(
     kind: Kind,
@@ -319,12 +429,7 @@ pub fn fingerprint(
         attacker,
         victim
     );
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("tfz-{hash:016x}")
+    format!("tfz-{}", fnv(&text))
 }
 
 #[cfg(test)]
@@ -352,6 +457,85 @@ mod tests {
             a,
             fingerprint(Kind::BolaRead, Vector::Path, &op, "alice", "bob")
         );
+    }
+
+    fn finding(kind: Kind, path: &str, attacker: &str, status: Status, steps: usize) -> Finding {
+        let operation = OperationRef {
+            method: "GET".into(),
+            path: path.into(),
+            operation_id: None,
+            line: None,
+        };
+        let step = ReproStep {
+            identity: attacker.into(),
+            role: "attack".into(),
+            exchange: Exchange {
+                method: "GET".into(),
+                url: format!("http://127.0.0.1:1{path}"),
+                request_headers: Vec::new(),
+                request_body: None,
+                status: Some(200),
+                response_headers: Vec::new(),
+                response_body: Default::default(),
+                error: None,
+                duration_ms: 1,
+            },
+            captures: Vec::new(),
+            signature: None,
+            fresh: Vec::new(),
+        };
+        Finding {
+            id: fingerprint(kind, Vector::Path, &operation, attacker, "alice"),
+            bug: bug_id(kind, Vector::Path, &operation),
+            kind,
+            vector: Vector::Path,
+            status,
+            reproduced: 2,
+            replays: 2,
+            operation,
+            attacker: attacker.into(),
+            victim: "alice".into(),
+            evidence: String::new(),
+            evidence_markers: Vec::new(),
+            evidence_field: None,
+            signing: None,
+            steps: vec![step; steps],
+            shrink_note: None,
+            requests_spent: 0,
+            reproduction: None,
+            known: false,
+        }
+    }
+
+    #[test]
+    fn findings_group_into_bugs_by_kind_operation_and_vector() {
+        let mut findings = vec![
+            finding(Kind::BolaRead, "/a/{id}", "bob", Status::Inconclusive, 1),
+            finding(Kind::BolaRead, "/a/{id}", "carol", Status::Confirmed, 4),
+            finding(Kind::BolaRead, "/a/{id}", "dave", Status::Confirmed, 2),
+            finding(Kind::BolaRead, "/b/{id}", "bob", Status::Confirmed, 2),
+            finding(Kind::BolaWrite, "/a/{id}", "bob", Status::Inconclusive, 2),
+        ];
+        findings[2].known = true;
+        let bugs = bugs(&findings);
+        assert_eq!(bugs.len(), 3);
+        assert_eq!(bugs[0].findings.len(), 3);
+        assert!(bugs[0].findings.iter().all(|f| f.bug == bugs[0].id));
+        assert_ne!(bugs[0].id, bugs[1].id);
+        // The id ignores attacker and victim, not kind, vector or operation.
+        let op = &findings[0].operation;
+        assert_eq!(bugs[0].id, bug_id(Kind::BolaRead, Vector::Path, op));
+        assert_ne!(bugs[0].id, bug_id(Kind::BolaRead, Vector::Query, op));
+        assert_ne!(bugs[0].id, bug_id(Kind::BolaWrite, Vector::Path, op));
+        // Confirmed before inconclusive, new before known, then fewer steps.
+        assert_eq!(bugs[0].representative().attacker, "carol");
+        assert!(bugs[0].is_new() && !bugs[0].is_known());
+        assert!(!bugs[2].is_confirmed() && !bugs[2].is_new());
+        assert_eq!(confirmed_bugs(&findings), 2);
+        findings[1].known = true;
+        let bugs = super::bugs(&findings);
+        assert_eq!(bugs[0].representative().attacker, "dave");
+        assert!(bugs[0].is_known() && !bugs[0].is_new());
     }
 
     #[test]

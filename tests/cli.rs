@@ -346,7 +346,13 @@ fn quiet_prints_nothing_and_progress_is_logged_as_lines_off_a_terminal() {
         !stderr.contains('\u{1b}'),
         "terminal escapes off a terminal: {stderr}"
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("confirmed"));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("confirmed"));
+    // Without report flags, the end of the run names them.
+    assert!(
+        stdout.contains("\nnext:\n  --report-json FILE --sarif FILE"),
+        "{stdout}"
+    );
     // -v logs the run's info events.
     let o = bin().args(["-v", "demo", "--seed", "1"]).output().unwrap();
     assert!(

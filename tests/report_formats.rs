@@ -46,17 +46,92 @@ fn junit_snapshot_and_failures() {
     let result = fixture::result();
     let text = report::junit::render(&result);
     let parsed = quick_junit::Report::deserialize_from_str(&text).unwrap();
+    // One failure per new confirmed bug: the read's two pairs are one case.
     let new_confirmed = result.confirmed().filter(|f| !f.known).count();
-    assert_eq!(parsed.failures, new_confirmed);
+    assert_eq!(new_confirmed, 4);
+    assert_eq!(parsed.failures, 3);
     assert!(parsed.tests > parsed.failures);
+    let cases: Vec<&quick_junit::TestCase> = parsed
+        .test_suites
+        .iter()
+        .flat_map(|s| &s.test_cases)
+        .collect();
+    assert!(
+        cases.iter().all(|c| c.time.is_some()),
+        "a case without a time"
+    );
+    // The read's case: both pairs' recorded exchanges, 3 steps of 3 ms each.
+    let read = cases
+        .iter()
+        .find(|c| {
+            c.name.as_str() == "bola-read (path)"
+                && c.classname.as_deref() == Some("GET /projects/{projectId}")
+        })
+        .unwrap();
+    assert_eq!(read.time, Some(std::time::Duration::from_millis(18)));
     insta::assert_snapshot!("junit", redact(&text));
 }
 
 #[test]
 fn markdown_snapshot() {
-    let text = report::markdown::render(&fixture::result());
+    let result = fixture::result();
+    let text = report::markdown::render(&result);
+    // Six findings, five bugs: the read is one bug of two pairs.
+    assert_eq!(result.findings.len(), 6);
     assert_eq!(text.matches("<details>").count(), 5);
+    assert!(text.contains("bob → alice, carol → alice"), "{text}");
+    assert!(!text.contains("Shortened"));
     insta::assert_snapshot!("markdown", redact(&text));
+}
+
+/// A result with thousands of findings over hundreds of bugs: the Markdown summary still fits a
+/// pull-request comment, says it was shortened, and where the full report is.
+#[test]
+fn a_huge_markdown_summary_is_shortened_to_fit_a_comment() {
+    let mut result = fixture::result();
+    let template = result.findings[0].clone();
+    let mut findings = Vec::new();
+    for op in 0..400 {
+        for attacker in 0..8 {
+            let mut f = template.clone();
+            f.operation.path = format!("/tenants/{{tenantId}}/things{op}/{{thingId}}");
+            f.attacker = format!("attacker{attacker}");
+            f.id = tenantfuzz::finding::fingerprint(
+                f.kind,
+                f.vector,
+                &f.operation,
+                &f.attacker,
+                &f.victim,
+            );
+            f.bug = tenantfuzz::finding::bug_id(f.kind, f.vector, &f.operation);
+            f.evidence = format!("{} {}", f.evidence, "and more evidence ".repeat(40));
+            findings.push(f);
+        }
+    }
+    result.findings = findings;
+    let whole_text: usize = result
+        .findings
+        .iter()
+        .map(|f| f.evidence.len() + f.steps.len() * 80)
+        .sum();
+    assert!(whole_text > 1_000_000, "not huge: {whole_text}");
+    let text = report::markdown::render_linked(&result, Some("out/tenantfuzz.json"));
+    assert!(
+        text.chars().count() < 60_000,
+        "{} characters",
+        text.chars().count()
+    );
+    assert!(text.len() < report::markdown::LIMIT);
+    assert!(text.contains("**Shortened**"), "{}", &text[..2000]);
+    assert!(text.contains("of 400 bugs"), "{}", &text[..2000]);
+    assert!(text.contains("the full report is `out/tenantfuzz.json`"));
+    assert!(text.contains("## tenantfuzz: 400 confirmed bugs (3200 pairs"));
+    // It still lists what fits, table rows before minimal steps.
+    assert!(text.matches("| `bola-read`").count() > 50);
+    // Without a JSON report, it says how to get one.
+    let text = report::markdown::render(&result);
+    assert!(text.len() < report::markdown::LIMIT);
+    assert!(text.contains("--report-json FILE"), "{}", &text[..2000]);
 }
 
 #[test]
@@ -103,6 +178,35 @@ fn json_and_terminal_snapshots() {
     insta::assert_snapshot!("terminal", report::terminal::render(&result));
 }
 
+/// In colour, the terminal summary is the plain one with escapes added; colour only on a
+/// terminal, and never with `NO_COLOR` set to anything but empty.
+#[test]
+fn the_terminal_summary_in_colour_is_the_plain_one_with_escapes() {
+    let result = fixture::result();
+    let plain = report::terminal::render(&result);
+    let coloured = report::terminal::render_with(&result, true);
+    assert!(!plain.contains('\u{1b}'));
+    // The new bug in bold red, the inconclusive one yellow, the known one dim.
+    assert!(coloured.contains("\u{1b}[1;31mGET /projects/{projectId} [bola-read]"));
+    assert!(coloured.contains("\u{1b}[33mGET /search [list-leak]"));
+    assert!(coloured.contains("\u{1b}[2mGET /documents/{documentId} [unauthenticated]"));
+    let mut stripped = String::new();
+    let mut rest = coloured.as_str();
+    while let Some(i) = rest.find('\u{1b}') {
+        stripped.push_str(&rest[..i]);
+        let end = rest[i..].find('m').unwrap();
+        rest = &rest[i + end + 1..];
+    }
+    stripped.push_str(rest);
+    assert_eq!(stripped, plain);
+    use report::terminal::colour_wanted;
+    use std::ffi::OsStr;
+    assert!(colour_wanted(true, None));
+    assert!(colour_wanted(true, Some(OsStr::new(""))));
+    assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+    assert!(!colour_wanted(false, None));
+}
+
 #[test]
 fn baseline_snapshot() {
     let result = fixture::result();
@@ -140,8 +244,25 @@ fn merging_split_reports_gives_back_the_whole() {
         "judged requests add up"
     );
     // Every other format can be written from a merged report.
+    assert_eq!(merged.summary.bugs, whole.summary.bugs);
+    assert_eq!(whole.summary.bugs, 4, "five bugs, one of them inconclusive");
+    // A report written before findings carried their bug merges with the bugs computed.
+    let mut old = whole.clone();
+    for f in &mut old.findings {
+        f.bug.clear();
+    }
+    old.summary.bugs = 0;
+    let again = report::merge::merge(vec![old]).unwrap();
+    assert_eq!(again.summary.bugs, 4);
+    assert!(
+        again
+            .findings
+            .iter()
+            .zip(&whole.findings)
+            .all(|(a, b)| a.bug == b.bug && !a.bug.is_empty())
+    );
     let result = report::merge::result_of(merged);
-    assert_eq!(result.findings.len(), 5);
+    assert_eq!(result.findings.len(), 6);
     assert!(report::junit::render(&result).contains("<failure"));
     assert!(report::merge::merge(Vec::new()).is_err());
 }

@@ -147,7 +147,14 @@ async fn every_output_flag_on_the_demo() {
             .all(|c| !c["checks"].as_array().unwrap().is_empty())
     );
 
-    // SARIF: valid, one result per finding, located at the operation's line in the spec.
+    // Bugs: one per (kind, operation, vector), each finding carrying its bug's id.
+    let bugs = bug_groups(findings);
+    assert_eq!(
+        report["summary"]["bugs"].as_u64().unwrap() as usize,
+        bugs.len()
+    );
+
+    // SARIF: valid, one result per bug, located at the operation's line in the spec.
     let sarif = json(&dir.join("report.sarif"));
     let validator = sarif::validator();
     let errors: Vec<String> = validator
@@ -156,12 +163,20 @@ async fn every_output_flag_on_the_demo() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
-    assert_eq!(results.len(), findings.len());
+    assert_eq!(results.len(), bugs.len());
     let spec =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/demo.yaml"))
             .unwrap();
     let lines: Vec<&str> = spec.lines().collect();
-    for (r, f) in results.iter().zip(findings) {
+    let mut order: Vec<String> = Vec::new();
+    for f in findings {
+        let bug = f["bug"].as_str().unwrap().to_string();
+        if !order.contains(&bug) {
+            order.push(bug);
+        }
+    }
+    for (r, bug) in results.iter().zip(&order) {
+        let f = bugs[bug][0];
         let loc = &r["locations"][0]["physicalLocation"];
         assert_eq!(loc["artifactLocation"]["uri"], "specs/demo.yaml");
         let line = loc["region"]["startLine"].as_u64().unwrap() as usize;
@@ -186,15 +201,24 @@ async fn every_output_flag_on_the_demo() {
             path_line.contains(&format!("{path}:")),
             "{path_line} vs {path}"
         );
-        assert_eq!(r["partialFingerprints"]["tenantfuzzFindingId/v1"], f["id"]);
+        assert_eq!(r["partialFingerprints"]["tenantfuzzBugId/v1"], f["bug"]);
         assert_eq!(r["ruleId"], f["kind"]);
+        let pairs = r["properties"]["pairs"].as_array().unwrap();
+        assert_eq!(pairs.len(), bugs[bug].len());
     }
 
-    // JUnit: parses, a failure per confirmed finding.
+    // JUnit: parses, a failure per confirmed bug, every case timed.
     let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     let junit = quick_junit::Report::deserialize_from_str(&xml).unwrap();
-    assert_eq!(junit.failures, confirmed);
-    assert!(junit.tests > confirmed);
+    assert_eq!(junit.failures, bugs.len());
+    assert!(junit.tests > bugs.len());
+    assert!(
+        junit
+            .test_suites
+            .iter()
+            .flat_map(|s| &s.test_cases)
+            .all(|c| c.time.is_some())
+    );
 
     // HAR: every request, credentials redacted.
     let har = json(&dir.join("run.har"));
@@ -219,10 +243,17 @@ async fn every_output_flag_on_the_demo() {
     }
     assert!(authorized > 100);
 
-    // Markdown: the counts and a collapsible block per finding.
+    // Markdown: the counts and a collapsible block per bug.
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-    assert!(md.contains(&format!("## tenantfuzz: {confirmed} confirmed findings")));
-    assert_eq!(md.matches("<details>").count(), confirmed);
+    assert!(
+        md.contains(&format!(
+            "## tenantfuzz: {} confirmed bugs ({confirmed} pairs of attacker and victim)",
+            bugs.len()
+        )),
+        "{md}"
+    );
+    assert_eq!(md.matches("<details>").count(), bugs.len());
+    assert!(!md.contains("Shortened"));
 
     // Every .hurl file reproduces on a fresh vulnerable demo and fails on a fresh secure one.
     // (Webhook findings' files need the real hurl: their recipe signs the events.)
@@ -251,6 +282,141 @@ async fn every_output_flag_on_the_demo() {
             }
         }
         server.shutdown().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The findings of a JSON report grouped by (kind, method, path, vector), checked against each
+/// finding's `bug`: one id per group, a different one per group. Keyed by bug id.
+fn bug_groups(findings: &[Value]) -> std::collections::BTreeMap<String, Vec<&Value>> {
+    let mut by_key: std::collections::BTreeMap<(String, String, String, String), Vec<&Value>> =
+        Default::default();
+    for f in findings {
+        let key = (
+            f["kind"].as_str().unwrap().to_string(),
+            f["operation"]["method"].as_str().unwrap().to_string(),
+            f["operation"]["path"].as_str().unwrap().to_string(),
+            f["vector"].as_str().unwrap().to_string(),
+        );
+        by_key.entry(key).or_default().push(f);
+    }
+    let mut by_bug: std::collections::BTreeMap<String, Vec<&Value>> = Default::default();
+    for group in by_key.into_values() {
+        let bug = group[0]["bug"].as_str().unwrap().to_string();
+        assert!(bug.starts_with("tfzb-"), "{bug}");
+        assert!(
+            group.iter().all(|f| f["bug"] == group[0]["bug"]),
+            "{group:?}"
+        );
+        assert!(
+            by_bug.insert(bug.clone(), group).is_none(),
+            "two (kind, operation, vector) share bug {bug}"
+        );
+    }
+    by_bug
+}
+
+/// The demo at seed 7: 42 findings (one per attacker/victim pair) of fewer bugs, each
+/// (kind, operation, vector) one bug; every pair's reproduction is written, and the terminal,
+/// Markdown, JUnit and SARIF show one entry per bug.
+#[test]
+fn the_demo_at_seed_7_groups_its_findings_into_bugs() {
+    let dir = temp_dir("bugs7");
+    let path = |name: &str| dir.join(name).display().to_string();
+    let o = demo(&[
+        "--seed",
+        "7",
+        "--report-json",
+        &path("report.json"),
+        "--repro-dir",
+        &path("repro"),
+        "--markdown",
+        &path("summary.md"),
+        "--sarif",
+        &path("report.sarif"),
+        "--junit",
+        &path("junit.xml"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let report = json(&dir.join("report.json"));
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 42);
+    assert!(findings.iter().all(|f| f["status"] == "confirmed"));
+    let bugs = bug_groups(findings);
+    assert!(
+        bugs.len() < findings.len() && bugs.values().any(|g| g.len() > 1),
+        "nothing was grouped: {} bugs",
+        bugs.len()
+    );
+    assert_eq!(report["summary"]["bugs"], bugs.len() as u64);
+    assert_eq!(report["summary"]["confirmed"], 42);
+    // Every pair's reproduction is still written.
+    let scripts = |ext: &str| {
+        std::fs::read_dir(dir.join("repro"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == ext))
+            })
+            .count()
+    };
+    assert_eq!(scripts("sh"), 42);
+    assert_eq!(scripts("hurl"), 42);
+    for f in findings {
+        assert!(Path::new(f["reproduction"]["curl"].as_str().unwrap()).exists());
+    }
+    // One entry per bug in every format that shows them to people.
+    let sarif = json(&dir.join("report.sarif"));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), bugs.len());
+    let fingerprints: BTreeSet<&str> = results
+        .iter()
+        .map(|r| {
+            r["partialFingerprints"]["tenantfuzzBugId/v1"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        fingerprints,
+        bugs.keys().map(String::as_str).collect::<BTreeSet<_>>()
+    );
+    let pairs: usize = results
+        .iter()
+        .map(|r| r["properties"]["pairs"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(pairs, 42);
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    let junit = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!(junit.failures, bugs.len());
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert_eq!(md.matches("<details>").count(), bugs.len());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!("\n{} bugs confirmed (42 findings", bugs.len())),
+        "{out}"
+    );
+    // The end of the run says what to do next.
+    let next = &out[out.find("\nnext:\n").expect("no next steps")..];
+    let report_path = path("report.json");
+    assert!(
+        next.contains(&format!("tenantfuzz baseline {report_path} > ")),
+        "{next}"
+    );
+    assert!(next.contains("tenantfuzz init --spec "), "{next}");
+    assert!(!next.contains("--sarif FILE"), "{next}");
+    let script = next
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("bash "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("no reproduction suggested");
+    assert!(Path::new(script).exists(), "{script}");
+    // Each bug's entry lists each of its pairs once.
+    for (bug, group) in &bugs {
+        assert_eq!(out.matches(bug.as_str()).count(), 1, "{bug} in {out}");
+        for f in group {
+            assert_eq!(out.matches(f["id"].as_str().unwrap()).count(), 1, "{out}");
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -141,6 +141,7 @@ impl Campaign {
         }
         Finding {
             id: fingerprint(v.kind, v.vector, &operation, &v.attacker, &v.victim),
+            bug: crate::finding::bug_id(v.kind, v.vector, &operation),
             kind: v.kind,
             vector: v.vector,
             status: if done.replays > 0 && done.reproduced == done.replays {

@@ -241,7 +241,7 @@ async fn campaign(args: &DemoArgs, verbosity: super::Verbosity) -> Result<Outcom
     display.finish().await;
     let _ = server.shutdown().await;
     let mut result = result?;
-    let written = output::write_all(&mut result, &args.output, verbosity);
+    let written = output::write_all(&mut result, &args.output, verbosity, output::Origin::Demo);
     super::finish(&result, written)
 }
 

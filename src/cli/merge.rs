@@ -53,5 +53,5 @@ pub(crate) fn run(args: MergeArgs, verbosity: super::Verbosity) -> Result<Outcom
         baseline: args.baseline,
         ..output::OutputArgs::default()
     };
-    output::write_all(&mut result, &out, verbosity)
+    output::write_all(&mut result, &out, verbosity, output::Origin::Merge)
 }

@@ -115,6 +115,99 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
         .map_err(|e| CliError::Usage(format!("failed to write '{}': {e}", path.display())))
 }
 
+/// Which command wrote the results: what to suggest next depends on it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Origin<'a> {
+    /// `tenantfuzz run`, with its config file.
+    Run { config: &'a Path },
+    /// `tenantfuzz demo`: its server is gone once the run ends.
+    Demo,
+    /// `tenantfuzz merge`.
+    Merge,
+}
+
+/// What to do next, one line each (`command  why`): the report flags not given, a baseline of
+/// new findings, a reproduction to run, `replay` after a fix, and `init` after the demo.
+pub(crate) fn next_steps(
+    result: &CampaignResult,
+    output: &OutputArgs,
+    origin: Origin<'_>,
+) -> Vec<String> {
+    let mut steps = Vec::new();
+    let new = result.confirmed().any(|f| !f.known);
+    let report = output.report_json.as_ref().map(|p| quote(p));
+    let missing: Vec<&str> = [
+        (output.report_json.is_none(), "--report-json FILE"),
+        (output.sarif.is_none(), "--sarif FILE"),
+        (output.junit.is_none(), "--junit FILE"),
+        (output.markdown.is_none(), "--markdown FILE"),
+        (
+            output.repro_dir.is_none() && !matches!(origin, Origin::Merge),
+            "--repro-dir DIR",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(absent, flag)| absent.then_some(flag))
+    .collect();
+    if !missing.is_empty() {
+        steps.push(format!(
+            "{}  for more reports (the README's Reports section)",
+            missing.join(" ")
+        ));
+    }
+    if let Some(repro) = result
+        .confirmed()
+        .find(|f| !f.known)
+        .and_then(|f| f.reproduction.as_ref())
+    {
+        let target = if matches!(origin, Origin::Demo) {
+            " against `tenantfuzz demo --serve`"
+        } else {
+            ""
+        };
+        steps.push(format!(
+            "bash {}  reproduce a bug{target} (the script's header names the variables it reads)",
+            quote(Path::new(&repro.curl))
+        ));
+    }
+    if new {
+        if let Some(report) = &report {
+            if let Origin::Run { config } = origin {
+                steps.push(format!(
+                    "tenantfuzz replay {report} --config {}  after a fix: still vulnerable or fixed",
+                    quote(config)
+                ));
+            }
+            if output.baseline.is_none() {
+                steps.push(format!(
+                    "tenantfuzz baseline {report} > tenantfuzz-baseline.json  accept these findings as known (then --baseline tenantfuzz-baseline.json)"
+                ));
+            }
+        }
+    }
+    if matches!(origin, Origin::Demo) {
+        steps.push(
+            "tenantfuzz init --spec YOUR-OPENAPI.yaml -o tenantfuzz.toml  start a config for your own API"
+                .into(),
+        );
+    }
+    steps
+}
+
+/// A path as a shell word: quoted when it holds anything but plain characters.
+fn quote(path: &Path) -> String {
+    let text = path.display().to_string();
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@,".contains(c))
+    {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 /// Turns a campaign result into one report format.
 type Render = dyn Fn(&CampaignResult) -> String;
 
@@ -124,6 +217,7 @@ pub(crate) fn write_all(
     result: &mut CampaignResult,
     output: &OutputArgs,
     verbosity: super::Verbosity,
+    origin: Origin<'_>,
 ) -> Result<Outcome, CliError> {
     let mut failure = None;
     if let Some(path) = &output.baseline {
@@ -171,12 +265,17 @@ pub(crate) fn write_all(
         let uri = crate::report::sarif::spec_uri(&result.spec, cwd.as_deref());
         crate::report::sarif::render(result, &uri)
     };
+    // A summary too long for a pull-request comment is shortened and points to the JSON report.
+    let full_report = output.report_json.as_ref().map(|p| p.display().to_string());
+    let markdown = move |result: &CampaignResult| {
+        crate::report::markdown::render_linked(result, full_report.as_deref())
+    };
     let formats: [(&Option<PathBuf>, &Render); 5] = [
         (&output.report_json, &crate::report::json::render),
         (&output.sarif, &sarif),
         (&output.junit, &crate::report::junit::render),
         (&output.har, &crate::report::har::render),
-        (&output.markdown, &crate::report::markdown::render),
+        (&output.markdown, &markdown),
     ];
     for (path, render) in formats {
         if let Some(path) = path {
@@ -186,7 +285,19 @@ pub(crate) fn write_all(
         }
     }
     if !verbosity.quiet {
-        print!("{}", crate::report::terminal::render(result));
+        use std::io::IsTerminal;
+        let colour = crate::report::terminal::colour_wanted(
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
+        print!("{}", crate::report::terminal::render_with(result, colour));
+        let next = next_steps(result, output, origin);
+        if !next.is_empty() {
+            println!("next:");
+            for step in next {
+                println!("  {step}");
+            }
+        }
     }
     if let Some(e) = failure {
         return Err(e);

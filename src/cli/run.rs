@@ -64,6 +64,13 @@ pub(crate) fn run(args: RunArgs, verbosity: super::Verbosity) -> Result<Outcome,
             result
         })
         .map_err(super::campaign_error)?;
-    let written = output::write_all(&mut result, &output, verbosity);
+    let written = output::write_all(
+        &mut result,
+        &output,
+        verbosity,
+        output::Origin::Run {
+            config: &args.config,
+        },
+    );
     super::finish(&result, written)
 }

@@ -60,6 +60,10 @@ pub struct Summary {
     pub duration_ms: u64,
     pub confirmed: usize,
     pub inconclusive: usize,
+    /// Bugs confirmed for at least one pair: distinct (kind, operation, vector) among the
+    /// confirmed findings, each finding's `bug`. Absent (0) in reports of older versions.
+    #[serde(default)]
+    pub bugs: usize,
     pub operations_total: usize,
     pub operations_attacked: usize,
     /// Attack requests whose answer could not be judged (no answer, 5xx, 429, failed set-up).
@@ -164,6 +168,7 @@ pub fn report(result: &CampaignResult) -> Report {
             duration_ms: result.stats.duration_ms,
             confirmed,
             inconclusive: result.findings.len() - confirmed,
+            bugs: crate::finding::confirmed_bugs(&result.findings),
             operations_total: result.operations_total,
             operations_attacked: result.coverage.iter().filter(|c| c.attacked).count(),
             unjudged: result.coverage.iter().map(|c| c.unjudged).sum(),

@@ -39,6 +39,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         duration_ms: 0,
         confirmed: 0,
         inconclusive: 0,
+        bugs: 0,
         operations_total: 0,
         operations_attacked: 0,
         unjudged: 0,
@@ -60,7 +61,9 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
     let tool = first.tool.clone();
     let target = first.target.clone();
     for r in std::iter::once(first).chain(iter) {
-        for f in r.findings {
+        for mut f in r.findings {
+            // Reports written before findings carried their bug lack it.
+            f.bug = crate::finding::bug_id(f.kind, f.vector, &f.operation);
             match findings.get(&f.id) {
                 Some(kept) if kept.status == Status::Confirmed || f.status != Status::Confirmed => {
                 }
@@ -130,6 +133,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         .filter(|f| f.status == Status::Confirmed)
         .count();
     summary.inconclusive = findings.len() - summary.confirmed;
+    summary.bugs = crate::finding::confirmed_bugs(&findings);
     summary.operations_attacked = coverage.iter().filter(|c| c.attacked).count();
     summary.unjudged = coverage.iter().map(|c| c.unjudged).sum();
     // Untested once merged: in scope in some shard, judged in none.
@@ -161,7 +165,14 @@ pub fn result_of(report: Report) -> CampaignResult {
         base_url: report.target.base_url,
         spec: report.target.spec,
         identities: report.target.identities,
-        findings: report.findings,
+        findings: report
+            .findings
+            .into_iter()
+            .map(|mut f| {
+                f.bug = crate::finding::bug_id(f.kind, f.vector, &f.operation);
+                f
+            })
+            .collect(),
         coverage: report
             .coverage
             .into_iter()

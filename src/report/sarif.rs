@@ -1,18 +1,24 @@
 //! SARIF 2.1.0 for GitHub code scanning and other SARIF viewers: one rule per finding kind (every
-//! kind, produced or not), one result per finding located at its operation in the spec file.
+//! kind, produced or not), one result per bug (kind, operation and vector) located at its
+//! operation in the spec file, naming every attacker/victim pair it was found for; its
+//! fingerprint is the bug's id, so code scanning tracks one alert per bug across runs.
 //! Built from typed structures; `tests/reports.rs` validates the output against the official
 //! schema. Where the spec file is, relative to the repository, is the caller's to say.
 
 use serde::Serialize;
 
 use super::rules::{Rule, rule};
-use crate::finding::{Finding, Kind, Status};
+use crate::finding::{Bug, Kind, Status};
 use crate::outcome::CampaignResult;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-/// The key of the finding id in `partialFingerprints`.
-pub const FINGERPRINT_KEY: &str = "tenantfuzzFindingId/v1";
+/// The key of the bug id in `partialFingerprints`: code scanning tracks a bug across runs by it,
+/// whichever attacker/victim pairs each run found it for.
+pub const FINGERPRINT_KEY: &str = "tenantfuzzBugId/v1";
+
+/// How many pairs a result's message names before it says how many more.
+const PAIRS_IN_MESSAGE: usize = 10;
 
 /// A SARIF log: the document.
 #[derive(Debug, Serialize)]
@@ -146,15 +152,31 @@ pub struct LogicalLocation {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultProperties {
-    pub finding_id: String,
+    /// The bug's id (also its fingerprint).
+    pub bug_id: String,
+    /// Confirmed when any pair was.
     pub status: Status,
     pub vector: String,
-    pub attacker: String,
-    pub victim: String,
-    pub reproduced: u32,
-    pub replays: u32,
+    /// Every attacker/victim pair the bug was found for.
+    pub pairs: Vec<PairProperties>,
+    /// The finding id of the pair whose evidence and reproduction the result shows.
+    pub representative: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reproduction: Option<String>,
+}
+
+/// One attacker/victim pair of a bug.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PairProperties {
+    pub finding_id: String,
+    pub attacker: String,
+    pub victim: String,
+    pub status: Status,
+    pub reproduced: u32,
+    pub replays: u32,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub known: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -227,12 +249,34 @@ fn descriptor(r: &Rule) -> ReportingDescriptor {
     }
 }
 
-fn result(f: &Finding, spec_uri: &str) -> SarifResult {
+fn result(b: &Bug<'_>, spec_uri: &str) -> SarifResult {
+    let f = b.representative();
     let rule_index = Kind::ALL
         .iter()
         .position(|k| *k == f.kind)
         .expect("ALL lists every kind");
     let op = format!("{} {}", f.operation.method, f.operation.path);
+    let confirmed = b.confirmed().count();
+    let found = if confirmed > 0 {
+        format!(
+            "confirmed for {confirmed} of {} attacker/victim pairs",
+            b.findings.len()
+        )
+    } else {
+        format!(
+            "inconclusive for all {} attacker/victim pairs",
+            b.findings.len()
+        )
+    };
+    let mut pairs: Vec<String> = b
+        .findings
+        .iter()
+        .take(PAIRS_IN_MESSAGE)
+        .map(|p| format!("{} -> {}", p.attacker, p.victim))
+        .collect();
+    if b.findings.len() > PAIRS_IN_MESSAGE {
+        pairs.push(format!("and {} more", b.findings.len() - PAIRS_IN_MESSAGE));
+    }
     let replays = match f.status {
         Status::Confirmed => format!("confirmed on {} of {} replays", f.reproduced, f.replays),
         Status::Inconclusive => format!(
@@ -240,26 +284,29 @@ fn result(f: &Finding, spec_uri: &str) -> SarifResult {
             f.reproduced, f.replays
         ),
     };
-    let known = if f.known {
-        " Known: listed in the baseline."
+    let known = if b.is_known() {
+        " Known: every confirmed pair is listed in the baseline."
     } else {
         ""
     };
     SarifResult {
         rule_id: f.kind.as_str().to_string(),
         rule_index,
-        level: match (f.status, f.known) {
-            (Status::Confirmed, false) => Level::Error,
-            (Status::Confirmed, true) => Level::Note,
-            (Status::Inconclusive, _) => Level::Warning,
+        level: if b.is_new() {
+            Level::Error
+        } else if b.is_known() {
+            Level::Note
+        } else {
+            Level::Warning
         },
         message: Message {
             text: format!(
-                "{} on {op}: {} attacked {} via the {} ({replays}). Evidence: {}{known}",
+                "{} on {op} via the {}, {found}: {}. Evidence ({} -> {}, {replays}): {}{known}",
                 f.kind.title(),
+                f.vector,
+                pairs.join(", "),
                 f.attacker,
                 f.victim,
-                f.vector,
                 f.evidence
             ),
         },
@@ -282,34 +329,71 @@ fn result(f: &Finding, spec_uri: &str) -> SarifResult {
                 kind: "function",
             }],
         }],
-        partial_fingerprints: [(FINGERPRINT_KEY, f.id.clone())].into_iter().collect(),
-        baseline_state: f.known.then_some("unchanged"),
+        partial_fingerprints: [(FINGERPRINT_KEY, b.id.clone())].into_iter().collect(),
+        baseline_state: b.is_known().then_some("unchanged"),
         properties: ResultProperties {
-            finding_id: f.id.clone(),
-            status: f.status,
+            bug_id: b.id.clone(),
+            status: if confirmed > 0 {
+                Status::Confirmed
+            } else {
+                Status::Inconclusive
+            },
             vector: f.vector.as_str().to_string(),
-            attacker: f.attacker.clone(),
-            victim: f.victim.clone(),
-            reproduced: f.reproduced,
-            replays: f.replays,
+            pairs: b
+                .findings
+                .iter()
+                .map(|p| PairProperties {
+                    finding_id: p.id.clone(),
+                    attacker: p.attacker.clone(),
+                    victim: p.victim.clone(),
+                    status: p.status,
+                    reproduced: p.reproduced,
+                    replays: p.replays,
+                    known: p.known,
+                })
+                .collect(),
+            representative: f.id.clone(),
             reproduction: f.reproduction.as_ref().map(|r| r.curl.clone()),
         },
     }
 }
 
-/// A spec path as a SARIF artifact URI: relative paths keep their form with forward slashes;
-/// an absolute path under `root` (the repository or working directory) is made relative to it.
+/// A path with `.` dropped and each `name/..` taken out, without touching the file system (a
+/// `..` that climbs above a relative path's start stays).
+fn normalise(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    out.iter().collect()
+}
+
+/// A spec path as a SARIF artifact URI: `.` and `name/..` taken out (`examples/../specs/a.yaml`
+/// is `specs/a.yaml`), relative paths with forward slashes; an absolute path under `root` (the
+/// repository or working directory) is made relative to it.
 pub fn spec_uri(spec: &str, root: Option<&std::path::Path>) -> String {
-    let path = std::path::Path::new(spec);
-    let relative = match root {
-        Some(root) if path.is_absolute() => path.strip_prefix(root).unwrap_or(path),
-        _ => path,
+    let path = normalise(std::path::Path::new(spec));
+    let root = root.map(normalise);
+    let relative = match &root {
+        Some(root) if path.is_absolute() => path.strip_prefix(root).unwrap_or(&path),
+        _ => &path,
     };
     let text = relative.to_string_lossy().replace('\\', "/");
     if relative.is_absolute() {
         return format!("file://{text}");
     }
-    text.strip_prefix("./").map(str::to_string).unwrap_or(text)
+    text
 }
 
 /// The SARIF log of a campaign result; `spec_uri` is where the spec file is, relative to the
@@ -328,10 +412,9 @@ pub fn log(result: &CampaignResult, spec_uri: &str) -> SarifLog {
                     rules: Kind::ALL.iter().map(|k| descriptor(&rule(*k))).collect(),
                 },
             },
-            results: result
-                .findings
+            results: crate::finding::bugs(&result.findings)
                 .iter()
-                .map(|f| self::result(f, spec_uri))
+                .map(|b| self::result(b, spec_uri))
                 .collect(),
             invocations: vec![Invocation {
                 execution_successful: result.incomplete().is_empty() && result.failure.is_none(),
@@ -363,6 +446,16 @@ mod tests {
             spec_uri("/elsewhere/a.yaml", Some(root)),
             "file:///elsewhere/a.yaml"
         );
+        assert_eq!(
+            spec_uri("examples/../specs/demo.yaml", Some(root)),
+            "specs/demo.yaml"
+        );
+        assert_eq!(spec_uri("./a/./b/../c.yaml", None), "a/c.yaml");
+        assert_eq!(
+            spec_uri("/repo/examples/../specs/demo.yaml", Some(root)),
+            "specs/demo.yaml"
+        );
+        assert_eq!(spec_uri("../api/openapi.yaml", None), "../api/openapi.yaml");
     }
 
     #[test]

@@ -1,33 +1,82 @@
-//! The terminal summary: findings grouped by kind, each with its minimal steps (who sent what,
-//! and what came back), then coverage and counters.
+//! The terminal summary: one entry per bug (a kind, operation and vector), grouped by kind,
+//! listing every attacker/victim pair it was found for and one representative pair's minimal
+//! steps (who sent what, and what came back), then coverage and counters.
 
 use std::fmt::Write;
 
-use crate::finding::{Finding, Status};
+use crate::finding::{Bug, Finding, Status};
 use crate::outcome::CampaignResult;
 
-/// Renders the summary as text.
+/// ANSI styles, or nothing when colour is off.
+#[derive(Debug, Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn bold(self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+    fn red(self, text: &str) -> String {
+        self.wrap("1;31", text)
+    }
+    fn yellow(self, text: &str) -> String {
+        self.wrap("33", text)
+    }
+    fn dim(self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+}
+
+/// Whether the summary may be coloured: stdout is a terminal and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>).
+pub fn colour_wanted(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// Renders the summary as plain text.
 pub fn render(result: &CampaignResult) -> String {
+    render_with(result, false)
+}
+
+/// Renders the summary, in colour when `colour` is on (see [`colour_wanted`]): new bugs red,
+/// inconclusive ones yellow, known ones dim. Without its escapes it is [`render`]'s text.
+pub fn render_with(result: &CampaignResult, colour: bool) -> String {
+    let paint = Paint(colour);
     let mut out = String::new();
     let confirmed = result.confirmed().count();
     let known = result.confirmed().filter(|f| f.known).count();
     let inconclusive = result.findings.len() - confirmed;
-    let mut kinds: Vec<_> = result.findings.iter().map(|f| f.kind).collect();
+    let confirmed_bugs = crate::finding::confirmed_bugs(&result.findings);
+    let bugs = crate::finding::bugs(&result.findings);
+    let mut kinds: Vec<_> = bugs.iter().map(|b| b.first().kind).collect();
     kinds.dedup();
     for kind in kinds {
-        let _ = writeln!(out, "\n== {} ({})", kind, kind.title());
-        for f in result.findings.iter().filter(|f| f.kind == kind) {
-            finding(&mut out, f);
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.bold(&format!("== {} ({})", kind, kind.title()))
+        );
+        for b in bugs.iter().filter(|b| b.first().kind == kind) {
+            bug(&mut out, b, paint);
         }
     }
     let attacked = result.coverage.iter().filter(|c| c.attacked).count();
     let unjudged: u64 = result.coverage.iter().map(|c| c.unjudged).sum();
     let _ = writeln!(
         out,
-        "\n{} confirmed{}, {} inconclusive; {} of {} operations attacked; {} requests in {:.1}s ({} systematic, {} on {} explored cases, {} on confirmation and shrinking){}",
+        "\n{} bug{} confirmed ({} finding{}: one per attacker/victim pair{}), {} inconclusive; {} of {} operations attacked; {} requests in {:.1}s ({} systematic, {} on {} explored cases, {} on confirmation and shrinking){}",
+        confirmed_bugs,
+        if confirmed_bugs == 1 { "" } else { "s" },
         confirmed,
+        if confirmed == 1 { "" } else { "s" },
         if known > 0 {
-            format!(" ({known} known from the baseline)")
+            format!("; {known} known from the baseline")
         } else {
             String::new()
         },
@@ -54,7 +103,7 @@ pub fn render(result: &CampaignResult) -> String {
     }
     let incomplete = result.incomplete();
     for why in &incomplete {
-        let _ = writeln!(out, "INCOMPLETE: {why}");
+        let _ = writeln!(out, "{} {why}", paint.yellow("INCOMPLETE:"));
     }
     let untested: Vec<_> = result.untested().collect();
     if !untested.is_empty() {
@@ -83,11 +132,12 @@ pub fn render(result: &CampaignResult) -> String {
     if !incomplete.is_empty() && confirmed == 0 {
         let _ = writeln!(
             out,
-            "INCOMPLETE: coverage is incomplete; no confirmed finding does not mean the API is safe"
+            "{} coverage is incomplete; no confirmed finding does not mean the API is safe",
+            paint.yellow("INCOMPLETE:")
         );
     }
     if let Some(error) = &result.failure {
-        let _ = writeln!(out, "error: {error}");
+        let _ = writeln!(out, "{} {error}", paint.red("error:"));
     }
     let c = &result.cleanup;
     if c.deleted > 0 || c.already_gone > 0 || !c.left.is_empty() {
@@ -135,21 +185,82 @@ pub fn render(result: &CampaignResult) -> String {
     out
 }
 
-fn finding(out: &mut String, f: &Finding) {
-    let status = match f.status {
+fn pair_status(f: &Finding) -> String {
+    match f.status {
         Status::Confirmed if f.known => format!(
             "known (in the baseline), confirmed {}/{}",
             f.reproduced, f.replays
         ),
         Status::Confirmed => format!("confirmed {}/{}", f.reproduced, f.replays),
         Status::Inconclusive => format!("INCONCLUSIVE {}/{}", f.reproduced, f.replays),
+    }
+}
+
+/// One bug: its operation, kind and vector, every pair it was found for, then the evidence,
+/// minimal steps and reproduction of one representative pair.
+fn bug(out: &mut String, b: &Bug<'_>, paint: Paint) {
+    let first = b.first();
+    let confirmed = b.confirmed().count();
+    let pairs = b.findings.len();
+    let found = if confirmed > 0 {
+        format!(
+            "confirmed for {confirmed} pair{}{}",
+            if confirmed == 1 { "" } else { "s" },
+            if confirmed < pairs {
+                format!(", inconclusive for {}", pairs - confirmed)
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        format!(
+            "INCONCLUSIVE for {pairs} pair{}",
+            if pairs == 1 { "" } else { "s" }
+        )
     };
-    let _ = writeln!(
-        out,
-        "\n  {} {} [{}] {} -> {} via {} ({status}, {})",
-        f.operation.method, f.operation.path, f.kind, f.attacker, f.victim, f.vector, f.id
+    let headline = format!(
+        "{} {} [{}] via {}: {found}{}",
+        first.operation.method,
+        first.operation.path,
+        first.kind,
+        first.vector,
+        if b.is_known() {
+            ", all known (in the baseline)"
+        } else {
+            ""
+        },
     );
-    let _ = writeln!(out, "    evidence: {}", f.evidence);
+    let headline = if b.is_new() {
+        paint.red(&headline)
+    } else if b.is_known() {
+        paint.dim(&headline)
+    } else {
+        paint.yellow(&headline)
+    };
+    let _ = writeln!(out, "\n  {headline} ({})", b.id);
+    for f in &b.findings {
+        let status = pair_status(f);
+        let status = match (f.status, f.known) {
+            (Status::Confirmed, false) => status,
+            (Status::Confirmed, true) => paint.dim(&status),
+            (Status::Inconclusive, _) => paint.yellow(&status),
+        };
+        let _ = writeln!(
+            out,
+            "    {} -> {}: {status} ({})",
+            f.attacker, f.victim, f.id
+        );
+    }
+    let f = b.representative();
+    let who = if pairs > 1 {
+        format!(" ({} -> {})", f.attacker, f.victim)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "    evidence{who}: {}", f.evidence);
+    if pairs > 1 {
+        let _ = writeln!(out, "    minimal steps{who}:");
+    }
     for (i, step) in f.steps.iter().enumerate() {
         let status = step
             .exchange
@@ -174,6 +285,22 @@ fn finding(out: &mut String, f: &Finding) {
         let _ = writeln!(out, "    reproduce: {}", r.curl);
         if let Some(hurl) = &r.hurl {
             let _ = writeln!(out, "               {hurl}");
+        }
+        let others = b
+            .findings
+            .iter()
+            .filter(|o| o.id != f.id && o.reproduction.is_some())
+            .count();
+        if others > 0 {
+            let _ = writeln!(
+                out,
+                "    ({} beside it, named by attacker and victim)",
+                if others == 1 {
+                    "the other pair's reproduction is".to_string()
+                } else {
+                    format!("the other {others} pairs' reproductions are")
+                }
+            );
         }
     }
 }

@@ -1,5 +1,6 @@
-//! A small fixed campaign result for snapshot tests of the report formats: three confirmed
-//! findings (a read with captured ids, a write, a delete), an inconclusive one, a known one, an
+//! A small fixed campaign result for snapshot tests of the report formats: four confirmed
+//! findings (a read with captured ids, found for two attacker/victim pairs, so one bug of two
+//! findings; a write; a delete), an inconclusive one, a known one, an
 //! operation that was not attacked and one with unjudged requests, and recorded exchanges for
 //! HAR. Every port, time and id is fixed, so the snapshots need no redaction.
 #![allow(dead_code)]
@@ -74,6 +75,7 @@ fn finding(
 ) -> Finding {
     Finding {
         id: fingerprint(kind, vector, &operation, attacker, victim),
+        bug: tenantfuzz::finding::bug_id(kind, vector, &operation),
         kind,
         vector,
         status,
@@ -375,7 +377,17 @@ pub fn result() -> CampaignResult {
         ],
     );
     known.known = true;
-    let findings = vec![read, write, delete, leak, known];
+    // The same bug for a second pair: carol reads alice's project too.
+    let mut read_carol = read.clone();
+    read_carol.attacker = "carol".into();
+    read_carol.id = fingerprint(read.kind, read.vector, &read.operation, "carol", "alice");
+    read_carol.evidence =
+        "carol's response (status 200) contains alice's marker tfzq7x2kaa01, which carol never sent"
+            .into();
+    if let Some(attack) = read_carol.steps.iter_mut().find(|s| s.role == "attack") {
+        attack.identity = "carol".into();
+    }
+    let findings = vec![read, read_carol, write, delete, leak, known];
     let mut get_project = coverage("GET", "/projects/{projectId}", "getProject");
     get_project.checks = vec![Kind::BolaRead, Kind::Unauthenticated];
     let mut put_project = coverage("PUT", "/projects/{projectId}", "updateProject");
