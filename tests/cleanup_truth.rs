@@ -3,7 +3,9 @@
 //! object still reads; an object of a resource without a delete operation is listed as left;
 //! an object two creates were answered with (an upsert) is dealt with once; and the counts add
 //! up to the objects the server saw created. The API keeps notes (deletable), memos (no delete
-//! operation) and profiles (one per tenant: every create answers the same one).
+//! operation) and profiles (one per tenant: every create answers the same one; no delete either,
+//! as a deletable singleton that parallel probes share makes one probe's victim vanish under
+//! another: #23's isolation, not this test's subject).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,10 +81,6 @@ paths:
         '200':
           description: the profile
           content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}
-        '404': {description: not found}
-    delete:
-      responses:
-        '204': {description: deleted}
         '404': {description: not found}
 components:
   securitySchemes:
@@ -209,7 +207,7 @@ async fn campaign(deletes: Deletes) -> (CampaignResult, BTreeSet<String>) {
                 },
             ),
         )
-        .route("/profiles/{id}", get(read).delete(delete))
+        .route("/profiles/{id}", get(read))
         .with_state(app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -269,11 +267,13 @@ async fn cleanup_counts_only_what_the_owners_read_back_no_longer_shows() {
     let notes = made.iter().filter(|id| id.starts_with('n')).count();
     let memos = made.iter().filter(|id| id.starts_with('m')).count();
     assert!(notes > 0 && memos > 0, "{made:?}");
-    // Notes and the two tenants' profiles are deleted (a delete probe's owner control deletes
-    // some before the cleanup comes: those are already gone); memos have no delete operation.
+    // Notes are deleted (a delete probe's owner control deletes some before the cleanup comes:
+    // those are already gone); memos and profiles have no delete operation, and each tenant's
+    // one profile, however many creates answered it, is listed once.
     let c = &correct.cleanup;
-    assert_eq!(c.deleted + c.already_gone, notes + 2, "{c:?}");
+    assert_eq!(c.deleted + c.already_gone, notes, "{c:?}");
     assert!(c.deleted > c.already_gone, "{c:?}");
+    assert_eq!(left(&correct, "profile").len(), 2, "{c:?}");
     let memo_reasons = left(&correct, "memo");
     assert_eq!(memo_reasons.len(), memos);
     assert!(
@@ -297,7 +297,7 @@ async fn cleanup_counts_only_what_the_owners_read_back_no_longer_shows() {
             .all(|r| r.contains("answered 204, but the owner's read still shows it")),
         "{reasons:?}"
     );
-    assert_eq!(soft.cleanup.deleted, 2, "the profiles: {:?}", soft.cleanup);
+    assert_eq!(soft.cleanup.deleted, 0, "{:?}", soft.cleanup);
 
     // A 404 whose note still reads is left, not "already gone".
     let (refused, made) = campaign(Deletes::Refused).await;
@@ -313,7 +313,7 @@ async fn cleanup_counts_only_what_the_owners_read_back_no_longer_shows() {
             .all(|r| r.contains("answered 404, but the owner's read still shows it")),
         "{reasons:?}"
     );
-    assert!(refused.cleanup.already_gone <= 2, "{:?}", refused.cleanup);
+    assert_eq!(refused.cleanup.already_gone, 0, "{:?}", refused.cleanup);
 
     // A 404 whose note no longer reads was already gone: not a deletion of the cleanup's.
     let (vanished, made) = campaign(Deletes::Vanished).await;
@@ -321,6 +321,6 @@ async fn cleanup_counts_only_what_the_owners_read_back_no_longer_shows() {
     assert!(left(&vanished, "note").is_empty(), "{:?}", vanished.cleanup);
     let notes = made.iter().filter(|id| id.starts_with('n')).count();
     let c = &vanished.cleanup;
-    assert_eq!(c.deleted + c.already_gone, notes + 2, "{c:?}");
-    assert!(c.deleted <= 2, "no note was deleted by the cleanup: {c:?}");
+    assert_eq!(c.deleted, 0, "no note was deleted by the cleanup: {c:?}");
+    assert_eq!(c.already_gone, notes, "{c:?}");
 }
