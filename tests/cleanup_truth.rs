@@ -283,37 +283,27 @@ async fn cleanup_counts_only_what_the_owners_read_back_no_longer_shows() {
         "{memo_reasons:?}"
     );
 
-    // A 204 whose note still reads is not a deletion.
-    let (soft, made) = campaign(Deletes::Soft).await;
-    counts_add_up(&soft, &made);
-    let reasons = left(&soft, "note");
-    assert_eq!(
-        reasons.len(),
-        made.iter().filter(|id| id.starts_with('n')).count()
-    );
-    assert!(
-        reasons
-            .iter()
-            .all(|r| r.contains("answered 204, but the owner's read still shows it")),
-        "{reasons:?}"
-    );
-    assert_eq!(soft.cleanup.deleted, 0, "{:?}", soft.cleanup);
-
-    // A 404 whose note still reads is left, not "already gone".
-    let (refused, made) = campaign(Deletes::Refused).await;
-    counts_add_up(&refused, &made);
-    let reasons = left(&refused, "note");
-    assert_eq!(
-        reasons.len(),
-        made.iter().filter(|id| id.starts_with('n')).count()
-    );
-    assert!(
-        reasons
-            .iter()
-            .all(|r| r.contains("answered 404, but the owner's read still shows it")),
-        "{reasons:?}"
-    );
-    assert_eq!(refused.cleanup.already_gone, 0, "{:?}", refused.cleanup);
+    // A 204 whose note still reads is not a deletion; a 404 whose note still reads is left,
+    // not "already gone".
+    for (deletes, said) in [
+        (
+            Deletes::Soft,
+            "answered 204, but the owner's read still shows it",
+        ),
+        (
+            Deletes::Refused,
+            "answered 404, but the owner's read still shows it",
+        ),
+    ] {
+        let (result, made) = campaign(deletes).await;
+        counts_add_up(&result, &made);
+        let reasons = left(&result, "note");
+        let notes = made.iter().filter(|id| id.starts_with('n')).count();
+        assert_eq!(reasons.len(), notes, "{deletes:?}: {:?}", result.cleanup);
+        assert!(reasons.iter().all(|r| r.contains(said)), "{reasons:?}");
+        let c = &result.cleanup;
+        assert_eq!((c.deleted, c.already_gone), (0, 0), "{deletes:?}: {c:?}");
+    }
 
     // A 404 whose note no longer reads was already gone: not a deletion of the cleanup's.
     let (vanished, made) = campaign(Deletes::Vanished).await;
