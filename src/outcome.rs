@@ -24,6 +24,10 @@ pub struct Coverage {
     pub unjudged: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Confirmed leaks or changes of data the API shares by design, measured (public or shared
+    /// by behaviour, #23): not findings; the first one's evidence and how many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_design: Option<String>,
     /// Whether a run must judge a probe of it to call itself complete: it takes a resource id,
     /// is not excluded (public by the spec is a claim, not a reason), and is in this run's shard.
     pub in_scope: bool,
@@ -297,6 +301,7 @@ mod tests {
             judged,
             unjudged: reasons.iter().map(|r| r.1).sum(),
             note: None,
+            by_design: None,
             in_scope: true,
             reasons: reasons.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
         }

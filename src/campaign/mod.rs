@@ -11,6 +11,7 @@ mod progress;
 mod run;
 mod state;
 mod systematic;
+mod visibility;
 
 pub use progress::{Phase, Progress, Snapshot};
 pub use run::{Campaign, CampaignError};

@@ -390,12 +390,34 @@ impl Campaign {
         } = tally;
         let mut findings = Vec::new();
         let mut confirmation_requests = 0;
-        for done in confirmed {
+        let shared =
+            super::visibility::by_design(&self.api, &self.model, names, &confirmed, &coverage);
+        let mut by_design: BTreeMap<usize, (String, usize)> = BTreeMap::new();
+        for (done, mut shared) in confirmed.iter().zip(shared) {
+            if self.policy.is_private(done.violation.op) {
+                shared = None;
+            }
             confirmation_requests += done.requests;
-            if done.public || (done.reproduced == 0 && done.replays > 0) {
+            if done.reproduced == 0 && done.replays > 0 {
                 continue;
             }
-            findings.push(self.finding(&done, names, discovery));
+            if let Some(why) = shared {
+                by_design
+                    .entry(done.violation.op)
+                    .or_insert_with(|| (why, 0))
+                    .1 += 1;
+                continue;
+            }
+            findings.push(self.finding(done, names, discovery));
+        }
+        for (op, (why, n)) in by_design {
+            if let Some(cov) = coverage.get_mut(op) {
+                cov.by_design = Some(if n > 1 {
+                    format!("{why} (and {} more like it)", n - 1)
+                } else {
+                    why
+                });
+            }
         }
         crate::finding::sort(&mut findings);
         for cov in &mut coverage {

@@ -92,6 +92,7 @@ impl Campaign {
                 judged: 0,
                 unjudged: 0,
                 note: None,
+                by_design: None,
                 // What a clean run must have judged: every operation that takes a resource id,
                 // unless excluded (or authentication plumbing). Public by the spec is a claim,
                 // not a reason: Kinto's spec declares no security at all while its server

@@ -36,6 +36,7 @@ pub(crate) struct RawPolicy {
     #[serde(default)]
     pub rules: Vec<RawRule>,
     pub shared: Option<Vec<String>>,
+    pub private: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -64,6 +64,10 @@ pub struct PolicySettings {
     /// templates every analyst edits): no ownership check (bola-read, bola-write, bola-delete,
     /// list-leak) judges them; the unauthenticated, role and plan checks still do.
     pub shared: Vec<String>,
+    /// Selectors of operations on data private to its tenant by declaration: what they show or
+    /// change is judged a violation even where the run measures it as public or shared by
+    /// behaviour (every access path shows it to everyone alike).
+    pub private: Vec<String>,
 }
 
 impl Default for PolicySettings {
@@ -73,6 +77,7 @@ impl Default for PolicySettings {
             admin_roles: vec!["admin".into()],
             rules: Vec::new(),
             shared: Vec::new(),
+            private: Vec::new(),
         }
     }
 }
@@ -436,6 +441,7 @@ impl Settings {
                 })
                 .collect(),
             shared: raw.policy.shared.unwrap_or_default(),
+            private: raw.policy.private.unwrap_or_default(),
         };
         let mut webhooks = Vec::new();
         for (i, w) in raw.webhooks.into_iter().enumerate() {

@@ -28,6 +28,10 @@ pub struct OpPolicy {
     /// Its data is shared by every identity by design (`policy.shared`): no ownership check.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub shared: bool,
+    /// Its data is private to its tenant by declaration (`policy.private`): never set aside as
+    /// public or shared by behaviour.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
 }
 
 /// The resolved policy.
@@ -175,6 +179,18 @@ impl Policy {
                 ops[op].shared = true;
             }
         }
+        for selector in &settings.private {
+            let selected = api.select(selector);
+            if selected.is_empty() {
+                return Err(PolicyError {
+                    key: "policy.private".into(),
+                    selector: selector.clone(),
+                });
+            }
+            for op in selected {
+                ops[op].private = true;
+            }
+        }
         Ok(Policy {
             ops,
             admin_roles: settings.admin_roles.clone(),
@@ -210,6 +226,11 @@ impl Policy {
     /// Whether `op`'s data is shared by every identity by design (`policy.shared`).
     pub fn is_shared(&self, op: usize) -> bool {
         self.ops.get(op).is_some_and(|o| o.shared)
+    }
+
+    /// Whether `op`'s data is private to its tenant by declaration (`policy.private`).
+    pub fn is_private(&self, op: usize) -> bool {
+        self.ops.get(op).is_some_and(|o| o.private)
     }
 
     /// Whether `role` acts on every tenant by design.

@@ -1,20 +1,21 @@
-//! `unauthenticated`: with no credentials at all, a request to an operation the spec says is
-//! secured returns the victim's marker, or makes a change (write, create, delete) the victim sees.
-//! Operations the spec leaves public, or says nothing about, are never judged.
+//! `unauthenticated`: with no credentials at all, a request returns the victim's marker, or makes
+//! a change (write, create, delete) the victim sees. The spec's security is a claim, not the
+//! verdict: operations it calls public are judged too (Kinto's declares no security at all), and
+//! what anonymous callers may see by design is measured by the campaign (public by behaviour:
+//! anyone reads it by id and in its list), which then reports no finding.
 
 use super::evidence::{deleted, leaked, list, written};
 use super::{Context, attacks};
 use crate::exchange::Execution;
 use crate::finding::{Kind, Violation};
 use crate::scenario::{Effect, Scenario};
-use crate::spec::Security;
 
 pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) -> Vec<Violation> {
     let mut out = Vec::new();
     let anon = ctx.anonymous();
     for (i, attacker, victim, effect, vector, _) in attacks(scenario) {
         let op = scenario.steps[i].op;
-        if attacker != anon || ctx.api.operations[op].security != Security::Secured {
+        if attacker != anon {
             continue;
         }
         let Some(exchange) = exec.steps.get(i).and_then(|r| r.exchange.as_ref()) else {

@@ -122,6 +122,10 @@ pub struct CoverageEntry {
     pub unjudged: u64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
+    /// Confirmed leaks or changes here of data public or shared by behaviour: no finding (the
+    /// first one's evidence, and how many more).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub by_design: Option<String>,
     /// Whether the run must judge a probe of it (it takes a resource id, and is neither
     /// excluded); with `judged` 0, it was not tested.
     #[serde(default)]
@@ -140,6 +144,7 @@ impl From<&Coverage> for CoverageEntry {
             judged: c.judged,
             unjudged: c.unjudged,
             note: c.note.clone(),
+            by_design: c.by_design.clone(),
             in_scope: c.in_scope,
         }
     }

@@ -186,6 +186,7 @@ pub fn result_of(report: Report) -> CampaignResult {
                 judged: c.judged,
                 unjudged: c.unjudged,
                 note: c.note,
+                by_design: c.by_design,
                 in_scope: c.in_scope,
                 reasons: Default::default(),
             })

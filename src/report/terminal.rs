@@ -129,6 +129,28 @@ pub fn render_with(result: &CampaignResult, colour: bool) -> String {
             );
         }
     }
+    let shared: Vec<_> = result
+        .coverage
+        .iter()
+        .filter_map(|c| Some((c, c.by_design.as_deref()?)))
+        .collect();
+    if !shared.is_empty() {
+        let _ = writeln!(
+            out,
+            "by design ({} operations: what they showed or changed is public or shared by behaviour, so no finding; `policy.private` names operations whose data is private all the same):",
+            shared.len()
+        );
+        for (c, why) in shared.iter().take(5) {
+            let _ = writeln!(out, "  {} {}: {why}", c.method, c.path);
+        }
+        if shared.len() > 5 {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (the JSON report's coverage, `by_design`)",
+                shared.len() - 5
+            );
+        }
+    }
     if !incomplete.is_empty() && confirmed == 0 {
         let _ = writeln!(
             out,

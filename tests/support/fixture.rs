@@ -107,6 +107,7 @@ fn coverage(method: &str, path: &str, id: &str) -> Coverage {
         judged: 4,
         unjudged: 0,
         note: None,
+        by_design: None,
         in_scope: true,
         reasons: Default::default(),
     }
