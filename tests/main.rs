@@ -32,3 +32,4 @@ mod spec_loading;
 mod staging;
 mod swagger2;
 mod tenant_fields;
+mod tokens;
