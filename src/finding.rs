@@ -24,11 +24,13 @@ pub enum Kind {
     WebhookReplay,
     UseAfterDelete,
     ExistenceLeak,
+    TokenForgery,
+    CredentialExposure,
 }
 
 impl Kind {
     /// Every kind, in declaration order (what reports list as rules, produced or not yet).
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::BolaRead,
         Kind::BolaWrite,
         Kind::BolaDelete,
@@ -41,6 +43,8 @@ impl Kind {
         Kind::WebhookReplay,
         Kind::UseAfterDelete,
         Kind::ExistenceLeak,
+        Kind::TokenForgery,
+        Kind::CredentialExposure,
     ];
 
     /// The wire name (`bola-read`, ...).
@@ -58,6 +62,8 @@ impl Kind {
             Kind::WebhookReplay => "webhook-replay",
             Kind::UseAfterDelete => "use-after-delete",
             Kind::ExistenceLeak => "existence-leak",
+            Kind::TokenForgery => "token-forgery",
+            Kind::CredentialExposure => "credential-exposure",
         }
     }
 
@@ -76,6 +82,8 @@ impl Kind {
             Kind::WebhookReplay => "webhook event applied twice",
             Kind::UseAfterDelete => "deleted resource still reachable",
             Kind::ExistenceLeak => "foreign ids distinguishable from unknown ones",
+            Kind::TokenForgery => "forged or tampered token accepted",
+            Kind::CredentialExposure => "another identity's credentials in an answer",
         }
     }
 }
@@ -188,7 +196,8 @@ pub struct ReproStep {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub captures: Vec<Capture>,
     /// For a webhook event, how it was signed: `signed`, `unsigned`, `wrong-secret`, `stale`,
-    /// or `replay` (the last signed event of the steps, sent again byte for byte).
+    /// or `replay` (the last signed event of the steps, sent again byte for byte). For a forged
+    /// bearer token (`token-forgery`), `forged token: ` and its recipe (never the token).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub signature: Option<String>,
     /// Values of its request the campaign made up afresh for every request (a uuid for an
@@ -554,6 +563,8 @@ mod tests {
             Kind::WebhookReplay => 9,
             Kind::UseAfterDelete => 10,
             Kind::ExistenceLeak => 11,
+            Kind::TokenForgery => 12,
+            Kind::CredentialExposure => 13,
         };
         for (i, k) in Kind::ALL.iter().enumerate() {
             assert_eq!(position(*k), i, "{k}");

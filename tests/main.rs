@@ -32,4 +32,5 @@ mod spec_loading;
 mod staging;
 mod swagger2;
 mod tenant_fields;
+mod tokens;
 mod visibility;

@@ -360,7 +360,7 @@ proptest! {
         let (campaign, scenarios) = &*DEMO;
         let scenario = &scenarios[pick.index(scenarios.len())];
         let names = campaign.identity_names();
-        let ctx = Context { api: &campaign.api, markers: &POOL.0, names: &names };
+        let ctx = Context { api: &campaign.api, markers: &POOL.0, names: &names, credentials: &[] };
         let exec = Execution { steps: records.into_iter().map(record).collect() };
         for v in judge(&ctx, scenario, &exec) {
             prop_assert!(v.step < scenario.steps.len());

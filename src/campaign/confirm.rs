@@ -960,6 +960,7 @@ mod tests {
                         control: Some(c), ..
                     }
                     | Check::Existence { control: c }
+                    | Check::Token { control: c, .. }
                     | Check::Webhook { control: c, .. } => out.push(*c),
                     _ => {}
                 }
@@ -1382,6 +1383,7 @@ mod tests {
             api: &api,
             markers: &markers,
             names: &names,
+            credentials: &[],
         };
         let text = |owner: usize| Expr::Marker {
             owner,

@@ -130,8 +130,22 @@ impl Campaign {
                     _ => None,
                 })
                 .collect();
+            // A forged token is a credential no identity holds: the step is sent as
+            // `<identity>-forged` (a reproduction asks for its own variable, never the
+            // identity's real token), and its recipe stands where a webhook's signing would.
+            let (identity, signature) = match &step.role {
+                StepRole::Attack {
+                    victim,
+                    check: crate::scenario::Check::Token { forgery, .. },
+                    ..
+                } => (
+                    format!("{}-forged", names[step.actor]),
+                    Some(format!("forged token: {}", forgery.recipe(&names[*victim]))),
+                ),
+                _ => (names[step.actor].clone(), signature),
+            };
             steps.push(ReproStep {
-                identity: names[step.actor].clone(),
+                identity,
                 role: step.role_label().to_string(),
                 exchange,
                 captures,

@@ -267,6 +267,7 @@ impl Campaign {
                 .collect(),
             existence_leak: self.settings.campaign.existence_leak,
             mutate_seeded: self.settings.campaign.mutate_seeded,
+            tokens: Vec::new(),
         }
     }
 
@@ -329,7 +330,11 @@ impl Campaign {
         .await;
         self.check_sessions(&discovery.answers, &names)?;
         let owned: BTreeSet<(usize, usize)> = discovery.owned.keys().copied().collect();
-        let plan = &self.shard_plan(&owned, &discovery.selves);
+        // What each identity's bearer token is, its weak key guessed offline.
+        let tokens: Vec<Option<crate::scenario::TokenShape>> = (0..tenants.len())
+            .map(|i| target.bearer_token(i).map(|t| token_shape(t.expose())))
+            .collect();
+        let plan = &self.shard_plan(&owned, &discovery.selves, &tokens);
         let markers = Markers::new();
         // What finished executions created, deleted as they finish (see `Interpreter::release`).
         let (finished, to_delete) = tokio::sync::mpsc::unbounded_channel();
@@ -346,10 +351,12 @@ impl Campaign {
             finished: std::sync::Mutex::new(Some(finished)),
             cleaned: Default::default(),
         };
+        let credentials = self.credentials(target);
         let ctx = Context {
             api: &self.api,
             markers: &markers,
             names: &names,
+            credentials: &credentials,
         };
         let run = &Run::new(
             self,
@@ -362,7 +369,8 @@ impl Campaign {
             session_lost,
         );
         laps.times.discovery = laps.lap();
-        let cast = self.cast(owned, discovery.selves.clone());
+        let mut cast = self.cast(owned, discovery.selves.clone());
+        cast.tokens = tokens;
         let tally = run.phases(cast, to_delete, laps).await?;
         self.result(run, tally, &discovery, &markers, started)
     }
@@ -401,6 +409,7 @@ impl Campaign {
             if done.reproduced == 0 && done.replays > 0 {
                 continue;
             }
+<<<<<<< HEAD
             if let Some(why) = shared {
                 by_design
                     .entry(done.violation.op)
@@ -418,6 +427,13 @@ impl Campaign {
                     why
                 });
             }
+=======
+            let mut finding = self.finding(&done, names, discovery);
+            for step in &mut finding.steps {
+                redact_credentials(&mut step.exchange, run.ctx.credentials);
+            }
+            findings.push(finding);
+>>>>>>> jwt24
         }
         crate::finding::sort(&mut findings);
         for cov in &mut coverage {
@@ -469,7 +485,13 @@ impl Campaign {
             stopped_early,
             failure: failure.or_else(|| target.lost()),
             cleanup,
-            exchanges: target.take_recorded(),
+            exchanges: {
+                let mut recorded = target.take_recorded();
+                for r in &mut recorded {
+                    redact_credentials(&mut r.exchange, run.ctx.credentials);
+                }
+                recorded
+            },
             shard: self.settings.campaign.shard,
         })
     }
@@ -504,8 +526,10 @@ impl Campaign {
         &self,
         owned: &BTreeSet<(usize, usize)>,
         selves: &BTreeSet<(usize, usize)>,
+        tokens: &[Option<crate::scenario::TokenShape>],
     ) -> Plan {
-        let cast = self.cast(owned.clone(), selves.clone());
+        let mut cast = self.cast(owned.clone(), selves.clone());
+        cast.tokens = tokens.to_vec();
         let mut plan = plan(&self.api, &self.model, &cast);
         if !self.settings.campaign.systematic {
             plan.probes.clear();
@@ -517,6 +541,94 @@ impl Campaign {
                 .any(|s| matches!(s.role, StepRole::Attack { .. }) && self.in_shard[s.op])
         });
         plan
+    }
+
+    /// Each identity's own secrets as the sessions hold them now: its bearer token, API key
+    /// headers, basic password, cookies and query credentials, and its login flow's password,
+    /// token and key variables (an e-mail or phone as a contact field).
+    fn credentials(&self, target: &crate::exec::Target) -> Vec<crate::oracle::Credential> {
+        use crate::oracle::Credential;
+        use crate::secret::Secret;
+        let mut out = Vec::new();
+        let mut push = |owner: usize, what: String, value: &str, contact: bool| {
+            let c = Credential {
+                owner,
+                what,
+                value: Secret::new(value),
+                contact,
+            };
+            if c.usable() {
+                out.push(c);
+            }
+        };
+        for (owner, live) in target.current_credentials().iter().enumerate() {
+            if owner >= self.settings.identities.len() {
+                break;
+            }
+            for (name, value) in &live.headers {
+                let lower = name.to_ascii_lowercase();
+                if lower.contains("csrf") || lower.contains("xsrf") {
+                    continue;
+                }
+                if lower == "authorization" {
+                    let (scheme, rest) = value.split_once(' ').unwrap_or(("", value));
+                    if scheme.eq_ignore_ascii_case("basic") {
+                        use base64::Engine;
+                        let decoded = base64::engine::general_purpose::STANDARD
+                            .decode(rest.trim())
+                            .ok()
+                            .and_then(|b| String::from_utf8(b).ok());
+                        if let Some((_, password)) =
+                            decoded.as_deref().and_then(|d| d.split_once(':'))
+                        {
+                            push(owner, "password".into(), password, false);
+                        }
+                    } else {
+                        push(
+                            owner,
+                            format!("{} token", scheme.to_ascii_lowercase()),
+                            rest.trim(),
+                            false,
+                        );
+                    }
+                } else if lower == "cookie" {
+                    for pair in value.split(';') {
+                        if let Some((k, v)) = pair.trim().split_once('=') {
+                            push(owner, format!("{k} cookie"), v, false);
+                        }
+                    }
+                } else {
+                    push(owner, format!("{name} header"), value, false);
+                }
+            }
+            for (name, value) in &live.query {
+                push(owner, format!("{name} query credential"), value, false);
+            }
+            let identity = &self.settings.identities[owner];
+            let vars = identity.auth.login.iter().flat_map(|f| f.vars.iter());
+            let basic = identity
+                .auth
+                .credentials
+                .basic
+                .iter()
+                .map(|(_, p)| ("password".to_string(), p.clone()));
+            for (name, value) in vars.cloned().chain(basic) {
+                let lower = name.to_ascii_lowercase();
+                if lower.contains("pass") {
+                    push(owner, "password".into(), value.expose(), false);
+                } else if ["secret", "token", "key"].iter().any(|w| lower.contains(w)) {
+                    push(owner, name.to_string(), value.expose(), false);
+                } else if lower.contains("mail") || lower.contains("phone") {
+                    push(
+                        owner,
+                        format!("{name} (a contact field)"),
+                        value.expose(),
+                        true,
+                    );
+                }
+            }
+        }
+        out
     }
 
     /// Logs every identity in (login flows included) and proves each session works, without
@@ -872,4 +984,32 @@ struct Tally {
     phases: PhaseTimes,
     failure: Option<String>,
     stopped_early: Option<String>,
+}
+
+/// A bearer token's shape: a JWT (with the entry of the weak-key list that signed it, tried
+/// offline), or opaque.
+fn token_shape(token: &str) -> crate::scenario::TokenShape {
+    match crate::identity::jwt::Jwt::parse(token) {
+        Some(jwt) => crate::scenario::TokenShape::Jwt {
+            cracked: jwt.crack(),
+        },
+        None => crate::scenario::TokenShape::Opaque,
+    }
+}
+
+/// `exchange`'s answer with every identity's secret replaced by `***`: a report shows which
+/// secret an answer carried, never the secret.
+fn redact_credentials(
+    exchange: &mut crate::exchange::Exchange,
+    credentials: &[crate::oracle::Credential],
+) {
+    let text = exchange.response_text();
+    if !credentials.iter().any(|c| text.contains(c.value.expose())) {
+        return;
+    }
+    let mut text = text.to_string();
+    for c in credentials {
+        text = text.replace(c.value.expose(), crate::report::redact::REDACTED);
+    }
+    exchange.response_body = crate::exchange::Body::from_text(text);
 }

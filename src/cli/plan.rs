@@ -231,6 +231,7 @@ fn check_name(check: &Check) -> &'static str {
         Check::Webhook { .. } => "webhook-unsigned",
         Check::AfterDelete => "use-after-delete",
         Check::Existence { .. } => "existence-leak",
+        Check::Token { .. } => "token-forgery",
     }
 }
 

@@ -392,11 +392,43 @@ impl Interpreter<'_> {
             b.content_type
                 .starts_with("application/x-www-form-urlencoded")
         });
+        let forged = match &step.role {
+            StepRole::Attack {
+                victim,
+                check: crate::scenario::Check::Token { forgery, .. },
+                ..
+            } => Some((*victim, *forgery)),
+            _ => None,
+        };
         let exchange = {
             let _slot = self.slots.acquire(priority).await;
-            self.target
-                .send(step.actor, op.method, &url, &headers, body.as_ref(), form)
-                .await
+            match forged {
+                Some((victim, forgery)) => match self
+                    .target
+                    .send_forged(
+                        step.actor,
+                        victim,
+                        forgery,
+                        op.method,
+                        &url,
+                        &headers,
+                        body.as_ref(),
+                        form,
+                    )
+                    .await
+                {
+                    Ok(exchange) => exchange,
+                    Err(reason) => {
+                        record.skipped = Some(format!("no forged token: {reason}"));
+                        return record;
+                    }
+                },
+                None => {
+                    self.target
+                        .send(step.actor, op.method, &url, &headers, body.as_ref(), form)
+                        .await
+                }
+            }
         };
         record.sent_markers = self
             .markers

@@ -4,6 +4,7 @@
 //! besides the demo server and the runtime's edge.
 
 mod client;
+mod forge;
 mod ids;
 mod interpret;
 mod session;

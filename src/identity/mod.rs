@@ -9,6 +9,7 @@
 mod auth;
 mod credential;
 mod health;
+pub(crate) mod jwt;
 mod login;
 
 pub use auth::IdentityAuth;

@@ -6,12 +6,14 @@ mod bfla;
 mod bola_delete;
 mod bola_read;
 mod bola_write;
+mod credential_exposure;
 mod evidence;
 mod existence_leak;
 mod list_leak;
 mod mass_assignment;
 mod plan_bypass;
 mod sweep;
+mod token_forgery;
 mod unauthenticated;
 mod use_after_delete;
 mod webhook;
@@ -28,6 +30,26 @@ pub struct Context<'a> {
     pub markers: &'a Markers,
     /// Identity names by index; the last is `anonymous`.
     pub names: &'a [String],
+    /// Each identity's own secrets, markers of the `credential-exposure` check.
+    pub credentials: &'a [Credential],
+}
+
+/// One secret of an identity's: its password, token, API key or session cookie, or a private
+/// contact field (`contact`: an e-mail, a phone), which counts only in anonymous answers.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub owner: usize,
+    /// What it is, for people: `password`, `bearer token`, `X-Api-Key header`.
+    pub what: String,
+    pub value: crate::secret::Secret,
+    pub contact: bool,
+}
+
+impl Credential {
+    /// Whether it may serve as a marker (long enough, not a common word).
+    pub fn usable(&self) -> bool {
+        credential_exposure::usable(self.value.expose())
+    }
 }
 
 impl Context<'_> {
@@ -50,6 +72,8 @@ pub fn judge(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) -> Vec<Vi
     out.extend(webhook::check(ctx, scenario, exec));
     out.extend(use_after_delete::check(ctx, scenario, exec));
     out.extend(existence_leak::check(ctx, scenario, exec));
+    out.extend(token_forgery::check(ctx, scenario, exec));
+    out.extend(credential_exposure::check(ctx, scenario, exec));
     out
 }
 
@@ -75,6 +99,7 @@ pub(crate) fn checks_for(
         Check::Webhook { .. } => return &[Kind::WebhookUnsigned],
         Check::AfterDelete => return &[Kind::UseAfterDelete],
         Check::Existence { .. } => return &[Kind::ExistenceLeak],
+        Check::Token { .. } => return &[Kind::TokenForgery],
     }
     if anonymous {
         return &[Kind::Unauthenticated];

@@ -176,6 +176,25 @@ pub fn rule(kind: Kind) -> Rule {
              and a 404 for the other, or different bodies), which lets an attacker enumerate \
              them. Fix: answer the same way for both.",
         ),
+        Kind::TokenForgery => (
+            "ForgedTokenAccepted",
+            &[347, 345, 287],
+            API2,
+            9.1,
+            "A bearer token the server never issued was believed: signed with no algorithm, not \
+             verified at all, signed with a guessable key, expired, or cut short. Fix: verify every \
+             token's signature with a strong key and a fixed algorithm (never `none`), check \
+             `exp`, and look opaque tokens up whole.",
+        ),
+        Kind::CredentialExposure => (
+            "CredentialExposure",
+            &[200, 522, 312],
+            API3,
+            8.2,
+            "An answer to another identity, or to no credentials at all, carried an identity's \
+             password, token, API key or session id. Fix: never return secrets, not even hashed, \
+             and remove debug routes from deployed builds.",
+        ),
     };
     Rule {
         kind,

@@ -6,6 +6,15 @@ use std::collections::BTreeSet;
 
 use crate::model::{Decision, Policy};
 
+/// What a bearer token is, for forging it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenShape {
+    /// Not a JWT: it can only be cut short or changed.
+    Opaque,
+    /// A JWT; `cracked` is the entry of the weak-key list that signed it, if one did.
+    Jwt { cracked: Option<usize> },
+}
+
 /// Who is who, for planning.
 #[derive(Debug, Clone, Default)]
 pub struct Cast {
@@ -30,6 +39,10 @@ pub struct Cast {
     pub timestamped: Vec<usize>,
     /// Whether the `existence-leak` check runs (off by default).
     pub existence_leak: bool,
+    /// The bearer token each identity sent when the campaign started, by its shape (`None`: no
+    /// bearer token, or not known, as when only planning): what the `token-forgery` probes
+    /// can forge.
+    pub tokens: Vec<Option<TokenShape>>,
     /// Whether attacks may write to, delete, or act on pre-existing (discovered) resources.
     /// Off by default: only what the campaign created is ever changed.
     pub mutate_seeded: bool,

@@ -8,12 +8,13 @@ mod plan;
 mod step;
 mod values;
 
-pub use cast::Cast;
+pub use cast::{Cast, TokenShape};
 pub use compile::compile;
 pub use explore::{Draft, Move, SendBoxed, SendTree, strategy};
 pub use plan::{Gap, Plan, Probe, plan};
 #[cfg(test)]
 pub(crate) use step::test_setup;
 pub use step::{
-    AddressShape, Check, Effect, Expr, Forgery, MarkerFormat, Phase, Scenario, Step, StepRole,
+    AddressShape, Check, Effect, Expr, Forgery, MarkerFormat, NoneSpelling, Phase, Scenario, Step,
+    StepRole, TokenForgery,
 };

@@ -132,6 +132,7 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
     probes.extend(planner.assign_probes());
     probes.extend(planner.webhook_probes());
     probes.extend(planner.after_delete_probes());
+    probes.extend(planner.token_probes());
     if cast.existence_leak {
         probes.extend(planner.existence_probes());
     }

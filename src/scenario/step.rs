@@ -142,6 +142,100 @@ pub enum Check {
     /// A foreign id answered differently from an id that does not exist (`existence-leak`):
     /// `control` is the step that asks for the non-existent one.
     Existence { control: usize },
+    /// A forged bearer token (`token-forgery`): the attacker's token made the victim's (or, for
+    /// a forgery of the caller's own token, the victim is the caller); `control` is the step
+    /// that asks the same with the unforged credentials that must not see the data (the
+    /// attacker's own token, or none at all).
+    Token {
+        forgery: TokenForgery,
+        control: usize,
+    },
+}
+
+/// How a bearer token is forged. Those of [`TokenForgery::is_own`] keep the caller's own
+/// subject (evidence: its own data, which no credentials do not get); the others name the
+/// victim (evidence: the victim's data, which the attacker's own token does not get).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "forgery", rename_all = "kebab-case")]
+pub enum TokenForgery {
+    /// `alg` set to `spelling` (`none`, `None`, `NONE`), the victim's subject, no signature.
+    AlgNone { spelling: NoneSpelling },
+    /// The victim's subject under the token's own, now wrong, signature.
+    Unverified,
+    /// Re-signed with weak key `entry` of the list, with the victim's subject.
+    WeakKey { entry: usize },
+    /// Re-signed with weak key `entry`, the caller's role and admin claims raised.
+    WeakKeyRole { entry: usize },
+    /// Re-signed with weak key `entry`, `exp` in the past (the caller's own subject).
+    Expired { entry: usize },
+    /// The caller's own token without its signature.
+    Stripped,
+    /// The caller's own opaque token, cut short.
+    Truncated,
+    /// The caller's own opaque token with one character changed.
+    Altered,
+}
+
+/// How `alg: none` is spelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoneSpelling {
+    Lower,
+    Title,
+    Upper,
+}
+
+impl NoneSpelling {
+    pub fn text(self) -> &'static str {
+        match self {
+            NoneSpelling::Lower => "none",
+            NoneSpelling::Title => "None",
+            NoneSpelling::Upper => "NONE",
+        }
+    }
+}
+
+impl TokenForgery {
+    /// Whether it keeps the caller's own subject.
+    pub fn is_own(self) -> bool {
+        matches!(
+            self,
+            TokenForgery::Expired { .. }
+                | TokenForgery::Stripped
+                | TokenForgery::Truncated
+                | TokenForgery::Altered
+        )
+    }
+
+    /// How the token was made, for people and reproductions (never the token): `victim` names
+    /// whose subject it took.
+    pub fn recipe(self, victim: &str) -> String {
+        let key = |entry: usize| {
+            format!(
+                "re-signed with a weak key from the list (entry {})",
+                entry + 1
+            )
+        };
+        match self {
+            TokenForgery::AlgNone { spelling } => format!(
+                "alg {}, the subject claims of {victim}, no signature",
+                spelling.text()
+            ),
+            TokenForgery::Unverified => {
+                format!("the subject claims of {victim} under the token's own signature")
+            }
+            TokenForgery::WeakKey { entry } => {
+                format!("{}, the subject claims of {victim}", key(entry))
+            }
+            TokenForgery::WeakKeyRole { entry } => {
+                format!("{}, role and admin claims raised", key(entry))
+            }
+            TokenForgery::Expired { entry } => format!("{}, exp an hour in the past", key(entry)),
+            TokenForgery::Stripped => "the caller's own token, its signature stripped".into(),
+            TokenForgery::Truncated => "the caller's own token, its last 4 characters cut".into(),
+            TokenForgery::Altered => "the caller's own token, one character changed".into(),
+        }
+    }
 }
 
 /// How a webhook event is forged.
@@ -305,6 +399,10 @@ impl Scenario {
                         Check::Existence { control } => Check::Existence {
                             control: new_index(control)?,
                         },
+                        Check::Token { forgery, control } => Check::Token {
+                            forgery,
+                            control: new_index(control)?,
+                        },
                         other => other,
                     },
                 },
@@ -340,7 +438,8 @@ impl Scenario {
                         control: Some(c), ..
                     }
                     | Check::Webhook { control: c, .. }
-                    | Check::Existence { control: c } => stack.push(*c),
+                    | Check::Existence { control: c }
+                    | Check::Token { control: c, .. } => stack.push(*c),
                     _ => {}
                 }
             }

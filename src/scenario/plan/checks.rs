@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use super::{Args, Holdings, Planner, Probe, effect_of, push_attack};
 use crate::finding::Vector;
 use crate::model::{Decision, Slot, is_privileged_field, normalize, resources_of_id_name};
-use crate::scenario::step::{Check, Effect, Expr, Forgery, Phase, Scenario, Step, StepRole};
+use crate::scenario::cast::TokenShape;
+use crate::scenario::step::{
+    Check, Effect, Expr, Forgery, NoneSpelling, Phase, Scenario, Step, StepRole, TokenForgery,
+};
 use crate::spec::{Method, Schema, SchemaKind};
 
 /// Values that read as more privilege, most first.
@@ -779,6 +782,125 @@ impl Planner<'_> {
             attacker: a,
             victim: v,
             scenario: Scenario { steps },
+        })
+    }
+}
+
+impl Planner<'_> {
+    /// Per identity with a bearer token: its own token tampered with (cut, changed, stripped of
+    /// its signature, expired under a guessed key), judged against no credentials at all; and
+    /// for a JWT, another tenant's identity forging it for this one (`alg: none`, an unverified
+    /// subject, a guessed key), judged against that attacker's own token.
+    pub(super) fn token_probes(&self) -> Vec<Probe> {
+        let anon = self.cast.anonymous();
+        let shape = |i: usize| self.cast.tokens.get(i).copied().flatten();
+        let mut out = Vec::new();
+        for v in self.customers() {
+            let Some(mine) = shape(v) else {
+                continue;
+            };
+            let own: Vec<TokenForgery> = match mine {
+                TokenShape::Opaque => vec![TokenForgery::Truncated, TokenForgery::Altered],
+                TokenShape::Jwt { cracked } => std::iter::once(TokenForgery::Stripped)
+                    .chain(cracked.map(|entry| TokenForgery::Expired { entry }))
+                    .collect(),
+            };
+            out.extend(self.token_probe(v, anon, v, &own));
+            if !matches!(mine, TokenShape::Jwt { .. }) {
+                continue;
+            }
+            // One attacker per victim: another tenant's identity whose token is a JWT too.
+            let attacker = self
+                .cast
+                .pairs()
+                .into_iter()
+                .find_map(|(a, w)| match shape(a) {
+                    Some(TokenShape::Jwt { cracked }) if w == v && a != anon => Some((a, cracked)),
+                    _ => None,
+                });
+            let Some((a, cracked)) = attacker else {
+                continue;
+            };
+            let mut cross: Vec<TokenForgery> = [
+                NoneSpelling::Lower,
+                NoneSpelling::Title,
+                NoneSpelling::Upper,
+            ]
+            .into_iter()
+            .map(|spelling| TokenForgery::AlgNone { spelling })
+            .chain([TokenForgery::Unverified])
+            .collect();
+            if let Some(entry) = cracked {
+                cross.push(TokenForgery::WeakKey { entry });
+                cross.push(TokenForgery::WeakKeyRole { entry });
+            }
+            out.extend(self.token_probe(a, a, v, &cross));
+        }
+        out
+    }
+
+    /// The victim creates a resource and reads it; `control` (the attacker with its own token,
+    /// or no credentials) reads it; then `actor` reads it with each forged token.
+    fn token_probe(
+        &self,
+        actor: usize,
+        control_actor: usize,
+        v: usize,
+        forgeries: &[TokenForgery],
+    ) -> Option<Probe> {
+        if forgeries.is_empty() {
+            return None;
+        }
+        (0..self.model.resources.len()).find_map(|r| {
+            let mut steps = Vec::new();
+            let mut h = Holdings::new(v);
+            let Expr::Created { step: created } = self.obtain(r, &mut h, &mut steps, 0)? else {
+                return None;
+            };
+            let (reader, read_args) = self.reader(r, &h)?;
+            if self.cast.webhooks.contains(&reader) {
+                return None;
+            }
+            let attack = steps.len() + 2;
+            steps.push(Step {
+                actor: v,
+                op: reader,
+                role: StepRole::ReadBack {
+                    attack,
+                    phase: Phase::Before,
+                },
+                args: read_args.clone(),
+            });
+            let control = steps.len();
+            steps.push(Step {
+                actor: control_actor,
+                op: reader,
+                role: StepRole::ReadBack {
+                    attack,
+                    phase: Phase::Before,
+                },
+                args: read_args.clone(),
+            });
+            for &forgery in forgeries {
+                steps.push(Step {
+                    actor,
+                    op: reader,
+                    role: StepRole::Attack {
+                        victim: v,
+                        effect: Effect::Read,
+                        vector: Vector::Header,
+                        target_resource: Some(r),
+                        target_step: Some(created),
+                        check: Check::Token { forgery, control },
+                    },
+                    args: read_args.clone(),
+                });
+            }
+            Some(Probe {
+                attacker: actor,
+                victim: v,
+                scenario: Scenario { steps },
+            })
         })
     }
 }
