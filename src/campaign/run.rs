@@ -409,7 +409,6 @@ impl Campaign {
             if done.reproduced == 0 && done.replays > 0 {
                 continue;
             }
-<<<<<<< HEAD
             if let Some(why) = shared {
                 by_design
                     .entry(done.violation.op)
@@ -417,7 +416,11 @@ impl Campaign {
                     .1 += 1;
                 continue;
             }
-            findings.push(self.finding(done, names, discovery));
+            let mut finding = self.finding(done, names, discovery);
+            for step in &mut finding.steps {
+                redact_credentials(&mut step.exchange, run.ctx.credentials);
+            }
+            findings.push(finding);
         }
         for (op, (why, n)) in by_design {
             if let Some(cov) = coverage.get_mut(op) {
@@ -427,13 +430,6 @@ impl Campaign {
                     why
                 });
             }
-=======
-            let mut finding = self.finding(&done, names, discovery);
-            for step in &mut finding.steps {
-                redact_credentials(&mut step.exchange, run.ctx.credentials);
-            }
-            findings.push(finding);
->>>>>>> jwt24
         }
         crate::finding::sort(&mut findings);
         for cov in &mut coverage {
