@@ -95,6 +95,9 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
                     m.checks.dedup();
                     m.judged += c.judged;
                     m.unjudged += c.unjudged;
+                    for (who, a) in c.access {
+                        m.access.entry(who).or_default().absorb(a);
+                    }
                 }
                 None => coverage.push(c),
             }
@@ -188,6 +191,7 @@ pub fn result_of(report: Report) -> CampaignResult {
                 note: c.note,
                 in_scope: c.in_scope,
                 reasons: Default::default(),
+                access: c.access,
             })
             .collect(),
         stats: Stats {
