@@ -720,7 +720,22 @@ fn bug(out: &mut String, result: &CampaignResult, i: usize, b: &Bug<'_>) {
     }
     out.push_str("</dl>\n");
     steps(out, f);
-    let script = super::curl::script(f, &result.marker_prefix, &result.base_url);
+    // The script of a copy whose headers went through the one redaction place: a credential
+    // header is `***` there, which the script reads from the environment instead.
+    let mut redacted = f.clone();
+    for step in &mut redacted.steps {
+        for (name, value) in step
+            .exchange
+            .request_headers
+            .iter_mut()
+            .chain(step.exchange.response_headers.iter_mut())
+        {
+            if super::redact::is_sensitive_header(name) {
+                *value = super::redact::REDACTED.to_string();
+            }
+        }
+    }
+    let script = super::curl::script(&redacted, &result.marker_prefix, &result.base_url);
     let _ = writeln!(
         out,
         "<details><summary>reproduction script (bash and curl; credentials come from the \
