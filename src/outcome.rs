@@ -2,9 +2,53 @@
 //! each operation, the counters, and what the cleanup left. Reports read this and `finding.rs`,
 //! never the campaign or the executor that made it (hurl's `runner/result.rs`).
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Finding, Kind, Status, Vector};
+
+/// What one identity's attack requests on one operation got back: the access matrix's cell
+/// before findings are laid over it. Statuses alone prove nothing (a 2xx may be public data or a
+/// silently ignored write): the findings say what was a violation, these say what was tried.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    /// Judged attack requests answered 2xx.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub allowed: u64,
+    /// Judged attack requests refused: 401, 403, 404 or 410.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub denied: u64,
+    /// Judged attack requests answered otherwise (a 3xx, 400, 405, 409, 422...).
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub other: u64,
+    /// Attack requests that could not be judged (see [`Coverage::unjudged`]).
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub unjudged: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Access {
+    /// Counts one judged answer of `status`.
+    pub fn judged(&mut self, status: Option<u16>) {
+        match status {
+            Some(200..=299) => self.allowed += 1,
+            Some(401 | 403 | 404 | 410) => self.denied += 1,
+            _ => self.other += 1,
+        }
+    }
+
+    /// Adds another run's counts (a merge of shards).
+    pub fn absorb(&mut self, other: Access) {
+        self.allowed += other.allowed;
+        self.denied += other.denied;
+        self.other += other.other;
+        self.unjudged += other.unjudged;
+    }
+}
 
 /// Coverage of one operation.
 #[derive(Debug, Clone, Serialize)]
@@ -34,7 +78,11 @@ pub struct Coverage {
     /// Why its unjudged attacks could not be judged, with how many each; the most frequent
     /// becomes the note of an operation with none judged (see [`Coverage::explain`]).
     #[serde(skip)]
-    pub reasons: std::collections::BTreeMap<String, u64>,
+    pub reasons: BTreeMap<String, u64>,
+    /// What each attacker's requests got back, by identity name (`anonymous` for none): the
+    /// access matrix of the HTML report.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub access: BTreeMap<String, Access>,
 }
 
 impl Coverage {
@@ -304,7 +352,30 @@ mod tests {
             by_design: None,
             in_scope: true,
             reasons: reasons.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+            access: Default::default(),
         }
+    }
+
+    #[test]
+    fn access_counts_refusals_apart_from_other_answers() {
+        let mut a = Access::default();
+        for status in [
+            Some(200),
+            Some(204),
+            Some(403),
+            Some(404),
+            Some(401),
+            Some(422),
+            None,
+        ] {
+            a.judged(status);
+        }
+        assert_eq!((a.allowed, a.denied, a.other), (2, 3, 2));
+        a.absorb(Access {
+            unjudged: 4,
+            ..Access::default()
+        });
+        assert_eq!(a.unjudged, 4);
     }
 
     #[test]

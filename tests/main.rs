@@ -13,6 +13,7 @@ mod demo_spec;
 mod faults;
 mod gated_actions;
 mod honest_results;
+mod html_report;
 mod identity;
 mod init_configs;
 mod inventory;

@@ -296,3 +296,64 @@ proptest::proptest! {
         proptest::prop_assert!(har.contains(&name));
     }
 }
+
+/// The HTML report of the fixed result: a snapshot, and its matrix cells by the data (the read's
+/// two attackers as leaks, the delete's anonymous attacker as a violation, refusals as denied,
+/// unjudged attacks as such, and an identity that never attacked as not tried).
+#[test]
+fn html_snapshot_and_matrix() {
+    let result = fixture::result();
+    let text = report::html::render(&result);
+    let cell = |op: &str, who: &str| {
+        let row = &text[text.find(&format!("<tr data-op=\"{op}\">")).unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        let at = row.find(&format!("data-identity=\"{who}\"")).unwrap();
+        let state = &row[at..];
+        let state = &state[state.find("data-state=\"").unwrap() + 12..];
+        state[..state.find('"').unwrap()].to_string()
+    };
+    assert_eq!(cell("GET /projects/{projectId}", "bob"), "leak");
+    assert_eq!(cell("GET /projects/{projectId}", "carol"), "leak");
+    assert_eq!(cell("GET /projects/{projectId}", "anonymous"), "denied");
+    assert_eq!(cell("GET /projects/{projectId}", "alice"), "not-tried");
+    assert_eq!(
+        cell("DELETE /documents/{documentId}", "anonymous"),
+        "violation"
+    );
+    assert_eq!(cell("GET /documents/{documentId}", "bob"), "denied");
+    // The known finding is still shown for what it is.
+    assert_eq!(cell("GET /documents/{documentId}", "anonymous"), "leak");
+    // The inconclusive leak is no leak: what the attacks got back.
+    assert_eq!(cell("GET /search", "bob"), "allowed");
+    assert_eq!(cell("GET /reports/{reportId}", "bob"), "unjudged");
+    assert_eq!(cell("GET /health", "bob"), "not-tried");
+    // One entry per bug, the untested operation first in the coverage.
+    assert_eq!(text.matches("<article class=\"bug\"").count(), 5);
+    let coverage = &text[text.find("id=\"coverage\"").unwrap()..];
+    let first = coverage.find("/reports/{reportId}").unwrap();
+    assert!(first < coverage.find("/projects/{projectId}").unwrap());
+    insta::assert_snapshot!("html", redact(&text));
+}
+
+/// A credential a server or a careless record left in a header never reaches the HTML report:
+/// every header goes through the one redaction place.
+#[test]
+fn no_credential_in_the_html_report() {
+    let mut result = fixture::result();
+    let token = "tok_3f9a8b7c6d5e4f3a2b1c";
+    for f in &mut result.findings {
+        for step in &mut f.steps {
+            let ex = &mut step.exchange;
+            ex.request_headers
+                .push(("Authorization".into(), format!("Bearer {token}")));
+            ex.request_headers.push(("X-Api-Key".into(), token.into()));
+            ex.response_headers
+                .push(("Set-Cookie".into(), format!("session={token}")));
+        }
+    }
+    let text = report::html::render(&result);
+    assert!(!text.contains(token), "a credential in the HTML report");
+    // The headers are shown, redacted: the test can fail.
+    assert!(text.contains("Authorization: ***"));
+    assert!(text.contains("Set-Cookie: ***"));
+}

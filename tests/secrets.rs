@@ -1,6 +1,6 @@
 //! No credential reaches any output: a full demo campaign at trace-level logging, with every
 //! output file written, and not one demo token (they all start with `dmo_`) in stdout, stderr,
-//! the JSON report, SARIF, JUnit, Markdown, HAR, or a reproduction script (bash or hurl).
+//! the JSON report, SARIF, JUnit, Markdown, HAR, HTML, or a reproduction script (bash or hurl).
 #![allow(clippy::unwrap_used)]
 
 use crate::support::cmd;
@@ -24,6 +24,8 @@ fn no_token_in_any_output_even_at_trace_level() {
         .arg(dir.join("summary.md"))
         .arg("--har")
         .arg(dir.join("run.har"))
+        .arg("--html")
+        .arg(dir.join("report.html"))
         .env("RUST_LOG", "trace")
         .output()
         .unwrap();
@@ -40,7 +42,13 @@ fn no_token_in_any_output_even_at_trace_level() {
     assert!(!stderr.contains("dmo_"), "a token in the log");
     let written = files(&dir);
     assert!(written.len() > 7);
-    for name in ["report.sarif", "junit.xml", "summary.md", "run.har"] {
+    for name in [
+        "report.sarif",
+        "junit.xml",
+        "summary.md",
+        "run.har",
+        "report.html",
+    ] {
         assert!(
             written.iter().any(|p| p.ends_with(name)),
             "{name} not written"
@@ -54,6 +62,9 @@ fn no_token_in_any_output_even_at_trace_level() {
     // The HAR holds every exchange, so the test can fail: requests carried credentials.
     let har = std::fs::read_to_string(dir.join("run.har")).unwrap();
     assert!(har.contains("\"authorization\""));
+    // The HTML report shows the requests' headers, so it can fail too.
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("authorization: ***"), "no header shown");
     for file in written {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(!text.contains("dmo_"), "a token in {}", file.display());

@@ -102,6 +102,7 @@ impl Campaign {
                     && !self.model.is_skipped(i)
                     && self.model.consumers_of(i).next().is_some(),
                 reasons: Default::default(),
+                access: Default::default(),
             })
             .collect();
         self.add_coverage(&mut cov, plan, executions);
@@ -169,10 +170,20 @@ impl Campaign {
                                 _ => None,
                             });
                     let owner_failed = control.is_some_and(|e| !e.is_success());
+                    let attacker = self
+                        .settings
+                        .identities
+                        .get(step.actor)
+                        .map_or("anonymous", |i| i.name.as_str());
+                    let access = c.access.entry(attacker.to_string()).or_default();
                     match exec.steps.get(s).and_then(|r| r.exchange.as_ref()) {
-                        Some(e) if !e.is_unjudgeable() && !owner_failed => c.judged += 1,
+                        Some(e) if !e.is_unjudgeable() && !owner_failed => {
+                            c.judged += 1;
+                            access.judged(e.status);
+                        }
                         answer => {
                             c.unjudged += 1;
+                            access.unjudged += 1;
                             let reason = match (answer, control.filter(|_| owner_failed)) {
                                 (_, Some(control)) => {
                                     let status = control

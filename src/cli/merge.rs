@@ -26,6 +26,9 @@ pub struct MergeArgs {
     /// Write a Markdown summary of the merged result here.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write the HTML report of the merged result here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Findings listed in this baseline are reported as known and do not fail.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -50,6 +53,7 @@ pub(crate) fn run(args: MergeArgs, verbosity: super::Verbosity) -> Result<Outcom
         sarif: args.sarif,
         junit: args.junit,
         markdown: args.markdown,
+        html: args.html,
         baseline: args.baseline,
         ..output::OutputArgs::default()
     };

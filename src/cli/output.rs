@@ -81,6 +81,10 @@ pub struct OutputArgs {
     /// Write a Markdown summary here (for a pull-request comment or a ticket).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write a self-contained HTML report here: summary, access matrix (operation by
+    /// identity), bugs with evidence and reproduction, coverage.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Write every exchange of the run here as HAR 1.2 (credentials redacted).
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
@@ -141,6 +145,7 @@ pub(crate) fn next_steps(
         (output.sarif.is_none(), "--sarif FILE"),
         (output.junit.is_none(), "--junit FILE"),
         (output.markdown.is_none(), "--markdown FILE"),
+        (output.html.is_none(), "--html FILE"),
         (
             output.repro_dir.is_none() && !matches!(origin, Origin::Merge),
             "--repro-dir DIR",
@@ -270,12 +275,13 @@ pub(crate) fn write_all(
     let markdown = move |result: &CampaignResult| {
         crate::report::markdown::render_linked(result, full_report.as_deref())
     };
-    let formats: [(&Option<PathBuf>, &Render); 5] = [
+    let formats: [(&Option<PathBuf>, &Render); 6] = [
         (&output.report_json, &crate::report::json::render),
         (&output.sarif, &sarif),
         (&output.junit, &crate::report::junit::render),
         (&output.har, &crate::report::har::render),
         (&output.markdown, &markdown),
+        (&output.html, &crate::report::html::render),
     ];
     for (path, render) in formats {
         if let Some(path) = path {

@@ -130,6 +130,11 @@ pub struct CoverageEntry {
     /// excluded); with `judged` 0, it was not tested.
     #[serde(default)]
     pub in_scope: bool,
+    /// What each attacker's requests got back, by identity (`anonymous` for none): judged
+    /// answers `allowed` (2xx), `denied` (401, 403, 404, 410) or `other`, and `unjudged`; zero
+    /// counts are left out. Absent in reports of older versions and for operations not attacked.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub access: std::collections::BTreeMap<String, crate::outcome::Access>,
 }
 
 impl From<&Coverage> for CoverageEntry {
@@ -146,6 +151,7 @@ impl From<&Coverage> for CoverageEntry {
             note: c.note.clone(),
             by_design: c.by_design.clone(),
             in_scope: c.in_scope,
+            access: c.access.clone(),
         }
     }
 }

@@ -95,6 +95,9 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
                     m.checks.dedup();
                     m.judged += c.judged;
                     m.unjudged += c.unjudged;
+                    for (who, a) in c.access {
+                        m.access.entry(who).or_default().absorb(a);
+                    }
                 }
                 None => coverage.push(c),
             }
@@ -189,6 +192,7 @@ pub fn result_of(report: Report) -> CampaignResult {
                 by_design: c.by_design,
                 in_scope: c.in_scope,
                 reasons: Default::default(),
+                access: c.access,
             })
             .collect(),
         stats: Stats {

@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod curl;
 pub mod har;
+pub mod html;
 pub mod hurl;
 pub mod json;
 pub mod junit;

@@ -8,7 +8,7 @@
 use serde_json::json;
 use tenantfuzz::exchange::{Capture, Exchange, Recorded};
 use tenantfuzz::finding::{Finding, Kind, OperationRef, ReproStep, Status, Vector, fingerprint};
-use tenantfuzz::outcome::{CampaignResult, Cleanup, Coverage, LeftBehind, Stats};
+use tenantfuzz::outcome::{Access, CampaignResult, Cleanup, Coverage, LeftBehind, Stats};
 
 pub const BASE: &str = "http://127.0.0.1:41639";
 pub const RUN: &str = "tfzq7x2k";
@@ -110,7 +110,25 @@ fn coverage(method: &str, path: &str, id: &str) -> Coverage {
         by_design: None,
         in_scope: true,
         reasons: Default::default(),
+        access: Default::default(),
     }
+}
+
+/// Per-identity answers of an operation's attacks: (identity, allowed, denied, other, unjudged).
+fn access(rows: &[(&str, u64, u64, u64, u64)]) -> std::collections::BTreeMap<String, Access> {
+    rows.iter()
+        .map(|&(who, allowed, denied, other, unjudged)| {
+            (
+                who.to_string(),
+                Access {
+                    allowed,
+                    denied,
+                    other,
+                    unjudged,
+                },
+            )
+        })
+        .collect()
 }
 
 /// The fixed result.
@@ -391,23 +409,33 @@ pub fn result() -> CampaignResult {
     let findings = vec![read, read_carol, write, delete, leak, known];
     let mut get_project = coverage("GET", "/projects/{projectId}", "getProject");
     get_project.checks = vec![Kind::BolaRead, Kind::Unauthenticated];
+    get_project.access = access(&[
+        ("bob", 1, 0, 0, 0),
+        ("carol", 1, 0, 0, 0),
+        ("anonymous", 0, 2, 0, 0),
+    ]);
     let mut put_project = coverage("PUT", "/projects/{projectId}", "updateProject");
     put_project.checks = vec![Kind::BolaWrite];
     put_project.unjudged = 2;
+    put_project.access = access(&[("bob", 2, 0, 0, 1), ("anonymous", 0, 1, 0, 1)]);
     put_project.note =
         Some("the owner's own request answered 500: probes here prove nothing".into());
     let mut delete_doc = coverage("DELETE", "/documents/{documentId}", "deleteDocument");
     delete_doc.checks = vec![Kind::BolaDelete, Kind::Unauthenticated];
     let mut get_doc = coverage("GET", "/documents/{documentId}", "getDocument");
     get_doc.checks = vec![Kind::BolaRead, Kind::Unauthenticated];
+    get_doc.access = access(&[("bob", 0, 2, 0, 0), ("anonymous", 2, 0, 0, 0)]);
+    delete_doc.access = access(&[("carol", 1, 0, 0, 0), ("anonymous", 1, 0, 1, 0)]);
     let mut search = coverage("GET", "/search", "search");
     search.checks = vec![Kind::ListLeak];
     search.vectors = vec![Vector::Query];
     search.in_scope = false;
+    search.access = access(&[("bob", 4, 0, 0, 0)]);
     let mut unjudged = coverage("GET", "/reports/{reportId}", "getReport");
     unjudged.checks = vec![Kind::BolaRead];
     unjudged.judged = 0;
     unjudged.unjudged = 3;
+    unjudged.access = access(&[("bob", 0, 0, 0, 3)]);
     unjudged.note = Some(
         "bob's POST /reports, which it needs, answered 403: bob may not create one (grant it, or \
          exclude the operations with campaign.exclude)"
