@@ -17,6 +17,7 @@ mod html_report;
 mod identity;
 mod init_configs;
 mod inventory;
+mod isolation;
 mod model_shapes;
 mod named_ids;
 mod replay;

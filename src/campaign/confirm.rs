@@ -1378,6 +1378,7 @@ mod tests {
             created: Default::default(),
             finished: std::sync::Mutex::new(None),
             cleaned: Default::default(),
+            solo: Default::default(),
         };
         let ctx = Context {
             api: &api,

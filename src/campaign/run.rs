@@ -350,6 +350,7 @@ impl Campaign {
             created: Default::default(),
             finished: std::sync::Mutex::new(Some(finished)),
             cleaned: Default::default(),
+            solo: Default::default(),
         };
         let credentials = self.credentials(target);
         let ctx = Context {

@@ -46,6 +46,10 @@ pub struct Interpreter<'a> {
     /// (exploration and the confirmation of planned findings) share it instead of each taking
     /// all of it.
     pub slots: crate::exec::Slots,
+    /// Held shared by every execution, and alone by one that changes who an identity is (sets
+    /// a privilege of its own account, changes its profile): such a probe runs with nothing
+    /// else in flight, so no other probe's verdict sees an identity briefly made a superuser.
+    pub solo: tokio::sync::RwLock<()>,
 }
 
 /// Locks for scenarios with webhook events, one per tenant: a webhook event credits its
@@ -137,8 +141,15 @@ impl Interpreter<'_> {
     /// as long as the chain's first did, not behind everything that started since.
     pub async fn execute_as(&self, scenario: &Scenario, ticket: u64) -> Execution {
         let webhook = self.has_webhook(scenario);
-        // The tenant locks are taken before any slot: a scenario waiting for one holds no slot,
-        // and nothing holding a slot ever waits for a lock, so the two cannot deadlock.
+        // The locks are taken before any slot, the solo lock first: a scenario waiting for one
+        // holds no slot, and nothing holding a slot ever waits for a lock, so they cannot
+        // deadlock.
+        let alone = self.changes_identity(scenario);
+        let (_shared, _alone) = if alone {
+            (None, Some(self.solo.write().await))
+        } else {
+            (Some(self.solo.read().await), None)
+        };
         let _guard = if webhook {
             self.exclusive.hold(scenario).await
         } else {
@@ -264,6 +275,30 @@ impl Interpreter<'_> {
     }
 
     /// Whether a step of the scenario sends a webhook event.
+    /// Whether the scenario changes who one of the identities is: it sets a privilege field of
+    /// the caller's own object (`role`, `is_admin`), or changes the caller's own account through
+    /// the operation that answers about the caller (`PATCH /me`, `PUT /users/me`).
+    pub(crate) fn changes_identity(&self, scenario: &Scenario) -> bool {
+        use crate::scenario::Check;
+        scenario.steps.iter().any(|s| {
+            let own_privilege = matches!(
+                &s.role,
+                StepRole::Attack {
+                    check: Check::Assign { own: true, .. },
+                    ..
+                }
+            );
+            let op = &self.api.operations[s.op];
+            let own_account = !op.method.is_safe()
+                && self
+                    .model
+                    .selves
+                    .iter()
+                    .any(|me| self.api.operations[me.op].path == op.path);
+            own_privilege || (own_account && !matches!(s.role, StepRole::Setup { .. }))
+        })
+    }
+
     pub(crate) fn has_webhook(&self, scenario: &Scenario) -> bool {
         scenario
             .steps
