@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::naming::{
-    is_auth_path, last_literal, normalize, resource_of_id_name, resource_of_path_param,
-    resources_of_id_name, segment_before_param, singular,
+    is_action_path, is_auth_path, last_literal, normalize, path_key, resource_of_id_name,
+    resource_of_path_param, resources_of_id_name, segment_before_param, singular,
 };
 use crate::finding::Vector;
 use crate::spec::{Api, Location, Method, Operation, Schema, SchemaKind};
@@ -238,7 +238,9 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
     }
     // 1. Producers: a POST into a collection whose answer carries an id.
     for (i, op) in api.operations.iter().enumerate() {
-        if skipped[i] || op.method != Method::Post {
+        // An action on an item (`POST /charges/{charge}/capture`) creates nothing: it takes the
+        // parent's id, as a consumer below.
+        if skipped[i] || op.method != Method::Post || is_action_path(&op.path) {
             continue;
         }
         let Some(collection) = last_literal(&op.path) else {
@@ -551,7 +553,7 @@ fn item_param(items: &ItemPaths, collection: &str, resource: &str) -> Option<Str
     let before = super::naming::last_literal(collection);
     items
         .by_collection
-        .get(collection.trim_end_matches('/'))?
+        .get(path_key(collection))?
         .iter()
         .find(|rest| {
             !super::naming::is_generic_id(rest)
@@ -572,7 +574,7 @@ impl ItemPaths {
     fn new(api: &Api) -> ItemPaths {
         let mut by_collection: HashMap<String, Vec<String>> = HashMap::new();
         for o in &api.operations {
-            let path = o.path.trim_end_matches('/');
+            let path = path_key(&o.path);
             let Some(open) = path.rfind("/{") else {
                 continue;
             };
@@ -628,9 +630,7 @@ fn is_plumbing(items: &ItemPaths, path: &str) -> bool {
 /// Whether `collection` (`/tags`, `/api/v1/chart/`) has an item path: an operation on
 /// `<collection>/{param}` (with or without a trailing slash).
 fn has_item_path(items: &ItemPaths, collection: &str) -> bool {
-    items
-        .by_collection
-        .contains_key(collection.trim_end_matches('/'))
+    items.by_collection.contains_key(path_key(collection))
 }
 
 /// Where a create's request carries the key its item path addresses the resource by, when that
@@ -863,6 +863,60 @@ paths:
                 courier_id: {type: string}
       responses: {'200': {description: ok}}
 "#;
+
+    /// An action on an item (`/charges/{charge}/capture`) creates no `capture`: it takes the
+    /// charge's id. Twilio's `.json` suffixes: `/Calls.json` creates calls, `/Calls/{Sid}.json`
+    /// takes their ids.
+    #[test]
+    fn actions_act_on_their_parent_and_format_suffixes_name_nothing() {
+        let answer = "responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}, sid: {type: string}}}}}}}";
+        let spec = format!(
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /v1/charges:\n    post: {{{answer}}}\n  /v1/charges/{{charge}}:\n    get: {{parameters: [{{name: charge, in: path, required: true, schema: {{type: string}}}}], {answer}}}\n  /v1/charges/{{charge}}/capture:\n    post: {{parameters: [{{name: charge, in: path, required: true, schema: {{type: string}}}}], {answer}}}\n  /2010-04-01/Accounts/{{AccountSid}}/Calls.json:\n    post: {{parameters: [{{name: AccountSid, in: path, required: true, schema: {{type: string}}}}], {answer}}}\n  /2010-04-01/Accounts/{{AccountSid}}/Calls/{{Sid}}.json:\n    get: {{parameters: [{{name: AccountSid, in: path, required: true, schema: {{type: string}}}}, {{name: Sid, in: path, required: true, schema: {{type: string}}}}], {answer}}}\n"
+        );
+        let api = load_str(&spec, "t").expect("loads");
+        let m = infer(&api, &[], &Overrides::default());
+        let names: Vec<&str> = m.resources.iter().map(|r| r.name.as_str()).collect();
+        assert!(!names.contains(&"capture"), "{names:?}");
+        let produced: Vec<String> = m
+            .producers
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    api.operations[p.op].label(),
+                    m.resources[p.resource].name
+                )
+            })
+            .collect();
+        assert_eq!(
+            produced,
+            [
+                "POST /v1/charges charge",
+                "POST /2010-04-01/Accounts/{AccountSid}/Calls.json call"
+            ]
+        );
+        let taken: Vec<String> = m
+            .consumers
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} [{}] {}",
+                    api.operations[c.op].label(),
+                    c.slot.label(),
+                    m.resources[c.resource].name
+                )
+            })
+            .collect();
+        for expected in [
+            "POST /v1/charges/{charge}/capture [path charge] charge",
+            "GET /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json [path Sid] call",
+        ] {
+            assert!(
+                taken.iter().any(|t| t == expected),
+                "{expected}: {taken:#?}"
+            );
+        }
+    }
 
     #[test]
     fn plural_segments_and_snake_case_ids_name_one_resource() {
