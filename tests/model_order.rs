@@ -107,22 +107,22 @@ fn same_model_in_every_order(doc: &Value, source: &str) -> BTreeSet<String> {
 }
 
 /// A spec of the shape that made Stripe's model depend on its order: a report whose answer nests
-/// thirty levels of schemas before it reaches the invoice, listed before the invoice's own create.
+/// thirty levels of schemas, each naming an invoice, listed before the invoice's own create.
 /// Reached through the report first, the invoice was cut by the depth limit and cached as `Any`,
 /// and its create lost its id.
 fn deep_spec() -> Value {
     let mut schemas = serde_json::Map::new();
+    // Each level holds the next before an invoice: the walk goes down first, and meets the
+    // invoice first at the deepest level it reaches.
     for i in 0..30 {
-        let next = if i == 29 {
-            "#/components/schemas/Invoice".to_string()
-        } else {
-            format!("#/components/schemas/Level{}", i + 1)
-        };
         schemas.insert(
             format!("Level{i}"),
-            serde_json::json!({"type": "object", "properties": {"next": {"$ref": next}}}),
+            serde_json::json!({"type": "object", "properties": {
+                "next": {"$ref": format!("#/components/schemas/Level{}", i + 1)},
+                "invoice": {"$ref": "#/components/schemas/Invoice"}}}),
         );
     }
+    schemas.insert("Level30".into(), serde_json::json!({"type": "object"}));
     schemas.insert(
         "Invoice".into(),
         serde_json::json!({"type": "object", "properties": {

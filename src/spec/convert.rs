@@ -1066,15 +1066,18 @@ mod tests {
     #[test]
     fn a_named_schema_is_whole_wherever_it_is_first_reached() {
         let mut schemas = String::new();
+        // Each level holds the next before a leaf: the walk meets the leaf first at the deepest
+        // level it reaches.
         for i in 0..30 {
             schemas.push_str(&format!(
-                "    L{i}: {{type: object, properties: {{next: {{$ref: '#/components/schemas/L{}'}}}}}}\n",
+                "    L{i}: {{type: object, properties: {{next: {{$ref: '#/components/schemas/L{}'}}, leaf: {{$ref: '#/components/schemas/Leaf'}}}}}}\n",
                 i + 1
             ));
         }
-        schemas.push_str("    L30: {type: object, properties: {id: {type: string}}}\n");
+        schemas.push_str("    L30: {type: object}\n");
+        schemas.push_str("    Leaf: {type: object, properties: {id: {type: string}}}\n");
         let a = api(&format!(
-            "{BASE}paths:\n  /deep:\n    get:\n      responses: {{'200': {{description: ok, content: {{application/json: {{schema: {{$ref: '#/components/schemas/L0'}}}}}}}}}}\n  /last:\n    get:\n      responses: {{'200': {{description: ok, content: {{application/json: {{schema: {{$ref: '#/components/schemas/L30'}}}}}}}}}}\ncomponents:\n  schemas:\n{schemas}"
+            "{BASE}paths:\n  /deep:\n    get:\n      responses: {{'200': {{description: ok, content: {{application/json: {{schema: {{$ref: '#/components/schemas/L0'}}}}}}}}}}\n  /last:\n    get:\n      responses: {{'200': {{description: ok, content: {{application/json: {{schema: {{$ref: '#/components/schemas/Leaf'}}}}}}}}}}\ncomponents:\n  schemas:\n{schemas}"
         ))
         .expect("loads");
         let last = a.operations[1].success_schema().expect("schema");
