@@ -34,3 +34,4 @@ mod spec_loading;
 mod staging;
 mod swagger2;
 mod tenant_fields;
+mod write_answers;
