@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use tenantfuzz::campaign::Campaign;
 use tenantfuzz::config::Settings;
 
+/// The corpus: `TENANTFUZZ_CORPUS`, else `../shared/specs-corpus` beside the repository.
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs-corpus");
+    let dir = std::env::var_os("TENANTFUZZ_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs-corpus"));
     dir.is_dir().then_some(dir)
 }
 
@@ -94,4 +97,53 @@ fn every_corpus_spec_loads_and_plans_or_fails_cleanly() {
     }
     assert!(panicked.is_empty(), "panicked on {panicked:?}");
     assert!(loaded > 0);
+}
+
+/// The model figures of #22's Measure, printed for the specs it names (GitHub, Stripe, Twilio,
+/// Kubernetes): resources with a producer, operations attacked, and verbs taken for resources
+/// (distinct resource and method pairs among the consumers). Run with `--nocapture`.
+#[test]
+fn model_figures_of_the_named_corpus_specs() {
+    let Some(dir) = corpus() else {
+        eprintln!("skipped: ../shared/specs-corpus is absent");
+        return;
+    };
+    for name in [
+        "large/api.github.com.json",
+        "stripe.com.json",
+        "twilio.com__api.json",
+        "kubernetes__swagger-1.13.json",
+    ] {
+        let spec = dir.join(name);
+        if !spec.is_file() {
+            eprintln!("skipped: {name} is absent");
+            continue;
+        }
+        let c = Campaign::planning(Settings::for_planning(&spec)).unwrap();
+        let plan = c.plan(None);
+        let produced: std::collections::BTreeSet<usize> =
+            c.model.producers.iter().map(|p| p.resource).collect();
+        let attacked: std::collections::BTreeSet<usize> = plan
+            .probes
+            .iter()
+            .flat_map(|p| &p.scenario.steps)
+            .filter(|s| matches!(s.role, tenantfuzz::scenario::StepRole::Attack { .. }))
+            .map(|s| s.op)
+            .collect();
+        let verbs: std::collections::BTreeSet<(usize, String)> = c
+            .model
+            .consumers
+            .iter()
+            .map(|x| (x.resource, format!("{:?}", c.api.operations[x.op].method)))
+            .collect();
+        eprintln!(
+            "model {name}: {} operations, {} resources, {} with a producer, {} operations attacked, {} verbs taken for resources",
+            c.api.operations.len(),
+            c.model.resources.len(),
+            produced.len(),
+            attacked.len(),
+            verbs.len()
+        );
+        assert!(!c.model.resources.is_empty(), "{name}: no resources");
+    }
 }

@@ -142,6 +142,13 @@ impl Campaign {
             overrides.links.push((op, slot, link.resource.clone()));
         }
         let model = crate::model::infer(&api, &excluded, &overrides);
+        if let Some((key, message)) = model.idle_hints(&api, &overrides).into_iter().next() {
+            return Err(CampaignError::Config(ConfigError::Invalid {
+                path: config.clone(),
+                key: key.into(),
+                message,
+            }));
+        }
         let plans: Vec<String> = settings
             .identities
             .iter()

@@ -159,6 +159,7 @@ pub(crate) fn render(c: &Campaign) -> String {
             );
         }
     }
+    out.push_str(&id_sources_text(c));
     let plan = c.plan(None);
     let names = c.identity_names();
     out.push_str(&policy_text(c, &names));
@@ -213,6 +214,67 @@ pub(crate) fn render(c: &Campaign) -> String {
     let _ = writeln!(out, "\nnot attacked:");
     for gap in &plan.gaps {
         let _ = writeln!(out, "  {:<55} {}", op(gap.op), gap.reason);
+    }
+    out
+}
+
+/// Where the ids of `resource` come from: its creates (the id in the answer, else the key the
+/// request chose), the lists that show an identity's own, the caller's own answers.
+fn id_sources(c: &Campaign, resource: usize) -> Vec<String> {
+    let m = &c.model;
+    let op = |i: usize| c.api.operations[i].label();
+    let mut out: Vec<String> = m
+        .producers_of(resource)
+        .map(|p| match &p.request_key {
+            Some(key) if p.id_pointer.is_none() => {
+                format!("request value {key} of {}", op(p.op))
+            }
+            _ => format!("creation {}", op(p.op)),
+        })
+        .collect();
+    out.extend(
+        m.discoveries
+            .iter()
+            .filter(|d| d.resource == resource)
+            .map(|d| format!("discovery {}", op(d.op))),
+    );
+    out.extend(
+        m.selves
+            .iter()
+            .filter(|s| s.resource == resource)
+            .map(|s| format!("self endpoint {} {}", op(s.op), s.pointer)),
+    );
+    out
+}
+
+/// For every operation that takes an id: which resource, in which slot, and where its ids come
+/// from; a slot with no source says which config key gives one.
+fn id_sources_text(c: &Campaign) -> String {
+    let mut out = String::from(
+        "
+ids taken (operation, slot, resource: where its ids come from):
+",
+    );
+    let sources: Vec<Vec<String>> = (0..c.model.resources.len())
+        .map(|r| id_sources(c, r))
+        .collect();
+    for (i, operation) in c.api.operations.iter().enumerate() {
+        for x in c.model.consumers_of(i) {
+            let from = &sources[x.resource];
+            let from = if from.is_empty() {
+                "none: nothing creates, lists or answers it (add a create, or name one with                  [[model.links]] / [[model.ids]])"
+                    .to_string()
+            } else {
+                from.join("; ")
+            };
+            let _ = writeln!(
+                out,
+                "  {:<55} [{}] {}: {from}",
+                operation.label(),
+                slot_text(&x.slot),
+                c.model.resources[x.resource].name
+            );
+        }
     }
     out
 }

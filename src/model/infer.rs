@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::naming::{
-    is_auth_path, last_literal, normalize, resource_of_id_name, resource_of_path_param,
-    resources_of_id_name, segment_before_param, singular,
+    is_action_path, is_auth_path, last_literal, normalize, path_key, resource_of_id_name,
+    resource_of_path_param, resources_of_id_name, segment_before_param, singular,
 };
 use crate::finding::Vector;
 use crate::spec::{Api, Location, Method, Operation, Schema, SchemaKind};
@@ -174,6 +174,61 @@ impl ResourceModel {
         }
     }
 
+    /// The config's hints that change nothing in this model, each with its key and why: a
+    /// `[[model.ids]]` on an operation that creates nothing, a `[[model.links]]` to a resource
+    /// nothing creates, lists or takes. A hint the model does not use is an error, never silence.
+    pub fn idle_hints(&self, api: &Api, overrides: &Overrides) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (op, pointer) in &overrides.id_pointers {
+            if self.producer_by_op(*op).is_none() {
+                out.push((
+                    "model.ids",
+                    format!(
+                        "'{}' creates nothing in the model (only a POST into a collection creates;                          not an action on an item, a login, or an excluded operation), so its                          pointer '{pointer}' would never be read",
+                        api.operations[*op].label()
+                    ),
+                ));
+            }
+        }
+        let mut known = vec![false; self.resources.len()];
+        let producers = self.producers.iter().map(|p| p.resource);
+        let discoveries = self.discoveries.iter().map(|d| d.resource);
+        let selves = self.selves.iter().map(|s| s.resource);
+        let inferred = self
+            .consumers
+            .iter()
+            .filter(|c| !c.explicit)
+            .map(|c| c.resource);
+        for r in producers.chain(discoveries).chain(selves).chain(inferred) {
+            known[r] = true;
+        }
+        for (op, slot, name) in &overrides.links {
+            if self.resource(name).is_some_and(|r| known[r]) {
+                continue;
+            }
+            let nearest = self
+                .resources
+                .iter()
+                .zip(&known)
+                .filter(|(_, k)| **k)
+                .map(|(r, _)| (strsim::levenshtein(name, &r.name), r.name.as_str()))
+                .min();
+            let help = match nearest {
+                Some((d, n)) if d <= 3 => format!("; did you mean '{n}'?"),
+                _ => String::new(),
+            };
+            out.push((
+                "model.links.resource",
+                format!(
+                    "'{name}' is no resource of the model: nothing creates, lists or takes it, so                      {} [{}] would wait for ids that never come{help}",
+                    api.operations[*op].label(),
+                    slot.label()
+                ),
+            ));
+        }
+        out
+    }
+
     /// Builds the lookup index; call after the model changes.
     pub fn reindex(&mut self, operations: usize) {
         let mut by_op = vec![Vec::new(); operations];
@@ -238,7 +293,9 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
     }
     // 1. Producers: a POST into a collection whose answer carries an id.
     for (i, op) in api.operations.iter().enumerate() {
-        if skipped[i] || op.method != Method::Post {
+        // An action on an item (`POST /charges/{charge}/capture`) creates nothing: it takes the
+        // parent's id, as a consumer below.
+        if skipped[i] || op.method != Method::Post || is_action_path(&op.path) {
             continue;
         }
         let Some(collection) = last_literal(&op.path) else {
@@ -551,7 +608,7 @@ fn item_param(items: &ItemPaths, collection: &str, resource: &str) -> Option<Str
     let before = super::naming::last_literal(collection);
     items
         .by_collection
-        .get(collection.trim_end_matches('/'))?
+        .get(path_key(collection))?
         .iter()
         .find(|rest| {
             !super::naming::is_generic_id(rest)
@@ -572,7 +629,7 @@ impl ItemPaths {
     fn new(api: &Api) -> ItemPaths {
         let mut by_collection: HashMap<String, Vec<String>> = HashMap::new();
         for o in &api.operations {
-            let path = o.path.trim_end_matches('/');
+            let path = path_key(&o.path);
             let Some(open) = path.rfind("/{") else {
                 continue;
             };
@@ -628,9 +685,7 @@ fn is_plumbing(items: &ItemPaths, path: &str) -> bool {
 /// Whether `collection` (`/tags`, `/api/v1/chart/`) has an item path: an operation on
 /// `<collection>/{param}` (with or without a trailing slash).
 fn has_item_path(items: &ItemPaths, collection: &str) -> bool {
-    items
-        .by_collection
-        .contains_key(collection.trim_end_matches('/'))
+    items.by_collection.contains_key(path_key(collection))
 }
 
 /// Where a create's request carries the key its item path addresses the resource by, when that
@@ -863,6 +918,102 @@ paths:
                 courier_id: {type: string}
       responses: {'200': {description: ok}}
 "#;
+
+    /// Hints that change nothing are named, with why: ids on an operation that creates nothing,
+    /// a link to a resource nothing creates, lists or takes (with the nearest that is one).
+    #[test]
+    fn hints_the_model_does_not_use_are_named() {
+        let spec = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /projects:\n    post: {responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}}}}}}}}\n    get: {parameters: [{name: owner, in: query, schema: {type: string}}], responses: {'200': {description: ok}}}\n  /projects/{id}:\n    get: {parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {'200': {description: ok}}}\n";
+        let api = load_str(spec, "t").expect("loads");
+        let overrides = Overrides {
+            id_pointers: vec![(0, "/data/id".into()), (1, "/id".into())],
+            links: vec![
+                (0, Slot::Query("owner".into()), "project".into()),
+                (0, Slot::Query("owner".into()), "projetc".into()),
+            ],
+        };
+        let m = infer(&api, &[], &overrides);
+        let idle = m.idle_hints(&api, &overrides);
+        assert_eq!(idle.len(), 2, "{idle:#?}");
+        assert_eq!(idle[0].0, "model.ids");
+        assert!(
+            idle[0].1.contains("'GET /projects' creates nothing"),
+            "{}",
+            idle[0].1
+        );
+        assert_eq!(idle[1].0, "model.links.resource");
+        assert!(
+            idle[1].1.contains("'projetc' is no resource")
+                && idle[1].1.contains("did you mean 'project'"),
+            "{}",
+            idle[1].1
+        );
+        // The same hints on what they fit change the model and are used.
+        // (Operations are in method order: 0 is GET /projects, 1 its POST.)
+        let fitting = Overrides {
+            id_pointers: vec![(1, "/data/id".into())],
+            links: vec![(0, Slot::Query("owner".into()), "project".into())],
+        };
+        assert!(
+            infer(&api, &[], &fitting)
+                .idle_hints(&api, &fitting)
+                .is_empty()
+        );
+    }
+
+    /// An action on an item (`/charges/{charge}/capture`) creates no `capture`: it takes the
+    /// charge's id. Twilio's `.json` suffixes: `/Calls.json` creates calls, `/Calls/{Sid}.json`
+    /// takes their ids.
+    #[test]
+    fn actions_act_on_their_parent_and_format_suffixes_name_nothing() {
+        let answer = "responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}, sid: {type: string}}}}}}}";
+        let spec = format!(
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /v1/charges:\n    post: {{{answer}}}\n  /v1/charges/{{charge}}:\n    get: {{parameters: [{{name: charge, in: path, required: true, schema: {{type: string}}}}], {answer}}}\n  /v1/charges/{{charge}}/capture:\n    post: {{parameters: [{{name: charge, in: path, required: true, schema: {{type: string}}}}], {answer}}}\n  /2010-04-01/Accounts/{{AccountSid}}/Calls.json:\n    post: {{parameters: [{{name: AccountSid, in: path, required: true, schema: {{type: string}}}}], {answer}}}\n  /2010-04-01/Accounts/{{AccountSid}}/Calls/{{Sid}}.json:\n    get: {{parameters: [{{name: AccountSid, in: path, required: true, schema: {{type: string}}}}, {{name: Sid, in: path, required: true, schema: {{type: string}}}}], {answer}}}\n"
+        );
+        let api = load_str(&spec, "t").expect("loads");
+        let m = infer(&api, &[], &Overrides::default());
+        let names: Vec<&str> = m.resources.iter().map(|r| r.name.as_str()).collect();
+        assert!(!names.contains(&"capture"), "{names:?}");
+        let produced: Vec<String> = m
+            .producers
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    api.operations[p.op].label(),
+                    m.resources[p.resource].name
+                )
+            })
+            .collect();
+        assert_eq!(
+            produced,
+            [
+                "POST /v1/charges charge",
+                "POST /2010-04-01/Accounts/{AccountSid}/Calls.json call"
+            ]
+        );
+        let taken: Vec<String> = m
+            .consumers
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} [{}] {}",
+                    api.operations[c.op].label(),
+                    c.slot.label(),
+                    m.resources[c.resource].name
+                )
+            })
+            .collect();
+        for expected in [
+            "POST /v1/charges/{charge}/capture [path charge] charge",
+            "GET /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json [path Sid] call",
+        ] {
+            assert!(
+                taken.iter().any(|t| t == expected),
+                "{expected}: {taken:#?}"
+            );
+        }
+    }
 
     #[test]
     fn plural_segments_and_snake_case_ids_name_one_resource() {

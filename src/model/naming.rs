@@ -175,9 +175,126 @@ pub(crate) fn resource_of_path_param(
     }
 }
 
-/// Literal segments of a path template, with the index of each `{param}` they precede.
+/// Format suffixes a path may end its segments with (`/Calls.json`, `/Calls/{Sid}.json`:
+/// Twilio); they name a representation, not a resource.
+const FORMAT_SUFFIXES: &[&str] = &[".json", ".xml", ".yaml", ".yml", ".csv", ".txt", ".html"];
+
+/// Verbs that, after an item's id (`/charges/{charge}/capture`), name an action on that item
+/// rather than a resource of its own: the action takes the parent's id and creates nothing.
+/// Matched on a segment's first word (`verify_microdeposits`, `mark_uncollectible`). Verbs that
+/// make something new of the item (`copy`, `clone`, `duplicate`, `fork`) are not here.
+const ACTIONS: &[&str] = &[
+    "accept",
+    "activate",
+    "apply",
+    "approve",
+    "archive",
+    "attach",
+    "cancel",
+    "capture",
+    "close",
+    "complete",
+    "confirm",
+    "deactivate",
+    "decline",
+    "detach",
+    "disable",
+    "dismiss",
+    "enable",
+    "expire",
+    "finalize",
+    "increment",
+    "lock",
+    "mark",
+    "pause",
+    "pay",
+    "publish",
+    "reject",
+    "refund",
+    "reopen",
+    "rerun",
+    "resend",
+    "reset",
+    "restore",
+    "resume",
+    "retry",
+    "reverse",
+    "revoke",
+    "run",
+    "send",
+    "start",
+    "stop",
+    "submit",
+    "suspend",
+    "trigger",
+    "unarchive",
+    "unlock",
+    "unpublish",
+    "verify",
+    "void",
+];
+
+/// A segment without its format suffix: `Calls.json` -> `Calls`, `{Sid}.json` -> `{Sid}`.
+pub(crate) fn without_format(segment: &str) -> &str {
+    FORMAT_SUFFIXES
+        .iter()
+        .find_map(|f| segment.strip_suffix(f).filter(|s| !s.is_empty()))
+        .unwrap_or(segment)
+}
+
+/// A path without a trailing slash or format suffix: the key its collection and item path
+/// share (`/Calls.json` and `/Calls/{Sid}.json` are `/Calls` and `/Calls/{Sid}`).
+pub(crate) fn path_key(path: &str) -> &str {
+    without_format(path.trim_end_matches('/')).trim_end_matches('/')
+}
+
+/// Whether a literal segment is a version or an API prefix (`v1`, `v2beta1`, `api`, `rest`,
+/// `2010-04-01`), which names no resource.
+pub(crate) fn is_version_segment(segment: &str) -> bool {
+    let s = segment.to_ascii_lowercase();
+    if matches!(s.as_str(), "api" | "apis" | "rest" | "latest") {
+        return true;
+    }
+    // `2010-04-01`, `1.0`: digits and separators only.
+    if !s.is_empty()
+        && s.chars().any(|c| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | '_'))
+    {
+        return true;
+    }
+    // `v1`, `v1.2`, `v2beta1`, `v1alpha`.
+    let Some(rest) = s.strip_prefix('v') else {
+        return false;
+    };
+    let digits = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    digits.len() < rest.len()
+        && ["", "alpha", "beta"].iter().any(|tag| {
+            digits
+                .strip_prefix(tag)
+                .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+        })
+}
+
+/// Whether `path` is an action on the item before it (`/charges/{charge}/capture`,
+/// `/invoices/{invoice}/mark_uncollectible`): its last segment is an action verb right after a
+/// path parameter.
+pub(crate) fn is_action_path(path: &str) -> bool {
+    let segs = segments(path);
+    match segs.as_slice() {
+        [.., parent, last] if parent.starts_with('{') && !last.starts_with('{') => words(last)
+            .first()
+            .is_some_and(|w| ACTIONS.contains(&w.as_str())),
+        _ => false,
+    }
+}
+
+/// Segments of a path template, each without its format suffix (`{Sid}.json` -> `{Sid}`).
 pub(crate) fn segments(path: &str) -> Vec<&str> {
-    path.split('/').filter(|s| !s.is_empty()).collect()
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(without_format)
+        .collect()
 }
 
 /// The literal segment right before `{name}` in `path`.
@@ -190,13 +307,15 @@ pub(crate) fn segment_before_param<'a>(path: &'a str, name: &str) -> Option<&'a 
         .rev()
         .find(|s| !s.starts_with('{'))
         .copied()
+        .filter(|s| !is_version_segment(s))
 }
 
-/// The last literal segment of a path (the collection a POST creates into).
+/// The last literal segment of a path (the collection a POST creates into); `None` when it is a
+/// version (`/api/v1`) or a parameter.
 pub(crate) fn last_literal(path: &str) -> Option<&str> {
     let segs = segments(path);
     match segs.last() {
-        Some(s) if !s.starts_with('{') => Some(s),
+        Some(s) if !s.starts_with('{') && !is_version_segment(s) => Some(s),
         _ => None,
     }
 }
@@ -364,6 +483,66 @@ mod tests {
         assert!(resources_of_id_name("display_name").is_empty());
         assert!(resources_of_id_name("id").is_empty());
         assert!(resources_of_id_name("paid").is_empty());
+    }
+
+    #[test]
+    fn versions_formats_and_actions_are_not_resources() {
+        for v in [
+            "v1",
+            "V2",
+            "v1.2",
+            "v2beta1",
+            "v1alpha",
+            "api",
+            "rest",
+            "2010-04-01",
+            "1.0",
+        ] {
+            assert!(is_version_segment(v), "{v}");
+        }
+        for s in [
+            "values", "vendors", "v", "vip", "apis2", "projects", "version",
+        ] {
+            assert!(!is_version_segment(s), "{s}");
+        }
+        // Twilio's format suffixes: the collection and the item path share a key.
+        assert_eq!(
+            last_literal("/2010-04-01/Accounts/{AccountSid}/Calls.json"),
+            Some("Calls")
+        );
+        assert_eq!(
+            segment_before_param("/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json", "Sid"),
+            Some("Calls")
+        );
+        assert_eq!(path_key("/Calls/{Sid}.json"), "/Calls/{Sid}");
+        assert_eq!(path_key("/sites/"), "/sites");
+        // A version names nothing: `/api/v1` creates no `v1`, `/v1/{id}` takes no `v1`'s id.
+        assert_eq!(last_literal("/api/v1"), None);
+        assert_eq!(segment_before_param("/v1/{id}", "id"), None);
+        assert_eq!(
+            resource_of_path_param("id", segment_before_param("/api/v2/charges/{id}", "id")),
+            Some("charge".into())
+        );
+        // Actions act on the item before them; a sub-collection or a copy is no action.
+        for path in [
+            "/v1/charges/{charge}/capture",
+            "/v1/invoices/{invoice}/mark_uncollectible",
+            "/v1/payment_intents/{intent}/verify_microdeposits",
+            "/orders/{id}/cancel",
+            "/posts/{id}/publish",
+        ] {
+            assert!(is_action_path(path), "{path}");
+        }
+        for path in [
+            "/v1/charges/{charge}/refunds",
+            "/v1/charges",
+            "/cancel",
+            "/repos/{owner}/{repo}/forks",
+            "/documents/{id}/copy",
+            "/charges/{charge}/capture/{id}",
+        ] {
+            assert!(!is_action_path(path), "{path}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::step::{AddressShape, Expr, MarkerFormat};
 use crate::model::{Slot, is_privileged_field, normalize, words};
-use crate::spec::{Location, Operation, Schema, SchemaKind};
+use crate::spec::{Location, Method, Operation, Schema, SchemaKind};
 
 /// How deep generated bodies nest.
 const MAX_DEPTH: usize = 4;
@@ -270,12 +270,23 @@ pub(crate) fn fill_request(
         let marked = args[before..]
             .iter()
             .any(|(_, e)| matches!(e, Expr::Marker { .. }));
+        let update = is_update(op);
+        let mut spare = spare.into_iter();
+        if update {
+            // An update sends every writable field it can mark: the one the server keeps is the
+            // one the victim's read-back shows.
+            args.extend(spare.by_ref());
+        }
+        if !marked && !update {
+            // Nothing the body lists took a marker: the first other text field takes one.
+            args.extend(spare.next());
+        }
+        let marked = args[before..]
+            .iter()
+            .any(|(_, e)| matches!(e, Expr::Marker { .. }));
         if !marked {
-            // Nothing the body lists took a marker: the first other text field takes one, else
-            // a member of its own in the first free-form object (a document store's `data`).
-            if let Some(first) = spare.into_iter().next() {
-                args.push(first);
-            } else if let Some((pointer, member)) = open.into_iter().next() {
+            // Else a member of its own in the first free-form object (a document store's `data`).
+            if let Some((pointer, member)) = open.into_iter().next() {
                 args.push((
                     Slot::Body(format!("{pointer}/{member}")),
                     Expr::Marker {
@@ -285,8 +296,32 @@ pub(crate) fn fill_request(
                 ));
             }
         }
+        if update && args.len() == before {
+            // Never `{}`: a write that changes nothing proves nothing and hides nothing.
+            args.extend(first_writable(&body.schema));
+        }
     }
     args
+}
+
+/// Whether `op` changes an object that exists (`PUT` or `PATCH` of an item path).
+fn is_update(op: &Operation) -> bool {
+    matches!(op.method, Method::Put | Method::Patch) && op.path.trim_end_matches('/').ends_with('}')
+}
+
+/// The first writable field of an object body, with a literal: what an update that can mark
+/// nothing sends instead of `{}`.
+fn first_writable(schema: &Schema) -> Option<(Slot, Expr)> {
+    schema
+        .properties()?
+        .iter()
+        .find(|(name, p)| !p.read_only && !is_privileged_field(name))
+        .map(|(name, p)| {
+            (
+                Slot::Body(format!("/{}", crate::spec::escape(name))),
+                Expr::Lit(literal(p)),
+            )
+        })
 }
 
 /// What filling one request body gathers.
@@ -358,6 +393,16 @@ impl BodyFill<'_> {
             if !required && is_privileged_field(name) {
                 continue;
             }
+            // A choice of shapes (`anyOf` of a string and an integer): its text one, else its
+            // object one, is the field's.
+            let prop: &Schema = match &prop.kind {
+                SchemaKind::OneOf(variants) => variants
+                    .iter()
+                    .find(|v| v.kind == SchemaKind::String)
+                    .or_else(|| variants.iter().find(|v| v.properties().is_some()))
+                    .map_or(&**prop, |v| &**v),
+                _ => prop,
+            };
             match &prop.kind {
                 SchemaKind::String => self.string(name, prop, here, required),
                 SchemaKind::Object { .. } if required || depth < 1 => {
@@ -465,6 +510,45 @@ mod tests {
             "{type: object, properties: {facility: {type: string}, code: {type: string, pattern: '^[A-Z]{3}$'}}}",
         );
         assert_eq!(marked(&codes), ["/facility"]);
+    }
+
+    #[test]
+    fn nullable_text_takes_markers_and_updates_send_every_field_they_can_mark() {
+        // FastAPI's `Optional[str]` and `EmailStr | None`: text, the e-mail dressed as one.
+        let create = body_spec(
+            "{type: object, required: [email], properties: {email: {anyOf: [{type: string, format: email}, {type: 'null'}]}, notes: {anyOf: [{type: string}, {type: 'null'}]}, born: {anyOf: [{type: string, format: date}, {type: 'null'}]}}}",
+        );
+        assert_eq!(marked(&create), ["/email", "/notes"]);
+        let args = fill_request(&create.operations[0], 1, &mut |_| None, None);
+        assert!(args.iter().any(|(s, e)| *s == Slot::Body("/email".into())
+            && matches!(
+                e,
+                Expr::Marker {
+                    format: MarkerFormat::Email,
+                    ..
+                }
+            )));
+        // An update marks the optional strings a create leaves out (`facility`), and sends
+        // something when it can mark nothing, never `{}`.
+        let update = |schema: &str| {
+            let text = format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /sites/{{id}}:\n    patch:\n      parameters: [{{name: id, in: path, required: true, schema: {{type: string}}}}]\n      requestBody:\n        content:\n          application/json:\n            schema: {schema}\n      responses: {{'200': {{description: ok}}}}\n"
+            );
+            load_str(&text, "t").expect("loads")
+        };
+        let site = update(
+            "{type: object, properties: {description: {type: string}, facility: {type: string}, serial: {type: string}}}",
+        );
+        assert_eq!(marked(&site), ["/description", "/facility", "/serial"]);
+        let counter = update("{type: object, properties: {count: {type: integer}}}");
+        let args = fill_request(&counter.operations[0], 1, &mut |_| None, None);
+        assert_eq!(
+            args.iter()
+                .filter(|(s, _)| matches!(s, Slot::Body(_)))
+                .count(),
+            1,
+            "{args:?}"
+        );
     }
 
     #[test]

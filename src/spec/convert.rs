@@ -17,8 +17,15 @@ use super::model::{
     Security, SecurityScheme,
 };
 
-/// How deep inline schemas may nest before the rest is taken as `Any`.
+/// How deep inline schemas may nest, within one named schema, before the rest is taken as `Any`.
+/// Depth counts from the named schema's own root: where it is first reached must not change
+/// what it holds (#22: Stripe's invoice, reached first 24 levels down another schema's answer,
+/// was cached as `Any`, and its create lost its id with the order of the paths).
 const MAX_DEPTH: usize = 24;
+
+/// How many named schemas may be open inside one another (a chain of `$ref`s that never comes
+/// back to itself): a bound on the converter's own stack. A schema cut by it is not cached.
+const MAX_NESTING: usize = 160;
 
 /// Escapes a JSON pointer token.
 pub(crate) fn escape(token: &str) -> String {
@@ -39,6 +46,11 @@ pub(super) struct Converter<'a> {
     pub(super) dialect: Dialect,
     /// Converted named schemas by `$ref`; `None` while one is being converted (a cycle).
     schemas: HashMap<String, Option<Arc<Schema>>>,
+    /// Named schemas open inside one another now (see [`MAX_NESTING`]).
+    nesting: usize,
+    /// How many times [`MAX_NESTING`] cut a schema: one converted while it rose is incomplete
+    /// and is not cached.
+    cuts: usize,
     lines: Lines<'a>,
     /// What the document holds that tenantfuzz leaves out, for `plan` to say.
     pub(super) ignored: Vec<String>,
@@ -106,10 +118,13 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         source,
         dialect,
         schemas: HashMap::new(),
+        nesting: 0,
+        cuts: 0,
         lines: Lines::new(text),
         ignored: Vec::new(),
         v32: version.starts_with("3.2"),
     };
+    conv.named_schemas_in_document_order();
     let global_security = obj.get("security");
     let mut operations = Vec::new();
     if let Some(paths) = obj.get("paths") {
@@ -627,7 +642,7 @@ impl<'a> Converter<'a> {
             return Ok(Arc::new(Schema::any()));
         }
         if let Some(reference) = raw.get("$ref").and_then(Value::as_str) {
-            let named = self.named(reference, at, depth)?;
+            let named = self.named(reference, at)?;
             // 3.1 allows siblings beside $ref; the ones that matter here are the access flags.
             // 2.0 tools (go-swagger) put `x-nullable` there too, against the letter of 2.0.
             let read_only = raw.get("readOnly").and_then(Value::as_bool) == Some(true);
@@ -681,10 +696,22 @@ impl<'a> Converter<'a> {
             }
             _ => SchemaKind::Any,
         };
+        // `type: 'null'` (3.1, and FastAPI's `anyOf: [{type: string}, {type: 'null'}]`).
+        nullable |= type_name == Some("null");
+        // The one schema a composition comes down to (`anyOf` of a string and null, `allOf` of
+        // one `$ref`): the field is that schema, its format, bounds and pattern included.
+        let mut single: Option<Arc<Schema>> = None;
         if let Some(Value::Array(parts)) = obj.get("allOf") {
             let mut merged = Vec::new();
             for (i, part) in parts.iter().enumerate() {
                 merged.push(self.schema(part, &format!("{at}/allOf/{i}"), depth + 1)?);
+            }
+            let typed: Vec<&Arc<Schema>> = merged
+                .iter()
+                .filter(|p| !matches!(p.kind, SchemaKind::Any))
+                .collect();
+            if matches!(kind, SchemaKind::Any) && typed.len() == 1 {
+                single = Some(typed[0].clone());
             }
             kind = merge_all_of(kind, &merged);
         }
@@ -695,10 +722,15 @@ impl<'a> Converter<'a> {
                     for (i, v) in variants.iter().enumerate() {
                         out.push(self.schema(v, &format!("{at}/{key}/{i}"), depth + 1)?);
                     }
+                    let before = out.len();
                     out.retain(|s| !is_null_schema(s));
+                    nullable |= out.len() < before;
                     kind = match out.len() {
                         0 => SchemaKind::Any,
-                        1 => out[0].kind.clone(),
+                        1 => {
+                            single = Some(out[0].clone());
+                            out[0].kind.clone()
+                        }
                         _ => SchemaKind::OneOf(out),
                     };
                 }
@@ -747,10 +779,33 @@ impl<'a> Converter<'a> {
             .get("maximum")
             .and_then(Value::as_f64)
             .or_else(|| obj.get("exclusiveMaximum").and_then(Value::as_f64));
+        if let Some(inner) = single {
+            inherit(&mut schema, &inner);
+        }
         Ok(Arc::new(schema))
     }
 
-    fn named(&mut self, reference: &str, at: &str, depth: usize) -> Result<Arc<Schema>, SpecError> {
+    /// Converts every named schema of `components/schemas` (2.0: `definitions`) in the
+    /// document's order, before any path: a cycle (`invoice` -> `customer` -> `invoice`) is cut
+    /// where the document's order puts it, never where the first path to reach it does, so the
+    /// model does not change with the order of the paths. A schema that fails here is left to
+    /// fail, with its place, where a path uses it.
+    fn named_schemas_in_document_order(&mut self) {
+        let root = self.root;
+        let (pointer, prefix) = match self.dialect {
+            Dialect::OpenApi3 => ("/components/schemas", "#/components/schemas/"),
+            Dialect::Swagger2 => ("/definitions", "#/definitions/"),
+        };
+        let Some(named) = root.pointer(pointer).and_then(Value::as_object) else {
+            return;
+        };
+        for name in named.keys() {
+            let reference = format!("{prefix}{}", escape(name));
+            let _ = self.named(&reference, pointer);
+        }
+    }
+
+    fn named(&mut self, reference: &str, at: &str) -> Result<Arc<Schema>, SpecError> {
         let name = reference
             .rsplit('/')
             .next()
@@ -770,9 +825,26 @@ impl<'a> Converter<'a> {
             }
             None => {}
         }
+        if self.nesting >= MAX_NESTING {
+            self.cuts += 1;
+            let mut cut = Schema::any();
+            cut.name = name;
+            return Ok(Arc::new(cut));
+        }
         let target = self.lookup(reference, at)?;
         self.schemas.insert(reference.to_string(), None);
-        let converted = self.schema(target, &format!("{at} -> {reference}"), depth + 1)?;
+        let cuts = self.cuts;
+        self.nesting += 1;
+        let converted = self.schema(target, &format!("{at} -> {reference}"), 0);
+        self.nesting -= 1;
+        let converted = match converted {
+            Ok(c) => c,
+            Err(e) => {
+                // Not in progress any more: a later use converts it again and fails in place.
+                self.schemas.remove(reference);
+                return Err(e);
+            }
+        };
         let converted = if name.is_some() && converted.name.is_none() {
             let mut s = (*converted).clone();
             s.name = name;
@@ -780,8 +852,13 @@ impl<'a> Converter<'a> {
         } else {
             converted
         };
-        self.schemas
-            .insert(reference.to_string(), Some(converted.clone()));
+        if self.cuts == cuts {
+            self.schemas
+                .insert(reference.to_string(), Some(converted.clone()));
+        } else {
+            // Cut by the nesting bound: what it holds depends on where it was reached.
+            self.schemas.remove(reference);
+        }
         Ok(converted)
     }
 
@@ -814,6 +891,37 @@ impl<'a> Converter<'a> {
             required,
         })
     }
+}
+
+/// What a composition's one schema says and the composition itself does not: the
+/// composition's own words (its `readOnly`, its `example`) stand.
+fn inherit(outer: &mut Schema, inner: &Schema) {
+    outer.nullable |= inner.nullable;
+    outer.read_only |= inner.read_only;
+    outer.write_only |= inner.write_only;
+    outer.open |= inner.open;
+    if outer.name.is_none() {
+        outer.name.clone_from(&inner.name);
+    }
+    if outer.format.is_none() {
+        outer.format.clone_from(&inner.format);
+    }
+    if outer.pattern.is_none() {
+        outer.pattern.clone_from(&inner.pattern);
+    }
+    if outer.enum_values.is_empty() {
+        outer.enum_values.clone_from(&inner.enum_values);
+    }
+    if outer.example.is_none() {
+        outer.example.clone_from(&inner.example);
+    }
+    if outer.default.is_none() {
+        outer.default.clone_from(&inner.default);
+    }
+    outer.min_length = outer.min_length.or(inner.min_length);
+    outer.max_length = outer.max_length.or(inner.max_length);
+    outer.minimum = outer.minimum.or(inner.minimum);
+    outer.maximum = outer.maximum.or(inner.maximum);
 }
 
 fn is_null_schema(s: &Schema) -> bool {
@@ -931,6 +1039,50 @@ mod tests {
     }
 
     const BASE: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n";
+
+    /// FastAPI's optional fields (`anyOf` of a type and null), 3.1's `type: [string, 'null']`,
+    /// 3.0's `nullable` and an `allOf` of one `$ref` are the one schema they come down to, its
+    /// format and bounds included.
+    #[test]
+    fn compositions_of_one_schema_and_null_are_that_schema() {
+        let a = api(&format!(
+            "{BASE}paths:\n  /users:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema:\n              type: object\n              properties:\n                bio: {{anyOf: [{{type: string, maxLength: 300}}, {{type: 'null'}}]}}\n                email: {{anyOf: [{{type: string, format: email}}, {{type: 'null'}}]}}\n                site: {{oneOf: [{{type: 'null'}}, {{type: string, format: uri}}]}}\n                nick: {{type: [string, 'null']}}\n                old: {{type: string, nullable: true}}\n                contact: {{allOf: [{{$ref: '#/components/schemas/Email'}}], description: where}}\n      responses: {{'201': {{description: ok}}}}\ncomponents:\n  schemas:\n    Email: {{type: string, format: email}}\n"
+        ))
+        .expect("loads");
+        let body = a.operations[0].body.as_ref().expect("body");
+        let props = body.schema.properties().expect("object");
+        for name in ["bio", "email", "site", "nick", "old", "contact"] {
+            assert_eq!(props[name].kind, SchemaKind::String, "{name}");
+            assert!(props[name].nullable || name == "contact", "{name}");
+        }
+        assert_eq!(props["bio"].max_length, Some(300));
+        assert_eq!(props["email"].format.as_deref(), Some("email"));
+        assert_eq!(props["site"].format.as_deref(), Some("uri"));
+        assert_eq!(props["contact"].format.as_deref(), Some("email"));
+    }
+
+    /// A named schema holds the same wherever it is first reached: thirty levels down another
+    /// answer, it is not cut (and cached cut) by the depth limit.
+    #[test]
+    fn a_named_schema_is_whole_wherever_it_is_first_reached() {
+        let mut schemas = String::new();
+        // Each level holds the next before a leaf: the walk meets the leaf first at the deepest
+        // level it reaches.
+        for i in 0..30 {
+            schemas.push_str(&format!(
+                "    L{i}: {{type: object, properties: {{next: {{$ref: '#/components/schemas/L{}'}}, leaf: {{$ref: '#/components/schemas/Leaf'}}}}}}\n",
+                i + 1
+            ));
+        }
+        schemas.push_str("    L30: {type: object}\n");
+        schemas.push_str("    Leaf: {type: object, properties: {id: {type: string}}}\n");
+        let a = api(&format!(
+            "{BASE}paths:\n  /deep:\n    get:\n      responses: {{'200': {{description: ok, content: {{application/json: {{schema: {{$ref: '#/components/schemas/L0'}}}}}}}}}}\n  /last:\n    get:\n      responses: {{'200': {{description: ok, content: {{application/json: {{schema: {{$ref: '#/components/schemas/Leaf'}}}}}}}}}}\ncomponents:\n  schemas:\n{schemas}"
+        ))
+        .expect("loads");
+        let last = a.operations[1].success_schema().expect("schema");
+        assert!(last.properties().is_some_and(|p| p.contains_key("id")));
+    }
 
     #[test]
     fn resolves_refs_and_marks_read_only() {
