@@ -15,5 +15,5 @@ pub use plan::{Gap, Plan, Probe, plan};
 #[cfg(test)]
 pub(crate) use step::test_setup;
 pub use step::{
-    AddressShape, Check, Effect, Expr, Forgery, MarkerFormat, Phase, Scenario, Step, StepRole,
+    AddressShape, Args, Check, Effect, Expr, Forgery, MarkerFormat, Phase, Scenario, Step, StepRole,
 };
