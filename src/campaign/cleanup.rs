@@ -89,7 +89,7 @@ fn item_step(
         actor: c.owner,
         op: index,
         role: StepRole::Cleanup,
-        args,
+        args: args.into(),
     })
 }
 

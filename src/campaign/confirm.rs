@@ -564,7 +564,7 @@ mod tests {
                 target_step: Some(target),
                 check: Check::Ownership,
             },
-            args: vec![created(target)],
+            args: vec![created(target)].into(),
         }
     }
 
@@ -573,7 +573,7 @@ mod tests {
             actor,
             op: 2,
             role: StepRole::ReadBack { attack, phase },
-            args: vec![created(target)],
+            args: vec![created(target)].into(),
         }
     }
 
@@ -811,7 +811,7 @@ mod tests {
             actor: 0,
             op: 2,
             role: StepRole::ReadBack { attack, phase },
-            args: vec![created(0)],
+            args: vec![created(0)].into(),
         };
         let forged = |forgery: Forgery| Step {
             actor: 3,
@@ -827,7 +827,7 @@ mod tests {
                     control: 3,
                 },
             },
-            args: vec![created(0)],
+            args: vec![created(0)].into(),
         };
         Scenario {
             steps: vec![
@@ -841,7 +841,7 @@ mod tests {
                         attack: 5,
                         phase: Phase::Before,
                     },
-                    args: vec![created(0)],
+                    args: vec![created(0)].into(),
                 },
                 read(5, Phase::Before),
                 forged(Forgery::Unsigned),
@@ -1098,7 +1098,7 @@ mod tests {
                 actor: *actor,
                 op: *op,
                 role,
-                args,
+                args: args.into(),
             });
         }
         let scenario = Scenario { steps };
@@ -1397,19 +1397,19 @@ mod tests {
                     actor: 0,
                     op: create,
                     role: StepRole::Setup { resource: 0 },
-                    args: vec![(Slot::Body("/text".into()), text(0))],
+                    args: vec![(Slot::Body("/text".into()), text(0))].into(),
                 },
                 Step {
                     actor: 0,
                     op: update,
                     role: StepRole::Setup { resource: 0 },
-                    args: vec![id.clone(), (Slot::Body("/extra".into()), text(0))],
+                    args: vec![id.clone(), (Slot::Body("/extra".into()), text(0))].into(),
                 },
                 Step {
                     actor: 1,
                     op: create,
                     role: StepRole::Setup { resource: 0 },
-                    args: vec![(Slot::Body("/text".into()), text(1))],
+                    args: vec![(Slot::Body("/text".into()), text(1))].into(),
                 },
                 Step {
                     actor: 1,
@@ -1422,7 +1422,7 @@ mod tests {
                         target_step: Some(0),
                         check: Check::Ownership,
                     },
-                    args: vec![id],
+                    args: vec![id].into(),
                 },
             ],
         };

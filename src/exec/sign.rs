@@ -181,7 +181,7 @@ mod tests {
                     control: 0,
                 },
             },
-            args: Vec::new(),
+            args: Default::default(),
         };
         let filled = || {
             vec![

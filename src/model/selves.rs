@@ -4,6 +4,8 @@
 //! (`org_id`, `{account: {id}}`). Lists cannot tell a caller's own user apart from the others it
 //! may see; this answer can.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::infer::{ResourceModel, Slot};
@@ -39,6 +41,11 @@ const PERSON: &[&str] = &["user", "account", "member", "person", "profile"];
 
 pub(super) fn infer(api: &Api, model: &ResourceModel, excluded: &[usize]) -> Vec<SelfSource> {
     let mut out = Vec::new();
+    // Asked for every property of every self answer: scanning every consumer each time made
+    // the model grow with the square of the spec (a spec of 20,000 operations has hundreds of
+    // self answers).
+    let holds = holds_others(api, model);
+    let mut keys: HashMap<usize, Option<String>> = HashMap::new();
     for (i, op) in api.operations.iter().enumerate() {
         if excluded.contains(&i)
             || op.method != Method::Get
@@ -83,7 +90,11 @@ pub(super) fn infer(api: &Api, model: &ResourceModel, excluded: &[usize]) -> Vec
         // The caller itself: the field its item path addresses it by, at the top or under the
         // resource's own name (`/session` -> `{user: {name}}`).
         let name = &model.resources[own].name;
-        if let Some(param) = key_param(api, model, own) {
+        let key = keys
+            .entry(own)
+            .or_insert_with(|| key_param(api, model, own))
+            .clone();
+        if let Some(param) = key {
             let props = schema.and_then(|s| s.properties());
             // The field of the parameter's name (`name`, `username`), else `id`.
             let field_in = |p: &indexmap::IndexMap<String, std::sync::Arc<crate::spec::Schema>>| {
@@ -123,8 +134,7 @@ pub(super) fn infer(api: &Api, model: &ResourceModel, excluded: &[usize]) -> Vec
                     SchemaKind::String | SchemaKind::Integer | SchemaKind::Number
                 );
                 for (r, resource) in model.resources.iter().enumerate() {
-                    let holds = holds_others(api, model, r);
-                    if r == own || !holds {
+                    if r == own || !holds[r] {
                         continue;
                     }
                     let rn = normalize(&resource.name);
@@ -160,18 +170,25 @@ fn key_param(api: &Api, model: &ResourceModel, resource: usize) -> Option<String
         })
 }
 
-/// Whether a resource holds others: something is created under it, or a path goes on past its
-/// id (`/orgs/{orgId}/projects`).
-fn holds_others(api: &Api, model: &ResourceModel, resource: usize) -> bool {
-    model
-        .resources
-        .iter()
-        .any(|o| o.parents.contains(&resource))
-        || model.consumers.iter().any(|c| {
-            c.resource == resource
-                && matches!(&c.slot, Slot::Path(p)
-                    if api.operations[c.op].path.contains(&format!("{{{p}}}/")))
-        })
+/// Whether each resource holds others: something is created under it, or a path goes on past
+/// its id (`/orgs/{orgId}/projects`).
+fn holds_others(api: &Api, model: &ResourceModel) -> Vec<bool> {
+    let mut holds = vec![false; model.resources.len()];
+    for parent in model.resources.iter().flat_map(|o| &o.parents) {
+        if let Some(h) = holds.get_mut(*parent) {
+            *h = true;
+        }
+    }
+    for c in &model.consumers {
+        if let Slot::Path(p) = &c.slot {
+            if api.operations[c.op].path.contains(&format!("{{{p}}}/")) {
+                if let Some(h) = holds.get_mut(c.resource) {
+                    *h = true;
+                }
+            }
+        }
+    }
+    holds
 }
 
 fn esc(s: &str) -> String {

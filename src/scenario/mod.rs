@@ -15,6 +15,6 @@ pub use plan::{Gap, Plan, Probe, plan};
 #[cfg(test)]
 pub(crate) use step::test_setup;
 pub use step::{
-    AddressShape, Check, Effect, Expr, Forgery, MarkerFormat, NoneSpelling, Phase, Scenario, Step,
-    StepRole, TokenForgery,
+    AddressShape, Args, Check, Effect, Expr, Forgery, MarkerFormat, NoneSpelling, Phase, Scenario,
+    Step, StepRole, TokenForgery,
 };

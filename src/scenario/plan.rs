@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::cast::Cast;
-use super::step::{Check, Effect, Expr, Phase, Scenario, Step, StepRole};
+use super::step::{Args, Check, Effect, Expr, Phase, Scenario, Step, StepRole};
 use super::values::fill_request;
 use crate::finding::Vector;
 use crate::model::{ResourceModel, Slot};
@@ -159,9 +159,6 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
     Plan { probes, gaps }
 }
 
-/// Filled request arguments.
-pub(super) type Args = Vec<(Slot, Expr)>;
-
 /// A read probe: its arguments, vector, targeted resource, and whether it targets it.
 type Variant = (Args, Vector, Option<usize>, bool);
 
@@ -186,7 +183,7 @@ pub(super) struct Planner<'a> {
 /// questions give the same request.
 struct Fill {
     asked: Vec<(Slot, Option<Expr>)>,
-    args: Vec<(Slot, Expr)>,
+    args: Args,
 }
 
 /// How many different fills of one (operation, owner, search) are kept.
@@ -534,11 +531,11 @@ impl<'a> Planner<'a> {
         owner: usize,
         id_for: &mut dyn FnMut(&Slot) -> Option<Expr>,
         search: Option<Expr>,
-    ) -> Vec<(Slot, Expr)> {
+    ) -> Args {
         let op = &self.api.operations[index];
         // Without a body a fill is a few parameters: cheaper made again than kept.
         if op.body.is_none() {
-            return fill_request(op, owner, id_for, search);
+            return fill_request(op, owner, id_for, search).into();
         }
         let key = (index, owner, format!("{search:?}"));
         // A fill whose questions get the same answers now is this one. Asking again is what
@@ -556,7 +553,7 @@ impl<'a> Planner<'a> {
         }
         let consumers: Vec<&Slot> = self.model.consumers_of(index).map(|c| &c.slot).collect();
         let mut asked = Vec::new();
-        let args = fill_request(
+        let args: Args = fill_request(
             op,
             owner,
             &mut |slot| {
@@ -568,7 +565,8 @@ impl<'a> Planner<'a> {
                 answer
             },
             search,
-        );
+        )
+        .into();
         let mut fills = self.fills.borrow_mut();
         let kept = fills.entry(key).or_default();
         if kept.len() < FILLS_KEPT {
@@ -588,7 +586,7 @@ impl<'a> Planner<'a> {
         owner: usize,
         pick: &dyn Fn(usize) -> Option<Expr>,
         search: Option<Expr>,
-    ) -> Option<Vec<(Slot, Expr)>> {
+    ) -> Option<Args> {
         let op = &self.api.operations[index];
         let mut complete = true;
         let args = self.args(
@@ -717,7 +715,7 @@ impl<'a> Planner<'a> {
                     }
                 }
             }
-            let mut seen: Vec<Vec<(Slot, Expr)>> = Vec::new();
+            let mut seen: Vec<Args> = Vec::new();
             // The owner's own request, first: it proves the probes of this operation can be
             // judged at all (an owner who cannot read its own object learns nothing about others).
             if variants.iter().any(|v| v.3) {
@@ -906,11 +904,7 @@ impl<'a> Planner<'a> {
 
     /// A GET the owner can read `resource` with: one taking its id in the path, else in the
     /// query, else the list it was created into.
-    pub(super) fn reader(
-        &self,
-        resource: usize,
-        h: &Holdings,
-    ) -> Option<(usize, Vec<(Slot, Expr)>)> {
+    pub(super) fn reader(&self, resource: usize, h: &Holdings) -> Option<(usize, Args)> {
         // The best is the least (rank, arguments, operation); candidates come in the order of
         // (rank, fewest arguments possible, operation), so once the next cannot beat the best,
         // none after it can: a resource read by a thousand GETs costs one fill, not a thousand.
@@ -943,11 +937,7 @@ impl<'a> Planner<'a> {
     /// A GET that lists what a producer creates, filled with the owner's ids: the GET on the
     /// producer's own path, else a GET under one of its parents ending in the same collection
     /// (`POST /attachments` with a body `workspaceId` -> `GET /workspaces/{workspaceId}/attachments`).
-    pub(super) fn lister(
-        &self,
-        producer_op: usize,
-        h: &Holdings,
-    ) -> Option<(usize, Vec<(Slot, Expr)>)> {
+    pub(super) fn lister(&self, producer_op: usize, h: &Holdings) -> Option<(usize, Args)> {
         let path = &self.api.operations[producer_op].path;
         let collection = crate::model::last_literal_singular(path);
         let pick = |r: usize| h.memo.get(&r).cloned();

@@ -151,7 +151,7 @@ impl Planner<'_> {
                         attack: 0,
                         phase: Phase::Before,
                     },
-                    args: Vec::new(),
+                    args: Args::default(),
                 });
             }
         }
@@ -610,7 +610,7 @@ impl Planner<'_> {
                 // A replay sends the control's request again, byte for byte (the executor
                 // copies it).
                 args: if forgery == Forgery::Replay {
-                    Vec::new()
+                    Args::default()
                 } else {
                     event.clone()
                 },
@@ -1472,10 +1472,13 @@ components:
         assert_eq!(a.args, vec![id.clone()]);
         // Read, deleted, then read again.
         assert_eq!(
-            (steps[at - 2].op, &steps[at - 2].args),
+            (steps[at - 2].op, &*steps[at - 2].args),
             (read, &vec![id.clone()])
         );
-        assert_eq!((steps[at - 1].op, &steps[at - 1].args), (delete, &vec![id]));
+        assert_eq!(
+            (steps[at - 1].op, &*steps[at - 1].args),
+            (delete, &vec![id])
+        );
         for k in [at - 2, at - 1] {
             assert_eq!(steps[k].actor, 0);
             assert_eq!(
