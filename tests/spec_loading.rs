@@ -192,6 +192,56 @@ fn a_missing_file_or_fragment_names_the_file_and_the_place() {
 }
 
 #[test]
+fn an_error_in_a_path_item_of_another_file_names_that_file_and_the_place_in_it() {
+    let main = format!(
+        "{HEAD}paths:\n  /items:\n    $ref: paths/items.yaml\n  /items/{{id}}:\n    $ref: 'paths/all.yaml#/item'\n"
+    );
+    let path = spec_files(
+        "item-errors",
+        &[
+            ("openapi.yaml", &main),
+            (
+                "paths/items.yaml",
+                "get:\n  responses:\n    '200': {description: ok}\npost: 5\n",
+            ),
+            (
+                "paths/all.yaml",
+                "item:\n  get:\n    parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n    responses: {'200': {description: ok}}\n",
+            ),
+        ],
+    );
+    let msg = tenantfuzz::spec::load(&path).unwrap_err().to_string();
+    assert!(msg.contains("paths/items.yaml#/post:"), "{msg}");
+    assert!(msg.contains("an operation must be an object"), "{msg}");
+    assert!(!msg.contains("~1items"), "{msg}");
+    // Under a fragment, the place is under the fragment.
+    std::fs::write(
+        path.parent().unwrap().join("paths/items.yaml"),
+        "get:\n  responses:\n    '200': {description: ok}\n",
+    )
+    .unwrap();
+    let api = tenantfuzz::spec::load(&path).unwrap();
+    assert_eq!(api.operations[1].pointer, "paths/all.yaml#/item/get");
+    std::fs::write(
+        path.parent().unwrap().join("paths/all.yaml"),
+        "item:\n  parameters: 5\n  get:\n    responses: {'200': {description: ok}}\n",
+    )
+    .unwrap();
+    let msg = tenantfuzz::spec::load(&path).unwrap_err().to_string();
+    assert!(msg.contains("paths/all.yaml#/item/parameters"), "{msg}");
+    // A path item written in the main file is named there, as before.
+    let inline = spec_files(
+        "item-errors-inline",
+        &[(
+            "openapi.yaml",
+            &format!("{HEAD}paths:\n  /items:\n    post: 5\n"),
+        )],
+    );
+    let msg = tenantfuzz::spec::load(&inline).unwrap_err().to_string();
+    assert!(msg.contains("/paths/~1items/post"), "{msg}");
+}
+
+#[test]
 fn references_that_go_round_between_files_end() {
     // Path items that refer to each other across two files: an error, not a hang.
     let path = spec_files(

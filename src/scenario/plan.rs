@@ -180,14 +180,51 @@ pub(super) struct Planner<'a> {
 
 /// One filled request: the id slots the fill asked for, in order, with the answers it got,
 /// and what it made of them. Filling depends on nothing else, so the same answers to the same
-/// questions give the same request.
+/// questions give the same request. It looks at an answer only for its [`shape`] and puts it
+/// in its slot as it is, so answers of the same shapes give the same request with the new
+/// answers in their places (`holes`): the same create in another scenario, whose steps are
+/// numbered otherwise, is not walked again.
 struct Fill {
     asked: Vec<(Slot, Option<Expr>)>,
     args: Args,
+    /// Where each answer is in `args`, by question (`None` for a question answered with
+    /// nothing); `None` when an answer cannot be told apart from the other arguments.
+    holes: Option<Vec<Option<usize>>>,
 }
 
-/// How many different fills of one (operation, owner, search) are kept.
+/// How many different fills of one (operation, owner, search) are kept; fills of shapes none
+/// of those has are kept up to twice as many.
 const FILLS_KEPT: usize = 8;
+
+/// What filling a request looks at in an answer: whether there is one, and whether it is a
+/// marker (a body that holds one takes no other).
+fn shape(answer: &Option<Expr>) -> (bool, bool) {
+    (
+        answer.is_some(),
+        matches!(answer, Some(Expr::Marker { .. })),
+    )
+}
+
+/// Where each of `asked`'s answers is in `args` (see [`Fill::holes`]).
+fn holes(asked: &[(Slot, Option<Expr>)], args: &[(Slot, Expr)]) -> Option<Vec<Option<usize>>> {
+    let mut taken = Vec::new();
+    asked
+        .iter()
+        .map(|(slot, answer)| {
+            let Some(answer) = answer else {
+                return Some(None);
+            };
+            let mut at = (0..args.len()).filter(|&j| args[j].0 == *slot && args[j].1 == *answer);
+            match (at.next(), at.next()) {
+                (Some(j), None) if !taken.contains(&j) => {
+                    taken.push(j);
+                    Some(Some(j))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
 
 /// The API's GET operations, indexed for [`Planner::reader`] and [`Planner::lister`]; each list
 /// in operation order, as a scan would find them. Exploration builds a planner per case, so
@@ -541,6 +578,7 @@ impl<'a> Planner<'a> {
         // A fill whose questions get the same answers now is this one. Asking again is what
         // the fill itself would do, in the same order, so `id_for`'s own bookkeeping (a
         // required slot without an id) sees the same questions.
+        let mut shaped = None;
         if let Some(kept) = self.fills.borrow().get(&key) {
             'kept: for fill in kept {
                 for (slot, answer) in &fill.asked {
@@ -550,6 +588,40 @@ impl<'a> Planner<'a> {
                 }
                 return fill.args.clone();
             }
+            // Else one whose questions get answers of the same shapes, with the new answers.
+            'shaped: for fill in kept {
+                let Some(holes) = &fill.holes else {
+                    continue;
+                };
+                let mut asked = Vec::with_capacity(fill.asked.len());
+                for (slot, answer) in &fill.asked {
+                    let now = id_for(slot);
+                    if shape(&now) != shape(answer) {
+                        continue 'shaped;
+                    }
+                    asked.push((slot.clone(), now));
+                }
+                let mut args: Vec<(Slot, Expr)> = fill.args.to_vec();
+                for (hole, (_, answer)) in holes.iter().zip(&asked) {
+                    if let (Some(at), Some(answer)) = (hole, answer) {
+                        args[*at].1 = answer.clone();
+                    }
+                }
+                shaped = Some((asked, Args::from(args), holes.clone()));
+                break;
+            }
+        }
+        if let Some((asked, args, holes)) = shaped {
+            let mut fills = self.fills.borrow_mut();
+            let kept = fills.entry(key).or_default();
+            if kept.len() < FILLS_KEPT {
+                kept.push(Fill {
+                    asked,
+                    args: args.clone(),
+                    holes: Some(holes),
+                });
+            }
+            return args;
         }
         let consumers: Vec<&Slot> = self.model.consumers_of(index).map(|c| &c.slot).collect();
         let mut asked = Vec::new();
@@ -569,10 +641,22 @@ impl<'a> Planner<'a> {
         .into();
         let mut fills = self.fills.borrow_mut();
         let kept = fills.entry(key).or_default();
-        if kept.len() < FILLS_KEPT {
+        let new_shape = || {
+            kept.iter().all(|fill| {
+                fill.asked.len() != asked.len()
+                    || fill
+                        .asked
+                        .iter()
+                        .zip(&asked)
+                        .any(|(a, b)| a.0 != b.0 || shape(&a.1) != shape(&b.1))
+            })
+        };
+        if kept.len() < FILLS_KEPT || (kept.len() < 2 * FILLS_KEPT && new_shape()) {
+            let holes = holes(&asked, &args);
             kept.push(Fill {
                 asked,
                 args: args.clone(),
+                holes,
             });
         }
         args
@@ -1073,6 +1157,48 @@ mod tests {
     use crate::spec::load_str;
 
     const SPEC: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /notes:\n    get:\n      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: object, properties: {id: {type: string}, text: {type: string}}}}}}}}\n    post:\n      requestBody: {content: {application/json: {schema: {type: object, properties: {text: {type: string}}}}}}\n      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}, text: {type: string}}}}}}}\n  /notes/{noteId}:\n    delete:\n      tags: [admin]\n      parameters: [{name: noteId, in: path, required: true, schema: {type: string}}]\n      responses: {'204': {description: ok}}\n  /ops/report:\n    get:\n      tags: [internal]\n      responses: {'200': {description: ok}}\n";
+
+    #[test]
+    fn a_fill_kept_for_answers_of_the_same_shapes_gives_what_filling_gives() {
+        let api = load_str(
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /projects:\n    post:\n      requestBody: {content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}}\n      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}}}}}}}\n  /projects/{projectId}/docs:\n    post:\n      parameters: [{name: projectId, in: path, required: true, schema: {type: string}}]\n      requestBody: {content: {application/json: {schema: {type: object, required: [kind], properties: {title: {type: string}, kind: {type: string, enum: [a, b]}, parentId: {type: string}}}}}}\n      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}}}}}}}\n",
+            "t.yaml",
+        )
+        .expect("loads");
+        let model = infer(&api, &[], &Overrides::default());
+        let cast = Cast::of_tenants(
+            vec![Some("a".into()), Some("b".into()), None],
+            BTreeSet::new(),
+        );
+        let planner = Planner::new(&api, &model, &cast);
+        let index = api.find("POST /projects/{projectId}/docs").expect("op");
+        let answers = [
+            Some(Expr::Created { step: 0 }),
+            Some(Expr::Created { step: 3 }),
+            None,
+            Some(Expr::Discovered {
+                identity: 0,
+                resource: 0,
+            }),
+            Some(Expr::Created { step: 0 }),
+            None,
+        ];
+        for answer in &answers {
+            let id_for = |slot: &Slot| {
+                (*slot == Slot::Path("projectId".into()))
+                    .then(|| answer.clone())
+                    .flatten()
+            };
+            let kept = planner.args(index, 0, &mut |s| id_for(s), None);
+            let filled = fill_request(&api.operations[index], 0, &mut |s| id_for(s), None);
+            assert_eq!(kept, filled);
+        }
+        // The later answers came from a kept fill with the answers' places in it.
+        let fills = planner.fills.borrow();
+        let kept = fills.values().next().expect("kept");
+        assert!(kept.iter().all(|fill| fill.holes.is_some()));
+        assert!(kept.len() < answers.len());
+    }
 
     #[test]
     fn a_delete_of_a_collection_under_a_parent_acts_on_the_parent_and_deletes_nothing_it_names() {

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::SpecError;
-use super::bundle::{UNRESOLVED, is_url, readable, schema_name};
+use super::bundle::{FILES, UNRESOLVED, is_url, readable, schema_name};
 use super::load::Lines;
 use super::model::{
     Api, Link, Location, Method, Operation, Parameter, RequestBody, Response, Schema, SchemaKind,
@@ -134,7 +134,7 @@ pub(crate) fn convert(root: &Value, text: &str, source: &str) -> Result<Api, Spe
         // Vendor extensions (`x-...`) may stand beside the paths; they are no paths.
         for (path, item) in paths.iter().filter(|(k, _)| !is_extension(k)) {
             let item_ptr = format!("/paths/{}", escape(path));
-            let item = conv.deref(item, &item_ptr)?;
+            let (item, item_ptr) = conv.deref_item(item, item_ptr)?;
             let Some(item) = item.as_object() else {
                 return Err(conv.invalid(&item_ptr, "a path item must be an object"));
             };
@@ -281,6 +281,29 @@ impl<'a> Converter<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A path item, following its `$ref`s, and the place errors inside it name: where it is
+    /// written, or for one in another file (`$ref: paths/projects.yaml`), that file and the
+    /// place in it, as `invalid` reads it (`paths/projects.yaml#/get/responses`).
+    fn deref_item(&self, value: &'a Value, at: String) -> Result<(&'a Value, String), SpecError> {
+        let item = self.deref(value, &at)?;
+        let mut last = None;
+        let mut current = value;
+        for _ in 0..32 {
+            let Some(reference) = current.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            last = Some(reference);
+            current = self.lookup(reference, &at)?;
+        }
+        let place = match last.and_then(|r| r.strip_prefix('#')) {
+            Some(fragment) if fragment.starts_with(&format!("/{FILES}/")) => {
+                format!("#{fragment}")
+            }
+            _ => at,
+        };
+        Ok((item, place))
     }
 
     /// Follows `$ref`s (local ones only) until a value that is not a reference.
@@ -515,7 +538,8 @@ impl<'a> Converter<'a> {
             responses,
             security,
             security_schemes,
-            pointer: pointer.to_string(),
+            // One in another file is named by that file and the place in it.
+            pointer: readable(pointer),
             line: self.lines.operation(path, method.key()),
         })
     }
