@@ -18,10 +18,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde_json::{Value, json};
 use tenantfuzz::campaign::Campaign;
-use tenantfuzz::finding::Status;
 use tenantfuzz::outcome::CampaignResult;
 
 use crate::support::keyed::{settings, tenant};
+use crate::support::truth::confirmed_ops as confirmed;
 
 const SPEC: &str = r#"
 openapi: 3.0.3
@@ -332,24 +332,6 @@ async fn campaign(server: Server) -> (CampaignResult, usize) {
     server.abort();
     let left = app.boards.lock().unwrap().len() + app.cards.lock().unwrap().len();
     (result, left)
-}
-
-fn confirmed(result: &CampaignResult) -> Vec<(String, String, String)> {
-    let mut out: Vec<_> = result
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Confirmed)
-        .map(|f| {
-            (
-                f.kind.as_str().to_string(),
-                f.operation.method.clone(),
-                f.operation.path.clone(),
-            )
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

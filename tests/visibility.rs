@@ -23,10 +23,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tenantfuzz::campaign::Campaign;
-use tenantfuzz::finding::Status;
 use tenantfuzz::outcome::CampaignResult;
 
 use crate::support::keyed::{settings, tenant};
+use crate::support::truth::confirmed_ops as confirmed;
 
 const SPEC: &str = r#"
 openapi: 3.0.3
@@ -536,24 +536,6 @@ async fn campaign(server: Server, private: &[&str]) -> CampaignResult {
         .unwrap();
     server.abort();
     result
-}
-
-fn confirmed(result: &CampaignResult) -> Vec<(String, String, String)> {
-    let mut out: Vec<_> = result
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Confirmed)
-        .map(|f| {
-            (
-                f.kind.as_str().to_string(),
-                f.operation.method.clone(),
-                f.operation.path.clone(),
-            )
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 fn by_design(result: &CampaignResult, method: &str, path: &str) -> Option<String> {

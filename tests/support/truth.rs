@@ -79,3 +79,22 @@ pub fn confirmed(result: &CampaignResult) -> BTreeSet<Bug> {
         .map(key)
         .collect()
 }
+
+/// The confirmed findings of a result as (kind, method, path), sorted, each once.
+pub fn confirmed_ops(result: &CampaignResult) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = result
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Confirmed)
+        .map(|f| {
+            (
+                f.kind.as_str().to_string(),
+                f.operation.method.clone(),
+                f.operation.path.clone(),
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
