@@ -4,6 +4,7 @@
 
 mod support;
 
+mod users_as_resources;
 mod campaign_demo;
 mod ci_templates;
 mod cleanup_truth;

@@ -275,6 +275,16 @@ impl Campaign {
             existence_leak: self.settings.campaign.existence_leak,
             mutate_seeded: self.settings.campaign.mutate_seeded,
             tokens: Vec::new(),
+            enrolls: ids
+                .iter()
+                .map(|i| {
+                    i.auth
+                        .login
+                        .as_ref()
+                        .is_some_and(|l| !l.register.is_empty())
+                })
+                .chain([false])
+                .collect(),
         }
     }
 

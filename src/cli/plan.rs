@@ -294,6 +294,7 @@ fn check_name(check: &Check) -> &'static str {
         Check::AfterDelete => "use-after-delete",
         Check::Existence { .. } => "existence-leak",
         Check::Token { .. } => "token-forgery",
+        Check::Account => "account",
     }
 }
 

@@ -158,8 +158,15 @@ impl Interpreter<'_> {
         let priority = crate::exec::Priority::new(ticket, webhook);
         let mut exec = Execution::default();
         let steps = &scenario.steps;
+        // The identities a fresh account stands in for, and their own accounts to put back.
+        let mut enrolled: Vec<(usize, super::session::Stash)> = Vec::new();
         let mut i = 0;
         while i < steps.len() {
+            if let Some(record) = self.account_step(&steps[i], &mut enrolled).await {
+                exec.steps.push(record);
+                i += 1;
+                continue;
+            }
             // Consecutive creations of different tenants (the victim's fixture and the
             // attacker's) go out side by side, each tenant's in order; consecutive reads that
             // use nothing among themselves go out together; each request takes its own slot.
@@ -220,10 +227,68 @@ impl Interpreter<'_> {
                 .extend(records.into_iter().map(Option::unwrap_or_default));
             i = end;
         }
+        for (identity, stash) in enrolled.into_iter().rev() {
+            self.target.restore(identity, stash).await;
+        }
         if !webhook {
             self.release(scenario, &exec);
         }
         exec
+    }
+
+    /// Runs a step of an account probe: a fresh account for its actor (`Enroll`), a login with
+    /// its password (`Relogin`), or an `Account` attack, which is sent only when both accounts
+    /// are fresh ones (a shrink that left an `Enroll` out must never reach an identity's own
+    /// account). `None` for every other step.
+    async fn account_step(
+        &self,
+        step: &Step,
+        enrolled: &mut Vec<(usize, super::session::Stash)>,
+    ) -> Option<StepRecord> {
+        let is_enrolled = |i: usize| enrolled.iter().any(|(e, _)| *e == i);
+        match &step.role {
+            StepRole::Enroll => {
+                let mut record = StepRecord::default();
+                if !is_enrolled(step.actor) {
+                    match self.target.enroll(step.actor).await {
+                        Ok(stash) => enrolled.push((step.actor, stash)),
+                        Err(e) => record.skipped = Some(e),
+                    }
+                }
+                Some(record)
+            }
+            StepRole::Relogin { .. } => {
+                let mut record = StepRecord::default();
+                if !is_enrolled(step.actor) {
+                    record.skipped = Some("its account is not a fresh one".into());
+                    return Some(record);
+                }
+                let (label, url) = self.target.login_request(step.actor);
+                let started = std::time::Instant::now();
+                let (status, error) = match self.target.logs_in(step.actor).await {
+                    Ok(status) => (Some(status), None),
+                    Err((status, reason)) => (status, Some(reason)),
+                };
+                record.exchange = Some(crate::exchange::Exchange {
+                    method: label,
+                    url,
+                    status,
+                    error,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    ..Default::default()
+                });
+                Some(record)
+            }
+            StepRole::Attack {
+                victim,
+                check: crate::scenario::Check::Account,
+                ..
+            } if !(is_enrolled(*victim) && is_enrolled(step.actor)) => Some(StepRecord {
+                skipped: Some("an account probe runs only on fresh accounts".into()),
+                ..Default::default()
+            }),
+            _ => None,
+        }
     }
 
     /// Hands what a finished execution created to the running cleanup, if there is one: no
@@ -266,12 +331,14 @@ impl Interpreter<'_> {
     /// Whether a step only reads (GET or HEAD, not a setup): leaving it out, or sending it
     /// beside another read, changes no other answer.
     pub(crate) fn only_reads(&self, step: &Step) -> bool {
-        !matches!(step.role, StepRole::Setup { .. })
-            && self
-                .api
-                .operations
-                .get(step.op)
-                .is_some_and(|op| matches!(op.method, Method::Get | Method::Head))
+        !matches!(
+            step.role,
+            StepRole::Setup { .. } | StepRole::Enroll | StepRole::Relogin { .. }
+        ) && self
+            .api
+            .operations
+            .get(step.op)
+            .is_some_and(|op| matches!(op.method, Method::Get | Method::Head))
     }
 
     /// Whether a step of the scenario sends a webhook event.
@@ -295,7 +362,10 @@ impl Interpreter<'_> {
                     .selves
                     .iter()
                     .any(|me| self.api.operations[me.op].path == op.path);
-            own_privilege || (own_account && !matches!(s.role, StepRole::Setup { .. }))
+            // A fresh account standing in for an identity changes who it is until the end.
+            matches!(s.role, StepRole::Enroll)
+                || own_privilege
+                || (own_account && !matches!(s.role, StepRole::Setup { .. }))
         })
     }
 

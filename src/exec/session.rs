@@ -92,6 +92,17 @@ pub(crate) struct Session {
     renewal: tokio::sync::Mutex<Renewal>,
     /// When the session last proved itself (its control answered, or it logged in).
     checked: std::sync::Mutex<Instant>,
+    /// Set while a fresh account stands in for the identity's own (an account probe, which
+    /// may delete it or change its password): a 401 then is the answer, never renewed, and the
+    /// session is never lost for it.
+    disposable: AtomicBool,
+}
+
+/// An identity's own account while a fresh one stands in for it: [`Target::restore`] puts it
+/// back. Deliberately without `Debug`: it holds the account's credentials.
+pub(crate) struct Stash {
+    wire: Arc<Wire>,
+    vars: Option<Vars>,
 }
 
 /// State kept under the identity's renewal lock.
@@ -155,6 +166,7 @@ impl Session {
             lost: AtomicBool::new(false),
             renewal: Default::default(),
             checked: std::sync::Mutex::new(Instant::now()),
+            disposable: AtomicBool::new(false),
         })
     }
 
@@ -182,9 +194,13 @@ impl Session {
     }
 
     fn install(&self, wire: Wire) {
+        self.put(Arc::new(wire));
+    }
+
+    fn put(&self, wire: Arc<Wire>) {
         match self.current.write() {
-            Ok(mut w) => *w = Arc::new(wire),
-            Err(p) => *p.into_inner() = Arc::new(wire),
+            Ok(mut w) => *w = wire,
+            Err(p) => *p.into_inner() = wire,
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
@@ -196,6 +212,11 @@ impl Session {
 
     pub(crate) fn is_lost(&self) -> bool {
         self.lost.load(Ordering::Acquire)
+    }
+
+    /// Whether a fresh account stands in for the identity's own (see [`Target::enroll`]).
+    pub(crate) fn is_disposable(&self) -> bool {
+        self.disposable.load(Ordering::Acquire)
     }
 
     fn control(&self) -> Option<String> {
@@ -258,6 +279,113 @@ impl Target {
     /// Why a session was lost during the run, if one was.
     pub fn session_lost(&self) -> Option<String> {
         self.lost.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// The first login request of `identity`'s flow, as a method and a URL (templates as they
+    /// are written: no secret), for the record of a login an account probe makes.
+    pub(crate) fn login_request(&self, identity: usize) -> (String, String) {
+        let first = self
+            .sessions
+            .get(identity)
+            .and_then(|s| s.flow.as_ref())
+            .and_then(|f| f.requests.first());
+        match first {
+            Some(r) => (
+                r.method.as_str().to_string(),
+                format!("{}{}", self.base.trim_end_matches('/'), r.path),
+            ),
+            None => ("POST".into(), self.base.clone()),
+        }
+    }
+
+    /// Whether a fresh account can stand in for `identity`: its flow registers one (with the
+    /// run's `{unique}` in its names, a second registration makes a second account).
+    pub(crate) fn can_enroll(&self, identity: usize) -> bool {
+        self.sessions
+            .get(identity)
+            .and_then(|s| s.flow.as_ref())
+            .is_some_and(|f| !f.register.is_empty())
+    }
+
+    /// Registers a fresh account for `identity` through its own flow (with a `{unique}` of its
+    /// own) and logs in to it: until [`Target::restore`], the identity's requests are the fresh
+    /// account's, so a probe that may delete an account or change its password never touches
+    /// the identity's own. A registration answered "exists" is an error: the flow's names do
+    /// not change with `{unique}`, and the account would be the identity's own. The caller
+    /// holds the interpreter's solo lock: nothing else is in flight.
+    pub(crate) async fn enroll(&self, identity: usize) -> Result<Stash, String> {
+        let s = self
+            .sessions
+            .get(identity)
+            .ok_or_else(|| format!("identity {identity} has no session"))?;
+        if !self.can_enroll(identity) {
+            return Err(format!(
+                "identity '{}' registers no account of its own (login.register)",
+                s.name
+            ));
+        }
+        let mut state = s.renewal.lock().await;
+        let stash = Stash {
+            wire: s.current().0,
+            vars: state.vars.clone(),
+        };
+        let mut fresh = Renewal::default();
+        match self.log_in_as(identity, &mut fresh, true).await {
+            Ok(()) => {
+                state.vars = fresh.vars;
+                s.disposable.store(true, Ordering::Release);
+                Ok(stash)
+            }
+            Err(e) => {
+                // Nothing changed: the identity keeps its own session.
+                s.put(stash.wire);
+                Err(format!("a fresh account for '{}': {e}", s.name))
+            }
+        }
+    }
+
+    /// Puts `identity`'s own account back after [`Target::enroll`]: its credentials and flow
+    /// variables as they were (the account itself was never touched).
+    pub(crate) async fn restore(&self, identity: usize, stash: Stash) {
+        let Some(s) = self.sessions.get(identity) else {
+            return;
+        };
+        let mut state = s.renewal.lock().await;
+        state.vars = stash.vars;
+        s.put(stash.wire);
+        s.disposable.store(false, Ordering::Release);
+        s.mark_checked();
+    }
+
+    /// Logs `identity` in again with the credentials its flow holds (after
+    /// [`Target::enroll`]: the fresh account's), without installing what the login gives: does
+    /// its password still work? `Ok` with the last answer's status when it does, `Err` with the
+    /// refusing answer's status (if one came) and the reason when it does not.
+    pub(crate) async fn logs_in(&self, identity: usize) -> Result<u16, (Option<u16>, String)> {
+        let Some(s) = self.sessions.get(identity) else {
+            return Err((None, "no session".into()));
+        };
+        let Some(flow) = &s.flow else {
+            return Err((None, "no login flow".into()));
+        };
+        let state = s.renewal.lock().await;
+        let vars = state.vars.clone().unwrap_or_default();
+        let mut vars = vars;
+        let mut jar = Vars::new();
+        let mut last = None;
+        for r in &flow.requests {
+            let p = r.prepare(&vars, &jar).map_err(|e| (None, e.to_string()))?;
+            let response = self
+                .send_flow(identity, &p)
+                .await
+                .map_err(|e| (None, e.to_string()))?;
+            last = Some(response.status);
+            r.absorb(&response, &mut vars, &mut jar)
+                .map_err(|e| (Some(response.status), e.to_string()))?;
+        }
+        flow.credentials(&vars, &jar)
+            .map_err(|e| (last, e.to_string()))?;
+        Ok(last.unwrap_or(200))
     }
 
     /// Checks each session with its positive control when it has not proved itself for
@@ -390,6 +518,17 @@ impl Target {
     /// Runs an identity's flow (its registration too, the first time) and installs what it
     /// produced. Call with the identity's renewal lock held.
     async fn log_in(&self, identity: usize, state: &mut Renewal) -> Result<(), String> {
+        self.log_in_as(identity, state, false).await
+    }
+
+    /// [`Target::log_in`]; with `fresh`, a registration must make a new account: one that
+    /// answers that the account exists is an error, not an account to log in to.
+    async fn log_in_as(
+        &self,
+        identity: usize,
+        state: &mut Renewal,
+        fresh: bool,
+    ) -> Result<(), String> {
         let s = &self.sessions[identity];
         let Some(flow) = &s.flow else {
             return Ok(());
@@ -409,7 +548,7 @@ impl Target {
                     .map_err(|e| format!("registration: {e}"))?;
                 if let Err(e) = r.absorb(&response, &mut vars, &mut jar) {
                     // The account is there from an earlier run: log in to it.
-                    if crate::identity::already_exists(&response) {
+                    if crate::identity::already_exists(&response) && !fresh {
                         tracing::info!(
                             identity = %s.name,
                             request = %r.label(),

@@ -357,7 +357,10 @@ impl Target {
                 .send_with(identity, &none, method, url, headers, body, form)
                 .await;
         };
-        if let Some(every) = self.check_every {
+        // A fresh account standing in for the identity (an account probe) answers as it is:
+        // a 401 after a probe that deleted it is the evidence, not an expired session.
+        let disposable = session.is_disposable();
+        if let Some(every) = self.check_every.filter(|_| !disposable) {
             if session.check_due(every) {
                 self.check_periodically(identity).await;
             }
@@ -376,7 +379,7 @@ impl Target {
             let exchange = self
                 .send_with(identity, &wire, method, url, headers, body, form)
                 .await;
-            if exchange.status == Some(401) && !renewed && session.renewable() {
+            if exchange.status == Some(401) && !renewed && !disposable && session.renewable() {
                 match self.on_unauthorized(identity, generation).await {
                     Verdict::Renewed => {
                         renewed = true;

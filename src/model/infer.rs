@@ -404,6 +404,23 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
                     b.consumer(i, Slot::Body(pointer), resource, false);
                 }
             }
+            // A user named by its username (`POST /roles {username, role}`): the user it
+            // names. Not where the operation creates one (an administrator's `POST /users`),
+            // nor in the caller's own login or registration: there the name is the caller's.
+            let creates = b.model.producers.iter().any(|p| p.op == i);
+            if let (false, false, Some(props)) = (creates, skipped[i], body.schema.properties()) {
+                for (name, prop) in props {
+                    if matches!(prop.kind, SchemaKind::String)
+                        && !prop.read_only
+                        && USERNAME_FIELDS.contains(&normalize(name).as_str())
+                    {
+                        if let Some(resource) = b.known(&["user".to_string()]) {
+                            let pointer = format!("/{}", crate::spec::escape(name));
+                            b.consumer(i, Slot::Body(pointer), resource, false);
+                        }
+                    }
+                }
+            }
         }
     }
     // 5. OpenAPI links and config links are explicit consumers.
@@ -672,6 +689,9 @@ fn name_pointer(
         .is_some_and(|p| text(p))
         .then(|| format!("/metadata/{}", crate::spec::escape(&param)))
 }
+
+/// Body fields that name a user by its username.
+const USERNAME_FIELDS: &[&str] = &["username", "login", "userlogin"];
 
 /// Whether `path` is authentication plumbing: the caller's own login, logout, refresh or
 /// registration (`POST /auth/login`, `/api/users/tokens/provision/`). A route that takes an

@@ -2,6 +2,7 @@
 //! lives in its own file and none depends on another. A status code alone never makes a
 //! violation: evidence is a marker that crossed tenants, or a change the victim can see.
 
+mod account;
 mod bfla;
 mod bola_delete;
 mod bola_read;
@@ -74,6 +75,7 @@ pub fn judge(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) -> Vec<Vi
     out.extend(existence_leak::check(ctx, scenario, exec));
     out.extend(token_forgery::check(ctx, scenario, exec));
     out.extend(credential_exposure::check(ctx, scenario, exec));
+    out.extend(account::check(ctx, scenario, exec));
     out
 }
 
@@ -100,6 +102,8 @@ pub(crate) fn checks_for(
         Check::AfterDelete => return &[Kind::UseAfterDelete],
         Check::Existence { .. } => return &[Kind::ExistenceLeak],
         Check::Token { .. } => return &[Kind::TokenForgery],
+        Check::Account if effect == Effect::Delete => return &[Kind::BolaDelete],
+        Check::Account => return &[Kind::BolaWrite],
     }
     if anonymous {
         return &[Kind::Unauthenticated];

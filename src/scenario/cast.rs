@@ -43,6 +43,10 @@ pub struct Cast {
     /// bearer token, or not known, as when only planning): what the `token-forgery` probes
     /// can forge.
     pub tokens: Vec<Option<TokenShape>>,
+    /// Per identity (anonymous last, `false`): whether a fresh account can stand in for it,
+    /// registered through its own login flow (`login.register`): the account probes need one
+    /// for the victim and one for the attacker.
+    pub enrolls: Vec<bool>,
     /// Whether attacks may write to, delete, or act on pre-existing (discovered) resources.
     /// Off by default: only what the campaign created is ever changed.
     pub mutate_seeded: bool,

@@ -133,6 +133,7 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
     probes.extend(planner.webhook_probes());
     probes.extend(planner.after_delete_probes());
     probes.extend(planner.token_probes());
+    probes.extend(planner.account_probes());
     if cast.existence_leak {
         probes.extend(planner.existence_probes());
     }
@@ -162,7 +163,10 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
 /// A read probe: its arguments, vector, targeted resource, and whether it targets it.
 type Variant = (Args, Vector, Option<usize>, bool);
 
+mod accounts;
 mod checks;
+
+pub(crate) use accounts::is_password_field;
 
 pub(super) struct Planner<'a> {
     api: &'a Api,

@@ -152,6 +152,11 @@ pub enum Check {
         forgery: TokenForgery,
         control: usize,
     },
+    /// Another user's account changed or deleted through an operation keyed by that user
+    /// (`PATCH /users/{name}`, `PUT /users/{name}/password`, `DELETE /users/{id}`, a body
+    /// `username`): judged the way the user would notice, by its own answer about itself and
+    /// by whether its password still logs in. Both accounts are fresh ones (`Enroll`).
+    Account,
 }
 
 /// How a bearer token is forged. Those of [`TokenForgery::is_own`] keep the caller's own
@@ -284,6 +289,14 @@ pub enum StepRole {
     ReadBack { attack: usize, phase: Phase },
     /// Removing what the campaign created, as its owner.
     Cleanup,
+    /// A fresh account, registered through the actor's own login flow, stands in for the
+    /// actor's account until the execution ends: an account probe (which may delete the
+    /// account or change its password) never touches an identity's own. The step's operation
+    /// is the one that answers about the caller, for reports; nothing of the spec is sent.
+    Enroll,
+    /// The actor (an enrolled account) logs in again with its password after attack `attack`:
+    /// whether the password still works.
+    Relogin { attack: usize },
 }
 
 /// One request in a scenario.
@@ -389,6 +402,8 @@ impl Step {
                 ..
             } => "read-back",
             StepRole::Cleanup => "cleanup",
+            StepRole::Enroll => "fresh-account",
+            StepRole::Relogin { .. } => "login-check",
         }
     }
 }

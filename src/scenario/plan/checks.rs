@@ -907,7 +907,7 @@ impl Planner<'_> {
 
 /// The value to inject into a privilege field: the most privileged enum value, `true`, `admin`,
 /// or a large number within bounds.
-fn privileged_value(prop: &Schema) -> Option<Value> {
+pub(super) fn privileged_value(prop: &Schema) -> Option<Value> {
     if !prop.enum_values.is_empty() {
         for want in PRIVILEGED_VALUES {
             if let Some(v) = prop
