@@ -39,4 +39,5 @@ mod swagger2;
 mod tenant_fields;
 mod tokens;
 mod visibility;
+mod webhook_states;
 mod write_answers;

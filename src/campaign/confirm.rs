@@ -109,7 +109,8 @@ fn sliced(scenario: &Scenario, exec: &Execution, v: &Violation) -> (Scenario, Ex
 }
 
 /// The scenario with the reads before the first webhook forgery that shares `attack`'s signed
-/// control made read-backs of `attack` instead; `None` when `attack` is no later forgery.
+/// control, up to the owner's read after that control, made read-backs of `attack` instead;
+/// `None` when `attack` is no later forgery.
 fn shared_with(scenario: &Scenario, attack: usize) -> Option<Scenario> {
     let control = match scenario.steps.get(attack).map(|s| &s.role) {
         Some(StepRole::Attack {
@@ -128,7 +129,9 @@ fn shared_with(scenario: &Scenario, attack: usize) -> Option<Scenario> {
         return None;
     }
     let mut s = scenario.clone();
-    for step in s.steps.iter_mut().take(first) {
+    // The shared steps end with the owner's read after the control: what a forgery on a fresh
+    // object reads before it (`webhook_state_probe`) is the first forgery's own.
+    for step in s.steps.iter_mut().take(first.min(control + 2)) {
         if let StepRole::ReadBack { attack: a, .. } = &mut step.role {
             if *a == first {
                 *a = attack;
@@ -825,6 +828,7 @@ mod tests {
                 check: Check::Webhook {
                     forgery,
                     control: 3,
+                    state: Vec::new(),
                 },
             },
             args: vec![created(0)].into(),
@@ -903,7 +907,8 @@ mod tests {
                 target_step: None,
                 check: Check::Webhook {
                     forgery: Forgery::WrongSecret,
-                    control: 3
+                    control: 3,
+                    state: Vec::new(),
                 },
             }
         );

@@ -23,6 +23,9 @@ use crate::scenario::{Plan, Scenario, StepRole};
 pub(super) struct Probed {
     pub exec: Execution,
     pub violations: Vec<Violation>,
+    /// The attack steps that cannot be judged by what the answers say (a webhook receiver
+    /// that ignored even the signed control), with why: read before the answers are stripped.
+    pub unjudged: Vec<(usize, String)>,
 }
 
 impl Campaign {
@@ -37,10 +40,17 @@ impl Campaign {
             .into_iter()
             .filter(|v| self.in_shard[v.op])
             .collect();
+        let unjudged = (0..scenario.steps.len())
+            .filter_map(|s| Some((s, oracle::webhook_unjudged(scenario, &exec, s)?)))
+            .collect();
         if violations.is_empty() {
             exec.strip();
         }
-        Probed { exec, violations }
+        Probed {
+            exec,
+            violations,
+            unjudged,
+        }
     }
 
     /// Judges the plan's probes in plan order into `first`: each violation not there yet, with
@@ -52,7 +62,13 @@ impl Campaign {
         first: &mut BTreeMap<CandidateKey, Candidate>,
     ) {
         executions.sort_by_key(|(i, _)| *i);
-        for (i, Probed { exec, violations }) in executions {
+        for (
+            i,
+            Probed {
+                exec, violations, ..
+            },
+        ) in executions
+        {
             let scenario = &plan.probes[i].scenario;
             let new: Vec<_> = violations
                 .into_iter()
@@ -127,7 +143,7 @@ impl Campaign {
         plan: &Plan,
         executions: &[(usize, Probed)],
     ) {
-        for (i, Probed { exec, .. }) in executions {
+        for (i, Probed { exec, unjudged, .. }) in executions {
             let steps = &plan.probes[*i].scenario.steps;
             for (s, step) in steps.iter().enumerate() {
                 if let StepRole::Attack {
@@ -176,8 +192,13 @@ impl Campaign {
                         .get(step.actor)
                         .map_or("anonymous", |i| i.name.as_str());
                     let access = c.access.entry(attacker.to_string()).or_default();
+                    // A webhook receiver that refused or ignored even the signed control.
+                    let receiver = unjudged
+                        .iter()
+                        .find(|(k, _)| *k == s && !owner_failed)
+                        .map(|(_, why)| why.clone());
                     match exec.steps.get(s).and_then(|r| r.exchange.as_ref()) {
-                        Some(e) if !e.is_unjudgeable() && !owner_failed => {
+                        Some(e) if !e.is_unjudgeable() && !owner_failed && receiver.is_none() => {
                             c.judged += 1;
                             access.judged(e.status);
                         }
@@ -195,7 +216,7 @@ impl Campaign {
                                     c.note = Some(note.clone());
                                     note
                                 }
-                                (Some(e), None) => unjudgeable(e),
+                                (Some(e), None) => receiver.unwrap_or_else(|| unjudgeable(e)),
                                 (None, None) => self.unsent(steps, exec, s),
                             };
                             *c.reasons.entry(reason).or_default() += 1;

@@ -51,7 +51,9 @@ pub(super) fn sign_event(
     use crate::scenario::{Check, Forgery};
     let forgery = match &step.role {
         StepRole::Attack {
-            check: Check::Webhook { forgery, control },
+            check: Check::Webhook {
+                forgery, control, ..
+            },
             ..
         } => Some((*forgery, *control)),
         _ => None,
@@ -179,6 +181,7 @@ mod tests {
                 check: Check::Webhook {
                     forgery,
                     control: 0,
+                    state: Vec::new(),
                 },
             },
             args: Default::default(),

@@ -39,6 +39,16 @@ pub(crate) fn normalize(name: &str) -> String {
         .collect()
 }
 
+/// Whether two field names name the same field of an object: equal once normalized
+/// (`payment_status`, `paymentStatus`), or one ends with the other when that one is not a short
+/// word (`payment_status` and `status`; not `plan_type` and `type`). A webhook event's `status`
+/// and the object's read `status` are one field.
+pub(crate) fn same_field(a: &str, b: &str) -> bool {
+    let (a, b) = (normalize(a), normalize(b));
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    !short.is_empty() && (short == long || (short.len() >= 5 && long.ends_with(&short)))
+}
+
 /// A crude English singular of a normalized plural segment.
 pub(crate) fn singular(word: &str) -> String {
     let w = normalize(word);
@@ -381,6 +391,20 @@ pub(crate) fn is_privileged_field(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_field_is_the_same_under_other_spellings_and_prefixes() {
+        assert!(same_field("status", "status"));
+        assert!(same_field("payment_status", "status"));
+        assert!(same_field("paymentStatus", "payment_status"));
+        assert!(same_field("State", "order_state"));
+        assert!(
+            !same_field("type", "plan_type"),
+            "a short word names too much"
+        );
+        assert!(!same_field("status", "statuses_count"));
+        assert!(!same_field("", "status"));
+    }
 
     #[test]
     fn singulars() {

@@ -19,6 +19,8 @@ mod unauthenticated;
 mod use_after_delete;
 mod webhook;
 
+pub(crate) use webhook::unjudged as webhook_unjudged;
+
 use crate::exchange::Execution;
 use crate::finding::Violation;
 use crate::marker::Markers;

@@ -138,7 +138,17 @@ pub enum Check {
     Assign { field: String, own: bool },
     /// A webhook event sent without a valid signature (`webhook-unsigned`), or the replay of a
     /// signed one (`webhook-replay`); `control` is the signed event the owner saw applied.
-    Webhook { forgery: Forgery, control: usize },
+    /// `state` holds the pointers of the event's body fields that name the state it sets (an
+    /// invoice's `status: paid`): the forgery then names a fresh object of the owner's, still in
+    /// an earlier state, and is judged by that object's read moving to the state the event
+    /// names. Empty for an event that changes the owner's read each time it is applied (a
+    /// credit added to a balance).
+    Webhook {
+        forgery: Forgery,
+        control: usize,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        state: Vec<String>,
+    },
     /// A read of a resource its owner deleted (`use-after-delete`).
     AfterDelete,
     /// A foreign id answered differently from an id that does not exist (`existence-leak`):
@@ -480,9 +490,14 @@ impl Scenario {
                             plan,
                             control: Some(new_index(c)?),
                         },
-                        Check::Webhook { forgery, control } => Check::Webhook {
+                        Check::Webhook {
+                            forgery,
+                            control,
+                            state,
+                        } => Check::Webhook {
                             forgery,
                             control: new_index(control)?,
+                            state,
                         },
                         Check::Existence { control } => Check::Existence {
                             control: new_index(control)?,

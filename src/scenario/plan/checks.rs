@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 use super::{Args, Holdings, Planner, Probe, effect_of, push_attack};
 use crate::finding::Vector;
-use crate::model::{Decision, Slot, is_privileged_field, normalize, resources_of_id_name};
+use crate::model::{
+    Decision, Slot, is_privileged_field, normalize, resources_of_id_name, same_field, words,
+};
 use crate::scenario::cast::TokenShape;
 use crate::scenario::step::{
     Check, Effect, Expr, Forgery, NoneSpelling, Phase, Scenario, Step, StepRole, TokenForgery,
@@ -532,7 +534,12 @@ impl Planner<'_> {
                 .into_iter()
                 .filter(|f| *f != Forgery::Stale || self.cast.timestamped.contains(&index))
                 .collect();
-                if let Some(probe) = self.webhook_probe(w, anon, index, &forgeries) {
+                // An event that sets a state (an invoice `paid`) is judged on fresh objects;
+                // one that changes the owner's read each time (a credit) on the same one.
+                let probe = self
+                    .webhook_state_probe(w, anon, index, &forgeries)
+                    .or_else(|| self.webhook_probe(w, anon, index, &forgeries));
+                if let Some(probe) = probe {
                     tenants_done.push(self.cast.tenants[w].clone());
                     out.push(probe);
                 }
@@ -605,7 +612,11 @@ impl Planner<'_> {
                     },
                     target_resource: None,
                     target_step: None,
-                    check: Check::Webhook { forgery, control },
+                    check: Check::Webhook {
+                        forgery,
+                        control,
+                        state: Vec::new(),
+                    },
                 },
                 // A replay sends the control's request again, byte for byte (the executor
                 // copies it).
@@ -630,6 +641,223 @@ impl Planner<'_> {
             victim: w,
             scenario: Scenario { steps },
         })
+    }
+}
+
+impl Planner<'_> {
+    /// For an event that sets a state on the object it names (see [`event_states`]): the owner's
+    /// object is read twice, the signed control sets its state and the owner reads it again, so
+    /// the receiver is shown to work; then each forgery names a fresh object of the owner's,
+    /// made through the object's producer and read just before (still in its earlier state),
+    /// and the owner reads that object after it. On the control's object a forgery would have
+    /// nothing left to change. No replay: the signed event names the control's object, whose
+    /// state it already set. `None` when the event sets no state its object's read shows, or
+    /// no object of its kind can be made afresh (the same-object probe is left).
+    fn webhook_state_probe(
+        &self,
+        w: usize,
+        anon: usize,
+        index: usize,
+        forgeries: &[Forgery],
+    ) -> Option<Probe> {
+        let forgeries: Vec<Forgery> = forgeries
+            .iter()
+            .copied()
+            .filter(|f| *f != Forgery::Replay)
+            .collect();
+        let body = self.api.operations[index].body.as_ref()?;
+        if forgeries.is_empty() {
+            return None;
+        }
+        let consumers: Vec<_> = self.model.consumers_of(index).collect();
+        let id_slots: Vec<&Slot> = consumers.iter().map(|c| &c.slot).collect();
+        let mut steps = Vec::new();
+        let mut h = Holdings::new(w);
+        let mut ids: HashMap<Slot, Expr> = HashMap::new();
+        for c in &consumers {
+            ids.insert(
+                c.slot.clone(),
+                self.obtain(c.resource, &mut h, &mut steps, 0)?,
+            );
+        }
+        // The object: one the event names that this scenario creates, read by an operation
+        // that names it (not a list of them), whose read shows a state the event sets.
+        let (target, states) = consumers.iter().find_map(|c| {
+            let made = ids
+                .get(&c.slot)
+                .filter(|e| matches!(e, Expr::Created { .. }))?;
+            let (reader, args) = self.reader(c.resource, &h)?;
+            if !args.iter().any(|(_, e)| e == made) {
+                return None;
+            }
+            let read = self.api.operations[reader].success_schema()?;
+            let states = event_states(&body.schema, read, &id_slots);
+            (!states.is_empty()).then_some((c.resource, states))
+        })?;
+        let pointers: Vec<String> = states.iter().map(|(p, _)| p.clone()).collect();
+        let event = |ids: &HashMap<Slot, Expr>| {
+            let mut args = self.args(index, w, &mut |s| ids.get(s).cloned(), None);
+            // The event says the state it sets, as the spec fixes it, even where it may leave
+            // it out.
+            for (pointer, value) in &states {
+                let slot = Slot::Body(pointer.clone());
+                match args.iter_mut().find(|(s, _)| *s == slot) {
+                    Some(arg) => arg.1 = Expr::Lit(value.clone()),
+                    None => args.push((slot, Expr::Lit(value.clone()))),
+                }
+            }
+            args
+        };
+        let read_of = |reader: usize, args: &Args, attack: usize, phase: Phase| Step {
+            actor: w,
+            op: reader,
+            role: StepRole::ReadBack { attack, phase },
+            args: args.clone(),
+        };
+        let (reader, read_args) = self.reader(target, &h)?;
+        let shared = steps.len();
+        steps.push(read_of(reader, &read_args, 0, Phase::Before));
+        steps.push(read_of(reader, &read_args, 0, Phase::Before));
+        let control = steps.len();
+        steps.push(Step {
+            actor: anon,
+            op: index,
+            role: StepRole::ReadBack {
+                attack: 0,
+                phase: Phase::Before,
+            },
+            args: event(&ids),
+        });
+        steps.push(read_of(reader, &read_args, 0, Phase::Before));
+        let mut first = None;
+        for forgery in forgeries {
+            // A fresh object of the same owner, under the same parents.
+            h.memo.remove(&target);
+            let fresh = self
+                .obtain(target, &mut h, &mut steps, 0)
+                .filter(|e| matches!(e, Expr::Created { .. }))?;
+            for c in consumers.iter().filter(|c| c.resource == target) {
+                ids.insert(c.slot.clone(), fresh.clone());
+            }
+            let (reader, read_args) = self.reader(target, &h)?;
+            let at = steps.len() + 1;
+            first.get_or_insert(at);
+            steps.push(read_of(reader, &read_args, at, Phase::Before));
+            steps.push(Step {
+                actor: anon,
+                op: index,
+                role: StepRole::Attack {
+                    victim: w,
+                    effect: Effect::Action,
+                    vector: Vector::Header,
+                    target_resource: None,
+                    target_step: None,
+                    check: Check::Webhook {
+                        forgery,
+                        control,
+                        state: pointers.clone(),
+                    },
+                },
+                args: event(&ids),
+            });
+            steps.push(read_of(reader, &read_args, at, Phase::After));
+        }
+        // The shared reads and the control belong to the first forgery, as in `webhook_probe`.
+        let first = first?;
+        for step in &mut steps[shared..=control + 1] {
+            if let StepRole::ReadBack { attack, .. } = &mut step.role {
+                *attack = first;
+            }
+        }
+        Some(Probe {
+            attacker: anon,
+            victim: w,
+            scenario: Scenario { steps },
+        })
+    }
+}
+
+/// The fields of a webhook event's body that name the state it sets on the object it names,
+/// each with its value: a scalar the spec fixes (an enum of one value, a `const`, or the value
+/// its example gives, its own or its object's) whose name the object's read also has (`status:
+/// paid` for an invoice whose read shows a `status`), and that is none of the event's id slots.
+/// A credit's `type: credit.granted` is no state of the workspace it names, whose read has no
+/// `type`: that event is judged by what it changes each time it is applied.
+fn event_states(body: &Schema, read: &Schema, ids: &[&Slot]) -> Vec<(String, Value)> {
+    let mut names = Vec::new();
+    property_names(read, 0, &mut names);
+    let mut fixed = Vec::new();
+    fixed_fields(body, "", None, 0, &mut fixed);
+    fixed
+        .into_iter()
+        .filter(|(pointer, name, _)| {
+            // An event's own id or key (`id: evt_123`) names the delivery, not a state, and
+            // each event needs its own.
+            let key = words(name).last().is_some_and(|w| {
+                ["id", "ids", "uuid", "key", "token", "nonce"].contains(&w.to_lowercase().as_str())
+            });
+            !key && !ids
+                .iter()
+                .any(|s| matches!(s, Slot::Body(p) if p == pointer))
+                && names.iter().any(|n| same_field(n, name))
+        })
+        .map(|(pointer, _, value)| (pointer, value))
+        .collect()
+}
+
+/// Every property name of an object schema, its items' and its members', a few levels down.
+fn property_names(s: &Schema, depth: usize, out: &mut Vec<String>) {
+    if depth > 4 {
+        return;
+    }
+    if let SchemaKind::Array(items) = &s.kind {
+        property_names(items, depth + 1, out);
+    }
+    for (name, prop) in s.properties().into_iter().flatten() {
+        out.push(name.clone());
+        property_names(prop, depth + 1, out);
+    }
+}
+
+/// The scalar body fields whose value the spec fixes: (pointer, name, value). `example` is what
+/// the enclosing object's example gives this object.
+fn fixed_fields(
+    s: &Schema,
+    at: &str,
+    example: Option<&Value>,
+    depth: usize,
+    out: &mut Vec<(String, String, Value)>,
+) {
+    let example = s.example.as_ref().filter(|e| e.is_object()).or(example);
+    for (name, prop) in s.properties().into_iter().flatten() {
+        if prop.read_only {
+            continue;
+        }
+        let here = format!("{at}/{}", name.replace('~', "~0").replace('/', "~1"));
+        let given = prop
+            .example
+            .as_ref()
+            .or_else(|| example.and_then(|e| e.get(name)));
+        match &prop.kind {
+            SchemaKind::Object { .. } | SchemaKind::OneOf(_) if depth < 4 => {
+                fixed_fields(prop, &here, given, depth + 1, out)
+            }
+            SchemaKind::String | SchemaKind::Boolean | SchemaKind::Integer => {
+                let value = match prop.enum_values.as_slice() {
+                    [one] => Some(one.clone()),
+                    // An example names a state by a word or a flag, not a quantity; among an
+                    // enum's values, only one of them.
+                    values => given
+                        .filter(|v| v.is_string() || v.is_boolean())
+                        .filter(|v| values.is_empty() || values.contains(*v))
+                        .cloned(),
+                };
+                if let Some(value) = value.filter(|v| !v.is_null()) {
+                    out.push((here, name.clone(), value));
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -1361,7 +1589,9 @@ components:
         attacks(p)
             .iter()
             .map(|(_, a)| match check_of(a) {
-                Check::Webhook { forgery, control } => (*forgery, *control),
+                Check::Webhook {
+                    forgery, control, ..
+                } => (*forgery, *control),
                 other => panic!("a webhook check: {other:?}"),
             })
             .collect()
@@ -1620,5 +1850,172 @@ components:
         assert_eq!(with(SchemaKind::Number, &huge), Some(json!(1_000_000)));
         assert_eq!(with(SchemaKind::Integer, &|_| {}), Some(json!(1_000_000)));
         assert_eq!(with(SchemaKind::Any, &|_| {}), None);
+    }
+
+    const INVOICES: &str = r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /invoices:
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [description], properties: {description: {type: string}}}}}}
+      responses: {'201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Invoice'}}}}}
+  /invoices/{invoiceId}:
+    get:
+      parameters: [{name: invoiceId, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Invoice'}}}}}
+  /hooks/paid:
+    post:
+      requestBody: {required: true, content: {application/json: {schema: EVENT}}}
+      responses: {'200': {description: ok}}
+components:
+  schemas:
+    Invoice:
+      type: object
+      properties:
+        id: {type: string}
+        description: {type: string}
+        status: {type: string, enum: [open, paid]}
+        balance: {type: integer}
+"#;
+
+    fn invoices(event: &str) -> Fixture {
+        let api = load_str(&INVOICES.replace("EVENT", event), "t.yaml").expect("loads");
+        let model = infer(&api, &[], &Overrides::default());
+        let mut cast = Cast::of_tenants(
+            vec![Some("a".into()), Some("b".into()), None],
+            BTreeSet::new(),
+        );
+        cast.webhooks = vec![api.find("POST /hooks/paid").expect("op")];
+        Fixture { api, model, cast }
+    }
+
+    #[test]
+    fn an_event_that_sets_a_state_sends_each_forgery_to_a_fresh_object_read_just_before() {
+        let f = invoices(
+            "{type: object, required: [invoiceId, status], properties: {invoiceId: {type: string}, status: {type: string, enum: [paid]}}}",
+        );
+        let hook = op(&f, "POST /hooks/paid");
+        let create = op(&f, "POST /invoices");
+        let read = op(&f, "GET /invoices/{invoiceId}");
+        let probes = planner(&f).webhook_probes();
+        assert_eq!(probes.len(), 2, "one per tenant");
+        for p in &probes {
+            let steps = &p.scenario.steps;
+            let found = forgeries(p);
+            assert_eq!(
+                found.iter().map(|f| f.0).collect::<Vec<_>>(),
+                vec![Forgery::Unsigned, Forgery::WrongSecret],
+                "no replay of an event that sets a state"
+            );
+            let control = found[0].1;
+            assert_eq!(steps[control].op, hook);
+            let named = |s: &Step| {
+                s.args
+                    .iter()
+                    .find(|(slot, _)| *slot == Slot::Body("/invoiceId".into()))
+                    .map(|(_, e)| e.clone())
+                    .expect("names its invoice")
+            };
+            let mut objects = vec![named(&steps[control])];
+            let first = attacks(p)[0].0;
+            // The control's reads and the one after it are the first forgery's.
+            for k in [control - 2, control - 1, control + 1] {
+                assert_eq!(steps[k].op, read);
+                assert_eq!(
+                    steps[k].role,
+                    StepRole::ReadBack {
+                        attack: first,
+                        phase: Phase::Before
+                    }
+                );
+            }
+            for (at, a) in attacks(p) {
+                let Check::Webhook { forgery, .. } = check_of(a) else {
+                    unreachable!("a webhook forgery")
+                };
+                assert_eq!(
+                    check_of(a),
+                    &Check::Webhook {
+                        forgery: *forgery,
+                        control,
+                        state: vec!["/status".into()],
+                    }
+                );
+                assert!(
+                    a.args
+                        .iter()
+                        .any(|(s, e)| *s == Slot::Body("/status".into())
+                            && *e == Expr::Lit(json!("paid"))),
+                    "{:?}",
+                    a.args
+                );
+                // A fresh invoice, made just before its own read and the forgery.
+                let object = named(a);
+                assert!(!objects.contains(&object), "{object:?} used twice");
+                objects.push(object.clone());
+                assert_eq!(object, Expr::Created { step: at - 2 });
+                assert_eq!(steps[at - 2].op, create);
+                assert_eq!(steps[at - 2].actor, p.victim);
+                for (k, phase) in [(at - 1, Phase::Before), (at + 1, Phase::After)] {
+                    assert_eq!((steps[k].op, steps[k].actor), (read, p.victim));
+                    assert_eq!(steps[k].role, StepRole::ReadBack { attack: at, phase });
+                    assert!(steps[k].args.iter().any(|(_, e)| *e == object));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_state_is_a_field_the_spec_fixes_that_the_objects_read_shows() {
+        let states = |event: &str| -> Vec<(String, Value)> {
+            let f = invoices(event);
+            let hook = op(&f, "POST /hooks/paid");
+            let read = op(&f, "GET /invoices/{invoiceId}");
+            let body = &f.api.operations[hook].body.as_ref().expect("body").schema;
+            let ids: Vec<Slot> = f.model.consumers_of(hook).map(|c| c.slot.clone()).collect();
+            let ids: Vec<&Slot> = ids.iter().collect();
+            event_states(
+                body,
+                f.api.operations[read].success_schema().expect("read"),
+                &ids,
+            )
+        };
+        let paid = |p: &str| vec![(p.to_string(), json!("paid"))];
+        // An enum of one value; its own example; its object's example, nested.
+        assert_eq!(
+            states(
+                "{type: object, properties: {invoiceId: {type: string}, status: {type: string, enum: [paid]}}}"
+            ),
+            paid("/status")
+        );
+        assert_eq!(
+            states(
+                "{type: object, properties: {invoiceId: {type: string}, payment_status: {type: string, example: paid}}}"
+            ),
+            paid("/payment_status")
+        );
+        assert_eq!(
+            states(
+                "{type: object, properties: {data: {type: object, example: {invoiceId: x, status: paid}, properties: {invoiceId: {type: string}, status: {type: string}}}}}"
+            ),
+            paid("/data/status")
+        );
+        // An example among an enum's values is the state; an enum of many without one is not.
+        assert_eq!(
+            states(
+                "{type: object, properties: {invoiceId: {type: string}, status: {type: string, enum: [paid, void], example: paid}}}"
+            ),
+            paid("/status")
+        );
+        assert!(states("{type: object, properties: {invoiceId: {type: string}, status: {type: string, enum: [paid, void]}}}").is_empty());
+        // What the read does not show, a quantity, and the id naming the object are no state.
+        assert!(states("{type: object, properties: {invoiceId: {type: string}, type: {type: string, enum: [credit.granted]}, balance: {type: integer, example: 5}}}").is_empty());
+        assert!(
+            states("{type: object, properties: {invoiceId: {type: string, example: inv_1}}}")
+                .is_empty()
+        );
+        // The event's own id is no state of the object, though the read has an `id`.
+        assert!(states("{type: object, properties: {id: {type: string, example: evt_1}, invoiceId: {type: string}}}").is_empty());
     }
 }
