@@ -4,6 +4,7 @@
 
 mod support;
 
+mod accounts;
 mod campaign_demo;
 mod ci_templates;
 mod cleanup_truth;

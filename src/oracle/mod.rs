@@ -2,6 +2,7 @@
 //! lives in its own file and none depends on another. A status code alone never makes a
 //! violation: evidence is a marker that crossed tenants, or a change the victim can see.
 
+mod account_enumeration;
 mod bfla;
 mod bola_delete;
 mod bola_read;
@@ -161,3 +162,6 @@ pub fn leaked_markers(
 ) -> Vec<String> {
     evidence::leaked(ctx.markers, exec, exchange, victim)
 }
+
+pub(crate) use account_enumeration::judge as judge_enumeration;
+pub(crate) use mass_assignment::registered_privilege;
