@@ -52,13 +52,17 @@ apply = {{ headers = {{ Authorization = "Bearer {{token}}" }} }}
 
 async fn findings(mode: Mode, register: bool, enumeration: bool) -> Vec<Finding> {
     let base = accounts::start(mode).await;
+    findings_at(&base, mode, register, enumeration).await
+}
+
+async fn findings_at(base: &str, mode: Mode, register: bool, enumeration: bool) -> Vec<Finding> {
     let dir = temp_dir(&format!(
         "accounts-{:?}-{:?}-{}-{}-{register}-{enumeration}",
         mode.register, mode.patch, mode.login_leaks, mode.owners_by_default
     ));
     let spec = dir.join("accounts.yaml");
     std::fs::write(&spec, accounts::SPEC).unwrap();
-    let text = config(&base, &spec, register, enumeration);
+    let text = config(base, &spec, register, enumeration);
     let settings = Settings::parse(&text, "accounts.toml", &dir, &|_| None).unwrap();
     settings.validate().unwrap();
     let result = Campaign::new(settings).unwrap().run().await.unwrap();
@@ -99,12 +103,17 @@ async fn registration_with_a_privilege_field_fires_only_when_the_new_account_has
             .find(|f| f.kind == Kind::MassAssignment && f.operation.path == "/register");
         let f = f.unwrap_or_else(|| panic!("{honour:?}: {:?}", kinds(&found)));
         assert!(f.evidence.contains("reads itself with"), "{}", f.evidence);
-        let field = if honour == Honour::Role {
-            "/role"
+        // The most privileged value of the enum first.
+        let (field, value) = if honour == Honour::Role {
+            ("/role", "= \"owner\"")
         } else {
-            "/is_admin"
+            ("/is_admin", "= true")
         };
         assert_eq!(f.evidence_field.as_deref(), Some(field));
+        assert!(f.evidence.contains(value), "{}", f.evidence);
+        // The account's name is shown, its password never.
+        let registered = f.steps[0].exchange.response_body.text();
+        assert!(registered.contains("\"alice-"), "{registered}");
     }
     // Ignored, only echoed back, or every new account's by design: no finding.
     for mode in [
@@ -139,16 +148,27 @@ async fn a_profile_update_honouring_a_field_only_the_read_model_shows_fires() {
         "{:?}",
         kinds(&found)
     );
+    // A role the server refuses to raise to `owner` but sets to `editor`: only trying every
+    // value of the enum shows it. Each identity's role is set back afterwards.
     let role = Mode {
-        patch: Honour::Role,
+        patch: Honour::RoleButOwner,
         ..Mode::secure()
     };
-    let found = findings(role, false, false).await;
-    assert!(
-        has(&found, Kind::MassAssignment, "PATCH", "/me"),
-        "{:?}",
-        kinds(&found)
-    );
+    let base = accounts::start(role).await;
+    let found = findings_at(&base, role, false, false).await;
+    let f = found
+        .iter()
+        .find(|f| f.kind == Kind::MassAssignment && f.operation.path == "/me")
+        .unwrap_or_else(|| panic!("{:?}", kinds(&found)));
+    assert!(f.evidence.contains("editor"), "{}", f.evidence);
+    for (name, _) in accounts::SEEDED {
+        let me = accounts::me_of(&base, name).await;
+        assert_eq!(
+            (me["role"].as_str(), me["is_admin"].as_bool()),
+            (Some("member"), Some(false)),
+            "{name}: {me}"
+        );
+    }
     for mode in [
         Mode::secure(),
         Mode {

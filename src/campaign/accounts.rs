@@ -267,6 +267,7 @@ impl Campaign {
             let mut values: Vec<Value> = Vec::new();
             if let Some(p) = prop.filter(|p| !p.enum_values.is_empty()) {
                 values.extend(p.enum_values.iter().cloned());
+                crate::scenario::most_privileged_first(&mut values);
             } else if prop.is_some_and(|p| p.kind == SchemaKind::Boolean)
                 || current.is_some_and(Value::is_boolean)
             {

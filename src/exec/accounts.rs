@@ -186,13 +186,14 @@ impl Fields {
     }
 }
 
-/// `text` with every value of `vars` (but those in `keep`) starred.
+/// `text` with every value of `vars` starred, but those the account names in `keep` are
+/// made of (`{identity}-{unique}`).
 fn starred(text: &str, vars: &[&Vars], keep: &[&str]) -> String {
     let mut out = text.to_string();
     for list in vars {
         for (_, v) in list.iter() {
             let v = v.expose();
-            if v.chars().count() >= 3 && !keep.contains(&v) {
+            if v.chars().count() >= 3 && !keep.iter().any(|k| k.contains(v)) {
                 out = out.replace(v, "***");
             }
         }

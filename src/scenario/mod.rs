@@ -11,6 +11,7 @@ mod values;
 pub use cast::{Cast, TokenShape};
 pub use compile::compile;
 pub use explore::{Draft, Move, SendBoxed, SendTree, strategy};
+pub(crate) use plan::most_privileged_first;
 pub use plan::{Gap, Plan, Probe, plan};
 #[cfg(test)]
 pub(crate) use step::test_setup;

@@ -163,6 +163,7 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
 type Variant = (Args, Vector, Option<usize>, bool);
 
 mod checks;
+pub(crate) use checks::most_privileged_first;
 
 pub(super) struct Planner<'a> {
     api: &'a Api,

@@ -23,6 +23,9 @@ pub enum Honour {
     Ignore,
     /// Stores `role`.
     Role,
+    /// Stores `role`, unless it is `owner` (which it refuses with 400: a check of the top
+    /// value alone).
+    RoleButOwner,
     /// Stores `is_admin`.
     Admin,
     /// Echoes them in its answer and stores nothing.
@@ -176,6 +179,11 @@ fn privilege(honour: Honour, body: &Value, user: &mut User) -> Value {
                 user.role = r.to_string();
             }
         }
+        Honour::RoleButOwner => {
+            if let Some(r) = body["role"].as_str().filter(|r| *r != "owner") {
+                user.role = r.to_string();
+            }
+        }
         Honour::Admin => {
             if let Some(b) = body["is_admin"].as_bool() {
                 user.is_admin = b;
@@ -265,6 +273,13 @@ async fn patch_me(State(app): State<App>, headers: HeaderMap, Json(body): Json<V
     if let Some(d) = body["display_name"].as_str() {
         user.display_name = d.to_string();
     }
+    if app.mode.patch == Honour::RoleButOwner && body["role"] == "owner" {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "only an owner makes owners"})),
+        )
+            .into_response();
+    }
     let mut answer = privilege(app.mode.patch, &body, user);
     answer["ok"] = json!(true);
     Json(answer).into_response()
@@ -339,6 +354,29 @@ async fn delete_note(
         }
         _ => (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))).into_response(),
     }
+}
+
+/// `GET /me` of a seeded account, logged in afresh.
+pub async fn me_of(base: &str, name: &str) -> Value {
+    let password = SEEDED.iter().find(|(n, _)| *n == name).unwrap().1;
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{base}/login"))
+        .json(&json!({"username": name, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    http.get(format!("{base}/me"))
+        .bearer_auth(login["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Starts the API on 127.0.0.1; its base URL.

@@ -955,6 +955,17 @@ impl Planner<'_> {
     }
 }
 
+/// `values` with the most privileged first (as [`PRIVILEGED_VALUES`] ranks them), the others
+/// after them in their order.
+pub(crate) fn most_privileged_first(values: &mut [Value]) {
+    let rank = |v: &Value| {
+        v.as_str()
+            .and_then(|s| PRIVILEGED_VALUES.iter().position(|w| normalize(s) == *w))
+            .unwrap_or(PRIVILEGED_VALUES.len())
+    };
+    values.sort_by_key(rank);
+}
+
 /// The value to inject into a privilege field: the most privileged enum value, `true`, `admin`,
 /// or a large number within bounds.
 fn privileged_value(prop: &Schema) -> Option<Value> {
