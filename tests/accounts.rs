@@ -66,11 +66,28 @@ async fn findings_at(base: &str, mode: Mode, register: bool, enumeration: bool) 
     let settings = Settings::parse(&text, "accounts.toml", &dir, &|_| None).unwrap();
     settings.validate().unwrap();
     let result = Campaign::new(settings).unwrap().run().await.unwrap();
-    let json = serde_json::to_string(&result.findings).unwrap();
+    // Every report, and each finding's reproductions: no password in any.
+    let mut all = tenantfuzz::report::json::render(&result);
+    all.push_str(&tenantfuzz::report::sarif::render(&result, "accounts.yaml"));
+    all.push_str(&tenantfuzz::report::markdown::render(&result));
+    all.push_str(&tenantfuzz::report::junit::render(&result));
+    all.push_str(&tenantfuzz::report::html::render(&result));
+    for f in &result.findings {
+        all.push_str(&tenantfuzz::report::curl::script(
+            f,
+            &result.marker_prefix,
+            &result.base_url,
+        ));
+        all.push_str(&tenantfuzz::report::hurl::file(
+            f,
+            &result.marker_prefix,
+            &result.base_url,
+        ));
+    }
     for (_, password) in accounts::SEEDED {
         assert!(
-            !json.contains(password),
-            "a password in the findings: {json}"
+            !all.contains(password),
+            "a password in a report: {password}"
         );
     }
     result.findings
