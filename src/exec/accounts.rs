@@ -521,3 +521,64 @@ fn fake_user(real: &str, token: &str, n: usize) -> String {
         format!("tfz-nouser-{token}{n}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(body: &str, content_type: &str) -> Prepared {
+        Prepared {
+            method: Method::Post,
+            label: "POST /register".into(),
+            path: Secret::new("/register"),
+            headers: vec![("Content-Type".into(), Secret::new(content_type))],
+            body: Some(Secret::new(body)),
+        }
+    }
+
+    #[test]
+    fn a_field_goes_where_the_accounts_fields_are_and_passwords_are_starred() {
+        // Rails and Devise wrap the account's fields in one object.
+        let p = prepared(
+            r#"{"user": {"email": "a@x.test", "password": "s3cret-pw"}}"#,
+            "application/json",
+        );
+        let mut f = Fields::of(&p).expect("a JSON object");
+        assert_eq!(f.find(is_user_key).as_deref(), Some("a@x.test"));
+        f.insert("role", &serde_json::json!("owner"));
+        let shown = f.shown();
+        assert_eq!(shown["user"]["role"], "owner");
+        assert_eq!(shown["user"]["password"], "***");
+        assert!(f.text().contains("s3cret-pw"), "what is sent keeps it");
+        // A flat body takes it at the top; a form as text.
+        let mut flat = Fields::of(&prepared(
+            r#"{"username": "a", "pw": "x"}"#,
+            "application/json",
+        ))
+        .expect("a JSON object");
+        flat.insert("is_admin", &serde_json::json!(true));
+        assert_eq!(flat.shown()["is_admin"], true);
+        let mut form = Fields::of(&prepared(
+            "username=a&password=s3cret-pw",
+            "application/x-www-form-urlencoded",
+        ))
+        .expect("a form");
+        form.insert("is_admin", &serde_json::json!(true));
+        assert_eq!(form.text(), "username=a&password=s3cret-pw&is_admin=true");
+        assert_eq!(form.shown()["password"], "***");
+    }
+
+    #[test]
+    fn starring_keeps_the_account_name_made_of_variables() {
+        let vars: Vars = vec![
+            ("unique".into(), Secret::new("abc123")),
+            ("identity".into(), Secret::new("alice")),
+            ("password".into(), Secret::new("s3cret-pw")),
+        ];
+        let text = r#"{"username":"alice-abc123","echo":"s3cret-pw"}"#;
+        assert_eq!(
+            starred(text, &[&vars], &["alice-abc123"]),
+            r#"{"username":"alice-abc123","echo":"***"}"#
+        );
+    }
+}

@@ -184,3 +184,52 @@ pub(crate) fn registered_privilege(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::{Body, Exchange};
+
+    fn answer(status: u16, body: Value) -> Exchange {
+        Exchange {
+            method: "GET".into(),
+            url: "http://x/me".into(),
+            request_headers: Vec::new(),
+            request_body: None,
+            status: Some(status),
+            response_headers: Vec::new(),
+            response_body: Body::from(body),
+            error: None,
+            duration_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_registered_privilege_counts_only_when_the_account_then_has_it() {
+        let plain = [
+            answer(
+                200,
+                serde_json::json!({"role": "member", "is_admin": false}),
+            ),
+            answer(403, serde_json::json!({"error": "admins only"})),
+        ];
+        let owner = [
+            answer(200, serde_json::json!({"role": "owner", "is_admin": false})),
+            answer(403, serde_json::json!({"error": "admins only"})),
+        ];
+        let role = serde_json::json!("owner");
+        assert!(registered_privilege("/role", &role, &plain, &owner).is_some());
+        // Ignored: the new account reads itself as the plain one does.
+        assert_eq!(registered_privilege("/role", &role, &plain, &plain), None);
+        // Every new account has it by design.
+        assert_eq!(registered_privilege("/role", &role, &owner, &owner), None);
+        // Not shown, but an operation the plain account is refused now answers.
+        let admin = [
+            answer(200, serde_json::json!({"role": "member"})),
+            answer(200, serde_json::json!({"users": 3})),
+        ];
+        let flag = serde_json::json!(true);
+        let found = registered_privilege("/is_admin", &flag, &plain, &admin);
+        assert!(found.is_some_and(|e| e.contains("refuses")));
+    }
+}
