@@ -26,11 +26,12 @@ pub enum Kind {
     ExistenceLeak,
     TokenForgery,
     CredentialExposure,
+    AccountEnumeration,
 }
 
 impl Kind {
     /// Every kind, in declaration order (what reports list as rules, produced or not yet).
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::BolaRead,
         Kind::BolaWrite,
         Kind::BolaDelete,
@@ -45,6 +46,7 @@ impl Kind {
         Kind::ExistenceLeak,
         Kind::TokenForgery,
         Kind::CredentialExposure,
+        Kind::AccountEnumeration,
     ];
 
     /// The wire name (`bola-read`, ...).
@@ -64,6 +66,7 @@ impl Kind {
             Kind::ExistenceLeak => "existence-leak",
             Kind::TokenForgery => "token-forgery",
             Kind::CredentialExposure => "credential-exposure",
+            Kind::AccountEnumeration => "account-enumeration",
         }
     }
 
@@ -84,6 +87,7 @@ impl Kind {
             Kind::ExistenceLeak => "foreign ids distinguishable from unknown ones",
             Kind::TokenForgery => "forged or tampered token accepted",
             Kind::CredentialExposure => "another identity's credentials in an answer",
+            Kind::AccountEnumeration => "existing accounts distinguishable from unknown ones",
         }
     }
 }
@@ -565,6 +569,7 @@ mod tests {
             Kind::ExistenceLeak => 11,
             Kind::TokenForgery => 12,
             Kind::CredentialExposure => 13,
+            Kind::AccountEnumeration => 14,
         };
         for (i, k) in Kind::ALL.iter().enumerate() {
             assert_eq!(position(*k), i, "{k}");

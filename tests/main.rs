@@ -5,6 +5,7 @@
 mod support;
 
 mod users_as_resources;
+mod accounts;
 mod campaign_demo;
 mod ci_templates;
 mod cleanup_truth;

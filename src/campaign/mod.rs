@@ -2,6 +2,7 @@
 //! deduplication, from settings to a [`crate::outcome::CampaignResult`]. The only place that drives the
 //! executor; reporters read its result and nothing else.
 
+mod accounts;
 mod cleanup;
 mod confirm;
 mod discover;

@@ -346,6 +346,8 @@ impl Campaign {
         )
         .await;
         self.check_sessions(&discovery.answers, &names)?;
+        // Before any scenario: nothing of it depends on them, and they change no identity.
+        let accounts = self.account_probes(target, &names).await;
         let owned: BTreeSet<(usize, usize)> = discovery.owned.keys().copied().collect();
         // What each identity's bearer token is, its weak key guessed offline.
         let tokens: Vec<Option<crate::scenario::TokenShape>> = (0..tenants.len())
@@ -390,7 +392,7 @@ impl Campaign {
         let mut cast = self.cast(owned, discovery.selves.clone());
         cast.tokens = tokens;
         let tally = run.phases(cast, to_delete, laps).await?;
-        self.result(run, tally, &discovery, &markers, started)
+        self.result(run, tally, &discovery, &markers, started, accounts)
     }
 
     /// The result: findings from what the replays confirmed, the coverage, the counters.
@@ -401,6 +403,7 @@ impl Campaign {
         discovery: &super::discover::Discovery,
         markers: &Markers,
         started: Instant,
+        accounts: Vec<crate::finding::Finding>,
     ) -> Result<CampaignResult, CampaignError> {
         let (target, plan, names) = (run.target, run.plan, run.ctx.names);
         let Tally {
@@ -448,6 +451,12 @@ impl Campaign {
                     why
                 });
             }
+        }
+        for mut finding in accounts {
+            for step in &mut finding.steps {
+                redact_credentials(&mut step.exchange, run.ctx.credentials);
+            }
+            findings.push(finding);
         }
         crate::finding::sort(&mut findings);
         for cov in &mut coverage {

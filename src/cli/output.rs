@@ -22,6 +22,11 @@ pub struct PaceArgs {
     /// one that does not exist (overrides `campaign.existence_leak`).
     #[arg(long)]
     pub existence_leak: bool,
+    /// Also run the low-severity account-enumeration check: login, registration or password
+    /// reset answer an existing account differently from an unknown one (overrides
+    /// `campaign.account_enumeration`).
+    #[arg(long)]
+    pub account_enumeration: bool,
     /// Run only part I of N of the campaign, split by operation, so that N machines together
     /// attack every operation once (overrides `campaign.shard`; merge their JSON reports with
     /// `tenantfuzz merge`).
@@ -56,6 +61,9 @@ impl PaceArgs {
         }
         if self.existence_leak {
             c.existence_leak = true;
+        }
+        if self.account_enumeration {
+            c.account_enumeration = true;
         }
         if let Some(shard) = self.shard {
             c.shard = Some(shard);

@@ -161,6 +161,7 @@ pub(crate) struct RawCampaign {
     pub rate: Option<f64>,
     pub max_seconds: Option<u64>,
     pub existence_leak: Option<bool>,
+    pub account_enumeration: Option<bool>,
     pub mutate_seeded: Option<bool>,
     pub session_check_seconds: Option<u64>,
     pub shard: Option<String>,

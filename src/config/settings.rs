@@ -153,6 +153,10 @@ pub struct CampaignSettings {
     /// Whether the low-severity `existence-leak` check runs (403 for a foreign id, 404 for an
     /// unknown one). Off by default: many APIs answer so by design.
     pub existence_leak: bool,
+    /// Whether the low-severity `account-enumeration` check runs (login, registration and
+    /// password reset answer an existing account differently from an unknown one). Off by
+    /// default.
+    pub account_enumeration: bool,
     /// Whether attacks may write to, delete or act on pre-existing (discovered) resources, not
     /// only on those the campaign created. Off by default.
     pub mutate_seeded: bool,
@@ -230,6 +234,7 @@ impl Default for CampaignSettings {
             rate: None,
             max_time: None,
             existence_leak: false,
+            account_enumeration: false,
             mutate_seeded: false,
             session_check: Some(Duration::from_secs(60)),
             shard: None,
@@ -407,6 +412,9 @@ impl Settings {
             rate: c.rate,
             max_time: c.max_seconds.map(Duration::from_secs),
             existence_leak: c.existence_leak.unwrap_or(defaults.existence_leak),
+            account_enumeration: c
+                .account_enumeration
+                .unwrap_or(defaults.account_enumeration),
             mutate_seeded: c.mutate_seeded.unwrap_or(defaults.mutate_seeded),
             session_check: match c.session_check_seconds {
                 Some(0) => None,

@@ -3,6 +3,7 @@
 //! webhook signatures. The only async code
 //! besides the demo server and the runtime's edge.
 
+mod accounts;
 mod client;
 mod forge;
 mod ids;

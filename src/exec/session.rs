@@ -224,7 +224,7 @@ impl Session {
     }
 }
 
-fn random_token() -> String {
+pub(super) fn random_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
 }
 
@@ -403,7 +403,11 @@ impl Target {
 
     /// Sends one login or registration request: in scope, paced and counted like any other,
     /// logged without its values.
-    async fn send_flow(&self, identity: usize, p: &Prepared) -> Result<FlowResponse, LoginError> {
+    pub(super) async fn send_flow(
+        &self,
+        identity: usize,
+        p: &Prepared,
+    ) -> Result<FlowResponse, LoginError> {
         let path = p.path.expose();
         let slash = if path.starts_with('/') { "" } else { "/" };
         let url = format!("{}{slash}{path}", self.base);
@@ -578,6 +582,13 @@ impl Target {
         s.install(wire);
         s.mark_checked();
         Ok(())
+    }
+
+    /// The variables of `identity`'s flow after its registration (`None`: no flow, or it has
+    /// not logged in).
+    pub(super) async fn flow_vars(&self, identity: usize) -> Option<Vars> {
+        let s = self.sessions.get(identity)?;
+        s.renewal.lock().await.vars.clone()
     }
 
     /// Decides what a 401 to `identity`, sent with credentials of `generation`, means; renews

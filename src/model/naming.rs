@@ -382,6 +382,8 @@ pub(crate) fn is_privileged_field(name: &str) -> bool {
             | "orgid"
             | "verified"
             | "isverified"
+            | "emailverified"
+            | "isstaff"
             | "balance"
             | "credits"
             | "status"

@@ -3,6 +3,7 @@
 //! violation: evidence is a marker that crossed tenants, or a change the victim can see.
 
 mod account;
+mod account_enumeration;
 mod bfla;
 mod bola_delete;
 mod bola_read;
@@ -167,3 +168,6 @@ pub fn leaked_markers(
 ) -> Vec<String> {
     evidence::leaked(ctx.markers, exec, exchange, victim)
 }
+
+pub(crate) use account_enumeration::judge as judge_enumeration;
+pub(crate) use mass_assignment::registered_privilege;

@@ -617,6 +617,13 @@ fn check(f: &Finding, run_prefix: &str) -> String {
                 "[[ \"${{STATUS[{attack}]}}\" == 4* && \"${{STATUS[{absent}]}}\" == 4* && \"${{STATUS[{attack}]}}\" != \"${{STATUS[{absent}]}}\" ]]"
             )
         }
+        Kind::AccountEnumeration => {
+            // The existing account and the unknown one, answered differently.
+            let known = index("control").unwrap_or(1);
+            format!(
+                "[[ \"${{STATUS[{known}]}}\" != \"${{STATUS[{attack}]}}\" || \"${{BODY[{known}]}}\" != \"${{BODY[{attack}]}}\" ]]"
+            )
+        }
         Kind::WebhookUnsigned | Kind::WebhookReplay => {
             // The field the signed control changed changes again after the forged event.
             let field = f

@@ -262,6 +262,18 @@ fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) 
                 (attack, vec![format!("status == {}", status(attack))]),
             ]
         }
+        Kind::AccountEnumeration => {
+            // The statuses the run saw: the existing account's, then the unknown one's.
+            let known = f.steps[..attack]
+                .iter()
+                .rposition(|st| st.role == "control")
+                .unwrap_or(attack);
+            let status = |i: usize| f.steps[i].exchange.status.unwrap_or(0);
+            vec![
+                (known, vec![format!("status == {}", status(known))]),
+                (attack, vec![format!("status == {}", status(attack))]),
+            ]
+        }
         Kind::WebhookUnsigned | Kind::WebhookReplay => {
             // As the script: the field the signed control changed changes again after the
             // forged event. The control that it changed at all is a capture (a runtime error,

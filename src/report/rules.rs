@@ -195,6 +195,15 @@ pub fn rule(kind: Kind) -> Rule {
              password, token, API key or session id. Fix: never return secrets, not even hashed, \
              and remove debug routes from deployed builds.",
         ),
+        Kind::AccountEnumeration => (
+            "AccountEnumeration",
+            &[204, 203],
+            API2,
+            3.7,
+            "Login, registration or password reset answered an existing account differently \
+             from one that does not exist (another status, another message), which lets an \
+             attacker learn who has an account. Fix: answer both the same way.",
+        ),
     };
     Rule {
         kind,

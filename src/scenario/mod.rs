@@ -12,6 +12,7 @@ pub use cast::{Cast, TokenShape};
 pub use compile::compile;
 pub use explore::{Draft, Move, SendBoxed, SendTree, strategy};
 pub(crate) use plan::is_password_field;
+pub(crate) use plan::most_privileged_first;
 pub use plan::{Gap, Plan, Probe, plan};
 #[cfg(test)]
 pub(crate) use step::test_setup;

@@ -165,6 +165,7 @@ type Variant = (Args, Vector, Option<usize>, bool);
 
 mod accounts;
 mod checks;
+pub(crate) use checks::most_privileged_first;
 
 pub(crate) use accounts::is_password_field;
 

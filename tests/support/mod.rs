@@ -279,6 +279,7 @@ where
     tokio::join!(scenario(Mode::Vulnerable), scenario(Mode::Secure));
 }
 
+pub mod accounts;
 pub mod cmd;
 pub mod fixture;
 pub mod hurl_runner;

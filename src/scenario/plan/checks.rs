@@ -272,9 +272,19 @@ impl Planner<'_> {
                 }
             }
         }
-        // Fields the operation's own answers show that the request schema does not have.
+        // Fields the operation's own answers show that the request schema does not have, and
+        // those of its read model: the GET on the same path (`PATCH /me` and `GET /me`).
         let op = &self.api.operations[index];
-        for response in op.responses.iter().filter(|r| r.status.starts_with('2')) {
+        let readers = self
+            .api
+            .operations
+            .iter()
+            .filter(|o| o.method == Method::Get && o.path == op.path);
+        let responses = op
+            .responses
+            .iter()
+            .chain(readers.flat_map(|o| &o.responses));
+        for response in responses.filter(|r| r.status.starts_with('2')) {
             if let Some(props) = response.schema.as_ref().and_then(|s| s.properties()) {
                 for (name, prop) in props {
                     let absent = request.is_none_or(|r| !r.contains_key(name));
@@ -444,7 +454,10 @@ impl Planner<'_> {
         if !shows {
             return None;
         }
-        let value = privileged_value(prop)?;
+        let values = self.assign_values(field, prop);
+        if values.is_empty() {
+            return None;
+        }
         let mut steps = Vec::new();
         let mut h = Holdings::new(a);
         let mut own: HashMap<Slot, Expr> = HashMap::new();
@@ -459,16 +472,17 @@ impl Planner<'_> {
         let pick = |r: usize| h.memo.get(&r).cloned();
         let read_args = self.filled(reader, a, &pick, None)?;
         let first_read = steps.len();
-        for (n, injected) in [
-            Expr::Lit(value),
-            Expr::Echo {
+        // Each value in turn, then the one the caller had (restored): a value equal to the
+        // current one changes nothing and proves nothing, which the oracle sees.
+        let injected_values: Vec<Expr> = values
+            .into_iter()
+            .map(Expr::Lit)
+            .chain(std::iter::once(Expr::Echo {
                 step: first_read,
                 pointer: field.to_string(),
-            },
-        ]
-        .into_iter()
-        .enumerate()
-        {
+            }))
+            .collect();
+        for (n, injected) in injected_values.into_iter().enumerate() {
             let mut args: Args = self.args(index, a, &mut |s| own.get(s).cloned(), None);
             args.retain(|(s, _)| s != &Slot::Body(field.to_string()));
             args.push((Slot::Body(field.to_string()), injected));
@@ -1133,6 +1147,53 @@ impl Planner<'_> {
     }
 }
 
+/// How many values one privilege field is set to, besides the restoration.
+const MAX_ASSIGN_VALUES: usize = 8;
+
+impl Planner<'_> {
+    /// The values to set a privilege field to, most privileged first: every value of its enum,
+    /// `true` for a flag, the roles the identities are declared with (and the administrator
+    /// roles) for a role field, else the most privileged value the schema allows.
+    fn assign_values(&self, field: &str, prop: &Schema) -> Vec<Value> {
+        let mut out: Vec<Value> = privileged_value(prop).into_iter().collect();
+        let push = |v: Value, out: &mut Vec<Value>| {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        };
+        for v in &prop.enum_values {
+            push(v.clone(), &mut out);
+        }
+        let name = normalize(field.trim_start_matches('/'));
+        if prop.enum_values.is_empty() && prop.kind == SchemaKind::String {
+            let declared: Vec<String> = match name.as_str() {
+                "role" | "roles" | "group" => (self.cast.policy.admin_roles.iter())
+                    .chain(self.cast.roles.iter().flatten())
+                    .cloned()
+                    .collect(),
+                "plan" | "tier" => self.cast.plans.iter().flatten().cloned().collect(),
+                _ => Vec::new(),
+            };
+            for r in declared {
+                push(Value::String(r), &mut out);
+            }
+        }
+        out.truncate(MAX_ASSIGN_VALUES);
+        out
+    }
+}
+
+/// `values` with the most privileged first (as [`PRIVILEGED_VALUES`] ranks them), the others
+/// after them in their order.
+pub(crate) fn most_privileged_first(values: &mut [Value]) {
+    let rank = |v: &Value| {
+        v.as_str()
+            .and_then(|s| PRIVILEGED_VALUES.iter().position(|w| normalize(s) == *w))
+            .unwrap_or(PRIVILEGED_VALUES.len())
+    };
+    values.sort_by_key(rank);
+}
+
 /// The value to inject into a privilege field: the most privileged enum value, `true`, `admin`,
 /// or a large number within bounds.
 pub(super) fn privileged_value(prop: &Schema) -> Option<Value> {
@@ -1427,7 +1488,8 @@ components:
     }
 
     #[test]
-    fn a_privilege_field_is_set_to_its_most_privileged_value_and_back_by_the_caller() {
+    fn a_privilege_field_is_set_to_every_value_of_its_enum_most_privileged_first_and_back_by_the_caller()
+     {
         let f = fixture();
         let put = op(&f, "PUT /projects/{projectId}");
         let get = op(&f, "GET /projects/{projectId}");
@@ -1446,7 +1508,7 @@ components:
         for p in &own {
             let steps = &p.scenario.steps;
             let found = attacks(p);
-            assert_eq!(found.len(), 2);
+            assert_eq!(found.len(), 4);
             let field = Slot::Body("/role".into());
             let injected: Vec<&Expr> = found
                 .iter()
@@ -1469,7 +1531,8 @@ components:
                     values[0]
                 })
                 .collect();
-            // First the privileged value, then what the first read showed.
+            // First the most privileged value, then the enum's others, then what the first
+            // read showed.
             let first_read = found[0].0 - 1;
             assert_eq!(
                 steps[first_read].role,
@@ -1479,9 +1542,16 @@ components:
                 }
             );
             assert_eq!(steps[first_read].op, get);
-            assert_eq!(injected[0], &Expr::Lit(json!("admin")));
             assert_eq!(
-                injected[1],
+                injected[..3],
+                [
+                    &Expr::Lit(json!("admin")),
+                    &Expr::Lit(json!("viewer")),
+                    &Expr::Lit(json!("member"))
+                ]
+            );
+            assert_eq!(
+                injected[3],
                 &Expr::Echo {
                     step: first_read,
                     pointer: "/role".into()
