@@ -4,7 +4,6 @@
 
 mod support;
 
-mod users_as_resources;
 mod accounts;
 mod campaign_demo;
 mod ci_templates;
@@ -39,6 +38,7 @@ mod staging;
 mod swagger2;
 mod tenant_fields;
 mod tokens;
+mod users_as_resources;
 mod visibility;
 mod webhook_states;
 mod write_answers;

@@ -84,10 +84,14 @@ fn sliced(scenario: &Scenario, exec: &Execution, v: &Violation) -> (Scenario, Ex
     }
     let attacks = roots.clone();
     for (i, s) in scenario.steps.iter().enumerate() {
-        if let StepRole::ReadBack { attack, .. } = s.role {
-            if attacks.contains(&attack) && !reads {
-                roots.push(i);
+        match s.role {
+            StepRole::ReadBack { attack, .. } if attacks.contains(&attack) && !reads => {
+                roots.push(i)
             }
+            // An account probe's fresh accounts and its login check are its evidence too.
+            StepRole::Relogin { attack } if attacks.contains(&attack) => roots.push(i),
+            StepRole::Enroll if check == Some(crate::scenario::Check::Account) => roots.push(i),
+            _ => {}
         }
     }
     for m in &v.markers {

@@ -77,6 +77,11 @@ impl Campaign {
             let Some(exchange) = record.exchange.clone() else {
                 continue;
             };
+            // An account probe's login check is the flow's, with its secrets: the script says
+            // what to check instead.
+            if matches!(step.role, crate::scenario::StepRole::Relogin { .. }) {
+                continue;
+            }
             let mut captures: Vec<crate::exchange::Capture> = record
                 .captures
                 .iter()

@@ -64,11 +64,21 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
                         before.status.unwrap_or(0)
                     )
                 });
-                match (gone, login_gone) {
-                    (Some(a), Some(b)) => Some((Kind::BolaDelete, format!("{a}, and {b}"))),
-                    (Some(a), None) | (None, Some(a)) => Some((Kind::BolaDelete, a)),
+                let why = match (gone, login_gone) {
+                    (Some(a), Some(b)) => Some(format!("{a}, and {b}")),
+                    (Some(a), None) | (None, Some(a)) => Some(a),
                     (None, None) => None,
-                }
+                };
+                why.map(|why| {
+                    (
+                        Kind::BolaDelete,
+                        Change {
+                            why,
+                            field: Some("account".into()),
+                            markers: Vec::new(),
+                        },
+                    )
+                })
             }
             _ => {
                 let password = attack_fields(attack)
@@ -77,14 +87,18 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
                 match login_gone.filter(|_| password) {
                     Some(b) => Some((
                         Kind::BolaWrite,
-                        format!("the attacker sent a new password, and {b}"),
+                        Change {
+                            why: format!("the attacker sent a new password, and {b}"),
+                            field: Some("password".into()),
+                            markers: Vec::new(),
+                        },
                     )),
                     None => changed(ctx, exec, i, step.actor, attack, before, after)
                         .map(|c| (Kind::BolaWrite, c)),
                 }
             }
         };
-        let Some((kind, why)) = why else {
+        let Some((kind, change)) = why else {
             continue;
         };
         out.push(Violation {
@@ -94,12 +108,12 @@ pub(crate) fn check(ctx: &Context<'_>, scenario: &Scenario, exec: &Execution) ->
             attacker: ctx.names[step.actor].clone(),
             victim: ctx.names[victim].clone(),
             evidence: format!(
-                "{}'s account (a fresh one, registered for this probe): {why}",
-                ctx.names[victim]
+                "{}'s account (a fresh one, registered for this probe): {}",
+                ctx.names[victim], change.why
             ),
             step: i,
-            markers: Vec::new(),
-            field: None,
+            markers: change.markers,
+            field: change.field,
         });
     }
     out
@@ -133,13 +147,24 @@ fn attack_fields(attack: &Exchange) -> Vec<(String, Value)> {
 
 /// The value of field `key` in an answer about the caller: at its top, or one level down
 /// (`{user: {...}}`, `{data: {...}}`).
-fn field<'v>(answer: &'v Value, key: &str) -> Option<&'v Value> {
+fn field<'v>(answer: &'v Value, key: &str) -> Option<(String, &'v Value)> {
     let map = answer.as_object()?;
-    map.get(key).or_else(|| {
-        map.values()
-            .filter_map(|v| v.as_object())
-            .find_map(|inner| inner.get(key))
+    let escaped = crate::spec::escape(key);
+    if let Some(v) = map.get(key) {
+        return Some((format!("/{escaped}"), v));
+    }
+    map.iter().find_map(|(k, v)| {
+        let inner = v.as_object()?.get(key)?;
+        Some((format!("/{}/{escaped}", crate::spec::escape(k)), inner))
     })
+}
+
+/// A change the victim's own answer shows: why, the field (its pointer in the answer) or the
+/// markers.
+struct Change {
+    why: String,
+    field: Option<String>,
+    markers: Vec<String>,
 }
 
 /// What of the attacker's request the victim's own answer about itself shows after and not
@@ -152,7 +177,7 @@ fn changed(
     sent: &Exchange,
     before: &Exchange,
     after: &Exchange,
-) -> Option<String> {
+) -> Option<Change> {
     if !after.is_success() {
         return None;
     }
@@ -173,10 +198,15 @@ fn changed(
         .collect();
     if !markers.is_empty() {
         let list: Vec<String> = markers.into_iter().cloned().collect();
-        return Some(format!(
+        let why = format!(
             "its own answer about itself shows the attacker's {}",
             super::evidence::list(&list)
-        ));
+        );
+        return Some(Change {
+            why,
+            field: None,
+            markers: list,
+        });
     }
     let (Some(b), Some(a)) = (before.response_body.get(), after.response_body.get()) else {
         return None;
@@ -185,15 +215,20 @@ fn changed(
         if value.is_object() || value.is_array() || value.is_null() {
             continue;
         }
-        let (Some(was), Some(now)) = (field(b, &key), field(a, &key)) else {
+        let (Some((_, was)), Some((pointer, now))) = (field(b, &key), field(a, &key)) else {
             continue;
         };
         if *now == value && *was != value {
-            return Some(format!(
+            let why = format!(
                 "its own answer about itself shows {key} = {} (it was {}) after the attacker's request",
                 crate::exchange::value_text(now),
                 crate::exchange::value_text(was)
-            ));
+            );
+            return Some(Change {
+                why,
+                field: Some(pointer),
+                markers: Vec::new(),
+            });
         }
     }
     None

@@ -484,6 +484,14 @@ fn check(f: &Finding, run_prefix: &str) -> String {
     let mut s = String::from("\n# The check.\n");
     let attack = index("attack").unwrap_or(f.steps.len());
     let condition = match f.kind {
+        // An account probe's evidence: the victim's own answer about itself (`/me`).
+        Kind::BolaDelete if f.evidence_field.as_deref() == Some("account") => {
+            let before = index("control").unwrap_or(attack);
+            let after = index("read-back").unwrap_or(f.steps.len());
+            format!(
+                "[[ \"${{STATUS[{before}]}}\" == 2* ]] && [[ \"${{STATUS[{after}]}}\" == 40[13] || \"${{STATUS[{after}]}}\" == 404 || \"${{STATUS[{after}]}}\" == 410 ]]"
+            )
+        }
         Kind::BolaDelete => {
             let before = index("control").unwrap_or(attack);
             let after = index("read-back").unwrap_or(f.steps.len());
@@ -501,6 +509,35 @@ fn check(f: &Finding, run_prefix: &str) -> String {
                     "( {} ) && [[ \"${{STATUS[{after}]}}\" == 2* || \"${{STATUS[{after}]}}\" == 404 || \"${{STATUS[{after}]}}\" == 410 ]] && {absent}",
                     any(before)
                 )
+            }
+        }
+        Kind::BolaWrite if markers.is_empty() => {
+            let before = index("control").unwrap_or(attack);
+            let after = index("read-back").unwrap_or(f.steps.len());
+            match f.evidence_field.as_deref() {
+                Some("password") => {
+                    let _ = writeln!(
+                        s,
+                        "# Then log in as {} with its old password: it is refused (tenantfuzz \
+                         checked this on a fresh account).",
+                        f.victim
+                    );
+                    format!("[[ \"${{STATUS[{attack}]}}\" == 2* ]]")
+                }
+                Some(field) if field.starts_with('/') => {
+                    let at = |n: usize| {
+                        format!(
+                            "\"$(json_at \"${{BODY[{n}]}}\" '{}')\"",
+                            field.replace('\'', "")
+                        )
+                    };
+                    format!(
+                        "[[ \"${{STATUS[{after}]}}\" == 2* ]] && [ {} != {} ]",
+                        at(after),
+                        at(before)
+                    )
+                }
+                _ => "false".to_string(),
             }
         }
         Kind::BolaWrite => {

@@ -131,6 +131,17 @@ fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) 
         vec![(after, list)]
     };
     let list = match f.kind {
+        // An account probe's evidence: the victim's own answer about itself (`/me`).
+        Kind::BolaDelete if f.evidence_field.as_deref() == Some("account") => vec![
+            (
+                index("control").unwrap_or(attack),
+                vec!["status < 300".into()],
+            ),
+            (
+                index("read-back").unwrap_or(last),
+                vec!["status >= 401".into(), "status <= 410".into()],
+            ),
+        ],
         Kind::BolaDelete => {
             let before = index("control").unwrap_or(attack);
             let after = index("read-back").unwrap_or(last);
@@ -155,6 +166,30 @@ fn asserts(f: &Finding, run_prefix: &str) -> (Vec<(usize, Vec<String>)>, Extra) 
                 ],
             }
         }
+        Kind::BolaWrite if marker.is_none() => match f.evidence_field.as_deref() {
+            // The victim's password no longer logs in: the attack is what can be replayed.
+            Some("password") => vec![(attack, vec!["status < 300".into()])],
+            Some(field) if field.starts_with('/') => {
+                let key = field.rsplit('/').next().unwrap_or_default();
+                let sent = f.steps[attack]
+                    .exchange
+                    .request_body
+                    .as_ref()
+                    .and_then(|b| b.get(key.replace("~1", "/").replace("~0", "~")))
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null);
+                let path = quoted(&jsonpath(field));
+                let after = index("read-back").unwrap_or(last);
+                vec![(
+                    after,
+                    vec![
+                        "status < 300".into(),
+                        format!("jsonpath \"{path}\" == {}", literal(&sent)),
+                    ],
+                )]
+            }
+            _ => by_read_back(&marker),
+        },
         Kind::BolaWrite => by_read_back(&marker),
         Kind::Unauthenticated => {
             let shown_in = evidence_step(f).unwrap_or(attack);
