@@ -161,6 +161,21 @@ pub struct PhaseTimes {
     pub cleanup: u64,
 }
 
+/// An identity whose session a probe broke: the probe changed who it is (its password, its
+/// name, its account) and the session could not be renewed afterwards, so the identity sent
+/// nothing more and the probes that needed it were not judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokenSession {
+    /// The identity whose session broke.
+    pub identity: String,
+    /// The probe's operation (`PATCH /me`).
+    pub operation: String,
+    /// The probe's kind (`mass-assignment`, `bola-write`).
+    pub kind: String,
+    /// What the health check saw, and why renewing failed.
+    pub reason: String,
+}
+
 /// What a campaign found.
 #[derive(Debug, Clone)]
 pub struct CampaignResult {
@@ -181,6 +196,9 @@ pub struct CampaignResult {
     /// The error that cut the run short (the target stopped answering), if one did. The
     /// findings confirmed before it still stand.
     pub failure: Option<String>,
+    /// Sessions probes broke (after which their identities sent nothing more): the run is
+    /// incomplete, and says which identity and which probe.
+    pub broken_sessions: Vec<BrokenSession>,
     /// Every exchange of the run, in the order they finished; empty unless recording was asked
     /// for (the CLI's `--har`).
     pub exchanges: Vec<crate::exchange::Recorded>,
@@ -211,6 +229,13 @@ impl CampaignResult {
         let mut why = Vec::new();
         if let Some(stopped) = &self.stopped_early {
             why.push(format!("stopped early: {stopped}"));
+        }
+        for b in &self.broken_sessions {
+            why.push(format!(
+                "the session of '{}' broke after the probe {} ({}) and could not be renewed: \
+                 {}; the probes that needed '{}' after it were not judged",
+                b.identity, b.operation, b.kind, b.reason, b.identity
+            ));
         }
         let untested = self.untested().count();
         if untested > self.untested_allowed {

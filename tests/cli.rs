@@ -280,7 +280,7 @@ fn exclusions_by_tag_glob_operation_id_and_method_path_leave_every_phase() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|g| g["reason"] == "excluded by the config")
+        .filter(|g| g["key"] == "campaign.exclude")
         .map(|g| g["operation"].as_str().unwrap())
         .collect();
     for op in [

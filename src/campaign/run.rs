@@ -507,6 +507,7 @@ impl Campaign {
             marker_prefix: format!("tfz{}", markers.run()),
             stopped_early,
             failure: failure.or_else(|| target.lost()),
+            broken_sessions: target.broken_sessions(),
             cleanup,
             exchanges: {
                 let mut recorded = target.take_recorded();

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use crate::config::Settings;
 use crate::model::Decision;
 use crate::model::Slot;
-use crate::scenario::{Check, Forgery, StepRole};
+use crate::scenario::{Check, StepRole};
 
 /// Arguments of `tenantfuzz plan`.
 #[derive(Debug, Args)]
@@ -211,9 +211,19 @@ pub(crate) fn render(c: &Campaign) -> String {
     for l in lines {
         let _ = writeln!(out, "{l}");
     }
-    let _ = writeln!(out, "\nnot attacked:");
+    let _ = writeln!(
+        out,
+        "\nnot attacked ({} operations; each with why, and the config key that changes it):",
+        plan.gaps.len()
+    );
     for gap in &plan.gaps {
-        let _ = writeln!(out, "  {:<55} {}", op(gap.op), gap.reason);
+        let _ = writeln!(
+            out,
+            "  {:<55} {} [key: {}]",
+            op(gap.op),
+            gap.reason,
+            gap.key
+        );
     }
     out
 }
@@ -262,7 +272,8 @@ ids taken (operation, slot, resource: where its ids come from):
         for x in c.model.consumers_of(i) {
             let from = &sources[x.resource];
             let from = if from.is_empty() {
-                "none: nothing creates, lists or answers it (add a create, or name one with                  [[model.links]] / [[model.ids]])"
+                "none: nothing creates, lists or answers it (add a create, or name one with \
+                 [[model.links]] / [[model.ids]])"
                     .to_string()
             } else {
                 from.join("; ")
@@ -281,21 +292,7 @@ ids taken (operation, slot, resource: where its ids come from):
 
 /// What an attack's check is called in the plan.
 fn check_name(check: &Check) -> &'static str {
-    match check {
-        Check::Ownership => "ownership",
-        Check::Gate { plan: false, .. } => "bfla",
-        Check::Gate { plan: true, .. } => "plan-bypass",
-        Check::Assign { .. } => "mass-assignment",
-        Check::Webhook {
-            forgery: Forgery::Replay,
-            ..
-        } => "webhook-replay",
-        Check::Webhook { .. } => "webhook-unsigned",
-        Check::AfterDelete => "use-after-delete",
-        Check::Existence { .. } => "existence-leak",
-        Check::Token { .. } => "token-forgery",
-        Check::Account => "account",
-    }
+    check.name()
 }
 
 /// Each restricted operation with what restricts it and where that came from, and what the
@@ -435,6 +432,6 @@ fn to_json(c: &Campaign) -> serde_json::Value {
             })
         }).collect::<Vec<_>>(),
         "attacks": attacks,
-        "not_attacked": plan.gaps.iter().map(|g| json!({"operation": c.api.operations[g.op].label(), "reason": g.reason})).collect::<Vec<_>>(),
+        "not_attacked": plan.gaps.iter().map(|g| json!({"operation": c.api.operations[g.op].label(), "reason": g.reason, "key": g.key})).collect::<Vec<_>>(),
     })
 }

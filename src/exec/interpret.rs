@@ -155,6 +155,10 @@ impl Interpreter<'_> {
         } else {
             Vec::new()
         };
+        if alone {
+            let (operation, kind) = self.probe_name(scenario);
+            self.target.begin_solo_probe(operation, kind);
+        }
         let priority = crate::exec::Priority::new(ticket, webhook);
         let mut exec = Execution::default();
         let steps = &scenario.steps;
@@ -230,6 +234,17 @@ impl Interpreter<'_> {
         for (identity, stash) in enrolled.into_iter().rev() {
             self.target.restore(identity, stash).await;
         }
+        if alone {
+            // Still alone: a session the probe broke is found (and renewed, or reported as
+            // the probe's doing) before any other probe sends with it.
+            let mut actors: Vec<usize> = scenario.steps.iter().map(|s| s.actor).collect();
+            actors.sort_unstable();
+            actors.dedup();
+            for identity in actors {
+                self.target.check_after_probe(identity).await;
+            }
+            self.target.end_solo_probe();
+        }
         if !webhook {
             self.release(scenario, &exec);
         }
@@ -289,6 +304,28 @@ impl Interpreter<'_> {
             }),
             _ => None,
         }
+    }
+
+    /// A probe by its first attack: the operation (`PATCH /me`) and the kind of check
+    /// (`mass-assignment`, `bola-write`).
+    fn probe_name(&self, scenario: &Scenario) -> (String, String) {
+        use crate::scenario::{Check, Effect};
+        scenario
+            .steps
+            .iter()
+            .find_map(|s| match &s.role {
+                StepRole::Attack { check, effect, .. } => {
+                    let kind = match (check, effect) {
+                        (Check::Ownership, Effect::Read) => "bola-read",
+                        (Check::Ownership, Effect::Delete) => "bola-delete",
+                        (Check::Ownership, _) => "bola-write",
+                        (other, _) => other.name(),
+                    };
+                    Some((self.api.operations[s.op].label(), kind.to_string()))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| ("a scenario without an attack".into(), "setup".into()))
     }
 
     /// Hands what a finished execution created to the running cleanup, if there is one: no

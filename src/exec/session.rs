@@ -229,10 +229,31 @@ pub(super) fn random_token() -> String {
 }
 
 impl Target {
-    /// Marks a session lost and says why; the first reason is kept.
+    /// Marks a session lost and says why; the first reason is kept. While a probe runs alone
+    /// (see [`Target::begin_solo_probe`]) the loss is that probe's: it is recorded as a broken
+    /// session, the identity sends nothing more, and the run goes on with the others.
     fn lose(&self, identity: usize, reason: String) {
         if let Some(s) = self.sessions.get(identity) {
             s.lost.store(true, Ordering::Release);
+        }
+        let probe = self
+            .solo_probe
+            .lock()
+            .ok()
+            .and_then(|p| p.as_ref().cloned());
+        if let (Some((operation, kind)), Some(s)) = (probe, self.sessions.get(identity)) {
+            tracing::error!(
+                "{reason} (after the probe {operation} ({kind}), which changes who an identity is)"
+            );
+            if let Ok(mut broken) = self.broken.lock() {
+                broken.push(crate::outcome::BrokenSession {
+                    identity: s.name.clone(),
+                    operation,
+                    kind,
+                    reason,
+                });
+            }
+            return;
         }
         tracing::error!("{reason}");
         if let Ok(mut lost) = self.lost.lock() {
@@ -684,6 +705,78 @@ impl Target {
             Ok(()) => {
                 self.renewals.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(identity = %s.name, status, "session renewed after a failed periodic check");
+            }
+            Err(e) => self.lose(
+                identity,
+                format!(
+                    "identity '{}': its positive control answered {status} and logging in again failed: {e}",
+                    s.name
+                ),
+            ),
+        }
+    }
+
+    /// Marks the start of a probe that runs alone because it changes who an identity is
+    /// (`operation` and `kind` name it): until [`Target::end_solo_probe`], a session lost is
+    /// that probe's doing.
+    pub(crate) fn begin_solo_probe(&self, operation: String, kind: String) {
+        if let Ok(mut p) = self.solo_probe.lock() {
+            *p = Some((operation, kind));
+        }
+    }
+
+    /// Marks the end of the probe [`Target::begin_solo_probe`] started.
+    pub(crate) fn end_solo_probe(&self) {
+        if let Ok(mut p) = self.solo_probe.lock() {
+            *p = None;
+        }
+    }
+
+    /// The sessions probes broke (see [`Target::check_after_probe`]), in the order they broke.
+    pub fn broken_sessions(&self) -> Vec<crate::outcome::BrokenSession> {
+        self.broken.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+
+    /// The health check after a probe that changes who an identity is (its password, its
+    /// name, its account): the identity's positive control is sent; a refusal renews the
+    /// session (logs in again), and when that fails the session is lost, recorded as that
+    /// probe's doing. Waits for a renewal under way; an identity without a control is not
+    /// checked (a 401 to a later request still renews it).
+    pub(crate) async fn check_after_probe(&self, identity: usize) {
+        let Some(s) = self.sessions.get(identity) else {
+            return;
+        };
+        let mut state = s.renewal.lock().await;
+        let Some(url) = s.control() else {
+            return;
+        };
+        if s.is_lost() {
+            return;
+        }
+        let (wire, _) = s.current();
+        let control = self
+            .send_with(identity, &wire, Method::Get, &url, &[], None, false)
+            .await;
+        // No answer, a server error or a rate limit tell nothing about the session.
+        if control.is_success() || control.status.is_none_or(|st| st >= 500 || st == 429) {
+            s.mark_checked();
+            return;
+        }
+        let status = control.status.unwrap_or(0);
+        if s.flow.is_none() {
+            self.lose(
+                identity,
+                format!(
+                    "identity '{}': its positive control answered {status} and it has no login flow to renew its session",
+                    s.name
+                ),
+            );
+            return;
+        }
+        match self.log_in(identity, &mut state).await {
+            Ok(()) => {
+                self.renewals.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(identity = %s.name, status, "session renewed after a probe that changes who an identity is");
             }
             Err(e) => self.lose(
                 identity,

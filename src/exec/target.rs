@@ -50,6 +50,12 @@ pub struct Target {
     pub(super) on_loss: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Sessions renewed by logging in again after a 401 or a failed periodic check.
     pub(super) renewals: AtomicU64,
+    /// The probe running alone right now (one that changes who an identity is), by its
+    /// operation and kind: a session lost while it runs, or found broken right after it, is
+    /// that probe's doing, and the run goes on without the identity.
+    pub(super) solo_probe: std::sync::Mutex<Option<(String, String)>>,
+    /// Sessions such probes broke, in the order they broke.
+    pub(super) broken: std::sync::Mutex<Vec<crate::outcome::BrokenSession>>,
     /// How often a session proves itself with its positive control (none: only on a 401).
     pub(super) check_every: Option<Duration>,
     /// Identity names in identity order, for the recording.
@@ -197,6 +203,8 @@ impl Target {
             lost: Default::default(),
             on_loss: None,
             renewals: AtomicU64::new(0),
+            solo_probe: Default::default(),
+            broken: Default::default(),
             check_every: None,
             names: identities.iter().map(|s| s.name.clone()).collect(),
             recorder: None,

@@ -184,7 +184,9 @@ impl ResourceModel {
                 out.push((
                     "model.ids",
                     format!(
-                        "'{}' creates nothing in the model (only a POST into a collection creates;                          not an action on an item, a login, or an excluded operation), so its                          pointer '{pointer}' would never be read",
+                        "'{}' creates nothing in the model (only a POST into a collection creates; \
+                         not an action on an item, a login, or an excluded operation), so its \
+                         pointer '{pointer}' would never be read",
                         api.operations[*op].label()
                     ),
                 ));
@@ -220,7 +222,8 @@ impl ResourceModel {
             out.push((
                 "model.links.resource",
                 format!(
-                    "'{name}' is no resource of the model: nothing creates, lists or takes it, so                      {} [{}] would wait for ids that never come{help}",
+                    "'{name}' is no resource of the model: nothing creates, lists or takes it, so \
+                     {} [{}] would wait for ids that never come{help}",
                     api.operations[*op].label(),
                     slot.label()
                 ),
@@ -277,11 +280,16 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
     let items = ItemPaths::new(api);
     for (i, op) in api.operations.iter().enumerate() {
         if excluded.contains(&i) {
-            b.model.skipped.push((i, "excluded by the config".into()));
-        } else if is_plumbing(&items, &op.path) {
             b.model.skipped.push((
                 i,
-                "authentication plumbing (the caller's own login, logout, refresh or registration)"
+                "excluded by campaign.exclude (remove it from the list to attack it)".into(),
+            ));
+        } else if is_plumbing(&items, &op.path) && !overrides.links.iter().any(|(o, ..)| *o == i) {
+            // A link on it is the user's word that it takes a resource's id: attacked then.
+            b.model.skipped.push((
+                i,
+                "authentication plumbing (the caller's own login, logout, refresh or \
+                 registration; a [[model.links]] on one of its parameters has it attacked)"
                     .into(),
             ));
         }

@@ -78,6 +78,10 @@ pub struct Summary {
     /// Why the run stopped before doing all it planned, if it did.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub stopped_early: Option<String>,
+    /// Sessions probes broke: the identity, the probe (operation and kind) and why renewing
+    /// failed; the identity sent nothing more, so the run is incomplete. Absent when none was.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub broken_sessions: Vec<crate::outcome::BrokenSession>,
     /// Whether the run did all it planned and judged enough: false when it stopped early,
     /// failed, or left more operations untested than `untested_allowed`; then no finding is
     /// not a pass.
@@ -187,6 +191,7 @@ pub fn report(result: &CampaignResult) -> Report {
             confirmation_requests: result.stats.confirmation_requests,
             session_renewals: result.stats.session_renewals,
             stopped_early: result.stopped_early.clone(),
+            broken_sessions: result.broken_sessions.clone(),
             complete: result.incomplete().is_empty() && result.failure.is_none(),
             untested: result.untested().count(),
             untested_allowed: result.untested_allowed,

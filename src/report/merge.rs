@@ -47,6 +47,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         confirmation_requests: 0,
         session_renewals: 0,
         stopped_early: None,
+        broken_sessions: Vec::new(),
         complete: true,
         untested: 0,
         untested_allowed: 0,
@@ -114,6 +115,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         summary.systematic_requests += s.systematic_requests;
         summary.confirmation_requests += s.confirmation_requests;
         summary.session_renewals += s.session_renewals;
+        summary.broken_sessions.extend(s.broken_sessions);
         // Each shard's allowance is of its own operations.
         summary.untested_allowed += s.untested_allowed;
         if summary.error.is_none() {
@@ -221,6 +223,7 @@ pub fn result_of(report: Report) -> CampaignResult {
         },
         stopped_early: report.summary.stopped_early,
         failure: report.summary.error,
+        broken_sessions: report.summary.broken_sessions,
         exchanges: Vec::new(),
         shard: report.summary.shard.and_then(|s| s.parse().ok()),
         untested_allowed: report.summary.untested_allowed,

@@ -25,11 +25,14 @@ pub struct Probe {
     pub scenario: Scenario,
 }
 
-/// Why an (operation) is not attacked in a plan.
+/// Why an (operation) is not attacked in a plan, and the config key that would change it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Gap {
     pub op: usize,
     pub reason: String,
+    /// The key as a user writes it in `tenantfuzz.toml` (`campaign.exclude`,
+    /// `campaign.mutate_seeded`, `[[model.links]]`, ...).
+    pub key: &'static str,
 }
 
 /// The systematic plan.
@@ -152,9 +155,9 @@ pub fn plan(api: &Api, model: &ResourceModel, cast: &Cast) -> Plan {
         .collect();
     let gaps = (0..api.operations.len())
         .filter(|op| !attacked.contains(op))
-        .map(|op| Gap {
-            op,
-            reason: planner.gap_reason(op),
+        .map(|op| {
+            let (reason, key) = planner.gap_reason(op);
+            Gap { op, reason, key }
         })
         .collect();
     Plan { probes, gaps }
@@ -353,19 +356,48 @@ impl<'a> Planner<'a> {
         self.gets.get_or_init(|| Gets::new(self.api, self.model))
     }
 
-    fn gap_reason(&self, op: usize) -> String {
+    /// Why `op` is not attacked, and the config key that would change it.
+    fn gap_reason(&self, op: usize) -> (String, &'static str) {
         if let Some((_, reason)) = self.model.skipped.iter().find(|(o, _)| *o == op) {
-            return reason.clone();
+            let key = if reason.contains("campaign.exclude") {
+                "campaign.exclude"
+            } else {
+                "[[model.links]]"
+            };
+            return (reason.clone(), key);
         }
         let o = &self.api.operations[op];
-        if o.security == Security::Public && self.model.consumers_of(op).next().is_none() {
-            return "public by the spec, and lists nothing by id".into();
+        if self.cast.webhooks.contains(&op) {
+            return (
+                "a webhook receiver: only its signature probes attack it, and none could be \
+                 made (its event needs a resource nothing creates; see [[webhooks]])"
+                    .into(),
+                "[[webhooks]]",
+            );
+        }
+        if self.cast.policy.is_shared(op) {
+            return (
+                "shared by design (policy.shared): every identity may use it, and no anonymous \
+                 probe could be made (remove it from policy.shared if it is not)"
+                    .into(),
+                "policy.shared",
+            );
         }
         if self.model.consumers_of(op).next().is_none() {
-            if o.method == Method::Get {
-                return "lists nothing the victim owns".into();
-            }
-            return "takes no resource id".into();
+            let what = if o.security == Security::Public {
+                "public by the spec, and takes no resource id"
+            } else if o.method == Method::Get {
+                "takes no resource id and lists nothing the victim owns"
+            } else {
+                "takes no resource id"
+            };
+            return (
+                format!(
+                    "{what} (name a parameter that takes one with [[model.links]], or the roles \
+                     that may call it with [[policy.rules]])"
+                ),
+                "[[model.links]]",
+            );
         }
         // What it changes is a victim's pre-existing object (its own account, or what
         // discovery found) and nothing creates one afresh.
@@ -380,14 +412,40 @@ impl<'a> Planner<'a> {
             let seeded =
                 (0..self.cast.anonymous()).any(|i| self.cast.owned.contains(&(i, target.resource)));
             if seeded {
-                return format!(
-                    "changes a victim's pre-existing {} (its own account, or one discovery found), \
-                     left alone unless campaign.mutate_seeded = true",
-                    self.model.resources[target.resource].name
+                return (
+                    format!(
+                        "changes a victim's pre-existing {} (its own account, or one discovery \
+                         found), left alone while mutate_seeded = false (set \
+                         campaign.mutate_seeded = true, or --mutate-seeded)",
+                        self.model.resources[target.resource].name
+                    ),
+                    "campaign.mutate_seeded",
                 );
             }
         }
-        "no victim resource of the kind it takes could be created or discovered".into()
+        // Which resource could not be had, and why.
+        let wanted = target.or(consumers.first()).map(|c| c.resource);
+        if let Some(r) = wanted {
+            let name = &self.model.resources[r].name;
+            let created = self.model.producers_of(r).next().is_some();
+            let listed = self.model.discoveries.iter().any(|d| d.resource == r);
+            if !created && !listed {
+                return (
+                    format!(
+                        "nothing creates or lists a {name}, the resource it takes (if its \
+                         parameter takes another resource's id, say which with [[model.links]])"
+                    ),
+                    "[[model.links]]",
+                );
+            }
+        }
+        (
+            "no victim resource of the kind it takes could be created or discovered (if a \
+             create's answer holds the id where inference does not look, name it with \
+             [[model.ids]])"
+                .into(),
+            "[[model.ids]]",
+        )
     }
 
     /// Gets an id of `resource` for `h.owner`: one it already made, one it creates now (pushing

@@ -114,6 +114,27 @@ pub enum Effect {
     Action,
 }
 
+impl Check {
+    /// What the check is called in the plan and in reports (`mass-assignment`, `bfla`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Check::Ownership => "ownership",
+            Check::Gate { plan: false, .. } => "bfla",
+            Check::Gate { plan: true, .. } => "plan-bypass",
+            Check::Assign { .. } => "mass-assignment",
+            Check::Webhook {
+                forgery: Forgery::Replay,
+                ..
+            } => "webhook-replay",
+            Check::Webhook { .. } => "webhook-unsigned",
+            Check::AfterDelete => "use-after-delete",
+            Check::Existence { .. } => "existence-leak",
+            Check::Token { .. } => "token-forgery",
+            Check::Account => "account",
+        }
+    }
+}
+
 impl Effect {
     /// Whether the effect can change the victim's data.
     pub fn mutates(self) -> bool {

@@ -460,6 +460,7 @@ pub fn result() -> CampaignResult {
     CampaignResult {
         untested_allowed: 0,
         failure: None,
+        broken_sessions: Vec::new(),
         base_url: BASE.into(),
         spec: "specs/demo.yaml".into(),
         identities: vec![
