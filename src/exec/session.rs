@@ -682,29 +682,57 @@ impl Target {
             return;
         }
         s.mark_checked();
+        self.prove_or_renew(
+            identity,
+            &mut state,
+            &url,
+            "during the run",
+            "a failed periodic check",
+        )
+        .await;
+    }
+
+    /// Sends `identity`'s positive control (`url`); a refusal renews the session by logging in
+    /// again, and when that fails (or there is no flow) the session is lost. `when` goes into
+    /// the reason (`during the run`), `after` into the log of a renewal. `true` when the control
+    /// passed as it was.
+    async fn prove_or_renew(
+        &self,
+        identity: usize,
+        state: &mut Renewal,
+        url: &str,
+        when: &str,
+        after: &str,
+    ) -> bool {
+        let s = &self.sessions[identity];
         let (wire, _) = s.current();
         let control = self
-            .send_with(identity, &wire, Method::Get, &url, &[], None, false)
+            .send_with(identity, &wire, Method::Get, url, &[], None, false)
             .await;
         // No answer, a server error or a rate limit tell nothing about the session.
         if control.is_success() || control.status.is_none_or(|st| st >= 500 || st == 429) {
-            return;
+            return true;
         }
         let status = control.status.unwrap_or(0);
+        let when = if when.is_empty() {
+            String::new()
+        } else {
+            format!(" {when}")
+        };
         if s.flow.is_none() {
             self.lose(
                 identity,
                 format!(
-                    "identity '{}': its positive control answered {status} during the run and it has no login flow to renew its session",
+                    "identity '{}': its positive control answered {status}{when} and it has no login flow to renew its session",
                     s.name
                 ),
             );
-            return;
+            return false;
         }
-        match self.log_in(identity, &mut state).await {
+        match self.log_in(identity, state).await {
             Ok(()) => {
                 self.renewals.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(identity = %s.name, status, "session renewed after a failed periodic check");
+                tracing::info!(identity = %s.name, status, "session renewed after {after}");
             }
             Err(e) => self.lose(
                 identity,
@@ -714,6 +742,7 @@ impl Target {
                 ),
             ),
         }
+        false
     }
 
     /// Marks the start of a probe that runs alone because it changes who an identity is
@@ -753,38 +782,17 @@ impl Target {
         if s.is_lost() {
             return;
         }
-        let (wire, _) = s.current();
-        let control = self
-            .send_with(identity, &wire, Method::Get, &url, &[], None, false)
-            .await;
-        // No answer, a server error or a rate limit tell nothing about the session.
-        if control.is_success() || control.status.is_none_or(|st| st >= 500 || st == 429) {
+        if self
+            .prove_or_renew(
+                identity,
+                &mut state,
+                &url,
+                "",
+                "a probe that changes who an identity is",
+            )
+            .await
+        {
             s.mark_checked();
-            return;
-        }
-        let status = control.status.unwrap_or(0);
-        if s.flow.is_none() {
-            self.lose(
-                identity,
-                format!(
-                    "identity '{}': its positive control answered {status} and it has no login flow to renew its session",
-                    s.name
-                ),
-            );
-            return;
-        }
-        match self.log_in(identity, &mut state).await {
-            Ok(()) => {
-                self.renewals.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(identity = %s.name, status, "session renewed after a probe that changes who an identity is");
-            }
-            Err(e) => self.lose(
-                identity,
-                format!(
-                    "identity '{}': its positive control answered {status} and logging in again failed: {e}",
-                    s.name
-                ),
-            ),
         }
     }
 
