@@ -511,12 +511,64 @@ fn plan_time(spec: &Path) -> Option<(Duration, usize, usize)> {
     Some((started.elapsed(), c.api.operations.len(), plan.probes.len()))
 }
 
-/// The demo spec with its paths copied `n` times under `/vK` prefixes.
+/// The demo spec with its paths copied `n` times under `/vK` prefixes, each copy's resources
+/// renamed (`documents` becomes `documentsb` in the second copy, with its `documentbId`, its
+/// `Documentb` schema, ...): `n` times the resources, as a large spec has, rather than one API's
+/// resources with `n` creates each (a version segment is no resource, so unrenamed copies would be
+/// the same resources, and each line of the plan would list every copy).
 fn synthetic(n: usize) -> std::path::PathBuf {
-    let mut doc: serde_json::Value = yaml_serde::from_str(SPEC_YAML).expect("demo spec parses");
-    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    const WORDS: [&str; 10] = [
+        "attachment",
+        "automation",
+        "comment",
+        "document",
+        "export",
+        "invoice",
+        "member",
+        "project",
+        "report",
+        "workspace",
+    ];
+    let original: serde_json::Value = yaml_serde::from_str(SPEC_YAML).expect("demo spec parses");
+    let text = original.to_string();
+    let mut doc = original.clone();
     let mut all = serde_json::Map::new();
     for k in 0..n {
+        let copy: serde_json::Value = if k == 0 {
+            original.clone()
+        } else {
+            let mut suffix = String::new();
+            let mut i = k;
+            while i > 0 {
+                suffix.insert(0, char::from(b'a' + (i % 26) as u8));
+                i /= 26;
+            }
+            let mut t = text.clone();
+            for w in WORDS {
+                let cap = format!("{}{}", w[..1].to_uppercase(), &w[1..]);
+                t = t.replace(w, &format!("{w}{suffix}"));
+                t = t.replace(&cap, &format!("{cap}{suffix}"));
+            }
+            serde_json::from_str(&t).expect("renamed copy parses")
+        };
+        if k > 0 {
+            if let (Some(into), Some(from)) = (
+                doc.get_mut("components").and_then(|c| c.as_object_mut()),
+                copy.get("components").and_then(|c| c.as_object()),
+            ) {
+                for (section, entries) in from {
+                    if let (Some(into), Some(entries)) = (
+                        into.get_mut(section).and_then(|s| s.as_object_mut()),
+                        entries.as_object(),
+                    ) {
+                        for (name, entry) in entries {
+                            into.entry(name.clone()).or_insert_with(|| entry.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let paths = copy["paths"].as_object().cloned().unwrap_or_default();
         for (p, item) in &paths {
             let mut item = item.clone();
             // Keep operationIds unique.

@@ -89,16 +89,30 @@ pub(crate) fn render(c: &Campaign) -> String {
         }
     }
     let _ = writeln!(out, "\nresources:");
+    // Each resource's producers, lists and consumers, grouped once: a scan of every one for
+    // every resource made the plan of a large spec quadratic.
+    let (mut producers_of, mut discoveries_of, mut consumers_of) = (
+        vec![Vec::new(); m.resources.len()],
+        vec![Vec::new(); m.resources.len()],
+        vec![Vec::new(); m.resources.len()],
+    );
+    for p in &m.producers {
+        producers_of[p.resource].push(p);
+    }
+    for d in &m.discoveries {
+        discoveries_of[d.resource].push(d);
+    }
+    for x in &m.consumers {
+        consumers_of[x.resource].push(x);
+    }
     for (i, r) in m.resources.iter().enumerate() {
         let parents: Vec<&str> = r
             .parents
             .iter()
             .map(|p| m.resources[*p].name.as_str())
             .collect();
-        let producers: Vec<String> = m
-            .producers
+        let producers: Vec<String> = producers_of[i]
             .iter()
-            .filter(|p| p.resource == i)
             .map(|p| {
                 let from = match (&p.id_pointer, p.location_header, &p.request_key) {
                     (Some(pointer), _, _) => pointer.clone(),
@@ -113,10 +127,8 @@ pub(crate) fn render(c: &Campaign) -> String {
                 )
             })
             .collect();
-        let discovered: Vec<String> = m
-            .discoveries
+        let discovered: Vec<String> = discoveries_of[i]
             .iter()
-            .filter(|d| d.resource == i)
             .map(|d| {
                 format!(
                     "{} {}",
@@ -140,15 +152,13 @@ pub(crate) fn render(c: &Campaign) -> String {
             }
         );
         if !producers.is_empty() {
-            let _ = writeln!(out, "    created by   {}", producers.join("; "));
+            let _ = writeln!(out, "    created by   {}", few(&producers));
         }
         if !discovered.is_empty() {
-            let _ = writeln!(out, "    listed by    {}", discovered.join("; "));
+            let _ = writeln!(out, "    listed by    {}", few(&discovered));
         }
-        let consumers: Vec<String> = m
-            .consumers
+        let consumers: Vec<String> = consumers_of[i]
             .iter()
-            .filter(|x| x.resource == i)
             .map(|x| format!("{} [{}]", op(x.op), slot_text(&x.slot)))
             .collect();
         if !consumers.is_empty() {
@@ -228,33 +238,51 @@ pub(crate) fn render(c: &Campaign) -> String {
     out
 }
 
-/// Where the ids of `resource` come from: its creates (the id in the answer, else the key the
-/// request chose), the lists that show an identity's own, the caller's own answers.
-fn id_sources(c: &Campaign, resource: usize) -> Vec<String> {
+/// A list for a line of text: the first few, then how many more. A resource that many
+/// operations create (every version of one API, say) would otherwise make each of its lines as
+/// long as the spec, and the text plan quadratic in the spec's size.
+fn few(items: &[String]) -> String {
+    const SHOWN: usize = 6;
+    if items.len() <= SHOWN + 1 {
+        return items.join("; ");
+    }
+    format!(
+        "{}; and {} more",
+        items[..SHOWN].join("; "),
+        items.len() - SHOWN
+    )
+}
+
+/// Where the ids of each resource come from: its creates (the id in the answer, else the key
+/// the request chose), the lists that show an identity's own, the caller's own answers.
+fn id_sources(c: &Campaign) -> Vec<Vec<String>> {
     let m = &c.model;
     let op = |i: usize| c.api.operations[i].label();
-    let mut out: Vec<String> = m
-        .producers_of(resource)
+    let mut all: Vec<Vec<String>> = (0..m.resources.len())
+        .map(|r| id_sources_created(c, r))
+        .collect();
+    for d in &m.discoveries {
+        all[d.resource].push(format!("discovery {}", op(d.op)));
+    }
+    for s in &m.selves {
+        all[s.resource].push(format!("self endpoint {} {}", op(s.op), s.pointer));
+    }
+    all
+}
+
+/// Where the ids of `resource` come from at creation: the id in the answer, else the key the
+/// request chose.
+fn id_sources_created(c: &Campaign, resource: usize) -> Vec<String> {
+    let m = &c.model;
+    let op = |i: usize| c.api.operations[i].label();
+    m.producers_of(resource)
         .map(|p| match &p.request_key {
             Some(key) if p.id_pointer.is_none() => {
                 format!("request value {key} of {}", op(p.op))
             }
             _ => format!("creation {}", op(p.op)),
         })
-        .collect();
-    out.extend(
-        m.discoveries
-            .iter()
-            .filter(|d| d.resource == resource)
-            .map(|d| format!("discovery {}", op(d.op))),
-    );
-    out.extend(
-        m.selves
-            .iter()
-            .filter(|s| s.resource == resource)
-            .map(|s| format!("self endpoint {} {}", op(s.op), s.pointer)),
-    );
-    out
+        .collect()
 }
 
 /// For every operation that takes an id: which resource, in which slot, and where its ids come
@@ -265,9 +293,7 @@ fn id_sources_text(c: &Campaign) -> String {
 ids taken (operation, slot, resource: where its ids come from):
 ",
     );
-    let sources: Vec<Vec<String>> = (0..c.model.resources.len())
-        .map(|r| id_sources(c, r))
-        .collect();
+    let sources = id_sources(c);
     for (i, operation) in c.api.operations.iter().enumerate() {
         for x in c.model.consumers_of(i) {
             let from = &sources[x.resource];
@@ -276,7 +302,7 @@ ids taken (operation, slot, resource: where its ids come from):
                  [[model.links]] / [[model.ids]])"
                     .to_string()
             } else {
-                from.join("; ")
+                few(from)
             };
             let _ = writeln!(
                 out,
@@ -434,4 +460,22 @@ fn to_json(c: &Campaign) -> serde_json::Value {
         "attacks": attacks,
         "not_attacked": plan.gaps.iter().map(|g| json!({"operation": c.api.operations[g.op].label(), "reason": g.reason, "key": g.key})).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::few;
+
+    #[test]
+    fn a_long_list_shows_its_first_few_and_how_many_more() {
+        let items: Vec<String> = (1..=20).map(|i| format!("POST /v{i}/things")).collect();
+        assert_eq!(
+            few(&items),
+            "POST /v1/things; POST /v2/things; POST /v3/things; POST /v4/things; \
+             POST /v5/things; POST /v6/things; and 14 more"
+        );
+        // Seven fit: "and 1 more" would be no shorter.
+        assert_eq!(few(&items[..7]).matches("; ").count(), 6);
+        assert!(!few(&items[..7]).contains("more"));
+    }
 }

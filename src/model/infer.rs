@@ -122,6 +122,10 @@ pub struct Overrides {
 impl ResourceModel {
     /// The resource called `name`.
     pub fn resource(&self, name: &str) -> Option<usize> {
+        // The index holds every resource unless the model was changed by hand since.
+        if self.index.by_name.len() == self.resources.len() {
+            return self.index.by_name.get(name).copied();
+        }
         self.resources.iter().position(|r| r.name == name)
     }
 
@@ -156,6 +160,31 @@ impl ResourceModel {
             .flatten()
             .map(|i| &self.producers[*i])
             .chain(scan.into_iter().flatten())
+    }
+
+    /// The producers that take one of `parents` as a dependency, in order.
+    pub fn producers_under(&self, parents: &[usize]) -> Vec<&Producer> {
+        let mut at: Vec<usize> = if self.index.producers_by_dependency.len() == self.resources.len()
+        {
+            parents
+                .iter()
+                .filter_map(|r| self.index.producers_by_dependency.get(*r))
+                .flatten()
+                .copied()
+                .collect()
+        } else {
+            (0..self.producers.len())
+                .filter(|&i| {
+                    self.producers[i]
+                        .dependencies
+                        .iter()
+                        .any(|(_, d)| parents.contains(d))
+                })
+                .collect()
+        };
+        at.sort_unstable();
+        at.dedup();
+        at.into_iter().map(|i| &self.producers[i]).collect()
     }
 
     /// The first producer whose create is operation `op`.
@@ -256,11 +285,27 @@ impl ResourceModel {
                 list.push(i);
             }
         }
+        let mut producers_by_dependency = vec![Vec::new(); self.resources.len()];
+        for (i, p) in self.producers.iter().enumerate() {
+            for (_, d) in &p.dependencies {
+                if let Some(list) = producers_by_dependency.get_mut(*d) {
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
+        let mut by_name = HashMap::new();
+        for (i, r) in self.resources.iter().enumerate() {
+            by_name.entry(r.name.clone()).or_insert(i);
+        }
         self.index = Index {
+            by_name,
             consumers_by_op: by_op,
             skipped,
             producer_by_op,
             producers_by_resource,
+            producers_by_dependency,
         };
     }
 }
@@ -268,10 +313,14 @@ impl ResourceModel {
 /// Lookups by operation, so planning stays linear in the size of the spec.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
+    /// Resources by name: looked up for every slot of every operation.
+    by_name: HashMap<String, usize>,
     consumers_by_op: Vec<Vec<usize>>,
     skipped: Vec<bool>,
     producer_by_op: Vec<Option<usize>>,
     producers_by_resource: Vec<Vec<usize>>,
+    /// By resource: the producers created under it (that take its id as a dependency).
+    producers_by_dependency: Vec<Vec<usize>>,
 }
 
 /// Infers the resource model of `api`. `excluded` operations (by index) are skipped.
@@ -391,6 +440,8 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
         }
     }
     // 4. Query, header and body consumers of known resources.
+    let creators: std::collections::HashSet<usize> =
+        b.model.producers.iter().map(|p| p.op).collect();
     for (i, op) in api.operations.iter().enumerate() {
         for p in &op.parameters {
             let slot = match p.location {
@@ -415,7 +466,7 @@ pub fn infer(api: &Api, excluded: &[usize], overrides: &Overrides) -> ResourceMo
             // A user named by its username (`POST /roles {username, role}`): the user it
             // names. Not where the operation creates one (an administrator's `POST /users`),
             // nor in the caller's own login or registration: there the name is the caller's.
-            let creates = b.model.producers.iter().any(|p| p.op == i);
+            let creates = creators.contains(&i);
             if let (false, false, Some(props)) = (creates, skipped[i], body.schema.properties()) {
                 for (name, prop) in props {
                     if matches!(prop.kind, SchemaKind::String)
@@ -520,7 +571,9 @@ impl Builder {
             name: name.to_string(),
             parents: Vec::new(),
         });
-        self.model.resources.len() - 1
+        let index = self.model.resources.len() - 1;
+        self.model.index.by_name.insert(name.to_string(), index);
+        index
     }
 
     /// The first of `names` (most specific first) that is a known resource.

@@ -45,6 +45,17 @@ pub(super) fn infer(api: &Api, model: &ResourceModel, excluded: &[usize]) -> Vec
     // the model grow with the square of the spec (a spec of 20,000 operations has hundreds of
     // self answers).
     let holds = holds_others(api, model);
+    // The resources that hold others, by normalized name (in model order): looked up for every
+    // property of every self answer.
+    let mut holders: HashMap<String, Vec<usize>> = HashMap::new();
+    for (r, resource) in model.resources.iter().enumerate() {
+        if holds[r] {
+            holders
+                .entry(normalize(&resource.name))
+                .or_default()
+                .push(r);
+        }
+    }
     let mut keys: HashMap<usize, Option<String>> = HashMap::new();
     for (i, op) in api.operations.iter().enumerate() {
         if excluded.contains(&i)
@@ -133,18 +144,18 @@ pub(super) fn infer(api: &Api, model: &ResourceModel, excluded: &[usize]) -> Vec
                     prop.kind,
                     SchemaKind::String | SchemaKind::Integer | SchemaKind::Number
                 );
-                for (r, resource) in model.resources.iter().enumerate() {
-                    if r == own || !holds[r] {
-                        continue;
-                    }
-                    let rn = normalize(&resource.name);
-                    if scalar && n == format!("{rn}id") {
+                let by_id = n.strip_suffix("id").and_then(|rn| holders.get(rn));
+                // `org_id` of an organization; else `{org: {id}}` (never both: a name is not
+                // its own name and `id`).
+                if scalar {
+                    for &r in by_id.into_iter().flatten().filter(|&&r| r != own) {
                         push(r, format!("/{}", esc(k)));
-                    } else if n == rn {
-                        if let Some(inner) = prop.properties() {
-                            if let Some(id) = inner.keys().find(|f| normalize(f) == "id") {
-                                push(r, format!("/{}/{}", esc(k), esc(id)));
-                            }
+                    }
+                }
+                for &r in holders.get(&n).into_iter().flatten().filter(|&&r| r != own) {
+                    if let Some(inner) = prop.properties() {
+                        if let Some(id) = inner.keys().find(|f| normalize(f) == "id") {
+                            push(r, format!("/{}/{}", esc(k), esc(id)));
                         }
                     }
                 }

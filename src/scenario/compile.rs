@@ -37,7 +37,7 @@ pub fn compile(api: &Api, model: &ResourceModel, cast: &Cast, draft: &Draft) -> 
                     &mut ah
                 };
                 // A second create of the same kind makes another one.
-                h.memo.remove(&p.resource);
+                h.memo.shift_remove(&p.resource);
                 planner.obtain(p.resource, h, &mut steps, 0);
             }
             Move::Attack { op, fill, search } => {

@@ -323,7 +323,9 @@ fn reader_rank(
 /// The steps an owner has made so far and the ids it holds, by resource.
 pub(super) struct Holdings {
     owner: usize,
-    pub memo: HashMap<usize, Expr>,
+    /// What the owner holds, in the order it came: a create that fails part way drops what it
+    /// obtained by truncating (a copy per create made planning quadratic in the resources).
+    pub memo: indexmap::IndexMap<usize, Expr>,
     /// Resources being obtained right now (cycle guard).
     pending: Vec<usize>,
     /// Resources that could not be obtained.
@@ -334,7 +336,7 @@ impl Holdings {
     pub(super) fn new(owner: usize) -> Self {
         Holdings {
             owner,
-            memo: HashMap::new(),
+            memo: Default::default(),
             pending: Vec::new(),
             failed: Default::default(),
         }
@@ -514,7 +516,9 @@ impl<'a> Planner<'a> {
             return None;
         }
         let mark = steps.len();
-        let saved = h.memo.clone();
+        // Only new resources enter the memo while the dependencies are obtained (each is
+        // looked up before it is obtained), so truncating undoes them.
+        let saved = h.memo.len();
         let mut deps = HashMap::new();
         for (slot, dep) in &producer.dependencies {
             match self.obtain(*dep, h, steps, depth + 1) {
@@ -523,7 +527,7 @@ impl<'a> Planner<'a> {
                 }
                 None => {
                     steps.truncate(mark);
-                    h.memo = saved;
+                    h.memo.truncate(saved);
                     return None;
                 }
             }
@@ -569,7 +573,7 @@ impl<'a> Planner<'a> {
         if depth >= 8 {
             return;
         }
-        for producer in &self.model.producers {
+        for producer in self.model.producers_under(&parents) {
             if producer.derived || h.memo.contains_key(&producer.resource) {
                 continue;
             }

@@ -276,14 +276,14 @@ impl Planner<'_> {
         // those of its read model: the GET on the same path (`PATCH /me` and `GET /me`).
         let op = &self.api.operations[index];
         let readers = self
-            .api
-            .operations
-            .iter()
-            .filter(|o| o.method == Method::Get && o.path == op.path);
+            .gets()
+            .by_path
+            .get(&op.path)
+            .map(|&i| &self.api.operations[i]);
         let responses = op
             .responses
             .iter()
-            .chain(readers.flat_map(|o| &o.responses));
+            .chain(readers.into_iter().flat_map(|o| &o.responses));
         for response in responses.filter(|r| r.status.starts_with('2')) {
             if let Some(props) = response.schema.as_ref().and_then(|s| s.properties()) {
                 for (name, prop) in props {
@@ -433,11 +433,7 @@ impl Planner<'_> {
         prop: &Schema,
     ) -> Option<Probe> {
         let op = &self.api.operations[index];
-        let reader = self
-            .api
-            .operations
-            .iter()
-            .position(|o| o.method == Method::Get && o.path == op.path)?;
+        let reader = *self.gets().by_path.get(&op.path)?;
         if self.model.is_skipped(reader) {
             return None;
         }
@@ -746,7 +742,7 @@ impl Planner<'_> {
         let mut first = None;
         for forgery in forgeries {
             // A fresh object of the same owner, under the same parents.
-            h.memo.remove(&target);
+            h.memo.shift_remove(&target);
             let fresh = self
                 .obtain(target, &mut h, &mut steps, 0)
                 .filter(|e| matches!(e, Expr::Created { .. }))?;
