@@ -34,6 +34,7 @@ mod self_ids;
 mod session_breaks;
 mod shard;
 mod shared_lists;
+mod singular_collections;
 mod spec_corpus;
 mod spec_loading;
 mod staging;

@@ -806,6 +806,26 @@ fn has_free_text(schema: &Schema, depth: usize) -> bool {
 }
 
 /// Arrays of objects with an id in a list response: (pointer, resource name, id field).
+/// Names of the array a list answer wraps its items in (`{"data": [...]}`): what the path
+/// names, not a resource of their own.
+const LIST_WRAPPERS: [&str; 15] = [
+    "items",
+    "item",
+    "data",
+    "results",
+    "result",
+    "records",
+    "content",
+    "values",
+    "list",
+    "entries",
+    "rows",
+    "hits",
+    "objects",
+    "elements",
+    "resources",
+];
+
 fn arrays_with_ids(
     schema: &Schema,
     path: &str,
@@ -843,12 +863,12 @@ fn arrays_with_ids(
                 for (name, prop) in props {
                     if let SchemaKind::Array(items) = &prop.kind {
                         let pointer = format!("/{}", crate::spec::escape(name));
-                        // A generic wrapper (`items`, `data`) lists what the path names.
-                        let noun = match normalize(name).as_str() {
-                            "items" | "data" | "results" | "records" | "content" | "values" => {
-                                last_literal(path).map(singular).unwrap_or_default()
-                            }
-                            _ => singular(name),
+                        // A generic wrapper (`items`, `data`, Flask-AppBuilder's `result`)
+                        // lists what the path names.
+                        let noun = if LIST_WRAPPERS.contains(&normalize(name).as_str()) {
+                            last_literal(path).map(singular).unwrap_or_default()
+                        } else {
+                            singular(name)
                         };
                         if let Some(id) = item_id(items, &noun) {
                             out.push((pointer, noun, id));

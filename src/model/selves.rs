@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::infer::{ResourceModel, Slot};
-use super::naming::{is_generic_id, normalize, segments, singular};
+use super::naming::{is_generic_id, normalize, path_key, segments, singular};
 use crate::spec::{Api, Method, SchemaKind};
 
 /// One resource an identity's own answer names, and where.
@@ -57,6 +57,18 @@ pub(super) fn infer(api: &Api, model: &ResourceModel, excluded: &[usize]) -> Vec
         }
     }
     let mut keys: HashMap<usize, Option<String>> = HashMap::new();
+    // The paths that are collections of a resource: created into, or listed.
+    let collections: std::collections::HashSet<(&str, usize)> = model
+        .producers
+        .iter()
+        .map(|p| (path_key(&api.operations[p.op].path), p.resource))
+        .chain(
+            model
+                .discoveries
+                .iter()
+                .map(|d| (path_key(&api.operations[d.op].path), d.resource)),
+        )
+        .collect();
     for (i, op) in api.operations.iter().enumerate() {
         if excluded.contains(&i)
             || op.method != Method::Get
@@ -75,7 +87,13 @@ pub(super) fn infer(api: &Api, model: &ResourceModel, excluded: &[usize]) -> Vec
         }
         // Whose answer: a singular resource name (`/user`, `/account`, `/organization`), or a
         // self word after the collection (`/users/me`), or alone (`/whoami`: the person).
-        let own = if singular(last) == *last && model.resource(last).is_some() {
+        // A singular collection (Flask-AppBuilder's `/api/v1/chart/`) is no singleton: its GET
+        // lists what a POST to it creates.
+        let own = if singular(last) == *last
+            && model
+                .resource(last)
+                .is_some_and(|r| !collections.contains(&(path_key(&op.path), r)))
+        {
             model.resource(last)
         } else if SELF_WORDS.contains(&last.as_str()) {
             segs.len()
