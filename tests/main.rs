@@ -45,3 +45,4 @@ mod users_as_resources;
 mod visibility;
 mod webhook_states;
 mod write_answers;
+mod write_only;

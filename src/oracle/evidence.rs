@@ -123,11 +123,27 @@ pub(crate) fn deleted(
         None => Vec::new(),
     };
     let (_, before) = read_back(scenario, exec, attack, Phase::Before)?;
-    let (_, after) = read_back(scenario, exec, attack, Phase::After)?;
+    let (after_at, after) = read_back(scenario, exec, attack, Phase::After)?;
     if !before.is_success() || after.is_unjudgeable() {
         return None;
     }
     let status = after.status.unwrap_or(0);
+    // What no GET reads is witnessed by the owner's own delete (the planner's delete witness):
+    // of a second object before the attack (it works on a live one), of the attacked one after.
+    if scenario.steps.get(after_at)?.op == scenario.steps[attack].op {
+        let gone = status == 404 || status == 410;
+        return gone.then(|| {
+            (
+                Vec::new(),
+                format!(
+                    "nothing reads the object, so the victim deleted it itself: its delete of \
+                     another of its own answered {} before the attack, and of this one {status} \
+                     after it (the attacker's delete had taken it)",
+                    before.status.unwrap_or(0)
+                ),
+            )
+        });
+    }
     if own.is_empty() {
         let gone = status == 404 || status == 410;
         return gone.then(|| {

@@ -1001,10 +1001,17 @@ impl<'a> Planner<'a> {
         // Where the victim looks afterwards.
         // A create with nowhere to look afterwards is still judged on its own answer (a create
         // that copies the victim's data, like an export of the victim's project).
+        let mut witness = None;
         let readback = if effect == Effect::Create {
             self.lister(index, &vh)
+        } else if let Some(read) = self.reader(primary.resource, &vh) {
+            Some(read)
+        } else if effect == Effect::Delete && target_step.is_some() {
+            // Nothing reads it (a credential, a secret): the owner's own delete tells.
+            witness = Some(self.delete_witness(index, primary.resource, &mut vh, &mut steps)?);
+            None
         } else {
-            Some(self.reader(primary.resource, &vh)?)
+            return None;
         };
         let is_dependency = self
             .model
@@ -1029,28 +1036,67 @@ impl<'a> Planner<'a> {
             },
             Some(Expr::Stem { owner: victim }),
         );
-        push_attack(
-            &mut steps,
-            Step {
-                actor: attacker,
-                op: index,
-                role: StepRole::Attack {
-                    victim,
-                    effect,
-                    vector,
-                    target_resource: Some(primary.resource),
-                    target_step,
-                    check: Check::Ownership,
-                },
-                args,
+        let attack = Step {
+            actor: attacker,
+            op: index,
+            role: StepRole::Attack {
+                victim,
+                effect,
+                vector,
+                target_resource: Some(primary.resource),
+                target_step,
+                check: Check::Ownership,
             },
-            readback,
-        );
+            args,
+        };
+        match witness {
+            Some((control, after)) => {
+                let at = steps.len() + 1;
+                let own_delete = |args: Args, phase: Phase| Step {
+                    actor: victim,
+                    op: index,
+                    role: StepRole::ReadBack { attack: at, phase },
+                    args,
+                };
+                steps.push(own_delete(control, Phase::Before));
+                steps.push(attack);
+                steps.push(own_delete(after, Phase::After));
+            }
+            None => push_attack(&mut steps, attack, readback),
+        }
         Some(Probe {
             attacker,
             victim,
             scenario: Scenario { steps },
         })
+    }
+
+    /// The owner's own deletes that witness a delete of what no GET reads: of a second object
+    /// of its own (created now), before the attack, which must work (the control: the owner may
+    /// delete a live one); and of the attacked object after it, which answers 404 or 410 only
+    /// if the attacker's delete took it. (The arguments of each: the control's, the attacked
+    /// one's.) A delete the server ignored leaves the object for the owner's delete: no finding.
+    fn delete_witness(
+        &self,
+        index: usize,
+        resource: usize,
+        vh: &mut Holdings,
+        steps: &mut Vec<Step>,
+    ) -> Option<(Args, Args)> {
+        let attacked = vh.memo.get(&resource).cloned()?;
+        let after = self.filled(index, vh.owner, &|r| vh.memo.get(&r).cloned(), None)?;
+        let mark = steps.len();
+        vh.memo.shift_remove(&resource);
+        let control = self
+            .model
+            .producers_of(resource)
+            .find_map(|p| self.create_with(p, vh, steps, 0))
+            .and_then(|_| self.filled(index, vh.owner, &|r| vh.memo.get(&r).cloned(), None));
+        vh.memo.insert(resource, attacked);
+        if control.is_none() {
+            steps.truncate(mark);
+        }
+        Some((control?, after))
     }
 
     /// A GET the owner can read `resource` with: one taking its id in the path, else in the
