@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod by_reference;
 mod campaign_demo;
 mod ci_templates;
 mod cleanup_truth;

@@ -82,7 +82,46 @@ pub(crate) fn written(
         .filter(|m| shown.contains(m.as_str()))
         .cloned()
         .collect();
-    (!found.is_empty()).then_some((found, "the victim's read-back shows the attacker's marker"))
+    if !found.is_empty() {
+        return Some((found, "the victim's read-back shows the attacker's marker"));
+    }
+    // By reference: the attack named an object of the attacker's own by its id (n8n's
+    // `PUT /workflows/{id}/tags [{"id": tag}]`), and the victim's object now shows that
+    // object's markers, which its read-back before the attack did not.
+    let (_, before) = read_back(scenario, exec, attack, Phase::Before)?;
+    if !before.is_success() {
+        return None;
+    }
+    let before = before.response_text();
+    let mut found: Vec<String> = Vec::new();
+    for (_, e) in scenario.steps.get(attack)?.args.iter() {
+        let Some(origin) = e.step() else { continue };
+        let (Some(step), Some(record)) = (scenario.steps.get(origin), exec.steps.get(origin))
+        else {
+            continue;
+        };
+        if step.actor != attacker || !matches!(step.role, StepRole::Setup { .. }) {
+            continue;
+        }
+        for m in &record.sent_markers {
+            let own = markers
+                .find_all(m)
+                .first()
+                .is_some_and(|(_, owner)| *owner == attacker);
+            if own
+                && shown.contains(m.as_str())
+                && !before.contains(m.as_str())
+                && !found.contains(m)
+            {
+                found.push(m.clone());
+            }
+        }
+    }
+    (!found.is_empty()).then_some((
+        found,
+        "the victim's read-back shows the marker of an object of the attacker's that the attack \
+         named by its id, which it did not show before",
+    ))
 }
 
 /// Whether the victim's object is gone after the attack: its read-back showed the object before
