@@ -17,11 +17,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, put};
 use serde_json::{Value, json};
-use tenantfuzz::campaign::Campaign;
 use tenantfuzz::finding::Status;
 use tenantfuzz::outcome::CampaignResult;
 
-use crate::support::keyed::{settings, tenant};
+use crate::support::keyed::tenant;
 
 const SPEC: &str = r#"
 openapi: 3.0.3
@@ -254,17 +253,7 @@ async fn campaign(vulnerable: bool) -> CampaignResult {
         .route("/workflows/{id}", get(read_workflow))
         .route("/workflows/{id}/tags", put(set_tags))
         .with_state(app);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let api = tenantfuzz::spec::load_str(SPEC, "workflows.yaml").unwrap();
-    let result = Campaign::with_api(settings(base, "workflows.yaml"), api)
-        .unwrap()
-        .run()
-        .await
-        .unwrap();
-    server.abort();
-    result
+    crate::support::keyed::campaign(router, SPEC, "workflows.yaml").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

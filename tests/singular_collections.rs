@@ -235,17 +235,7 @@ async fn campaign(mode: Mode) -> (CampaignResult, usize) {
         .route("/api/v1/chart/", get(list).post(create))
         .route("/api/v1/chart/{pk}", get(read).put(update).delete(delete))
         .with_state(app.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let settings = settings(base, "charts.yaml");
-    let api = tenantfuzz::spec::load_str(SPEC, "charts.yaml").unwrap();
-    let result = Campaign::with_api(settings, api)
-        .unwrap()
-        .run()
-        .await
-        .unwrap();
-    server.abort();
+    let result = crate::support::keyed::campaign(router, SPEC, "charts.yaml").await;
     let left = app.charts.lock().unwrap().len();
     (result, left)
 }

@@ -20,11 +20,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, post};
 use serde_json::{Value, json};
-use tenantfuzz::campaign::Campaign;
 use tenantfuzz::finding::Status;
 use tenantfuzz::outcome::CampaignResult;
 
-use crate::support::keyed::{settings, tenant};
+use crate::support::keyed::tenant;
 
 const SPEC: &str = r#"
 openapi: 3.0.3
@@ -139,17 +138,7 @@ async fn campaign(mode: Mode) -> (CampaignResult, usize) {
         .route("/credentials", post(create))
         .route("/credentials/{id}", delete(remove))
         .with_state(app.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let settings = settings(base, "credentials.yaml");
-    let api = tenantfuzz::spec::load_str(SPEC, "credentials.yaml").unwrap();
-    let result = Campaign::with_api(settings, api)
-        .unwrap()
-        .run()
-        .await
-        .unwrap();
-    server.abort();
+    let result = crate::support::keyed::campaign(router, SPEC, "credentials.yaml").await;
     let left = app.credentials.lock().unwrap().len();
     (result, left)
 }

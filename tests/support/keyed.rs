@@ -42,3 +42,23 @@ pub fn settings(base: String, spec: &str) -> Settings {
         ..Settings::for_planning(Path::new(spec))
     }
 }
+
+/// Serves `router` on 127.0.0.1 and runs the campaign of `spec` (named `name`) against it
+/// with the two keyed tenants; the server stops when the campaign ends.
+pub async fn campaign(
+    router: axum::Router,
+    spec: &str,
+    name: &str,
+) -> tenantfuzz::outcome::CampaignResult {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let api = tenantfuzz::spec::load_str(spec, name).unwrap();
+    let result = tenantfuzz::campaign::Campaign::with_api(settings(base, name), api)
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    server.abort();
+    result
+}
