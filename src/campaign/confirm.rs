@@ -360,6 +360,7 @@ impl super::state::Run<'_> {
                     } else {
                         "not confirmed: the run reached its time limit (--max-time)"
                     };
+                    self.unconfirmed();
                     return Confirmed::not_attempted(&scenario, &exec, &v, why);
                 }
                 let done = confirm(

@@ -127,7 +127,7 @@ impl Run<'_> {
         known: Known,
     ) -> (u64, BTreeMap<CandidateKey, Candidate>) {
         self.launched.notified().await;
-        if self.campaign.settings.campaign.cases == 0 || self.out_of_time() {
+        if self.campaign.settings.campaign.cases == 0 || self.probing_over() {
             (0, BTreeMap::new())
         } else {
             self.campaign.explore(self, cast, known).await
@@ -147,7 +147,7 @@ impl Campaign {
         known: Known,
     ) -> (u64, BTreeMap<CandidateKey, Candidate>) {
         let (interpreter, ctx) = (run.interpreter, run.ctx);
-        let out_of_time = || run.out_of_time();
+        let out_of_time = || run.probing_over();
         let mut candidates = BTreeMap::new();
         use proptest::strategy::{Strategy, ValueTree};
         use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -237,6 +237,9 @@ impl Campaign {
                         .into_iter()
                         .filter(|v| self.in_shard[v.op])
                         .collect();
+                    if !violations.is_empty() {
+                        run.found();
+                    }
                     // Only a case that shows something is shrunk from its execution: the
                     // others' answers are freed now, not when their turn comes.
                     let exec = if violations.is_empty() {

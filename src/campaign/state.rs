@@ -20,6 +20,12 @@ use crate::scenario::{Plan, Scenario};
 /// holds none, so more scenarios than slots keep every slot busy.
 pub(super) const SCENARIOS_PER_SLOT: usize = 4;
 
+/// The share of a time limit kept for confirmation, in fifths: once a violation awaits
+/// confirmation, probing stops at four fifths of `--max-time`, so that what was found is
+/// replayed and shrunk rather than left inconclusive. With nothing found yet, probing goes on
+/// to the limit (a reserve would then be time wasted), but only until the first violation.
+const PROBING_FIFTHS: u32 = 4;
+
 /// A violation with the scenario and execution that first showed it.
 #[derive(Clone)]
 pub(super) struct Candidate {
@@ -70,12 +76,18 @@ pub(super) struct Run<'a> {
     /// its tail leaves idle.
     pub launched: tokio::sync::Notify,
     pub(super) deadline: Option<Instant>,
+    /// When probing stops if a violation awaits confirmation (see [`PROBING_FIFTHS`]).
+    probe_deadline: Option<Instant>,
+    /// Set once a probe or an explored case showed a violation: it awaits confirmation.
+    found: AtomicBool,
     /// Ctrl-C (the campaign's stop handle).
     stop: Arc<AtomicBool>,
     /// Set when an identity's session is lost mid-run: stop like an interrupt, then fail.
     session_lost: Arc<AtomicBool>,
     /// Set when work was left undone because the run had to stop (time, Ctrl-C, lost target).
     skipped: AtomicBool,
+    /// Set when a violation was left unconfirmed because the run had to stop.
+    unconfirmed: AtomicBool,
     /// Why the target was taken as lost, the first time it was (it may answer again later).
     lost: Mutex<Option<String>>,
 }
@@ -109,9 +121,12 @@ impl<'a> Run<'a> {
             window: c.concurrency * SCENARIOS_PER_SLOT,
             launched: tokio::sync::Notify::new(),
             deadline: c.max_time.map(|t| started + t),
+            probe_deadline: c.max_time.map(|t| started + t * PROBING_FIFTHS / 5),
+            found: AtomicBool::new(false),
             stop: campaign.stop.clone(),
             session_lost,
             skipped: AtomicBool::new(false),
+            unconfirmed: AtomicBool::new(false),
             lost: Mutex::new(None),
         }
     }
@@ -139,6 +154,30 @@ impl<'a> Run<'a> {
         stop
     }
 
+    /// Remembers that a violation was left unconfirmed because the run had to stop.
+    pub(super) fn unconfirmed(&self) {
+        self.unconfirmed.store(true, Ordering::Relaxed);
+    }
+
+    /// Remembers that a violation awaits confirmation (see [`Run::probing_over`]).
+    pub(super) fn found(&self) {
+        self.found.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a new probe or explored case must not start: [`Run::out_of_time`], or the time
+    /// kept for confirmation has come and a violation awaits it.
+    pub(super) fn probing_over(&self) -> bool {
+        let reserve = keep_for_confirmation(
+            Instant::now(),
+            self.probe_deadline,
+            self.found.load(Ordering::Relaxed),
+        );
+        if reserve {
+            self.skipped.store(true, Ordering::Relaxed);
+        }
+        reserve || self.out_of_time()
+    }
+
     /// The error that cut the run short (the target stopped answering), if one did.
     pub(super) fn failure(&self) -> Option<String> {
         self.lost
@@ -152,23 +191,55 @@ impl<'a> Run<'a> {
     /// confirmation is done and before the last of the cleanup (which runs regardless).
     pub(super) fn stopped_early(&self, failure: Option<&String>) -> Option<String> {
         if !self.skipped.load(Ordering::Relaxed) {
-            None
-        } else if self.interrupted() {
-            Some("the run was interrupted: some probes were not sent and some findings are not confirmed".to_string())
-        } else if let Some(why) = failure {
-            Some(format!(
-                "{why}: some probes were not sent and some findings are not confirmed"
-            ))
+            return None;
+        }
+        let left = if self.unconfirmed.load(Ordering::Relaxed) {
+            "some probes were not sent and some findings are not confirmed"
         } else {
-            Some(format!(
-                "the run reached its time limit ({} s): some probes were not sent and some findings are not confirmed; raise --max-time",
+            "some probes were not sent"
+        };
+        Some(if self.interrupted() {
+            format!("the run was interrupted: {left}")
+        } else if let Some(why) = failure {
+            format!("{why}: {left}")
+        } else {
+            format!(
+                "the run reached its time limit ({} s, the last fifth kept for confirming what it found): {left}; raise --max-time",
                 self.campaign
                     .settings
                     .campaign
                     .max_time
                     .map(|t| t.as_secs())
                     .unwrap_or(0)
-            ))
-        }
+            )
+        })
+    }
+}
+
+/// Whether probing stops at `now` to leave the rest of the time limit to confirmation: only
+/// past `probe_deadline` and once something `found` awaits confirmation.
+fn keep_for_confirmation(now: Instant, probe_deadline: Option<Instant>, found: bool) -> bool {
+    found && probe_deadline.is_some_and(|d| now >= d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_for_confirmation;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn probing_leaves_the_last_fifth_of_the_limit_to_what_it_found() {
+        let start = Instant::now();
+        let limit = Duration::from_secs(100);
+        let probe_deadline = Some(start + limit * super::PROBING_FIFTHS / 5);
+        let at = |s| start + Duration::from_secs(s);
+        // Before four fifths: probing goes on, found or not.
+        assert!(!keep_for_confirmation(at(79), probe_deadline, true));
+        // After: it stops for confirmation once something awaits it...
+        assert!(keep_for_confirmation(at(80), probe_deadline, true));
+        // ...and goes on to the limit while nothing does.
+        assert!(!keep_for_confirmation(at(95), probe_deadline, false));
+        // Without a limit it never stops for this.
+        assert!(!keep_for_confirmation(at(1000), None, true));
     }
 }

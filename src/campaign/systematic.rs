@@ -399,7 +399,7 @@ impl Run<'_> {
         });
         futures_util::stream::iter(list.map(move |i| (i, &self.plan.probes[i])))
             .map(move |(i, probe)| async move {
-                if self.out_of_time() {
+                if self.probing_over() {
                     return (i, Probed::default());
                 }
                 let execution = self.interpreter.execute(&probe.scenario).await;
@@ -408,10 +408,11 @@ impl Run<'_> {
                 } else {
                     self.progress.requests(self.target.requests());
                 }
-                (
-                    i,
-                    self.campaign.judged(self.ctx, &probe.scenario, execution),
-                )
+                let probed = self.campaign.judged(self.ctx, &probe.scenario, execution);
+                if !probed.violations.is_empty() {
+                    self.found();
+                }
+                (i, probed)
             })
             .buffer_unordered(self.window)
             .collect::<Vec<_>>()
@@ -433,7 +434,7 @@ impl Run<'_> {
             .filter(|(_, p)| p.exec.unjudgeable())
             .map(|(i, _)| *i)
             .collect();
-        if !again.is_empty() && !self.out_of_time() {
+        if !again.is_empty() && !self.probing_over() {
             let mut retried: BTreeMap<usize, Probed> = self
                 .run_probes(again, false, false)
                 .await

@@ -1022,7 +1022,7 @@ pub(crate) fn template(api: &Api, spec_ref: &str) -> String {
 # exclude = ["DELETE /admin/users/{userId}", "resetDatabase", "tag:billing", "POST /admin/*"]
 EXCLUDES# timeout_seconds = 30   # per request
 # rate = 20              # requests per second over the whole run (default: no limit)
-# max_seconds = 600      # stop starting new probes after this; the cleanup still runs
+# max_seconds = 600      # stop starting new probes after this (after 4/5 once a violation awaits confirmation); the cleanup still runs
 # session_check_seconds = 60   # each session re-proves itself with its positive control this
 #                              # often, catching sessions that die without a 401 (0: off)
 # shard = "1/3"         # run only part 1 of 3, split by operation (usually --shard I/N in CI)
