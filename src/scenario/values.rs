@@ -191,6 +191,17 @@ fn is_code(name: &str) -> bool {
         .is_some_and(|l| KNOWN_SETS.contains(&l.as_str()))
 }
 
+/// Whether a body slot's field is named as a code (its last word is one of [`CODE_WORDS`]).
+fn slot_names_a_code(slot: &Slot) -> bool {
+    let Slot::Body(pointer) = slot else {
+        return false;
+    };
+    let name = pointer.rsplit('/').next().unwrap_or_default();
+    words(name)
+        .last()
+        .is_some_and(|l| CODE_WORDS.contains(&l.as_str()))
+}
+
 /// Whether an optional string field holds free text (see [`FREE_TEXT`]).
 fn is_free_text(name: &str) -> bool {
     let w = words(name);
@@ -274,10 +285,18 @@ pub(crate) fn fill_request(
         let mut spare = spare.into_iter();
         if update {
             // An update sends every writable field it can mark: the one the server keeps is the
-            // one the victim's read-back shows.
-            args.extend(spare.by_ref());
+            // one the victim's read-back shows. Not codes (`scope_type`, `assigned_object_type`):
+            // the server knows their values, and a marker there fails the whole update.
+            let (text, codes): (Vec<_>, Vec<_>) =
+                spare.partition(|(slot, _)| !slot_names_a_code(slot));
+            args.extend(text);
+            spare = codes.into_iter();
         }
-        if !marked && !update {
+        let marked = marked
+            || args[before..]
+                .iter()
+                .any(|(_, e)| matches!(e, Expr::Marker { .. }));
+        if !marked {
             // Nothing the body lists took a marker: the first other text field takes one.
             args.extend(spare.next());
         }
@@ -302,6 +321,19 @@ pub(crate) fn fill_request(
         }
     }
     args
+}
+
+/// Whether a field takes an object that exists, by its id or by its fields: a choice of an id
+/// (an integer, a uuid) and an object.
+fn is_reference(schema: &Schema) -> bool {
+    let SchemaKind::OneOf(variants) = &schema.kind else {
+        return false;
+    };
+    let id = variants.iter().any(|v| {
+        v.kind == SchemaKind::Integer
+            || (v.kind == SchemaKind::String && v.format.as_deref() == Some("uuid"))
+    });
+    id && variants.iter().any(|v| v.properties().is_some())
 }
 
 /// Whether `op` changes an object that exists (`PUT` or `PATCH` of an item path).
@@ -391,6 +423,13 @@ impl BodyFill<'_> {
                 continue;
             }
             if !required && is_privileged_field(name) {
+                continue;
+            }
+            // An optional reference to an object that exists, by its id or by the fields that
+            // identify it (NetBox's `"region": 7` or `{"slug": ...}`): made-up fields name
+            // nothing the server has, and the whole create fails. Left out unless the model
+            // knows what it takes (then `id_for` gave it above).
+            if !required && is_reference(prop) {
                 continue;
             }
             // A choice of shapes (`anyOf` of a string and an integer): its text one, else its
@@ -540,6 +579,14 @@ mod tests {
             "{type: object, properties: {description: {type: string}, facility: {type: string}, serial: {type: string}}}",
         );
         assert_eq!(marked(&site), ["/description", "/facility", "/serial"]);
+        // Not codes the server knows the values of (NetBox's `scope_type`): unless nothing
+        // else can take a marker.
+        let scoped = update(
+            "{type: object, properties: {description: {type: string}, scope_type: {type: string}, assigned_object_type: {type: string}}}",
+        );
+        assert_eq!(marked(&scoped), ["/description"]);
+        let only_codes = update("{type: object, properties: {scope_type: {type: string}}}");
+        assert_eq!(marked(&only_codes), ["/scope_type"]);
         let counter = update("{type: object, properties: {count: {type: integer}}}");
         let args = fill_request(&counter.operations[0], 1, &mut |_| None, None);
         assert_eq!(
@@ -549,6 +596,31 @@ mod tests {
             1,
             "{args:?}"
         );
+    }
+
+    #[test]
+    fn optional_references_by_id_or_by_fields_are_left_out_unless_known() {
+        // NetBox's `region`: an id, or the fields of the region it names. Made-up fields name
+        // no region, and the create fails (400 "Related object not found").
+        let site = body_spec(
+            "{type: object, required: [name], properties: {name: {type: string}, region: {oneOf: [{type: integer}, {allOf: [{type: object, required: [name, slug], properties: {name: {type: string}, slug: {type: string}}}], nullable: true}], nullable: true}, place: {type: object, properties: {label: {type: string}}}}}",
+        );
+        assert_eq!(marked(&site), ["/name", "/place/label"]);
+        let args = fill_request(&site.operations[0], 1, &mut |_| None, None);
+        assert!(
+            !args
+                .iter()
+                .any(|(s, _)| matches!(s, Slot::Body(p) if p.starts_with("/region"))),
+            "{args:?}"
+        );
+        // When the model knows what it takes, the id goes there.
+        let args = fill_request(
+            &site.operations[0],
+            1,
+            &mut |s| (*s == Slot::Body("/region".into())).then_some(Expr::Lit(json!(7))),
+            None,
+        );
+        assert!(args.contains(&(Slot::Body("/region".into()), Expr::Lit(json!(7)))));
     }
 
     #[test]
