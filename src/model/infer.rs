@@ -919,6 +919,53 @@ fn holds_an_id(schema: &Schema) -> bool {
     }
 }
 
+/// The resource a reference field's object variant names by its schema's name
+/// (`BriefSiteGroupRequest`, `NestedTenant`, `ProjectRef` -> `sitegroup`, `tenant`, `project`):
+/// the name without the wrappers serializers add. `None` without a named object variant, or
+/// when the name is generic (`ObjectReference`).
+fn referenced_schema_noun(schema: &Schema) -> Option<String> {
+    const PREFIXES: &[&str] = &["brief", "nested", "writable", "related"];
+    const SUFFIXES: &[&str] = &[
+        "request",
+        "serializer",
+        "input",
+        "reference",
+        "ref",
+        "summary",
+        "brief",
+        "nested",
+    ];
+    const GENERIC: &[&str] = &[
+        "", "id", "object", "item", "entity", "resource", "link", "model",
+    ];
+    let SchemaKind::OneOf(variants) = &schema.kind else {
+        return None;
+    };
+    let named = variants
+        .iter()
+        .find(|v| v.properties().is_some() && v.name.is_some())?;
+    let mut noun = normalize(named.name.as_deref()?);
+    // Wrappers come in any order and number (`WritableNestedTenantRequest`).
+    loop {
+        let before = noun.len();
+        for p in PREFIXES {
+            if let Some(rest) = noun.strip_prefix(p) {
+                noun = rest.to_string();
+            }
+        }
+        for x in SUFFIXES {
+            if let Some(rest) = noun.strip_suffix(x) {
+                noun = rest.to_string();
+            }
+        }
+        if noun.len() == before {
+            break;
+        }
+    }
+    let noun = singular(&noun);
+    (!GENERIC.contains(&noun.as_str())).then_some(noun)
+}
+
 /// [`body_id_fields`] under `prefix`, descending into nested objects that are not references
 /// themselves (`{"data": {"workspaceId": ...}}`), two levels at most.
 fn body_id_fields_under(
@@ -940,9 +987,14 @@ fn body_id_fields_under(
                 let mut names = resources_of_id_name(name);
                 // A field named after a resource whose value is an id (Django REST framework's
                 // `"tenant": 7`, or NetBox's `oneOf: [integer, {brief tenant}]`): that resource,
-                // when one by that name is known.
+                // when one by that name is known. When the object it may also take is a named
+                // schema (NetBox's site `group`: `BriefSiteGroupRequest`), the schema names the
+                // resource: a site's group is no user group.
                 if names.is_empty() && holds_an_id(prop) {
-                    names.push(singular(name));
+                    match referenced_schema_noun(prop) {
+                        Some(noun) => names.push(noun),
+                        None => names.push(singular(name)),
+                    }
                 }
                 if !names.is_empty() {
                     out.push((pointer, names));
@@ -1327,6 +1379,70 @@ paths:
             m.consumers_of(op(Method::Get, "/projects"))
                 .next()
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn a_reference_field_takes_the_resource_its_object_schema_names() {
+        // NetBox: a site's `group` is a site group (`BriefSiteGroupRequest`), not one of the
+        // user groups `/users/groups/` makes; its `tenant` is a tenant.
+        let spec = r##"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /users/groups/:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}}
+      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: integer}}}}}}}
+  /dcim/site-groups/:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}}
+      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: integer}}}}}}}
+  /tenants/:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}}
+      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: integer}}}}}}}
+  /dcim/sites/:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [name]
+              properties:
+                name: {type: string}
+                group: {oneOf: [{type: integer}, {allOf: [{$ref: '#/components/schemas/BriefSiteGroupRequest'}], nullable: true}], nullable: true}
+                tenant: {oneOf: [{type: integer}, {allOf: [{$ref: '#/components/schemas/BriefTenantRequest'}], nullable: true}], nullable: true}
+                owner: {oneOf: [{type: integer}, {$ref: '#/components/schemas/ObjectReference'}]}
+      responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: integer}}}}}}}
+components:
+  schemas:
+    BriefSiteGroupRequest: {type: object, required: [name], properties: {name: {type: string}, slug: {type: string}}}
+    BriefTenantRequest: {type: object, required: [name], properties: {name: {type: string}}}
+    ObjectReference: {type: object, properties: {name: {type: string}}}
+"##;
+        let api = load_str(spec, "t").expect("loads");
+        let m = infer(&api, &[], &Overrides::default());
+        let sites = api.find("POST /dcim/sites/").expect("op");
+        let taken: Vec<(Slot, &str)> = m
+            .consumers_of(sites)
+            .map(|c| (c.slot.clone(), m.resources[c.resource].name.as_str()))
+            .collect();
+        assert!(
+            taken.contains(&(Slot::Body("/group".into()), "sitegroup")),
+            "{taken:?}"
+        );
+        assert!(
+            taken.contains(&(Slot::Body("/tenant".into()), "tenant")),
+            "{taken:?}"
+        );
+        assert!(!taken.iter().any(|(_, r)| *r == "group"), "{taken:?}");
+        // A generic reference schema says nothing: the field's own name stands (no `owner`
+        // resource here, so none).
+        assert!(
+            !taken.iter().any(|(s, _)| *s == Slot::Body("/owner".into())),
+            "{taken:?}"
         );
     }
 }
