@@ -100,6 +100,10 @@ pub(super) fn infer(api: &Api, model: &ResourceModel, excluded: &[usize]) -> Vec
                 .checked_sub(2)
                 .and_then(|k| model.resource(&singular(&segs[k])))
                 .or_else(|| PERSON.iter().find_map(|p| model.resource(p)))
+        } else if describes_the_caller(op) {
+            // A path that does not say it (NetBox's `/api/authentication-check/`) whose spec
+            // does: "Return the user making the request".
+            PERSON.iter().find_map(|p| model.resource(p))
         } else {
             None
         };
@@ -182,6 +186,34 @@ pub(super) fn infer(api: &Api, model: &ResourceModel, excluded: &[usize]) -> Vec
         out.extend(found);
     }
     out
+}
+
+/// How a spec says that an operation answers about the caller itself: the caller is what the
+/// first sentence of its summary or description returns ("Return the user making the request",
+/// "Get the authenticated user", "Retrieve information about the current user"), not what
+/// something is for ("Get public key for the authenticated user") or what it may see.
+static ABOUT_THE_CALLER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"^(?:returns?|gets?|shows?|retrieves?|fetch(?:es)?|reads?|describes?)\s+(?:(?:information|info|details|data)\s+(?:about|on|of)\s+)?(?:the\s+|your\s+)?(?:currently\s+)?(?:user\s+(?:making|who\s+made|who\s+makes)\s+the\s+request|(?:current|authenticated|requesting|logged[- ]in|signed[- ]in|calling)\s+(?:user|account|principal|identity)|caller)\s*(?:[,;(]|$|if\b|who\b|that\b)",
+    )
+    .expect("a valid pattern")
+});
+
+/// Whether an operation's summary or description says it answers about the caller (see
+/// [`ABOUT_THE_CALLER`]).
+fn describes_the_caller(op: &crate::spec::Operation) -> bool {
+    [&op.summary, &op.description]
+        .into_iter()
+        .flatten()
+        .any(|text| {
+            let first = text
+                .split(['.', '\n'])
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_lowercase();
+            ABOUT_THE_CALLER.is_match(&first)
+        })
 }
 
 /// The path parameter a resource is addressed by in its item paths: `name` for
@@ -340,5 +372,57 @@ paths:
 {ITEMS}"#
         );
         assert!(selves(&spec).is_empty(), "{:?}", selves(&spec));
+    }
+
+    #[test]
+    fn an_answer_the_spec_says_is_about_the_caller_is_its_own() {
+        // NetBox: `/api/authentication-check/` says nothing by its path; its description does.
+        // Its answer is described as any object: the id is looked for at run time.
+        let spec = r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /api/users/users/{id}/:
+    parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+    get: {responses: {'200': {description: ok}}}
+  /api/authentication-check/:
+    get:
+      description: Return the user making the request, if authenticated successfully.
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, additionalProperties: {}}}}}}
+  /api/users/config/:
+    get:
+      summary: Get public key for the authenticated user
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {key: {type: string}}}}}}}
+  /api/status/:
+    get:
+      description: Objects the current user can see. Return the authenticated user.
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: object}}}}}
+"#;
+        assert_eq!(
+            selves(spec),
+            [(
+                "/api/authentication-check/".to_string(),
+                "user".to_string(),
+                "/id".to_string()
+            )]
+        );
+        for (text, about) in [
+            ("Get the authenticated user", true),
+            ("Returns the currently authenticated user.", true),
+            ("Retrieve information about the current user", true),
+            ("Get public key for the authenticated user", false),
+            (
+                "List the repositories the authenticated user can see",
+                false,
+            ),
+            ("Get the authenticated user's settings", false),
+        ] {
+            let mut op = crate::spec::load_str(spec, "t")
+                .expect("loads")
+                .operations
+                .remove(0);
+            op.summary = Some(text.into());
+            assert_eq!(super::describes_the_caller(&op), about, "{text}");
+        }
     }
 }

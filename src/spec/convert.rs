@@ -532,6 +532,10 @@ impl<'a> Converter<'a> {
                 .get("summary")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            description: obj
+                .get("description")
+                .and_then(Value::as_str)
+                .map(|d| d.chars().take(300).collect()),
             tags: strings("tags"),
             parameters,
             body,

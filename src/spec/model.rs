@@ -279,6 +279,10 @@ pub struct Operation {
     pub operation_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Its `description`, the first 300 characters (what the model reads in it: whether it
+    /// answers about the caller).
+    #[serde(skip)]
+    pub description: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     pub parameters: Vec<Parameter>,
