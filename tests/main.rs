@@ -34,6 +34,7 @@ mod secrets;
 mod self_ids;
 mod session_breaks;
 mod shard;
+mod shared_credentials;
 mod shared_lists;
 mod singular_collections;
 mod spec_corpus;

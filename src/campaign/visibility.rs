@@ -67,6 +67,27 @@ const OWNER_KEYS: &[&str] = &[
     "memberid",
 ];
 
+/// Last words of the names of resources that are credentials: tokens, API and access keys,
+/// secrets, passwords, sessions. Never shared or public by behaviour.
+const CREDENTIALS: &[&str] = &[
+    "token",
+    "apikey",
+    "accesskey",
+    "secretkey",
+    "privatekey",
+    "secret",
+    "credential",
+    "password",
+    "session",
+];
+
+/// Whether a resource (by its normalized name) is a credential (see [`CREDENTIALS`]).
+fn is_credential(name: &str) -> bool {
+    let name = crate::model::normalize(name);
+    let one = crate::model::singular(&name);
+    CREDENTIALS.iter().any(|c| one.ends_with(c))
+}
+
 /// What one confirmed violation is about, for this judgement.
 struct Access {
     kind: Kind,
@@ -194,7 +215,11 @@ pub(super) fn by_design(
             .is_some_and(|(by_id, listed)| *by_id && *listed)
     };
     let visible = |r: usize, attacker: usize, victim: usize| {
-        if public(r, victim) {
+        if is_credential(&model.resources[r].name) {
+            // A credential every identity can read is a leak of it, however evenly the API
+            // leaks it: no API shares its users' tokens by design.
+            None
+        } else if public(r, victim) {
             Some("public")
         } else if attacker != anonymous && shared(r, attacker, victim) {
             Some("shared")
@@ -233,7 +258,8 @@ pub(super) fn by_design(
                 let mut how = Vec::new();
                 for r in &access.resources {
                     let v = if access.kind == Kind::Unauthenticated {
-                        public(*r, access.victim).then_some("public")
+                        (public(*r, access.victim) && !is_credential(r_name(*r)))
+                            .then_some("public")
                     } else {
                         visible(*r, access.attacker, access.victim)
                     };

@@ -11,7 +11,7 @@ pub(crate) use infer::is_required;
 pub use infer::{Consumer, Discovery, Overrides, Producer, Resource, ResourceModel, Slot, infer};
 pub(crate) use naming::{
     is_generic_id, is_privileged_field, normalize, resource_of_id_name, resources_of_id_name,
-    same_field, words,
+    same_field, singular, words,
 };
 pub use policy::{Decision, OpPolicy, Policy, PolicyError, is_free_plan};
 pub use selves::SelfSource;
