@@ -25,6 +25,7 @@ mod model_order;
 mod model_shapes;
 mod named_ids;
 mod plan_reasons;
+mod refused_fixtures;
 mod replay;
 mod report_formats;
 mod reports;

@@ -1389,6 +1389,7 @@ mod tests {
             finished: std::sync::Mutex::new(None),
             cleaned: Default::default(),
             solo: Default::default(),
+            refusals: Default::default(),
         };
         let ctx = Context {
             api: &api,

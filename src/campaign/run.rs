@@ -370,6 +370,7 @@ impl Campaign {
             finished: std::sync::Mutex::new(Some(finished)),
             cleaned: Default::default(),
             solo: Default::default(),
+            refusals: Default::default(),
         };
         let credentials = self.credentials(target);
         let ctx = Context {

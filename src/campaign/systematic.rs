@@ -287,7 +287,13 @@ impl Campaign {
             .map_or("anonymous", |i| i.name.as_str());
         let what = format!("{who}'s {} {}", op.method, op.path);
         match exec.steps.get(u).and_then(|r| r.exchange.as_ref()) {
-            None => format!("{what}, which it needs, was not sent"),
+            None => match exec.steps.get(u).and_then(|r| r.skipped.as_deref()) {
+                Some(why) if why.starts_with(crate::exec::REFUSED) => format!(
+                    "{what}, which it needs, {why}: {who} may not create one (grant it, or \
+                     exclude the operations with campaign.exclude)"
+                ),
+                _ => format!("{what}, which it needs, was not sent"),
+            },
             Some(x) => match x.status {
                 None => format!("{what}, which it needs, got no answer"),
                 Some(st @ (401 | 403)) => format!(

@@ -14,7 +14,7 @@ mod slots;
 mod target;
 
 pub use client::http_client;
-pub use interpret::{Created, Discovered, Exclusive, Interpreter};
+pub use interpret::{Created, Discovered, Exclusive, Interpreter, REFUSED, Refusals};
 pub use session::Control;
 pub(crate) use session::LiveCredentials;
 pub use slots::{Priority, Slot, Slots};
