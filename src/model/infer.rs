@@ -990,10 +990,16 @@ fn body_id_fields_under(
                 // when one by that name is known. When the object it may also take is a named
                 // schema (NetBox's site `group`: `BriefSiteGroupRequest`), the schema names the
                 // resource: a site's group is no user group.
+                // Only a schema name that agrees with the field's (one ends with the other:
+                // `group` and `sitegroup`, `installed_device` and `device`): Directus's
+                // `user_created` takes a user, and is the server's to set.
                 if names.is_empty() && holds_an_id(prop) {
+                    let field = singular(name);
                     match referenced_schema_noun(prop) {
-                        Some(noun) => names.push(noun),
-                        None => names.push(singular(name)),
+                        Some(noun) if noun.ends_with(&field) || field.ends_with(&noun) => {
+                            names.push(noun)
+                        }
+                        _ => names.push(field),
                     }
                 }
                 if !names.is_empty() {
@@ -1415,6 +1421,7 @@ paths:
                 group: {oneOf: [{type: integer}, {allOf: [{$ref: '#/components/schemas/BriefSiteGroupRequest'}], nullable: true}], nullable: true}
                 tenant: {oneOf: [{type: integer}, {allOf: [{$ref: '#/components/schemas/BriefTenantRequest'}], nullable: true}], nullable: true}
                 owner: {oneOf: [{type: integer}, {$ref: '#/components/schemas/ObjectReference'}]}
+                user_created: {oneOf: [{type: integer}, {$ref: '#/components/schemas/BriefTenantRequest'}]}
       responses: {'201': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: integer}}}}}}}
 components:
   schemas:
@@ -1442,6 +1449,14 @@ components:
         // resource here, so none).
         assert!(
             !taken.iter().any(|(s, _)| *s == Slot::Body("/owner".into())),
+            "{taken:?}"
+        );
+        // A schema that does not agree with the field's name (an audit field the server sets,
+        // `user_created`) does not make it a reference to fill.
+        assert!(
+            !taken
+                .iter()
+                .any(|(s, _)| *s == Slot::Body("/user_created".into())),
             "{taken:?}"
         );
     }
