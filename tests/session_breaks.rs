@@ -131,6 +131,9 @@ struct Inner {
     issued: u64,
     /// note id -> (owner, note)
     notes: BTreeMap<u64, (String, Value)>,
+    /// The last note id given: ids are never given twice (a count of the notes was, once one
+    /// was deleted, and a new note then overwrote another's).
+    last_note: u64,
 }
 
 #[derive(Clone)]
@@ -219,7 +222,8 @@ fn router(app: App) -> Router {
                     let text = b.get("text").and_then(Value::as_str);
                     let text = text.ok_or(StatusCode::BAD_REQUEST)?.to_string();
                     let mut i = app.inner.lock().unwrap();
-                    let id = i.notes.len() as u64 + 1;
+                    i.last_note += 1;
+                    let id = i.last_note;
                     let note = json!({"id": id, "text": text});
                     i.notes.insert(id, (me, note.clone()));
                     Ok::<_, StatusCode>((StatusCode::CREATED, Json(note)))
